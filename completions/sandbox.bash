@@ -1,0 +1,203 @@
+# bash completion for sandbox(1)                           -*- shell-script -*-
+#
+# Install as $(pkg-config --variable=completionsdir bash-completion)/sandbox
+# or source it from ~/.bashrc.  Works with or without the bash-completion
+# package (which, when present, is used to complete the command after "--").
+
+# COMPREPLY=($(compgen ...)) is the usual idiom; IFS is set where words may
+# contain blanks.
+# shellcheck disable=SC2207
+
+# Print the names of the profiles found in the profile directories, one a line.
+_sandbox_profile_names()
+{
+    local dir f
+    for dir in "${XDG_CONFIG_HOME:-$HOME/.config}/sandbox/profiles" \
+        /usr/local/share/sandbox/profiles /usr/share/sandbox/profiles; do
+        [[ -d $dir ]] || continue
+        for f in "$dir"/*.toml; do
+            [[ -f $f ]] || continue
+            f=${f##*/}
+            printf '%s\n' "${f%.toml}"
+        done
+    done | LC_ALL=C sort -u
+}
+
+# Add completions for a PROFILE argument: profile names, *.toml files and
+# directories (to reach more *.toml files).
+_sandbox_complete_profile()
+{
+    local cur=$1 IFS=$'\n'
+    local -a names=() files=() dirs=()
+    if [[ $cur != */* ]]; then
+        names=($(compgen -W "$(_sandbox_profile_names)" -- "$cur"))
+    fi
+    files=($(compgen -f -X '!*.toml' -- "$cur"))
+    dirs=($(compgen -d -- "$cur"))
+    COMPREPLY+=("${names[@]}" "${files[@]}" "${dirs[@]}")
+    if ((${#files[@]} + ${#dirs[@]})); then
+        compopt -o filenames 2>/dev/null
+        if ((${#COMPREPLY[@]} == 1 && ${#dirs[@]} == 1)); then
+            compopt -o nospace 2>/dev/null
+        fi
+    fi
+}
+
+# Add completions for the value of option $1, the word being completed being $2.
+_sandbox_complete_value()
+{
+    local opt=$1 cur=$2
+    case $opt in
+        --user-mode)
+            COMPREPLY+=($(compgen -W 'root keep-id' -- "$cur"))
+            ;;
+        --cwd)
+            local IFS=$'\n'
+            COMPREPLY+=($(compgen -d -- "$cur"))
+            compopt -o filenames 2>/dev/null
+            ;;
+        -e | --env)
+            # NAME=VALUE: offer the names of exported variables, followed by "=".
+            if [[ $cur != *=* ]]; then
+                COMPREPLY+=($(compgen -e -S = -- "$cur"))
+                compopt -o nospace 2>/dev/null
+            fi
+            ;;
+        --hostname) ;; # free text
+    esac
+}
+
+_sandbox()
+{
+    COMPREPLY=()
+
+    # Re-join words that bash split at "=" (COMP_WORDBREAKS), so that
+    # "--user-mode=ro" and "-e FOO=bar" are one word each.  raw[k] is the
+    # index in COMP_WORDS of the last piece of words[k].
+    local -a words=() raw=()
+    local cword=0 j w glue=0
+    for ((j = 0; j < ${#COMP_WORDS[@]}; j++)); do
+        w=${COMP_WORDS[j]}
+        if ((j > 1 && ${#words[@]} > 1)) && { [[ $w == = ]] || ((glue)); }; then
+            words[${#words[@]} - 1]+=$w
+            raw[${#raw[@]} - 1]=$j
+        else
+            words+=("$w")
+            raw+=("$j")
+        fi
+        glue=0
+        [[ $w == = ]] && glue=1
+        ((j == COMP_CWORD)) && cword=$((${#words[@]} - 1))
+    done
+    ((COMP_CWORD >= ${#COMP_WORDS[@]})) && { words+=(""); raw+=("$COMP_CWORD"); cword=$((${#words[@]} - 1)); }
+    local cur=${words[cword]}
+    local prev=
+    ((cword > 0)) && prev=${words[cword - 1]}
+
+    local subcommands='run shell check'
+    local global_opts='-h --help --version'
+    local run_opts='-h --help --dry-run -v --verbose --hostname --cwd -e --env --user-mode'
+    local check_opts='-h --help -v --verbose'
+    local value_opts='--hostname|--cwd|-e|--env|--user-mode'
+
+    # The subcommand is the first word that is not an option (the global
+    # options take no value).
+    local i sub='' subi=0
+    for ((i = 1; i < cword; i++)); do
+        case ${words[i]} in
+            -*) ;;
+            *)
+                sub=${words[i]}
+                subi=$i
+                break
+                ;;
+        esac
+    done
+
+    if [[ -z $sub ]]; then
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "$subcommands" -- "$cur"))
+        fi
+        return 0
+    fi
+
+    case $sub in
+        run | shell | check) ;;
+        *) return 0 ;;
+    esac
+
+    # Walk the words of the subcommand: find "--" and count positionals.
+    local dashdash=0 npos=0
+    for ((i = subi + 1; i < cword; i++)); do
+        w=${words[i]}
+        if [[ $sub != check && $w == -- ]]; then
+            dashdash=$i
+            break
+        fi
+        case $w in
+            --hostname | --cwd | -e | --env | --user-mode) ((i++)) ;;
+            -*) ;;
+            *) ((npos++)) ;;
+        esac
+    done
+
+    # After "--": the command and its arguments.
+    if ((dashdash)); then
+        local first=$((raw[dashdash] + 1))
+        if ((COMP_CWORD == first)); then
+            COMPREPLY=($(compgen -c -- "$cur"))
+        elif declare -F _comp_command_offset >/dev/null; then
+            _comp_command_offset "$first"
+        elif declare -F _command_offset >/dev/null; then
+            _command_offset "$first"
+        else
+            local IFS=$'\n'
+            COMPREPLY=($(compgen -f -- "$cur"))
+            compopt -o filenames 2>/dev/null
+        fi
+        return 0
+    fi
+
+    # The value of an option: "--opt VALUE" or "--opt=VALUE".
+    if [[ $sub != check ]]; then
+        if [[ $prev == @($value_opts) ]]; then
+            _sandbox_complete_value "$prev" "$cur"
+            return 0
+        fi
+        if [[ $cur == --*=* ]]; then
+            local opt=${cur%%=*} val=${cur#*=}
+            if [[ $opt == @($value_opts) ]]; then
+                _sandbox_complete_value "$opt" "$val"
+                # Without "=" in COMP_WORDBREAKS bash replaces the whole word.
+                if [[ $COMP_WORDBREAKS != *=* ]]; then
+                    COMPREPLY=("${COMPREPLY[@]/#/$opt=}")
+                fi
+            fi
+            return 0
+        fi
+    fi
+
+    if [[ $cur == -* ]]; then
+        if [[ $sub == check ]]; then
+            COMPREPLY=($(compgen -W "$check_opts" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "$run_opts --" -- "$cur"))
+        fi
+        return 0
+    fi
+
+    if ((npos == 0)); then
+        _sandbox_complete_profile "$cur"
+        # "shell" needs no PROFILE: "sandbox shell -- COMMAND".
+        [[ $sub == shell && -z $cur ]] && COMPREPLY+=(--)
+    elif [[ $sub != check ]]; then
+        COMPREPLY=($(compgen -W '--' -- "$cur"))
+    fi
+    return 0
+}
+
+complete -F _sandbox sandbox
+
+# ex: filetype=sh

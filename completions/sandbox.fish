@@ -1,0 +1,144 @@
+# fish completion for sandbox(1)
+
+# Print the names of the profiles in the profile directories.
+function __sandbox_profile_names
+    set -l config $HOME/.config
+    set -q XDG_CONFIG_HOME; and test -n "$XDG_CONFIG_HOME"; and set config $XDG_CONFIG_HOME
+    set -l names
+    for dir in $config/sandbox/profiles /usr/local/share/sandbox/profiles /usr/share/sandbox/profiles
+        set -l files $dir/*.toml
+        for f in $files
+            test -f $f; and set -a names (string replace -r '^.*/(.*)\.toml$' '$1' -- $f)
+        end
+    end
+    printf '%s\tprofile\n' $names | sort -u
+end
+
+# Print the *.toml files and the directories that start with the word being completed.
+function __sandbox_profile_files
+    set -l cur (commandline -ct)
+    set -l glob $cur
+    # Expand a leading ~ for the glob and put it back in the results.
+    string match -q -- '~/*' $cur; and set glob $HOME(string sub -s 2 -- $cur)
+    set -l files $glob*.toml
+    set -l dirs $glob*/
+    for f in $files $dirs
+        test -e $f; or continue
+        string match -q -- '~/*' $cur; and set f '~'(string sub -s (math (string length -- $HOME) + 1) -- $f)
+        echo $f
+    end
+end
+
+# Print the subcommand on the command line, if any (the first word that is not an option).
+function __sandbox_subcommand
+    for t in (commandline -opc)[2..-1]
+        switch $t
+            case '-*'
+                continue
+            case '*'
+                echo $t
+                return 0
+        end
+    end
+    return 1
+end
+
+# True when "--" (the end of sandbox's own arguments) is on the command line.
+function __sandbox_after_dashdash
+    set -l sub (__sandbox_subcommand); or return 1
+    contains -- $sub run shell; or return 1
+    contains -- -- (commandline -opc)
+end
+
+# True when the subcommand is one of $argv and "--" is not yet on the command line.
+function __sandbox_using
+    set -l sub (__sandbox_subcommand); or return 1
+    contains -- $sub $argv; or return 1
+    not __sandbox_after_dashdash
+end
+
+# Print how many positional arguments the subcommand has so far.
+function __sandbox_npos
+    set -l seen 0
+    set -l skip 0
+    set -l n 0
+    for t in (commandline -opc)[2..-1]
+        if test $skip = 1
+            set skip 0
+            continue
+        end
+        if test $seen = 0
+            string match -q -- '-*' $t; or set seen 1
+            continue
+        end
+        switch $t
+            case --hostname --cwd -e --env --user-mode
+                set skip 1
+            case '-*'
+            case '*'
+                set n (math $n + 1)
+        end
+    end
+    echo $n
+end
+
+# True when the word being completed is the PROFILE argument.
+function __sandbox_wants_profile
+    __sandbox_using run shell check; or return 1
+    test (__sandbox_npos) = 0
+end
+
+# True after the PROFILE of run or shell (only "--" may follow), or right after
+# "shell", whose PROFILE is optional.
+function __sandbox_wants_dashdash
+    __sandbox_using run shell; or return 1
+    set -l n (__sandbox_npos)
+    test $n -ge 1; or test (__sandbox_subcommand) = shell
+end
+
+# Complete the command line after "--" as a command of its own.
+function __sandbox_complete_command
+    set -l tokens (commandline -opc)
+    set -l i (contains -i -- -- $tokens)
+    set -l rest
+    test $i -lt (count $tokens); and set rest $tokens[(math $i + 1)..-1]
+    set -l current (commandline -ct)
+    if test (count $rest) -eq 0
+        complete -C "$current"
+    else
+        complete -C (string join ' ' -- (string escape -- $rest) "$current")
+    end
+end
+
+# Offer no file names unless asked for below.
+complete -c sandbox -f
+
+# Global options and subcommands.
+complete -c sandbox -n 'not __sandbox_subcommand' -s h -l help -d 'Print this help message and exit'
+complete -c sandbox -n 'not __sandbox_subcommand' -l version -d 'Display program version information and exit'
+complete -c sandbox -n 'not __sandbox_subcommand' -a run -d 'Run a command in a new sandbox'
+complete -c sandbox -n 'not __sandbox_subcommand' -a shell -d 'Run a shell in a new sandbox (profile "shell" by default)'
+complete -c sandbox -n 'not __sandbox_subcommand' -a check -d 'Validate a profile and print the effective profile'
+
+# run and shell.
+set -l rs '__sandbox_using run shell'
+complete -c sandbox -n $rs -s h -l help -d 'Print this help message and exit'
+complete -c sandbox -n $rs -l dry-run -d 'Print the plan and exit'
+complete -c sandbox -n $rs -s v -l verbose -d 'Log every setup stage to stderr'
+complete -c sandbox -n $rs -l hostname -x -d 'Override the profile\'s hostname'
+complete -c sandbox -n $rs -l cwd -x -a '(__fish_complete_directories (commandline -ct))' -d 'Working directory inside the sandbox'
+complete -c sandbox -n $rs -s e -l env -x -a '(set -nx | string replace -r \'$\' =)' -d 'Set NAME=VALUE inside the sandbox'
+complete -c sandbox -n $rs -l user-mode -x -a 'root keep-id' -d 'Override the profile\'s user mode'
+complete -c sandbox -n __sandbox_wants_dashdash -a -- -d 'End of options; a command follows'
+
+# check.
+set -l c '__sandbox_using check'
+complete -c sandbox -n $c -s h -l help -d 'Print this help message and exit'
+complete -c sandbox -n $c -s v -l verbose -d 'Log every stage to stderr'
+
+# PROFILE: a profile name or a *.toml file.
+complete -c sandbox -n __sandbox_wants_profile -a '(__sandbox_profile_names)'
+complete -c sandbox -n __sandbox_wants_profile -a '(__sandbox_profile_files)'
+
+# After "--": the command and its arguments.
+complete -c sandbox -n __sandbox_after_dashdash -a '(__sandbox_complete_command)'

@@ -1,0 +1,24 @@
+// The command line (CLI11): subcommands, options, and what they turn into.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "plan/plan.hpp"
+
+namespace sb {
+
+enum class Command { Run, Check };
+
+struct CommandLine {
+    Command command = Command::Run;
+    std::string profile;
+    bool dry_run = false;
+    bool verbose = false;
+    Overrides overrides;
+};
+
+// Parses argv. Returns nullopt after printing help/version (exit 0); throws UsageError on a
+// bad command line (the message is CLI11's).
+std::optional<CommandLine> parse_command_line(int argc, char** argv);
+
+}  // namespace sb

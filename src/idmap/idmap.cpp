@@ -1,0 +1,80 @@
+#include "idmap/idmap.hpp"
+
+#include <sstream>
+
+namespace sb {
+
+static bool parse_u32(const std::string& text, std::uint32_t& out) {
+    if (text.empty() || text.size() > 10 || text.find_first_not_of("0123456789") != std::string::npos)
+        return false;
+    unsigned long long value = std::stoull(text);
+    if (value > 0xffffffffULL) return false;
+    out = static_cast<std::uint32_t>(value);
+    return true;
+}
+
+std::optional<SubidRange> find_subid_range(const std::string& text, const std::string& user_name,
+                                           std::uint32_t user_id) {
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) {
+        if (line.empty() || line[0] == '#') continue;
+        auto first = line.find(':');
+        auto second = line.find(':', first == std::string::npos ? first : first + 1);
+        if (first == std::string::npos || second == std::string::npos) continue;
+        std::string owner = line.substr(0, first);
+        SubidRange range;
+        std::string count_text = line.substr(second + 1);
+        while (!count_text.empty() && (count_text.back() == ' ' || count_text.back() == '\r'))
+            count_text.pop_back();
+        if (!parse_u32(line.substr(first + 1, second - first - 1), range.start) ||
+            !parse_u32(count_text, range.count) || range.count == 0)
+            continue;
+        std::uint32_t owner_id = 0;
+        bool matches = owner == user_name || (parse_u32(owner, owner_id) && owner_id == user_id);
+        if (matches && !owner.empty()) return range;
+    }
+    return std::nullopt;
+}
+
+std::vector<IdMapEntry> compute_id_map(UserMode mode, std::uint32_t own,
+                                       const std::optional<SubidRange>& range) {
+    std::vector<IdMapEntry> map;
+    if (mode == UserMode::Root) {
+        map.push_back({0, own, 1});
+        if (range) map.push_back({1, range->start, range->count});
+        return map;
+    }
+    // keep-id: the range fills the ids below and above our own.
+    std::uint32_t below = range ? std::min(range->count, own) : 0;
+    if (below > 0) map.push_back({0, range->start, below});
+    map.push_back({own, own, 1});
+    if (range && range->count > below)
+        map.push_back({own + 1, range->start + below, range->count - below});
+    return map;
+}
+
+bool map_contains(const std::vector<IdMapEntry>& map, std::uint32_t id) {
+    for (const auto& entry : map)
+        if (id >= entry.inside && id - entry.inside < entry.count) return true;
+    return false;
+}
+
+std::string render_id_map(const std::vector<IdMapEntry>& map) {
+    std::string out;
+    for (const auto& e : map)
+        out += std::to_string(e.inside) + " " + std::to_string(e.outside) + " " + std::to_string(e.count) + "\n";
+    return out;
+}
+
+std::vector<std::string> id_map_arguments(const std::vector<IdMapEntry>& map) {
+    std::vector<std::string> args;
+    for (const auto& e : map) {
+        args.push_back(std::to_string(e.inside));
+        args.push_back(std::to_string(e.outside));
+        args.push_back(std::to_string(e.count));
+    }
+    return args;
+}
+
+}  // namespace sb

@@ -1,0 +1,122 @@
+// Theory of operation of I, the sandbox's pid 1:
+//   - set the parent-death signal first (the supervisor is our parent through CLONE_PARENT),
+//     then re-check that the supervisor still holds its end of the sync socket;
+//   - non-dumpable, so the payload cannot ptrace or read our memory;
+//   - build the filesystem, set the hostname, bring up lo; open a pty in our own devpts when the
+//     user is on a terminal, and hand its master to the supervisor;
+//   - fork the payload, then loop on a signalfd: reap every child (orphans are reparented to us),
+//     forward signals to the payload, and when the payload exits report its status and exit,
+//     which makes the kernel kill everything left in the PID namespace.
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fcntl.h>
+
+#include "exitcode.hpp"
+#include "init/init.hpp"
+#include "ipc/channel.hpp"
+#include "mount/mount.hpp"
+#include "ns/namespaces.hpp"
+#include "sys/error.hpp"
+#include "sys/signals.hpp"
+#include "sys/syscalls.hpp"
+
+namespace sb {
+namespace {
+
+bool supervisor_gone(int sync) {
+    pollfd p{sync, 0, 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
+}
+
+struct Terminal {
+    UniqueFd master, peer;
+};
+
+Terminal open_terminal() {
+    Terminal terminal;
+    UniqueFd dev = try_open_at(AT_FDCWD, "/dev", O_PATH | O_DIRECTORY);
+    if (!dev) throw SetupError("terminal", "no /dev in the sandbox for a pseudo-terminal",
+                               "add a `dev` mount to the profile, or run without a terminal");
+    terminal.master = ptmx_master(dev.get());
+    // Unlock the peer; TIOCGPTPEER then opens it without a path lookup.
+    int unlock = 0;
+    check(::ioctl(terminal.master.get(), TIOCSPTLCK, &unlock), "unlock pty", "/dev/pts/ptmx");
+    terminal.peer = pty_peer(terminal.master.get());
+    return terminal;
+}
+
+// Reaps every exited child; returns true when `payload` was among them (status stored).
+bool reap_children(pid_t payload, int& payload_status) {
+    bool payload_done = false;
+    for (;;) {
+        int status = 0;
+        pid_t pid = ::waitpid(-1, &status, WNOHANG);
+        if (pid <= 0) return payload_done;
+        if (pid == payload) {
+            payload_status = status;
+            payload_done = true;
+        }
+    }
+}
+
+[[noreturn]] void supervise_payload(int sync, int signals, pid_t payload) {
+    for (;;) {
+        signalfd_siginfo info;
+        ssize_t got = ::read(signals, &info, sizeof info);
+        if (got != sizeof info) {
+            pollfd p{signals, POLLIN, 0};
+            ::poll(&p, 1, -1);
+            continue;
+        }
+        int signal = static_cast<int>(info.ssi_signo);
+        if (signal == SIGCHLD) {
+            int status = 0;
+            if (!reap_children(payload, status)) continue;
+            bool by_signal = WIFSIGNALED(status);
+            int value = by_signal ? WTERMSIG(status) : WEXITSTATUS(status);
+            send_message_noexcept(sync, Message{MessageType::PayloadExited, by_signal ? 1 : 0, value, {}});
+            ::_exit(exit_code_for_status(by_signal, value));
+        }
+        // Signals from a terminal (SI_KERNEL) already reached the payload's process group.
+        if (info.ssi_code != SI_KERNEL) ::kill(payload, signal);
+    }
+}
+
+}  // namespace
+
+[[noreturn]] void run_init(const SandboxChild& child) {
+    try {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (supervisor_gone(child.sync)) ::_exit(kExitSetupFailed);
+        ::prctl(PR_SET_DUMPABLE, 0);
+        // The signal mask inherited from the supervisor already blocks these.
+        UniqueFd signals = make_signalfd(forwarded_signal_set(true));
+        setup_filesystem(child.plan.mounts);
+        setup_hostname(child.plan);
+        if (child.plan.unshare_net) setup_loopback();
+        Terminal terminal;
+        if (child.use_terminal) terminal = open_terminal();
+        // Announce before forking: the payload's own messages (exec failed) must come after.
+        send_message(child.sync, Message{MessageType::PayloadStarted, 0, 0, {}}, terminal.master.get());
+        terminal.master.reset();
+        pid_t payload = ::fork();
+        check(payload, "fork", "payload");
+        if (payload == 0) {
+            signals.reset();
+            run_payload(child, terminal.peer.get());
+        }
+        terminal.peer.reset();
+        supervise_payload(child.sync, signals.get(), payload);
+    } catch (const std::exception& error) {
+        fail_child(child.sync, error);
+    }
+}
+
+}  // namespace sb

@@ -1,0 +1,101 @@
+// W, the payload: the last steps before exec, in the order the kernel needs them:
+// capability bounds (needs CAP_SETPCAP) -> groups and ids (need CAP_SETGID/SETUID) ->
+// capability sets -> no_new_privs -> cwd -> fds -> exec. A failed exec travels back to the
+// supervisor as ExecFailed, so the user sees "command not found" (127), not a silent exit.
+#include <grp.h>
+#include <linux/close_range.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "caps/caps.hpp"
+#include "exitcode.hpp"
+#include "init/init.hpp"
+#include "ipc/channel.hpp"
+#include "sys/error.hpp"
+#include "sys/signals.hpp"
+#include "sys/syscalls.hpp"
+
+namespace sb {
+namespace {
+
+void apply_terminal(int terminal) {
+    if (terminal < 0) return;
+    // A session of its own on the sandbox's pty: job control works inside, and nothing inside
+    // can reach the user's real terminal.
+    check(::setsid(), "setsid");
+    check(::ioctl(terminal, TIOCSCTTY, 0), "ioctl TIOCSCTTY", "pty");
+    for (int fd = 0; fd < 3; ++fd) dup_onto(terminal, fd);
+}
+
+void apply_credentials(const Plan& plan) {
+    apply_capability_bounds(plan.capabilities);
+    // With a single-id map setgroups is denied; the supplementary groups stay as they were.
+    if (plan.ids.writer != MapWriter::SingleId) check(::setgroups(0, nullptr), "setgroups");
+    check(::setresgid(plan.payload_gid, plan.payload_gid, plan.payload_gid), "setresgid",
+          std::to_string(plan.payload_gid));
+    check(::setresuid(plan.payload_uid, plan.payload_uid, plan.payload_uid), "setresuid",
+          std::to_string(plan.payload_uid));
+    apply_capability_sets(plan.payload_uid == 0 ? plan.capabilities : std::vector<int>{});
+    apply_no_new_privs();
+}
+
+std::string path_of(const std::vector<std::string>& env) {
+    for (const auto& var : env)
+        if (var.rfind("PATH=", 0) == 0) return var.substr(5);
+    return "/usr/bin:/bin";
+}
+
+// execvpe with the payload's PATH; returns the errno that best explains the failure.
+int exec_command(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+    std::vector<char*> args, envp;
+    for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+    args.push_back(nullptr);
+    for (const auto& var : env) envp.push_back(const_cast<char*>(var.c_str()));
+    envp.push_back(nullptr);
+    const std::string& name = argv[0];
+    if (name.find('/') != std::string::npos) {
+        ::execve(name.c_str(), args.data(), envp.data());
+        return errno;
+    }
+    int result = ENOENT;
+    std::string path = path_of(env);
+    std::size_t start = 0;
+    while (start <= path.size()) {
+        std::size_t end = path.find(':', start);
+        if (end == std::string::npos) end = path.size();
+        std::string dir = path.substr(start, end - start);
+        std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+        ::execve(candidate.c_str(), args.data(), envp.data());
+        if (errno != ENOENT && errno != ENOTDIR) result = errno;  // e.g. EACCES: keep looking
+        start = end + 1;
+    }
+    return result;
+}
+
+}  // namespace
+
+void run_payload(const SandboxChild& child, int terminal) {
+    const Plan& plan = child.plan;
+    try {
+        reset_signals_for_exec();
+        apply_terminal(terminal);
+        apply_credentials(plan);
+        if (::chdir(plan.cwd.c_str()) < 0)
+            throw SetupError("cwd", "chdir " + plan.cwd + ": " + std::strerror(errno),
+                             "the working directory must exist inside the sandbox: mount it, or set "
+                             "`cwd` in the profile or --cwd");
+        // Only 0-2 survive: everything else (our sync socket included) closes at exec.
+        check(::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC), "close_range");
+    } catch (const std::exception& error) {
+        fail_child(child.sync, error);
+    }
+    int err = exec_command(plan.argv, plan.env);
+    send_message_noexcept(child.sync, Message{MessageType::ExecFailed, err, 0, {plan.argv[0]}});
+    ::_exit(exit_code_for_exec_error(err));
+}
+
+}  // namespace sb

@@ -1,0 +1,38 @@
+// Messages between the supervisor (S), the setup child (C), the sandbox's init (I) and the
+// payload (W), carried over one SOCK_SEQPACKET socket. Pure: encoding and decoding only.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sb {
+
+enum class MessageType : std::uint8_t {
+    MapsWritten = 1,    // S -> C: the id maps are in place; carry on
+    InitStarted = 2,    // C -> S: int0 = host pid of I; a pidfd of I attached
+    SetupFailed = 3,    // C/I/W -> S: int0 = errno (0 if none); text = stage, message, hint
+    PayloadStarted = 4, // I -> S: setup done, payload about to fork; a pty master may be attached
+    ExecFailed = 5,     // W -> S: int0 = errno of execve; text = command
+    PayloadExited = 6,  // I -> S: int0 = 0 exited / 1 killed by signal; int1 = code or signal
+};
+
+struct Message {
+    MessageType type = MessageType::MapsWritten;
+    std::int32_t int0 = 0, int1 = 0;
+    std::vector<std::string> text;
+    bool operator==(const Message&) const = default;
+};
+
+constexpr std::size_t kMaxMessageSize = 8192;
+
+std::vector<std::uint8_t> encode(const Message& message);
+// nullopt when the bytes are not one well-formed message.
+std::optional<Message> decode(const std::uint8_t* data, std::size_t size);
+
+Message setup_failed(const std::string& stage, const std::string& message, int err,
+                     const std::string& hint);
+
+const char* to_string(MessageType type);
+
+}  // namespace sb

@@ -1,0 +1,114 @@
+// parse -> plan -> run -> exit code; the one place errors are rendered for the user.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/cli.hpp"
+#include "exitcode.hpp"
+#include "plan/plan.hpp"
+#include "profile/profile.hpp"
+#include "supervisor/supervisor.hpp"
+#include "sys/error.hpp"
+
+#ifndef SANDBOX_PROFILE_DIR
+#define SANDBOX_PROFILE_DIR "/usr/local/share/sandbox/profiles"
+#endif
+
+namespace sb {
+namespace {
+
+std::optional<std::string> read_file(const std::string& path) {
+    std::ifstream file(path);
+    if (!file) return std::nullopt;
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+}
+
+std::string executable_dir() {
+    char path[4096];
+    ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+    if (n <= 0) return ".";
+    std::string exe(path, static_cast<std::size_t>(n));
+    return exe.substr(0, exe.rfind('/'));
+}
+
+ProfileSource profile_source(const HostFacts& facts) {
+    ProfileSource source;
+    auto env = [&](const char* name) {
+        auto found = facts.environment.find(name);
+        return found == facts.environment.end() ? std::string() : found->second;
+    };
+    std::string config = env("XDG_CONFIG_HOME");
+    if (config.empty() && !env("HOME").empty()) config = env("HOME") + "/.config";
+    if (!config.empty()) source.search_dirs.push_back(config + "/sandbox/profiles");
+    std::string exe = executable_dir();
+    source.search_dirs.push_back(exe + "/../share/sandbox/profiles");  // a staged or installed tree
+    source.search_dirs.push_back(SANDBOX_PROFILE_DIR);
+    source.search_dirs.push_back(exe + "/../profiles");  // an uninstalled build in build/
+    source.read_file = read_file;
+    return source;
+}
+
+std::string locate_profile(const std::string& ref, const ProfileSource& source) {
+    auto path = resolve_profile(ref, "", source);
+    if (!path) {
+        std::string dirs;
+        for (const auto& dir : source.search_dirs) dirs += "\n  " + dir;
+        throw UsageError("no profile named \"" + ref + "\"; looked in:" + dirs +
+                         "\nhint: give a path to a .toml file, or put " + ref + ".toml in the first directory");
+    }
+    if (!read_file(*path)) throw UsageError("cannot read profile " + *path + ": " + std::strerror(errno));
+    return *path;
+}
+
+int run(int argc, char** argv) {
+    auto line = parse_command_line(argc, argv);
+    if (!line) return 0;
+    HostFacts facts = prepare_host_facts();
+    ProfileSource source = profile_source(facts);
+    std::string path = locate_profile(line->profile, source);
+    Profile profile = load_profile(path, profile_variables(facts), source);
+    Plan plan = build_plan(profile, line->overrides, facts);
+    if (line->command == Command::Check) {
+        std::cout << render_profile_toml(profile);
+        if (line->verbose) std::cout << "\n# plan\n" << render_plan(plan);
+        if (!plan.id_map_warning.empty()) std::cerr << "sandbox: warning: " << plan.id_map_warning << "\n";
+        return 0;
+    }
+    if (line->dry_run) {
+        std::cout << render_plan(plan);
+        return 0;
+    }
+    if (!plan.id_map_warning.empty()) std::cerr << "sandbox: warning: " << plan.id_map_warning << "\n";
+    return run_sandbox(plan, RunOptions{line->verbose});
+}
+
+}  // namespace
+}  // namespace sb
+
+int main(int argc, char** argv) {
+    using namespace sb;
+    try {
+        return run(argc, argv);
+    } catch (const ConfigError& error) {
+        std::cerr << error.what() << "\n";
+    } catch (const SetupError& error) {
+        std::cerr << "sandbox: " << error.stage() << ": " << error.message() << "\n";
+        if (!error.hint().empty()) std::cerr << "hint: " << error.hint() << "\n";
+        return error.exit_code();
+    } catch (const SysError& error) {
+        std::cerr << "sandbox: " << error.what() << "\n";
+        if (!error.hint().empty()) std::cerr << "hint: " << error.hint() << "\n";
+    } catch (const UsageError& error) {
+        std::cerr << "sandbox: " << error.what() << "\n";
+    } catch (const std::exception& error) {
+        std::cerr << "sandbox: " << error.what() << "\n";
+    }
+    return kExitSetupFailed;
+}

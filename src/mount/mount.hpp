@@ -1,0 +1,15 @@
+// Applying the filesystem plan inside the sandbox's new mount namespace (runs in I, pid 1).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "plan/plan.hpp"
+
+namespace sb {
+
+// Builds the new root from the plan and pivots into it; on return "/" is the sandbox's root
+// (a tmpfs, read-only), the host's root is detached and the cwd is "/".
+// Throws SetupError naming the step, the operation, the path and the errno.
+void setup_filesystem(const std::vector<MountStep>& mounts);
+
+}  // namespace sb

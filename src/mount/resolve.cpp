@@ -1,0 +1,90 @@
+#include "mount/resolve.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <sstream>
+#include <vector>
+
+#include "sys/error.hpp"
+#include "sys/syscalls.hpp"
+
+namespace sb {
+namespace {
+
+std::vector<std::string> components(const std::string& path) {
+    std::vector<std::string> parts;
+    std::stringstream stream(path);
+    std::string part;
+    while (std::getline(stream, part, '/'))
+        if (!part.empty()) parts.push_back(part);
+    return parts;
+}
+
+[[noreturn]] void refuse_symlink(const std::string& path, const std::string& component) {
+    throw SetupError("mount", "target " + path + ": component '" + component +
+                                  "' is a symlink inside the sandbox; refusing to follow it",
+                     "choose a target path without symlinks in the sandbox (e.g. /usr/bin, not /bin)");
+}
+
+// Opens a directory component below `dir`, creating it when missing.
+UniqueFd open_or_create_dir(int dir, const std::string& name, const std::string& path) {
+    UniqueFd fd = try_open_at(dir, name, O_PATH | O_NOFOLLOW | O_DIRECTORY);
+    if (fd) return fd;
+    if (errno == ENOTDIR || errno == ELOOP) {
+        struct stat st;
+        if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+            refuse_symlink(path, name);
+        throw SysError("open", path + " (component '" + name + "' is not a directory)", ENOTDIR);
+    }
+    if (errno != ENOENT) throw SysError("open", path, errno);
+    if (::mkdirat(dir, name.c_str(), 0755) < 0 && errno != EEXIST)
+        throw SysError("mkdir", path + " (at '" + name + "')", errno,
+                       errno == EROFS ? "the parent is read-only: mount a tmpfs on it first, or pick a "
+                                        "target that already exists"
+                                      : "");
+    return open_at(dir, name, O_PATH | O_NOFOLLOW | O_DIRECTORY);
+}
+
+}  // namespace
+
+UniqueFd ensure_parent_in_root(int root, const std::string& path, std::string& name) {
+    auto parts = components(path);
+    if (parts.empty()) throw SetupError("mount", "target \"" + path + "\" has no name");
+    UniqueFd dir = open_at(root, ".", O_PATH | O_DIRECTORY);
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i) dir = open_or_create_dir(dir.get(), parts[i], path);
+    name = parts.back();
+    return dir;
+}
+
+UniqueFd ensure_path_in_root(int root, const std::string& path, Leaf leaf) {
+    std::string name;
+    UniqueFd dir = ensure_parent_in_root(root, path, name);
+    if (leaf == Leaf::Directory) return open_or_create_dir(dir.get(), name, path);
+    UniqueFd fd = try_open_at(dir.get(), name, O_PATH | O_NOFOLLOW);
+    if (!fd) {
+        if (errno != ENOENT) throw SysError("open", path, errno);
+        UniqueFd created = try_open_at(dir.get(), name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
+        if (!created && errno != EEXIST)
+            throw SysError("create", path, errno,
+                           errno == EROFS ? "the parent is read-only: mount a tmpfs on it first, or "
+                                            "pick a target that already exists"
+                                          : "");
+        fd = open_at(dir.get(), name, O_PATH | O_NOFOLLOW);
+    }
+    struct stat st;
+    check(::fstat(fd.get(), &st), "stat", path);
+    if (S_ISLNK(st.st_mode)) refuse_symlink(path, name);
+    return fd;
+}
+
+UniqueFd open_host_path(int host_root, const std::string& path) {
+    std::string relative = path.size() > 1 ? path.substr(1) : ".";
+    return try_openat2(host_root, relative, O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+}
+
+}  // namespace sb

@@ -1,0 +1,208 @@
+// Theory of operation (runs in I, pid 1 of the sandbox, root in its user namespace, inside a
+// private mount namespace):
+//   1. make every mount private, so nothing we do propagates to the host and no host mount
+//      appears later under a read-only view;
+//   2. mount a staging tmpfs and pivot into it, so the host tree sits at /oldroot and host paths
+//      are opened below it with RESOLVE_IN_ROOT (absolute symlinks stay in the host tree);
+//   3. mount the sandbox's root tmpfs at /newroot and apply the plan's steps in order: each
+//      target is resolved below /newroot one component at a time without following symlinks,
+//      and each mount is made detached, configured (read-only is set recursively before it is
+//      visible) and attached through the target's fd;
+//   4. make the root read-only, pivot_root into it and detach the staging root with the host.
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "mount/mount.hpp"
+#include "mount/resolve.hpp"
+#include "sys/error.hpp"
+#include "sys/mountapi.hpp"
+#include "sys/syscalls.hpp"
+
+namespace sb {
+namespace {
+
+constexpr const char* kStaging = "/tmp";  // in our private namespace; the host's /tmp is untouched
+
+struct Roots {
+    UniqueFd host;      // the host's root, at /oldroot
+    UniqueFd sandbox;   // the new root tmpfs, at /newroot
+    UniqueFd staging;   // the staging tmpfs (for file contents)
+    int file_count = 0;
+};
+
+std::string octal(unsigned mode) {
+    char text[16];
+    std::snprintf(text, sizeof text, "%04o", mode);
+    return text;
+}
+
+std::string describe(const MountStep& step) {
+    std::string text = std::string(to_string(step.kind)) + " ";
+    if (!step.source.empty() && step.kind != MountKind::Symlink) text += step.source + " -> ";
+    return text + step.target;
+}
+
+void bind_from_host(Roots& roots, const MountStep& step) {
+    UniqueFd source = open_host_path(roots.host.get(), step.source);
+    if (!source) throw SysError("open bind source", step.source, errno);
+    struct stat st;
+    check(::fstat(source.get(), &st), "stat", step.source);
+    UniqueFd tree = clone_mount_tree(source.get(), true, step.source);
+    std::uint64_t attrs = MOUNT_ATTR_NOSUID | (step.read_only ? MOUNT_ATTR_RDONLY : 0);
+    set_mount_attributes(tree.get(), attrs, true, step.source);
+    UniqueFd target = ensure_path_in_root(roots.sandbox.get(), step.target,
+                                          S_ISDIR(st.st_mode) ? Leaf::Directory : Leaf::File);
+    attach_mount(tree.get(), target.get(), step.target);
+}
+
+void mount_tmpfs(int root, const std::string& target, unsigned mode, std::uint64_t size) {
+    std::vector<std::pair<std::string, std::string>> options{{"mode", octal(mode)}};
+    if (size) options.emplace_back("size", std::to_string(size));
+    UniqueFd fs = new_filesystem("tmpfs", options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target);
+    UniqueFd at = ensure_path_in_root(root, target, Leaf::Directory);
+    attach_mount(fs.get(), at.get(), target);
+}
+
+void make_directory(int root, const MountStep& step) {
+    ensure_path_in_root(root, step.target, Leaf::Directory);
+    // fchmod does not work on O_PATH fds; go through the parent. The name was just opened
+    // with O_NOFOLLOW | O_DIRECTORY and nothing else runs in the sandbox yet.
+    std::string name;
+    UniqueFd parent = ensure_parent_in_root(root, step.target, name);
+    check(::fchmodat(parent.get(), name.c_str(), step.mode, 0), "chmod", step.target);
+}
+
+void make_symlink(int root, const std::string& contents, const std::string& target) {
+    std::string name;
+    UniqueFd parent = ensure_parent_in_root(root, target, name);
+    check(::symlinkat(contents.c_str(), parent.get(), name.c_str()), "symlink", target);
+}
+
+// A read-only file with given contents: written on the staging tmpfs, then bind-mounted, so it
+// can also cover a file inside a read-only view.
+void make_file(Roots& roots, const MountStep& step) {
+    std::string name = "file-" + std::to_string(roots.file_count++);
+    {
+        UniqueFd out = open_at(roots.staging.get(), name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, step.mode);
+        write_all(out.get(), step.contents, step.target.c_str());
+        check(::fchmod(out.get(), step.mode), "chmod", step.target);
+    }
+    UniqueFd file = open_at(roots.staging.get(), name, O_PATH | O_NOFOLLOW);
+    UniqueFd tree = clone_mount_tree(file.get(), false, step.target);
+    set_mount_attributes(tree.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false, step.target);
+    UniqueFd target = ensure_path_in_root(roots.sandbox.get(), step.target, Leaf::File);
+    attach_mount(tree.get(), target.get(), step.target);
+}
+
+void mount_proc(int root, const std::string& target) {
+    UniqueFd fs = new_filesystem("proc", {},
+                                 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, target);
+    UniqueFd at = ensure_path_in_root(root, target, Leaf::Directory);
+    attach_mount(fs.get(), at.get(), target);
+}
+
+// Minimal /dev: the harmless character devices bound from the host, a devpts instance of our
+// own (so ptys made inside are the sandbox's), /dev/shm and the usual links.
+void mount_dev(Roots& roots, const std::string& target) {
+    int root = roots.sandbox.get();
+    mount_tmpfs(root, target, 0755, 0);
+    for (const char* node : {"null", "zero", "full", "random", "urandom", "tty"}) {
+        UniqueFd source = open_host_path(roots.host.get(), std::string("/dev/") + node);
+        if (!source) throw SysError("open", std::string("/dev/") + node, errno);
+        UniqueFd tree = clone_mount_tree(source.get(), false, std::string("/dev/") + node);
+        set_mount_attributes(tree.get(), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false, node);
+        UniqueFd at = ensure_path_in_root(root, target + "/" + node, Leaf::File);
+        attach_mount(tree.get(), at.get(), target + "/" + node);
+    }
+    UniqueFd pts = new_filesystem("devpts", {{"newinstance", ""}, {"ptmxmode", "0666"}, {"mode", "0620"}},
+                                  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, target + "/pts");
+    UniqueFd pts_at = ensure_path_in_root(root, target + "/pts", Leaf::Directory);
+    attach_mount(pts.get(), pts_at.get(), target + "/pts");
+    make_symlink(root, "pts/ptmx", target + "/ptmx");
+    mount_tmpfs(root, target + "/shm", 01777, 0);
+    make_symlink(root, "/proc/self/fd", target + "/fd");
+    make_symlink(root, "/proc/self/fd/0", target + "/stdin");
+    make_symlink(root, "/proc/self/fd/1", target + "/stdout");
+    make_symlink(root, "/proc/self/fd/2", target + "/stderr");
+}
+
+void apply_step(Roots& roots, const MountStep& step) {
+    int root = roots.sandbox.get();
+    switch (step.kind) {
+        case MountKind::RoBind:
+        case MountKind::Bind:
+        case MountKind::BindTry:
+        case MountKind::RoBindTry: bind_from_host(roots, step); break;
+        case MountKind::Tmpfs: mount_tmpfs(root, step.target, step.mode, step.size_bytes); break;
+        case MountKind::Dir: make_directory(root, step); break;
+        case MountKind::Symlink: make_symlink(root, step.source, step.target); break;
+        case MountKind::File: make_file(roots, step); break;
+        case MountKind::Proc: mount_proc(root, step.target); break;
+        case MountKind::Dev: mount_dev(roots, step.target); break;
+    }
+}
+
+Roots enter_staging_root() {
+    // Why private and not slave: a host mount appearing later under a read-only view would
+    // arrive writable.
+    check(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "make mounts private", "/");
+    check(::mount("tmpfs", kStaging, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700"), "mount staging tmpfs", kStaging);
+    check(::chdir(kStaging), "chdir", kStaging);
+    check(::mkdir("oldroot", 0700), "mkdir", "oldroot");
+    check(::mkdir("newroot", 0755), "mkdir", "newroot");
+    check(::mkdir("files", 0700), "mkdir", "files");
+    check(::syscall(SYS_pivot_root, ".", "oldroot"), "pivot_root", "staging");
+    check(::chdir("/"), "chdir", "/");
+    check(::mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"), "mount root tmpfs", "/newroot");
+    Roots roots;
+    roots.host = open_fd("/oldroot", O_PATH | O_DIRECTORY);
+    roots.sandbox = open_fd("/newroot", O_PATH | O_DIRECTORY);
+    roots.staging = open_fd("/files", O_RDONLY | O_DIRECTORY);
+    return roots;
+}
+
+void pivot_into_sandbox_root(Roots& roots) {
+    set_mount_attributes(roots.sandbox.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false,
+                         "/ (the sandbox root)");
+    roots = Roots{};  // close every fd into the old trees before detaching them
+    check(::chdir("/newroot"), "chdir", "/newroot");
+    // pivot_root(".", ".") stacks the old root on top of the new one; detaching "." then
+    // removes the staging root and, with it, the whole host tree.
+    check(::syscall(SYS_pivot_root, ".", "."), "pivot_root", "/newroot");
+    check(::umount2(".", MNT_DETACH), "detach old root", "/");
+    check(::chdir("/"), "chdir", "/");
+}
+
+}  // namespace
+
+void setup_filesystem(const std::vector<MountStep>& mounts) {
+    Roots roots;
+    try {
+        roots = enter_staging_root();
+    } catch (const SysError& error) {
+        throw SetupError("mount", error.what(),
+                         "the kernel refused to build a new root; see `sandbox doctor` or check that "
+                         "unprivileged user namespaces are allowed");
+    }
+    for (const auto& step : mounts) {
+        try {
+            apply_step(roots, step);
+        } catch (const SysError& error) {
+            throw SetupError("mount", describe(step) + ": " + error.what(), error.hint());
+        } catch (const SetupError& error) {
+            throw SetupError("mount", describe(step) + ": " + error.message(), error.hint());
+        }
+    }
+    try {
+        pivot_into_sandbox_root(roots);
+    } catch (const SysError& error) {
+        throw SetupError("mount", error.what(), error.hint());
+    }
+}
+
+}  // namespace sb

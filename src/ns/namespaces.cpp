@@ -1,0 +1,49 @@
+#include "ns/namespaces.hpp"
+
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "sys/error.hpp"
+#include "sys/syscalls.hpp"
+
+namespace sb {
+
+int nested_namespace_flags(const Plan& plan) {
+    int flags = CLONE_NEWNS | CLONE_NEWPID;
+    if (plan.unshare_uts) flags |= CLONE_NEWUTS;
+    if (plan.unshare_ipc) flags |= CLONE_NEWIPC;
+    if (plan.unshare_net) flags |= CLONE_NEWNET;
+    if (plan.unshare_cgroup) flags |= CLONE_NEWCGROUP;
+    return flags;
+}
+
+void setup_nested_namespaces(const Plan& plan) {
+    if (::unshare(nested_namespace_flags(plan)) < 0)
+        throw SetupError("namespaces", std::string("unshare mount/pid/uts/ipc/net/cgroup: ") + std::strerror(errno),
+                         "the kernel refused nested namespaces inside the user namespace; check "
+                         "/proc/sys/user/max_*_namespaces");
+}
+
+void setup_hostname(const Plan& plan) {
+    if (!plan.unshare_uts) return;
+    if (::sethostname(plan.hostname.data(), plan.hostname.size()) < 0)
+        throw SetupError("uts", "sethostname " + plan.hostname + ": " + std::strerror(errno));
+}
+
+void setup_loopback() {
+    UniqueFd sock = dgram_socket(AF_INET);
+    ifreq request{};
+    std::strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+    check(::ioctl(sock.get(), SIOCGIFFLAGS, &request), "get flags of", "lo");
+    request.ifr_flags |= IFF_UP | IFF_RUNNING;
+    if (::ioctl(sock.get(), SIOCSIFFLAGS, &request) < 0)
+        throw SetupError("network", std::string("bring up lo: ") + std::strerror(errno));
+}
+
+}  // namespace sb

@@ -1,0 +1,233 @@
+#include "plan/plan.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+namespace sb {
+namespace {
+
+bool is_bind(MountKind kind) {
+    return kind == MountKind::RoBind || kind == MountKind::Bind || kind == MountKind::BindTry ||
+           kind == MountKind::RoBindTry;
+}
+bool is_try(MountKind kind) { return kind == MountKind::BindTry || kind == MountKind::RoBindTry; }
+
+std::size_t depth(const std::string& path) { return std::count(path.begin(), path.end(), '/'); }
+
+const char* const kDefaultEnvAllowlist[] = {"TERM", "COLORTERM", "LANG", "LANGUAGE", "LC_*", "TZ",
+                                            "NO_COLOR"};
+
+bool name_matches(const std::string& pattern, const std::string& name) {
+    if (!pattern.empty() && pattern.back() == '*')
+        return name.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
+    return pattern == name;
+}
+
+IdMapping plan_id_maps(UserMode mode, const HostFacts& facts, std::string& warning) {
+    IdMapping ids;
+    if (facts.is_root) {
+        // Root may write any map itself; without a range of its own, map the first 64Ki ids
+        // onto themselves, as rootful podman does.
+        SubidRange identity{0, 65536};
+        ids.writer = MapWriter::Direct;
+        ids.uid_map = facts.subuid ? compute_id_map(mode, 0, facts.subuid)
+                                   : std::vector<IdMapEntry>{{0, 0, identity.count}};
+        ids.gid_map = facts.subgid ? compute_id_map(mode, 0, facts.subgid)
+                                   : std::vector<IdMapEntry>{{0, 0, identity.count}};
+        return ids;
+    }
+    bool helpers = !facts.newuidmap.empty() && !facts.newgidmap.empty();
+    bool ranges = facts.subuid && facts.subgid && helpers;
+    ids.writer = ranges ? MapWriter::NewIdMap : MapWriter::SingleId;
+    ids.uid_map = compute_id_map(mode, facts.uid, ranges ? facts.subuid : std::nullopt);
+    ids.gid_map = compute_id_map(mode, facts.gid, ranges ? facts.subgid : std::nullopt);
+    if (ranges) {
+        ids.uid_helper = facts.newuidmap;
+        ids.gid_helper = facts.newgidmap;
+    }
+    if (!ranges) {
+        std::string why = !helpers
+                              ? "newuidmap/newgidmap are not installed"
+                              : "user " + facts.user_name + " has no range in /etc/subuid and /etc/subgid";
+        warning = "using a single-id map because " + why +
+                  ": only your own uid and gid exist inside, files of other owners show as "
+                  "nobody, and setgroups is disabled\n"
+                  "hint: install the uidmap package and add ranges, e.g. `sudo usermod "
+                  "--add-subuids 100000-165535 --add-subgids 100000-165535 " +
+                  facts.user_name + "`";
+    }
+    return ids;
+}
+
+std::vector<MountStep> plan_mounts(const Profile& profile, const HostFacts& facts) {
+    std::vector<MountStep> steps;
+    for (const auto& spec : profile.mounts) {
+        if (is_bind(spec.kind) && !facts.path_exists(spec.source)) {
+            if (is_try(spec.kind)) continue;
+            throw ConfigError(spec.where, "bind source " + spec.source +
+                                              " does not exist (use type \"" +
+                                              (spec.kind == MountKind::RoBind ? "ro-bind-try" : "bind-try") +
+                                              "\" to skip a missing path)");
+        }
+        MountStep step;
+        step.kind = spec.kind == MountKind::BindTry     ? MountKind::Bind
+                    : spec.kind == MountKind::RoBindTry ? MountKind::RoBind
+                                                        : spec.kind;
+        step.source = spec.source;
+        step.target = spec.target;
+        step.read_only = step.kind == MountKind::RoBind || step.kind == MountKind::File;
+        step.size_bytes = spec.size_bytes.value_or(0);
+        step.mode = spec.mode.value_or(spec.kind == MountKind::File ? 0644 : 0755);
+        step.contents = spec.contents;
+        steps.push_back(std::move(step));
+    }
+    order_mounts(steps);
+    return steps;
+}
+
+}  // namespace
+
+Variables profile_variables(const HostFacts& facts) {
+    auto env = [&](const char* name) {
+        auto found = facts.environment.find(name);
+        return found == facts.environment.end() ? std::string() : found->second;
+    };
+    return {{"HOME", env("HOME")},
+            {"USER", facts.user_name},
+            {"UID", std::to_string(facts.uid)},
+            {"GID", std::to_string(facts.gid)},
+            {"XDG_RUNTIME_DIR", env("XDG_RUNTIME_DIR")},
+            {"PWD", env("PWD")}};
+}
+
+void order_mounts(std::vector<MountStep>& mounts) {
+    std::stable_sort(mounts.begin(), mounts.end(), [](const MountStep& a, const MountStep& b) {
+        return depth(a.target) < depth(b.target);
+    });
+}
+
+std::vector<std::string> build_environment(const Profile& profile, const Overrides& overrides,
+                                           const HostFacts& facts, std::uint32_t payload_uid) {
+    std::map<std::string, std::string> env;
+    auto host = [&](const std::string& name) {
+        auto found = facts.environment.find(name);
+        return found == facts.environment.end() ? std::string() : found->second;
+    };
+    env["PATH"] = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
+    env["HOME"] = host("HOME").empty() ? "/" : host("HOME");
+    std::string user = payload_uid == 0 ? "root" : facts.user_name;
+    env["USER"] = user;
+    env["LOGNAME"] = user;
+    std::vector<std::string> keep(std::begin(kDefaultEnvAllowlist), std::end(kDefaultEnvAllowlist));
+    keep.insert(keep.end(), profile.env_keep.begin(), profile.env_keep.end());
+    for (const auto& [name, value] : facts.environment)
+        for (const auto& pattern : keep)
+            if (name_matches(pattern, name)) env[name] = value;
+    for (const auto& [name, value] : profile.env_set) env[name] = value;
+    for (const auto& name : profile.env_unset) env.erase(name);
+    for (const auto& assignment : overrides.env) {
+        auto eq = assignment.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw UsageError("--env needs NAME=VALUE, not \"" + assignment + "\"");
+        env[assignment.substr(0, eq)] = assignment.substr(eq + 1);
+    }
+    std::vector<std::string> out;
+    for (const auto& [name, value] : env) out.push_back(name + "=" + value);
+    return out;
+}
+
+Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFacts& facts) {
+    Plan plan;
+    UserMode mode = overrides.user_mode.value_or(profile.user_mode);
+    if (overrides.user_mode && *overrides.user_mode == UserMode::KeepId && !profile.capabilities.empty())
+        throw UsageError("--user-mode keep-id cannot keep the profile's capabilities");
+    plan.ids = plan_id_maps(mode, facts, plan.id_map_warning);
+    std::uint32_t natural = facts.is_root ? 0 : mode == UserMode::Root ? 0 : facts.uid;
+    std::uint32_t natural_gid = facts.is_root ? 0 : mode == UserMode::Root ? 0 : facts.gid;
+    plan.payload_uid = profile.uid.value_or(natural);
+    plan.payload_gid = profile.gid.value_or(natural_gid);
+    if (!map_contains(plan.ids.uid_map, plan.payload_uid))
+        throw UsageError("[user] uid " + std::to_string(plan.payload_uid) +
+                         " is not mapped inside the sandbox (map: " + render_id_map(plan.ids.uid_map) + ")");
+    if (!map_contains(plan.ids.gid_map, plan.payload_gid))
+        throw UsageError("[user] gid " + std::to_string(plan.payload_gid) + " is not mapped inside the sandbox");
+    plan.unshare_uts = profile.ns_uts;
+    plan.unshare_ipc = profile.ns_ipc;
+    plan.unshare_cgroup = profile.ns_cgroup;
+    plan.unshare_net = profile.network == NetworkMode::None;
+    plan.hostname = overrides.hostname.value_or(profile.hostname);
+    if (plan.hostname.empty() || plan.hostname.size() > 64)
+        throw UsageError("--hostname must be 1 to 64 characters");
+    plan.mounts = plan_mounts(profile, facts);
+    plan.argv = overrides.command.empty() ? profile.command : overrides.command;
+    if (plan.argv.empty())
+        throw UsageError("no command: the profile has no 'command' and none was given after --");
+    std::string cwd = overrides.cwd.value_or(profile.cwd);
+    auto normalized = normalize_absolute_path(cwd);
+    if (!normalized) throw UsageError("--cwd must be an absolute path, not \"" + cwd + "\"");
+    plan.cwd = *normalized;
+    plan.env = build_environment(profile, overrides, facts, plan.payload_uid);
+    const auto& names = capability_names();
+    for (const auto& cap : profile.capabilities)
+        plan.capabilities.push_back(static_cast<int>(std::find(names.begin(), names.end(), cap) - names.begin()));
+    plan.profile_files = profile.files;
+    return plan;
+}
+
+std::string render_plan(const Plan& plan) {
+    std::ostringstream out;
+    auto map_line = [](const std::vector<IdMapEntry>& map) {
+        std::string text;
+        for (const auto& e : map)
+            text += (text.empty() ? "" : "; ") + std::to_string(e.inside) + " " +
+                    std::to_string(e.outside) + " " + std::to_string(e.count);
+        return text;
+    };
+    const char* writer = plan.ids.writer == MapWriter::NewIdMap ? "newuidmap/newgidmap"
+                         : plan.ids.writer == MapWriter::Direct ? "written directly (root)"
+                                                                : "single-id fallback, setgroups denied";
+    out << "profile:    ";
+    for (std::size_t i = 0; i < plan.profile_files.size(); ++i) out << (i ? " <- " : "") << plan.profile_files[i];
+    out << "\nuid_map:    " << map_line(plan.ids.uid_map) << "   (" << writer << ")\n";
+    out << "gid_map:    " << map_line(plan.ids.gid_map) << "\n";
+    out << "payload:    uid " << plan.payload_uid << ", gid " << plan.payload_gid << ", capabilities ";
+    if (plan.capabilities.empty()) out << "none";
+    for (std::size_t i = 0; i < plan.capabilities.size(); ++i)
+        out << (i ? "," : "") << capability_names()[plan.capabilities[i]];
+    out << ", no_new_privs\n";
+    out << "namespaces: user mount pid" << (plan.unshare_uts ? " uts" : "") << (plan.unshare_ipc ? " ipc" : "")
+        << (plan.unshare_net ? " net" : "") << (plan.unshare_cgroup ? " cgroup" : "") << "\n";
+    out << "shared:     " << (plan.unshare_uts ? "" : "uts ") << (plan.unshare_ipc ? "" : "ipc ")
+        << (plan.unshare_net ? "" : "net(host) ") << (plan.unshare_cgroup ? "" : "cgroup ") << "\n";
+    out << "network:    " << (plan.unshare_net ? "none (loopback only)" : "host") << "\n";
+    out << "hostname:   " << plan.hostname << "\n";
+    out << "root:       tmpfs, read-only after setup, pivot_root, old root detached\n";
+    out << "mounts:\n";
+    for (const auto& m : plan.mounts) {
+        out << "  " << to_string(m.kind) << " ";
+        switch (m.kind) {
+            case MountKind::RoBind:
+            case MountKind::Bind: out << m.source << " -> " << m.target; break;
+            case MountKind::Symlink: out << m.target << " -> " << m.source; break;
+            case MountKind::Tmpfs:
+                out << m.target << " mode=" << std::oct << m.mode << std::dec;
+                if (m.size_bytes) out << " size=" << m.size_bytes;
+                break;
+            case MountKind::Dir: out << m.target << " mode=" << std::oct << m.mode << std::dec; break;
+            case MountKind::File:
+                out << m.target << " (" << m.contents.size() << " bytes, mode=" << std::oct << m.mode
+                    << std::dec << ")";
+                break;
+            default: out << m.target; break;
+        }
+        out << (m.read_only && m.kind != MountKind::File ? " (read-only, recursive)" : "") << "\n";
+    }
+    out << "cwd:        " << plan.cwd << "\nenv:\n";
+    for (const auto& var : plan.env) out << "  " << var << "\n";
+    out << "argv:      ";
+    for (const auto& arg : plan.argv) out << " " << arg;
+    out << "\n";
+    return out.str();
+}
+
+}  // namespace sb

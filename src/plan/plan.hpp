@@ -1,0 +1,76 @@
+// The Plan: everything the sandbox will do, as plain data, built from the profile, the command
+// line and facts about the host. Building it touches no kernel state; executors apply slices.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "idmap/idmap.hpp"
+#include "profile/profile.hpp"
+
+namespace sb {
+
+// Facts read from the host before planning (see prepare_host_facts in supervisor/).
+struct HostFacts {
+    std::uint32_t uid = 0, gid = 0;
+    std::string user_name;
+    bool is_root = false;
+    std::optional<SubidRange> subuid, subgid;
+    std::string newuidmap, newgidmap;  // paths; empty when not installed
+    std::map<std::string, std::string> environment;
+    std::function<bool(const std::string&)> path_exists = [](const std::string&) { return true; };
+};
+
+// What the command line overrides.
+struct Overrides {
+    std::vector<std::string> command;
+    std::optional<std::string> hostname, cwd;
+    std::optional<UserMode> user_mode;
+    std::vector<std::string> env;  // NAME=VALUE
+};
+
+// One step of the filesystem plan, applied in order inside the new root.
+struct MountStep {
+    MountKind kind = MountKind::Tmpfs;
+    std::string source;  // host path (binds) or link contents (symlink)
+    std::string target;  // absolute path inside the new root
+    bool read_only = false;
+    std::uint64_t size_bytes = 0;  // tmpfs; 0 = the kernel's default
+    unsigned mode = 0755;
+    std::string contents;
+};
+
+struct Plan {
+    IdMapping ids;
+    std::string id_map_warning;  // set when falling back to a single-id map
+    std::uint32_t payload_uid = 0, payload_gid = 0;
+    bool unshare_uts = true, unshare_ipc = true, unshare_net = true, unshare_cgroup = true;
+    std::string hostname;
+    std::vector<MountStep> mounts;
+    std::vector<std::string> argv;
+    std::vector<std::string> env;  // NAME=VALUE, sorted
+    std::string cwd;
+    std::vector<int> capabilities;  // kept by the payload (root mode only)
+    std::vector<std::string> profile_files;
+};
+
+// Variables available in profiles, from the host facts.
+Variables profile_variables(const HostFacts& facts);
+
+// Throws ConfigError (bad profile values found now, e.g. a missing bind source) or UsageError.
+Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFacts& facts);
+
+// Parents before children: a stable sort by the number of path components of the target.
+void order_mounts(std::vector<MountStep>& mounts);
+
+// The environment of the payload.
+std::vector<std::string> build_environment(const Profile& profile, const Overrides& overrides,
+                                           const HostFacts& facts, std::uint32_t payload_uid);
+
+// Human-readable plan for --dry-run.
+std::string render_plan(const Plan& plan);
+
+}  // namespace sb

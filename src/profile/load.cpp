@@ -1,0 +1,482 @@
+// Loading a profile: parse each TOML file strictly (toml++), follow `extends` depth-first with
+// cycle detection, and merge the layers in order (parents first, the file itself last).
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include "profile/profile.hpp"
+
+namespace sb {
+namespace {
+
+// What one file says; unset optionals mean "not mentioned", so merging knows what to override.
+struct Layer {
+    std::optional<std::vector<std::string>> command;
+    std::optional<std::string> cwd, hostname;
+    std::optional<UserMode> user_mode;
+    std::optional<std::uint32_t> uid, gid;
+    std::optional<std::vector<std::string>> capabilities;
+    SourceLocation capabilities_where;
+    std::optional<bool> uts, ipc, cgroup;
+    std::optional<NetworkMode> network;
+    std::vector<std::string> env_keep, env_unset;
+    std::map<std::string, std::string> env_set;
+    std::vector<MountSpec> mounts;
+};
+
+class FileParser {
+public:
+    FileParser(std::string path, Variables vars) : path_(std::move(path)), vars_(std::move(vars)) {}
+
+    SourceLocation at(const toml::source_region& region) const {
+        return {path_, static_cast<int>(region.begin.line), static_cast<int>(region.begin.column)};
+    }
+    SourceLocation at(const toml::node& node) const { return at(node.source()); }
+
+    static const char* type_name(const toml::node& node) {
+        switch (node.type()) {
+            case toml::node_type::string: return "a string";
+            case toml::node_type::integer: return "an integer";
+            case toml::node_type::floating_point: return "a float";
+            case toml::node_type::boolean: return "a boolean";
+            case toml::node_type::array: return "an array";
+            case toml::node_type::table: return "a table";
+            default: return "a date or time";
+        }
+    }
+
+    [[noreturn]] void wrong_type(const std::string& key, const toml::node& node,
+                                 const char* expected) const {
+        throw ConfigError(at(node), "'" + key + "' must be " + expected + ", not " + type_name(node));
+    }
+
+    // Rejects keys that are not in `allowed`, at the key's own position.
+    void only_keys(const toml::table& table, std::initializer_list<const char*> allowed,
+                   const std::string& where_name) const {
+        for (auto&& [key, node] : table) {
+            bool known = std::any_of(allowed.begin(), allowed.end(),
+                                     [&](const char* name) { return key.str() == name; });
+            if (!known) {
+                std::string names;
+                for (const char* name : allowed) names += std::string(names.empty() ? "" : ", ") + name;
+                throw ConfigError(at(key.source()), "unknown key '" + std::string(key.str()) + "' in " +
+                                                        where_name + " (expected one of: " + names + ")");
+            }
+        }
+    }
+
+    std::string string_value(const std::string& key, const toml::node& node) const {
+        const auto* value = node.as_string();
+        if (!value) wrong_type(key, node, "a string");
+        return expand_variables(value->get(), vars_, at(node));
+    }
+
+    std::string path_value(const std::string& key, const toml::node& node) const {
+        std::string raw = string_value(key, node);
+        auto normalized = normalize_absolute_path(raw);
+        if (!normalized)
+            throw ConfigError(at(node), "'" + key + "' must be an absolute path without '..', not \"" +
+                                            raw + "\"");
+        return *normalized;
+    }
+
+    std::vector<std::string> string_list(const std::string& key, const toml::node& node) const {
+        const auto* array = node.as_array();
+        if (!array) wrong_type(key, node, "an array of strings");
+        std::vector<std::string> out;
+        for (const auto& item : *array) out.push_back(string_value(key, item));
+        return out;
+    }
+
+    bool bool_value(const std::string& key, const toml::node& node) const {
+        const auto* value = node.as_boolean();
+        if (!value) wrong_type(key, node, "a boolean (true or false)");
+        return value->get();
+    }
+
+    std::uint32_t id_value(const std::string& key, const toml::node& node) const {
+        const auto* value = node.as_integer();
+        if (!value) wrong_type(key, node, "an integer");
+        if (value->get() < 0 || value->get() > 0xfffffffeLL)
+            throw ConfigError(at(node), "'" + key + "' must be between 0 and 4294967294");
+        return static_cast<std::uint32_t>(value->get());
+    }
+
+    unsigned mode_value(const toml::node& node) const {
+        long long mode = -1;
+        if (const auto* integer = node.as_integer()) {
+            mode = integer->get();
+        } else if (const auto* text = node.as_string()) {
+            const std::string& digits = text->get();
+            if (!digits.empty() && digits.size() <= 4 &&
+                digits.find_first_not_of("01234567") == std::string::npos)
+                mode = std::stoll(digits, nullptr, 8);
+        } else {
+            wrong_type("mode", node, "an octal string such as \"0755\"");
+        }
+        if (mode < 0 || mode > 07777)
+            throw ConfigError(at(node), "'mode' must be an octal permission such as \"0755\"");
+        return static_cast<unsigned>(mode);
+    }
+
+    std::uint64_t size_value(const toml::node& node) const {
+        if (const auto* integer = node.as_integer()) {
+            if (integer->get() <= 0) throw ConfigError(at(node), "'size' must be positive");
+            return static_cast<std::uint64_t>(integer->get());
+        }
+        const auto* text = node.as_string();
+        if (!text) wrong_type("size", node, "a size such as \"64M\"");
+        const std::string& raw = text->get();
+        std::size_t digits = raw.find_first_not_of("0123456789");
+        std::string suffix = digits == std::string::npos ? "" : raw.substr(digits);
+        std::uint64_t scale = suffix.empty() ? 1
+                              : suffix == "K" || suffix == "k" ? 1ULL << 10
+                              : suffix == "M" || suffix == "m" ? 1ULL << 20
+                              : suffix == "G" || suffix == "g" ? 1ULL << 30
+                                                               : 0;
+        if (digits == 0 || scale == 0 || raw.size() > 15)
+            throw ConfigError(at(node), "'size' must be a number with an optional K, M or G suffix, not \"" +
+                                            raw + "\"");
+        return std::stoull(raw.substr(0, digits)) * scale;
+    }
+
+    const std::string& path() const { return path_; }
+    const Variables& vars() const { return vars_; }
+
+private:
+    std::string path_;
+    Variables vars_;
+};
+
+void parse_user(const FileParser& p, const toml::table& table, Layer& layer) {
+    p.only_keys(table, {"mode", "uid", "gid", "capabilities"}, "[user]");
+    if (const auto* node = table.get("mode")) {
+        auto mode = parse_user_mode(p.string_value("mode", *node));
+        if (!mode) throw ConfigError(p.at(*node), "[user] mode must be \"root\" or \"keep-id\"");
+        layer.user_mode = mode;
+    }
+    if (const auto* node = table.get("uid")) layer.uid = p.id_value("uid", *node);
+    if (const auto* node = table.get("gid")) layer.gid = p.id_value("gid", *node);
+    if (const auto* node = table.get("capabilities")) {
+        const auto* array = node->as_array();
+        if (!array) p.wrong_type("capabilities", *node, "an array of strings");
+        std::vector<std::string> caps;
+        for (const auto& item : *array) {
+            std::string name = p.string_value("capabilities", item);
+            std::transform(name.begin(), name.end(), name.begin(), ::toupper);
+            if (name.rfind("CAP_", 0) != 0) name = "CAP_" + name;
+            const auto& known = capability_names();
+            if (std::find(known.begin(), known.end(), name) == known.end())
+                throw ConfigError(p.at(item), "unknown capability '" + name + "'");
+            caps.push_back(name);
+        }
+        layer.capabilities = caps;
+        layer.capabilities_where = p.at(*node);
+    }
+}
+
+void parse_namespaces(const FileParser& p, const toml::table& table, Layer& layer) {
+    for (auto&& [key, node] : table) {
+        std::string name(key.str());
+        if (name == "user" || name == "mount" || name == "pid")
+            throw ConfigError(p.at(key.source()), "the " + name +
+                                                      " namespace is always new and cannot be configured");
+        if (name == "net" || name == "network")
+            throw ConfigError(p.at(key.source()), "the network namespace is set by [network] mode");
+    }
+    p.only_keys(table, {"uts", "ipc", "cgroup"}, "[namespaces]");
+    if (const auto* node = table.get("uts")) layer.uts = p.bool_value("uts", *node);
+    if (const auto* node = table.get("ipc")) layer.ipc = p.bool_value("ipc", *node);
+    if (const auto* node = table.get("cgroup")) layer.cgroup = p.bool_value("cgroup", *node);
+}
+
+void parse_network(const FileParser& p, const toml::table& table, Layer& layer) {
+    p.only_keys(table, {"mode"}, "[network]");
+    if (const auto* node = table.get("mode")) {
+        std::string mode = p.string_value("mode", *node);
+        if (mode == "none") layer.network = NetworkMode::None;
+        else if (mode == "host") layer.network = NetworkMode::Host;
+        else if (mode == "slirp")
+            throw ConfigError(p.at(*node), "[network] mode \"slirp\" is not supported by this version yet");
+        else throw ConfigError(p.at(*node), "[network] mode must be \"none\" or \"host\"");
+    }
+}
+
+bool valid_env_name(const std::string& name, bool allow_glob) {
+    if (name.empty()) return false;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        char c = name[i];
+        bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+                  (allow_glob && c == '*' && i + 1 == name.size());
+        if (!ok || (i == 0 && std::isdigit(static_cast<unsigned char>(c)))) return false;
+    }
+    return true;
+}
+
+void parse_env(const FileParser& p, const toml::table& table, Layer& layer) {
+    p.only_keys(table, {"keep", "set", "unset"}, "[env]");
+    auto names = [&](const char* key, bool glob) {
+        std::vector<std::string> out;
+        if (const auto* node = table.get(key)) {
+            const auto* array = node->as_array();
+            if (!array) p.wrong_type(key, *node, "an array of strings");
+            for (const auto& item : *array) {
+                std::string name = p.string_value(key, item);
+                if (!valid_env_name(name, glob))
+                    throw ConfigError(p.at(item), "'" + name + "' is not a valid variable name");
+                out.push_back(name);
+            }
+        }
+        return out;
+    };
+    layer.env_keep = names("keep", true);
+    layer.env_unset = names("unset", false);
+    if (const auto* node = table.get("set")) {
+        const auto* set = node->as_table();
+        if (!set) p.wrong_type("set", *node, "a table of NAME = \"value\"");
+        for (auto&& [key, value] : *set) {
+            std::string name(key.str());
+            if (!valid_env_name(name, false))
+                throw ConfigError(p.at(key.source()), "'" + name + "' is not a valid variable name");
+            if (std::find(layer.env_unset.begin(), layer.env_unset.end(), name) != layer.env_unset.end())
+                throw ConfigError(p.at(key.source()), "'" + name + "' is both set and unset in [env]");
+            layer.env_set[name] = p.string_value(name, value);
+        }
+    }
+}
+
+MountSpec parse_mount(const FileParser& p, const toml::node& node) {
+    const auto* table = node.as_table();
+    if (!table) p.wrong_type("mount", node, "a table ([[mount]])");
+    p.only_keys(*table, {"type", "source", "target", "size", "mode", "contents"}, "[[mount]]");
+    MountSpec mount;
+    mount.where = p.at(node);
+    const auto* type = table->get("type");
+    if (!type) throw ConfigError(p.at(node), "[[mount]] needs a 'type'");
+    auto kind = parse_mount_kind(p.string_value("type", *type));
+    if (!kind)
+        throw ConfigError(p.at(*type), "unknown mount type \"" + p.string_value("type", *type) +
+                                           "\" (expected ro-bind, bind, bind-try, ro-bind-try, tmpfs, "
+                                           "dir, symlink, file, proc or dev)");
+    mount.kind = *kind;
+    bool is_bind = mount.kind == MountKind::RoBind || mount.kind == MountKind::Bind ||
+                   mount.kind == MountKind::BindTry || mount.kind == MountKind::RoBindTry;
+    auto forbid = [&](const char* key, bool allowed) {
+        if (const auto* found = table->get(key); found && !allowed)
+            throw ConfigError(p.at(*found), std::string("'") + key + "' does not apply to a " +
+                                                to_string(mount.kind) + " mount");
+    };
+    forbid("source", is_bind || mount.kind == MountKind::Symlink);
+    forbid("size", mount.kind == MountKind::Tmpfs);
+    forbid("mode", mount.kind == MountKind::Tmpfs || mount.kind == MountKind::Dir ||
+                       mount.kind == MountKind::File);
+    forbid("contents", mount.kind == MountKind::File);
+
+    if (const auto* source = table->get("source"))
+        mount.source = is_bind ? p.path_value("source", *source) : p.string_value("source", *source);
+    else if (is_bind || mount.kind == MountKind::Symlink)
+        throw ConfigError(p.at(node), std::string("a ") + to_string(mount.kind) + " mount needs a 'source'");
+    if (mount.kind == MountKind::Symlink && mount.source.empty())
+        throw ConfigError(p.at(*table->get("source")), "a symlink's 'source' must not be empty");
+
+    if (const auto* target = table->get("target")) {
+        mount.target = p.path_value("target", *target);
+        if (mount.target == "/")
+            throw ConfigError(p.at(*target), "'target' cannot be \"/\": the root is the sandbox's own tmpfs");
+    } else if (is_bind) {
+        mount.target = mount.source;
+    } else {
+        throw ConfigError(p.at(node), std::string("a ") + to_string(mount.kind) + " mount needs a 'target'");
+    }
+    if (const auto* size = table->get("size")) mount.size_bytes = p.size_value(*size);
+    if (const auto* mode = table->get("mode")) mount.mode = p.mode_value(*mode);
+    if (const auto* contents = table->get("contents")) {
+        const auto* text = contents->as_string();
+        if (!text) p.wrong_type("contents", *contents, "a string");
+        mount.contents = text->get();  // contents are literal: no variable expansion
+    } else if (mount.kind == MountKind::File) {
+        throw ConfigError(p.at(node), "a file mount needs 'contents'");
+    }
+    return mount;
+}
+
+void parse_mounts(const FileParser& p, const toml::node& node, Layer& layer) {
+    const auto* array = node.as_array();
+    if (!array) p.wrong_type("mount", node, "an array of tables ([[mount]])");
+    std::map<std::string, SourceLocation> seen;
+    for (const auto& item : *array) {
+        MountSpec mount = parse_mount(p, item);
+        auto [it, fresh] = seen.emplace(mount.target, mount.where);
+        if (!fresh)
+            throw ConfigError(mount.where, "conflict: " + mount.target + " is already a mount target at line " +
+                                               std::to_string(it->second.line));
+        layer.mounts.push_back(std::move(mount));
+    }
+}
+
+Layer parse_layer(const FileParser& p, const toml::table& root) {
+    p.only_keys(root, {"extends", "command", "cwd", "hostname", "user", "namespaces", "network", "env",
+                       "mount"},
+                "the profile");
+    Layer layer;
+    if (const auto* node = root.get("command")) {
+        layer.command = p.string_list("command", *node);
+        if (layer.command->empty()) throw ConfigError(p.at(*node), "'command' must not be empty");
+    }
+    if (const auto* node = root.get("cwd")) layer.cwd = p.path_value("cwd", *node);
+    if (const auto* node = root.get("hostname")) {
+        std::string name = p.string_value("hostname", *node);
+        if (name.empty() || name.size() > 64 || name.find('/') != std::string::npos)
+            throw ConfigError(p.at(*node), "'hostname' must be 1 to 64 characters without '/'");
+        layer.hostname = name;
+    }
+    auto table_of = [&](const char* key) -> const toml::table* {
+        const auto* node = root.get(key);
+        if (!node) return nullptr;
+        if (!node->is_table()) p.wrong_type(key, *node, "a table");
+        return node->as_table();
+    };
+    if (const auto* t = table_of("user")) parse_user(p, *t, layer);
+    if (const auto* t = table_of("namespaces")) parse_namespaces(p, *t, layer);
+    if (const auto* t = table_of("network")) parse_network(p, *t, layer);
+    if (const auto* t = table_of("env")) parse_env(p, *t, layer);
+    if (const auto* node = root.get("mount")) parse_mounts(p, *node, layer);
+    return layer;
+}
+
+template <typename T>
+void append_unique(std::vector<T>& to, const std::vector<T>& from) {
+    for (const auto& item : from)
+        if (std::find(to.begin(), to.end(), item) == to.end()) to.push_back(item);
+}
+
+void merge(Profile& into, const Layer& layer, SourceLocation& capabilities_where,
+           SourceLocation& user_mode_where, const SourceLocation& file_start) {
+    if (layer.command) into.command = *layer.command;
+    if (layer.cwd) into.cwd = *layer.cwd;
+    if (layer.hostname) into.hostname = *layer.hostname;
+    if (layer.user_mode) {
+        into.user_mode = *layer.user_mode;
+        user_mode_where = file_start;
+    }
+    if (layer.uid) into.uid = layer.uid;
+    if (layer.gid) into.gid = layer.gid;
+    if (layer.capabilities) {
+        into.capabilities = *layer.capabilities;
+        capabilities_where = layer.capabilities_where;
+    }
+    if (layer.uts) into.ns_uts = *layer.uts;
+    if (layer.ipc) into.ns_ipc = *layer.ipc;
+    if (layer.cgroup) into.ns_cgroup = *layer.cgroup;
+    if (layer.network) into.network = *layer.network;
+    append_unique(into.env_keep, layer.env_keep);
+    for (const auto& name : layer.env_unset) {
+        into.env_set.erase(name);
+        append_unique(into.env_unset, {name});
+    }
+    for (const auto& [name, value] : layer.env_set) {
+        into.env_set[name] = value;
+        into.env_unset.erase(std::remove(into.env_unset.begin(), into.env_unset.end(), name),
+                             into.env_unset.end());
+    }
+    for (const auto& mount : layer.mounts) {
+        auto& list = into.mounts;
+        list.erase(std::remove_if(list.begin(), list.end(),
+                                  [&](const MountSpec& m) { return m.target == mount.target; }),
+                   list.end());
+        list.push_back(mount);
+    }
+}
+
+std::string directory_of(const std::string& path) {
+    auto slash = path.rfind('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+struct Loader {
+    const Variables& vars;
+    const ProfileSource& source;
+    Profile profile;
+    SourceLocation capabilities_where, user_mode_where;
+
+    void load(const std::string& path, std::vector<std::string>& stack, const SourceLocation& from) {
+        auto text = source.read_file(path);
+        if (!text) {
+            int err = errno;
+            throw ConfigError(from, "cannot read profile " + path + ": " + std::strerror(err));
+        }
+        toml::table root;
+        try {
+            root = toml::parse(*text, path);
+        } catch (const toml::parse_error& error) {
+            const auto& begin = error.source().begin;
+            throw ConfigError({path, static_cast<int>(begin.line), static_cast<int>(begin.column)},
+                              "TOML syntax error: " + std::string(error.description()));
+        }
+        Variables file_vars = vars;
+        file_vars["PROFILE_DIR"] = directory_of(path);
+        FileParser parser(path, file_vars);
+        stack.push_back(path);
+        if (const auto* node = root.get("extends")) {
+            const auto* array = node->as_array();
+            if (!array) parser.wrong_type("extends", *node, "an array of profile names or paths");
+            for (const auto& item : *array) {
+                std::string ref = parser.string_value("extends", item);
+                auto resolved = resolve_profile(ref, directory_of(path), source);
+                if (!resolved) throw ConfigError(parser.at(item), "cannot find profile \"" + ref + "\"");
+                if (std::find(stack.begin(), stack.end(), *resolved) != stack.end()) {
+                    std::string chain;
+                    for (const auto& file : stack) chain += file + " -> ";
+                    throw ConfigError(parser.at(item), "extends cycle: " + chain + *resolved);
+                }
+                load(*resolved, stack, parser.at(item));
+            }
+        }
+        Layer layer = parse_layer(parser, root);
+        merge(profile, layer, capabilities_where, user_mode_where, {path, 1, 1});
+        profile.files.push_back(path);
+        stack.pop_back();
+    }
+};
+
+bool is_path_reference(const std::string& ref) {
+    return ref.find('/') != std::string::npos ||
+           (ref.size() > 5 && ref.compare(ref.size() - 5, 5, ".toml") == 0);
+}
+
+}  // namespace
+
+std::optional<std::string> resolve_profile(const std::string& ref, const std::string& base_dir,
+                                           const ProfileSource& source) {
+    auto readable = [&](const std::string& path) { return source.read_file(path).has_value(); };
+    if (ref.empty()) return std::nullopt;
+    if (is_path_reference(ref)) {
+        std::string path = ref[0] == '/' || base_dir.empty() ? ref : base_dir + "/" + ref;
+        return path;  // a path is taken as given; a missing file is reported when it is read
+    }
+    std::vector<std::string> dirs;
+    if (!base_dir.empty()) dirs.push_back(base_dir);
+    dirs.insert(dirs.end(), source.search_dirs.begin(), source.search_dirs.end());
+    for (const auto& dir : dirs) {
+        std::string path = dir + "/" + ref + ".toml";
+        if (readable(path)) return path;
+    }
+    return std::nullopt;
+}
+
+Profile load_profile(const std::string& path, const Variables& vars, const ProfileSource& source) {
+    Loader loader{vars, source, {}, {}, {}};
+    std::vector<std::string> stack;
+    loader.load(path, stack, {path, 0, 0});
+    Profile& profile = loader.profile;
+    if (profile.user_mode == UserMode::KeepId && !profile.capabilities.empty())
+        throw ConfigError(loader.capabilities_where,
+                          "capabilities need [user] mode = \"root\"; keep-id runs as your own uid without any");
+    return std::move(profile);
+}
+
+}  // namespace sb

@@ -1,0 +1,99 @@
+// Pure helpers for profile values: variable expansion, path normalization, names of enums.
+#include <sstream>
+
+#include "profile/profile.hpp"
+
+namespace sb {
+
+const char* to_string(UserMode mode) { return mode == UserMode::Root ? "root" : "keep-id"; }
+const char* to_string(NetworkMode mode) { return mode == NetworkMode::None ? "none" : "host"; }
+
+namespace {
+struct KindName {
+    MountKind kind;
+    const char* name;
+};
+constexpr KindName kKindNames[] = {
+    {MountKind::RoBind, "ro-bind"}, {MountKind::Bind, "bind"},
+    {MountKind::BindTry, "bind-try"}, {MountKind::RoBindTry, "ro-bind-try"},
+    {MountKind::Tmpfs, "tmpfs"}, {MountKind::Dir, "dir"},
+    {MountKind::Symlink, "symlink"}, {MountKind::File, "file"},
+    {MountKind::Proc, "proc"}, {MountKind::Dev, "dev"},
+};
+}  // namespace
+
+const char* to_string(MountKind kind) {
+    for (const auto& entry : kKindNames)
+        if (entry.kind == kind) return entry.name;
+    return "?";
+}
+
+std::optional<MountKind> parse_mount_kind(const std::string& text) {
+    for (const auto& entry : kKindNames)
+        if (text == entry.name) return entry.kind;
+    return std::nullopt;
+}
+
+std::optional<UserMode> parse_user_mode(const std::string& text) {
+    if (text == "root") return UserMode::Root;
+    if (text == "keep-id") return UserMode::KeepId;
+    return std::nullopt;
+}
+
+std::string expand_variables(const std::string& text, const Variables& vars,
+                             const SourceLocation& where) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '$') {
+            out += text[i];
+            continue;
+        }
+        if (i + 1 < text.size() && text[i + 1] == '$') {
+            out += '$';
+            ++i;
+            continue;
+        }
+        std::size_t close = text.find('}', i);
+        if (i + 1 >= text.size() || text[i + 1] != '{' || close == std::string::npos)
+            throw ConfigError(where, "a '$' must start ${NAME} or be written $$: \"" + text + "\"");
+        std::string name = text.substr(i + 2, close - i - 2);
+        auto found = vars.find(name);
+        if (found == vars.end())
+            throw ConfigError(where, "unknown variable ${" + name + "}");
+        if (found->second.empty())
+            throw ConfigError(where, "variable ${" + name + "} is not set in this environment");
+        out += found->second;
+        i = close;
+    }
+    return out;
+}
+
+std::optional<std::string> normalize_absolute_path(const std::string& path) {
+    if (path.empty() || path[0] != '/') return std::nullopt;
+    std::string out;
+    std::stringstream parts(path);
+    std::string part;
+    while (std::getline(parts, part, '/')) {
+        if (part.empty() || part == ".") continue;
+        if (part == "..") return std::nullopt;
+        out += "/" + part;
+    }
+    return out.empty() ? "/" : out;
+}
+
+const std::vector<std::string>& capability_names() {
+    static const std::vector<std::string> names = {
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+        "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+        "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+        "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+        "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+        "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+        "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
+        "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+        "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+    };
+    return names;
+}
+
+}  // namespace sb

@@ -1,0 +1,81 @@
+// The profile: what a TOML file (and the files it extends) asks for, merged, with variables
+// expanded and every value validated. Pure: reads only the profile files themselves.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sys/error.hpp"
+
+namespace sb {
+
+enum class UserMode { Root, KeepId };
+enum class NetworkMode { None, Host };
+enum class MountKind { RoBind, Bind, BindTry, RoBindTry, Tmpfs, Dir, Symlink, File, Proc, Dev };
+
+const char* to_string(UserMode mode);
+const char* to_string(NetworkMode mode);
+const char* to_string(MountKind kind);
+std::optional<UserMode> parse_user_mode(const std::string& text);
+std::optional<MountKind> parse_mount_kind(const std::string& text);
+
+struct MountSpec {
+    MountKind kind = MountKind::Tmpfs;
+    std::string source;  // host path for binds; link contents for symlink
+    std::string target;  // absolute, normalized path inside the sandbox
+    std::optional<std::uint64_t> size_bytes;  // tmpfs
+    std::optional<unsigned> mode;             // tmpfs, dir, file
+    std::string contents;                     // file
+    SourceLocation where;                     // the [[mount]] entry, for later errors
+};
+
+struct Profile {
+    std::vector<std::string> files;  // every file read, in merge order
+    std::vector<std::string> command;
+    std::string cwd = "/";
+    std::string hostname = "sandbox";
+    UserMode user_mode = UserMode::Root;
+    std::optional<std::uint32_t> uid, gid;
+    std::vector<std::string> capabilities;  // canonical CAP_* names
+    bool ns_uts = true, ns_ipc = true, ns_cgroup = true;
+    NetworkMode network = NetworkMode::None;
+    std::vector<std::string> env_keep, env_unset;
+    std::map<std::string, std::string> env_set;
+    std::vector<MountSpec> mounts;
+};
+
+// Values for ${NAME} in profile strings. PROFILE_DIR is added per file by the loader.
+using Variables = std::map<std::string, std::string>;
+
+struct ProfileSource {
+    // Directories searched for a profile given by name, in order.
+    std::vector<std::string> search_dirs;
+    // Reads a file's text; returns nullopt when it cannot be read (errno set).
+    std::function<std::optional<std::string>(const std::string&)> read_file;
+};
+
+// Finds the file for a profile reference: a path (contains '/' or ends in ".toml", relative to
+// base_dir) or a name looked up as NAME.toml in base_dir (when given) then the search dirs.
+std::optional<std::string> resolve_profile(const std::string& ref, const std::string& base_dir,
+                                           const ProfileSource& source);
+
+// Loads, merges and validates a profile. Throws ConfigError (file:line:col) on any bad input.
+Profile load_profile(const std::string& path, const Variables& vars, const ProfileSource& source);
+
+// Expands ${NAME} and $$ in text; throws ConfigError at `where` for an unknown variable.
+std::string expand_variables(const std::string& text, const Variables& vars,
+                             const SourceLocation& where);
+
+// Normalizes an absolute path ("//a/./b/" -> "/a/b"); nullopt when relative or it has "..".
+std::optional<std::string> normalize_absolute_path(const std::string& path);
+
+// Renders the effective profile as TOML (for `sandbox check`).
+std::string render_profile_toml(const Profile& profile);
+
+// Capability names known to this build, index = capability number.
+const std::vector<std::string>& capability_names();
+
+}  // namespace sb

@@ -1,0 +1,79 @@
+// The effective profile as TOML, for `sandbox check`: what the sandbox will really use after
+// extends, merging and variable expansion.
+#include <iomanip>
+#include <sstream>
+
+#include "profile/profile.hpp"
+
+namespace sb {
+namespace {
+
+std::string quoted(const std::string& text) {
+    std::ostringstream out;
+    out << '"';
+    for (char c : text) {
+        switch (c) {
+            case '"': out << "\\\""; break;
+            case '\\': out << "\\\\"; break;
+            case '\n': out << "\\n"; break;
+            case '\t': out << "\\t"; break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20)
+                    out << "\\u" << std::hex << std::setw(4) << std::setfill('0') << int(c) << std::dec;
+                else
+                    out << c;
+        }
+    }
+    out << '"';
+    return out.str();
+}
+
+std::string list(const std::vector<std::string>& items) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + quoted(items[i]);
+    return out + "]";
+}
+
+std::string octal(unsigned mode) {
+    std::ostringstream out;
+    out << std::oct << std::setw(4) << std::setfill('0') << mode;
+    return out.str();
+}
+
+}  // namespace
+
+std::string render_profile_toml(const Profile& p) {
+    std::ostringstream out;
+    out << "# effective profile, merged from: ";
+    for (std::size_t i = 0; i < p.files.size(); ++i) out << (i ? ", " : "") << p.files[i];
+    out << "\n";
+    if (!p.command.empty()) out << "command = " << list(p.command) << "\n";
+    out << "cwd = " << quoted(p.cwd) << "\n";
+    out << "hostname = " << quoted(p.hostname) << "\n\n";
+    out << "[user]\nmode = " << quoted(to_string(p.user_mode)) << "\n";
+    if (p.uid) out << "uid = " << *p.uid << "\n";
+    if (p.gid) out << "gid = " << *p.gid << "\n";
+    out << "capabilities = " << list(p.capabilities) << "\n\n";
+    out << "[namespaces]\nuts = " << std::boolalpha << p.ns_uts << "\nipc = " << p.ns_ipc
+        << "\ncgroup = " << p.ns_cgroup << "\n\n";
+    out << "[network]\nmode = " << quoted(to_string(p.network)) << "\n\n";
+    out << "[env]\nkeep = " << list(p.env_keep) << "\nunset = " << list(p.env_unset) << "\n";
+    out << "set = {";
+    bool first = true;
+    for (const auto& [name, value] : p.env_set) {
+        out << (first ? " " : ", ") << name << " = " << quoted(value);
+        first = false;
+    }
+    out << (first ? "}" : " }") << "\n";
+    for (const auto& m : p.mounts) {
+        out << "\n[[mount]]\ntype = " << quoted(to_string(m.kind)) << "\n";
+        if (!m.source.empty()) out << "source = " << quoted(m.source) << "\n";
+        out << "target = " << quoted(m.target) << "\n";
+        if (m.size_bytes) out << "size = " << *m.size_bytes << "\n";
+        if (m.mode) out << "mode = " << quoted(octal(*m.mode)) << "\n";
+        if (m.kind == MountKind::File) out << "contents = " << quoted(m.contents) << "\n";
+    }
+    return out.str();
+}
+
+}  // namespace sb

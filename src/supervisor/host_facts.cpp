@@ -1,0 +1,59 @@
+// Host facts: everything the plan needs to know about the machine and the caller, read once.
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "supervisor/supervisor.hpp"
+
+extern char** environ;
+
+namespace sb {
+namespace {
+
+std::string read_text(const char* path) {
+    std::ifstream file(path);
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+}
+
+std::string find_helper(const char* name) {
+    for (const char* dir : {"/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/"}) {
+        std::string path = std::string(dir) + name;
+        if (::access(path.c_str(), X_OK) == 0) return path;
+    }
+    return {};
+}
+
+}  // namespace
+
+HostFacts prepare_host_facts() {
+    HostFacts facts;
+    facts.uid = ::getuid();
+    facts.gid = ::getgid();
+    facts.is_root = ::geteuid() == 0;
+    for (char** var = environ; var && *var; ++var) {
+        std::string entry(*var);
+        auto eq = entry.find('=');
+        if (eq != std::string::npos) facts.environment[entry.substr(0, eq)] = entry.substr(eq + 1);
+    }
+    const passwd* entry = ::getpwuid(facts.uid);
+    facts.user_name = entry ? entry->pw_name : std::to_string(facts.uid);
+    if (facts.environment["HOME"].empty() && entry) facts.environment["HOME"] = entry->pw_dir;
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd)) facts.environment["PWD"] = cwd;
+    facts.subuid = find_subid_range(read_text("/etc/subuid"), facts.user_name, facts.uid);
+    facts.subgid = find_subid_range(read_text("/etc/subgid"), facts.user_name, facts.uid);
+    facts.newuidmap = find_helper("newuidmap");
+    facts.newgidmap = find_helper("newgidmap");
+    facts.path_exists = [](const std::string& path) {
+        struct stat st;
+        return ::stat(path.c_str(), &st) == 0;
+    };
+    return facts;
+}
+
+}  // namespace sb

@@ -1,0 +1,18 @@
+// S, the supervisor: the `sandbox` process on the host side.
+#pragma once
+#include "plan/plan.hpp"
+
+namespace sb {
+
+struct RunOptions {
+    bool verbose = false;
+};
+
+// Reads what the plan depends on: ids, user name, subordinate ranges, helpers, environment.
+HostFacts prepare_host_facts();
+
+// Starts the sandbox for `plan` and waits for it; returns the exit code (payload's, 128+N,
+// 126/127 for exec failures). Throws SetupError when the sandbox could not be set up.
+int run_sandbox(const Plan& plan, const RunOptions& options);
+
+}  // namespace sb

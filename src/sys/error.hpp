@@ -1,0 +1,66 @@
+// Errors are values with context. SysError: a failed syscall with its operation and subject.
+// ConfigError: bad input, located at file:line:col. SetupError: a sandbox stage failed (possibly in
+// the child), rendered once by main with a hint that names the fix.
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace sb {
+
+class SysError : public std::runtime_error {
+public:
+    SysError(std::string op, std::string subject, int err, std::string hint = {});
+    const std::string& op() const noexcept { return op_; }
+    const std::string& subject() const noexcept { return subject_; }
+    int error_number() const noexcept { return errno_; }
+    const std::string& hint() const noexcept { return hint_; }
+
+private:
+    std::string op_, subject_;
+    int errno_;
+    std::string hint_;
+};
+
+// Throws SysError(op, subject, errno) when rc < 0; returns rc otherwise.
+long check(long rc, const char* op, const std::string& subject = {});
+
+struct SourceLocation {
+    std::string file;
+    int line = 0;
+    int column = 0;
+};
+
+class ConfigError : public std::runtime_error {
+public:
+    ConfigError(SourceLocation where, const std::string& message);
+    const SourceLocation& where() const noexcept { return where_; }
+    const std::string& message() const noexcept { return message_; }
+
+private:
+    SourceLocation where_;
+    std::string message_;
+};
+
+// A failure in a named stage of setting up the sandbox (e.g. "mount", "id map").
+class SetupError : public std::runtime_error {
+public:
+    SetupError(std::string stage, std::string message, std::string hint = {}, int exit_code = 125);
+    const std::string& stage() const noexcept { return stage_; }
+    int exit_code() const noexcept { return exit_code_; }
+    const std::string& message() const noexcept { return message_; }
+    const std::string& hint() const noexcept { return hint_; }
+
+private:
+    std::string stage_, message_, hint_;
+    int exit_code_;
+};
+
+// A usage error on the command line: exit 125 with the message.
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+std::string format_location(const SourceLocation& where);
+
+}  // namespace sb

@@ -1,0 +1,109 @@
+#include "sys/syscalls.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <linux/sched.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "sys/error.hpp"
+
+namespace sb {
+
+UniqueFd open_fd(const std::string& path, int flags, mode_t mode) {
+    return open_at(AT_FDCWD, path, flags, mode);
+}
+
+UniqueFd open_at(int dirfd, const std::string& path, int flags, mode_t mode) {
+    UniqueFd fd = try_open_at(dirfd, path, flags, mode);
+    if (!fd) throw SysError("open", path, errno);
+    return fd;
+}
+
+UniqueFd try_open_at(int dirfd, const std::string& path, int flags, mode_t mode) {
+    return UniqueFd(::openat(dirfd, path.c_str(), flags | O_CLOEXEC, mode));
+}
+
+UniqueFd try_openat2(int dirfd, const std::string& path, unsigned long long flags,
+                     unsigned long long resolve) {
+    open_how how{};
+    how.flags = flags | O_CLOEXEC;
+    how.resolve = resolve;
+    return UniqueFd(static_cast<int>(::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how)));
+}
+
+std::pair<UniqueFd, UniqueFd> seqpacket_pair() {
+    int fds[2];
+    check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds), "socketpair");
+    return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+UniqueFd make_signalfd(const sigset_t& signals) {
+    return UniqueFd(static_cast<int>(check(::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK), "signalfd")));
+}
+
+UniqueFd make_pipe_end_pair(UniqueFd& write_end) {
+    int fds[2];
+    check(::pipe2(fds, O_CLOEXEC), "pipe2");
+    write_end.reset(fds[1]);
+    return UniqueFd(fds[0]);
+}
+
+UniqueFd dgram_socket(int family) {
+    return UniqueFd(static_cast<int>(check(::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket")));
+}
+
+UniqueFd ptmx_master(int dirfd_of_dev) {
+    return open_at(dirfd_of_dev, "pts/ptmx", O_RDWR | O_NOCTTY);
+}
+
+UniqueFd pty_peer(int master) {
+    int fd = ::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    check(fd, "ioctl TIOCGPTPEER", "/dev/pts/ptmx");
+    return UniqueFd(fd);
+}
+
+pid_t clone_with_pidfd(unsigned long long flags, UniqueFd& pidfd) {
+    int raw_pidfd = -1;
+    struct clone_args args;
+    std::memset(&args, 0, sizeof args);
+    args.flags = flags | CLONE_PIDFD;
+    args.pidfd = reinterpret_cast<unsigned long long>(&raw_pidfd);
+    // With CLONE_PARENT the kernel takes the exit signal from the parent; it must be 0 here.
+    args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    check(pid, "clone3");
+    if (pid > 0) pidfd.reset(raw_pidfd);  // clone3 sets O_CLOEXEC on pidfds
+    return static_cast<pid_t>(pid);
+}
+
+int send_signal_to_pidfd(int pidfd, int signal) {
+    return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, signal, nullptr, 0));
+}
+
+void dup_onto(int from, int to) {
+    if (from == to) {
+        int flags = ::fcntl(from, F_GETFD);
+        check(flags < 0 ? -1 : ::fcntl(from, F_SETFD, flags & ~FD_CLOEXEC), "fcntl F_SETFD");
+        return;
+    }
+    check(::dup2(from, to), "dup2");
+}
+
+void write_all(int fd, const std::string& data, const char* what) {
+    std::size_t done = 0;
+    while (done < data.size()) {
+        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        check(n, "write", what);
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+}  // namespace sb

@@ -1,0 +1,38 @@
+// Checked syscall helpers. Every fd made here is born O_CLOEXEC and returned as a UniqueFd.
+// This is the only module that opens file descriptors (a test greps the rest of src/).
+#pragma once
+#include <signal.h>
+#include <sys/types.h>
+
+#include <string>
+#include <utility>
+
+#include "sys/unique_fd.hpp"
+
+namespace sb {
+
+UniqueFd open_fd(const std::string& path, int flags, mode_t mode = 0);
+UniqueFd open_at(int dirfd, const std::string& path, int flags, mode_t mode = 0);
+// Like open_at but returns an invalid fd (errno set) instead of throwing.
+UniqueFd try_open_at(int dirfd, const std::string& path, int flags, mode_t mode = 0);
+// openat2(2): returns an invalid fd (errno set) on failure. O_CLOEXEC is always added.
+UniqueFd try_openat2(int dirfd, const std::string& path, unsigned long long flags,
+                     unsigned long long resolve);
+std::pair<UniqueFd, UniqueFd> seqpacket_pair();
+UniqueFd make_signalfd(const sigset_t& signals);
+UniqueFd make_pipe_end_pair(UniqueFd& write_end);  // returns the read end
+UniqueFd dgram_socket(int family);
+UniqueFd ptmx_master(int dirfd_of_dev);            // opens pts/ptmx below /dev
+UniqueFd pty_peer(int master);                     // the slave side, via TIOCGPTPEER
+
+// clone3 with CLONE_PIDFD (plus `flags`); returns 0 in the child, the child's pid in the parent.
+pid_t clone_with_pidfd(unsigned long long flags, UniqueFd& pidfd);
+int send_signal_to_pidfd(int pidfd, int signal);
+
+// Duplicates an fd onto a specific number (for stdio), clearing CLOEXEC on it.
+void dup_onto(int from, int to);
+
+// Writes all of `data`; throws SysError.
+void write_all(int fd, const std::string& data, const char* what);
+
+}  // namespace sb

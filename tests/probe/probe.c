@@ -1,0 +1,471 @@
+/*
+ * sandbox-probe: a tiny static helper that runs INSIDE the sandbox and
+ * reports what the kernel really did, for the bash integration tests.
+ *
+ * Output contract: one "key=value" per line on stdout and nothing else
+ * (the only exception is the "env" subcommand, which prints the raw
+ * environment).  Diagnostics go to stderr.  Unknown subcommand: exit 2.
+ *
+ * Build: gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 -static probe.c
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* ---------- small helpers ---------- */
+
+static void die_usage(const char *msg)
+{
+    fprintf(stderr, "sandbox-probe: %s\n", msg);
+    exit(2);
+}
+
+/* Parse a non-negative decimal integer argument or exit 2. */
+static long parse_num(const char *s, long max)
+{
+    char *end;
+    errno = 0;
+    long v = s ? strtol(s, &end, 10) : -1;
+    if (!s || errno || end == s || *end || v < 0 || v > max)
+        die_usage("bad numeric argument");
+    return v;
+}
+
+/* Symbolic errno names for the cases the tests care about, else the number. */
+static const char *errname(int e)
+{
+    static char buf[16];
+    static const struct { int e; const char *n; } t[] = {
+        {EROFS, "EROFS"}, {EACCES, "EACCES"}, {EPERM, "EPERM"},
+        {ENOENT, "ENOENT"}, {EEXIST, "EEXIST"}, {ENOTDIR, "ENOTDIR"},
+        {EISDIR, "EISDIR"}, {ENOSPC, "ENOSPC"}, {EINVAL, "EINVAL"},
+        {EBUSY, "EBUSY"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (t[i].e == e)
+            return t[i].n;
+    snprintf(buf, sizeof buf, "%d", e);
+    return buf;
+}
+
+static void report(const char *key, int rc)
+{
+    printf("%s=%s\n", key, rc == 0 ? "ok" : errname(errno));
+}
+
+static void sleep_secs(long secs)
+{
+    struct timespec ts = { .tv_sec = secs, .tv_nsec = 0 };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* ---------- info ---------- */
+
+/* Print key= followed by the id map, fields collapsed, lines joined by ';'. */
+static void print_map(const char *key, const char *path)
+{
+    char buf[8192];
+    size_t n = 0;
+    FILE *f = fopen(path, "r");
+    if (f) {
+        n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+    }
+    buf[n] = '\0';
+    printf("%s=", key);
+    int first_line = 1;
+    for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        int first_field = 1;
+        char *s2 = NULL;
+        for (char *fld = strtok_r(line, " \t", &s2); fld;
+             fld = strtok_r(NULL, " \t", &s2)) {
+            if (first_field && !first_line)
+                putchar(';');
+            printf("%s%s", first_field ? "" : " ", fld);
+            first_field = 0;
+        }
+        if (!first_field)
+            first_line = 0;
+    }
+    putchar('\n');
+}
+
+static void print_ns(const char *name)
+{
+    char path[64], target[256];
+    snprintf(path, sizeof path, "/proc/self/ns/%s", name);
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = '\0';
+    printf("ns.%s=%s\n", name, target);
+}
+
+/* Copy the capability hex strings out of /proc/self/status. */
+static void print_caps(void)
+{
+    static const char *fields[] = { "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb" };
+    static const char *keys[] = { "inh", "prm", "eff", "bnd", "amb" };
+    char vals[5][32] = { "", "", "", "", "" };
+    char line[512];
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        for (int i = 0; i < 5; i++) {
+            size_t l = strlen(fields[i]);
+            if (strncmp(line, fields[i], l) == 0 && line[l] == ':')
+                sscanf(line + l + 1, " %31s", vals[i]);
+        }
+    }
+    if (f)
+        fclose(f);
+    for (int i = 0; i < 5; i++)
+        printf("cap.%s=%s\n", keys[i], vals[i]);
+}
+
+static void print_fds(void)
+{
+    static int fds[4096];
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        int self = dirfd(d);
+        struct dirent *e;
+        while ((e = readdir(d)) && n < 4096) {
+            if (e->d_name[0] < '0' || e->d_name[0] > '9')
+                continue;
+            int fd = atoi(e->d_name);
+            if (fd != self)
+                fds[n++] = fd;
+        }
+        closedir(d);
+    }
+    qsort(fds, n, sizeof fds[0], cmp_int);
+    printf("fds=");
+    for (int i = 0; i < n; i++)
+        printf("%s%d", i ? "," : "", fds[i]);
+    putchar('\n');
+}
+
+static void print_ifaces(void)
+{
+    char *names[256];
+    int n = 0;
+    struct if_nameindex *ifs = if_nameindex();
+    for (struct if_nameindex *p = ifs; p && p->if_index && n < 256; p++)
+        names[n++] = p->if_name;
+    qsort(names, n, sizeof names[0], cmp_str);
+    printf("ifaces=");
+    for (int i = 0; i < n; i++)
+        printf("%s%s", i ? "," : "", names[i]);
+    putchar('\n');
+    if (ifs)
+        if_freenameindex(ifs);
+}
+
+static int cmd_info(void)
+{
+    static gid_t groups[NGROUPS_MAX];
+    char buf[PATH_MAX + 1];
+
+    printf("uid=%u\ngid=%u\neuid=%u\negid=%u\n",
+           (unsigned)getuid(), (unsigned)getgid(), (unsigned)geteuid(), (unsigned)getegid());
+    int ng = getgroups(NGROUPS_MAX, groups);
+    printf("groups=");
+    for (int i = 0; i < ng; i++)
+        printf("%s%u", i ? "," : "", (unsigned)groups[i]);
+    putchar('\n');
+    print_map("uid_map", "/proc/self/uid_map");
+    print_map("gid_map", "/proc/self/gid_map");
+    printf("pid=%d\nppid=%d\n", (int)getpid(), (int)getppid());
+    if (gethostname(buf, sizeof buf) < 0)
+        buf[0] = '\0';
+    buf[sizeof buf - 1] = '\0';
+    printf("hostname=%s\n", buf);
+    static const char *ns[] = { "user", "mnt", "pid", "uts", "ipc", "net", "cgroup" };
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+        print_ns(ns[i]);
+    print_ifaces();
+    print_caps();
+    printf("no_new_privs=%d\n", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+    print_fds();
+    printf("cwd=%s\n", getcwd(buf, sizeof buf) ? buf : "");
+    printf("dumpable=%d\n", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+    return 0;
+}
+
+/* ---------- signals ---------- */
+
+static const struct { int sig; const char *name; } sigtab[] = {
+    {SIGINT, "SIGINT"}, {SIGTERM, "SIGTERM"}, {SIGHUP, "SIGHUP"},
+    {SIGQUIT, "SIGQUIT"}, {SIGUSR1, "SIGUSR1"}, {SIGUSR2, "SIGUSR2"},
+    {SIGWINCH, "SIGWINCH"},
+};
+#define NSIGTAB (sizeof sigtab / sizeof sigtab[0])
+
+/* Ring of received signals.  The handled signals are blocked except inside
+ * sigsuspend(), and each handler masks the others, so there is no race. */
+static volatile sig_atomic_t sigq[64];
+static volatile sig_atomic_t sigq_head;
+
+static void on_signal(int sig)
+{
+    sigq[sigq_head % 64] = sig;
+    sigq_head = sigq_head + 1;
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char msg[] = "sandbox-probe: signals: timed out\n";
+    ssize_t r = write(2, msg, sizeof msg - 1);
+    (void)r;
+    _exit(3);
+}
+
+static int cmd_signals(void)
+{
+    sigset_t handled, waitmask;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&handled);
+    for (size_t i = 0; i < NSIGTAB; i++)
+        sigaddset(&handled, sigtab[i].sig);
+    sa.sa_handler = on_signal;
+    sa.sa_mask = handled;
+    sa.sa_flags = SA_RESTART;
+    sigprocmask(SIG_BLOCK, &handled, NULL);
+    for (size_t i = 0; i < NSIGTAB; i++)
+        sigaction(sigtab[i].sig, &sa, NULL);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    alarm(30);
+
+    printf("ready=1\n");
+    fflush(stdout);
+    sigemptyset(&waitmask); /* wait with everything unblocked */
+    for (sig_atomic_t tail = 0;;) {
+        sigsuspend(&waitmask);
+        while (tail != sigq_head) {
+            int sig = sigq[tail % 64];
+            tail++;
+            for (size_t i = 0; i < NSIGTAB; i++)
+                if (sigtab[i].sig == sig)
+                    printf("got=%s\n", sigtab[i].name);
+            fflush(stdout);
+            if (sig == SIGTERM)
+                return 0;
+        }
+    }
+}
+
+/* ---------- processes ---------- */
+
+static int cmd_kill_self(long sig)
+{
+    sigset_t set;
+    struct rlimit nocore = { 0, 0 };
+    setrlimit(RLIMIT_CORE, &nocore); /* don't litter core files */
+    signal((int)sig, SIG_DFL);
+    sigemptyset(&set);
+    sigaddset(&set, (int)sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    raise((int)sig);
+    fprintf(stderr, "sandbox-probe: still alive after signal %ld\n", sig);
+    return 1;
+}
+
+/* Count processes in state Z visible in /proc. */
+static int count_zombies(void)
+{
+    int count = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char path[300], buf[1024];
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = '\0';
+        char *p = strrchr(buf, ')'); /* comm may contain spaces/parens */
+        if (p && p[1] == ' ' && p[2] == 'Z')
+            count++;
+    }
+    if (d)
+        closedir(d);
+    return count;
+}
+
+static int cmd_orphans(long n)
+{
+    fflush(stdout);
+    for (long i = 0; i < n; i++) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            perror("sandbox-probe: fork");
+            return 1;
+        }
+        if (pid == 0) {
+            if (fork() == 0)
+                _exit(0); /* grandchild: becomes an orphan zombie */
+            _exit(0);     /* child: exit right away to orphan it */
+        }
+    }
+    for (long i = 0; i < n; i++)
+        while (wait(NULL) < 0 && errno == EINTR)
+            ;
+    struct timespec ts = { 0, 500 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    printf("zombies=%d\norphans=%ld\n", count_zombies(), n);
+    return 0;
+}
+
+static int cmd_spawn_sleepers(long n, long secs)
+{
+    fflush(stdout);
+    printf("spawned=%ld\n", n);
+    printf("pids=");
+    for (long i = 0; i < n; i++) {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid < 0) {
+            perror("sandbox-probe: fork");
+            return 1;
+        }
+        if (pid == 0) {
+            /* Detach stdio so a caller reading our stdout sees EOF when the
+             * probe exits, even if the sleepers survive. */
+            int fd = open("/dev/null", O_RDWR);
+            if (fd >= 0) {
+                dup2(fd, 0), dup2(fd, 1), dup2(fd, 2);
+                if (fd > 2)
+                    close(fd);
+            }
+            sleep_secs(secs);
+            _exit(0);
+        }
+        printf("%s%d", i ? "," : "", (int)pid);
+    }
+    putchar('\n');
+    return 0;
+}
+
+/* ---------- filesystem / tty ---------- */
+
+static int cmd_stat(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0) {
+        printf("exists=0\n");
+        return 0;
+    }
+    const char *type = S_ISDIR(st.st_mode) ? "dir" : S_ISREG(st.st_mode) ? "file"
+                     : S_ISLNK(st.st_mode) ? "symlink" : S_ISCHR(st.st_mode) ? "chr" : "other";
+    printf("exists=1\ntype=%s\nmode=%o\nuid=%u\ngid=%u\n", type,
+           (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)st.st_gid);
+    return 0;
+}
+
+static int cmd_write(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc = fd < 0 ? -1 : (write(fd, "x", 1) == 1 ? 0 : -1);
+    int saved = errno;
+    if (fd >= 0 && close(fd) < 0 && rc == 0)
+        rc = -1, saved = errno;
+    errno = saved;
+    report("write", rc);
+    return 0;
+}
+
+static int cmd_isatty(void)
+{
+    char *t = ttyname(0);
+    printf("stdin_tty=%d\nstdout_tty=%d\ntty=%s\n", isatty(0), isatty(1), t ? t : "");
+    return 0;
+}
+
+/* ---------- dispatch ---------- */
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : "";
+    const char *a2 = argc > 2 ? argv[2] : NULL;
+    const char *a3 = argc > 3 ? argv[3] : NULL;
+
+    if (!strcmp(cmd, "info"))
+        return cmd_info();
+    if (!strcmp(cmd, "write") && a2)
+        return cmd_write(a2);
+    if (!strcmp(cmd, "mkdir") && a2) {
+        report("mkdir", mkdir(a2, 0755));
+        return 0;
+    }
+    if (!strcmp(cmd, "remount-rw") && a2) {
+        report("remount", mount(NULL, a2, NULL, MS_REMOUNT | MS_BIND, NULL));
+        report("umount", umount2(a2, MNT_DETACH));
+        return 0;
+    }
+    if (!strcmp(cmd, "exit"))
+        exit((int)parse_num(a2, 255));
+    if (!strcmp(cmd, "kill-self"))
+        return cmd_kill_self(parse_num(a2, SIGRTMAX));
+    if (!strcmp(cmd, "orphans"))
+        return cmd_orphans(parse_num(a2, 1000));
+    if (!strcmp(cmd, "signals"))
+        return cmd_signals();
+    if (!strcmp(cmd, "sleep")) {
+        long secs = parse_num(a2, 86400);
+        printf("pid=%d\n", (int)getpid());
+        fflush(stdout);
+        sleep_secs(secs);
+        return 0;
+    }
+    if (!strcmp(cmd, "spawn-sleepers"))
+        return cmd_spawn_sleepers(parse_num(a2, 1000), parse_num(a3, 86400));
+    if (!strcmp(cmd, "env")) {
+        for (char **e = environ; *e; e++)
+            puts(*e);
+        return 0;
+    }
+    if (!strcmp(cmd, "stat") && a2)
+        return cmd_stat(a2);
+    if (!strcmp(cmd, "isatty"))
+        return cmd_isatty();
+
+    fprintf(stderr, "sandbox-probe: unknown or incomplete subcommand '%s'\n"
+            "usage: sandbox-probe info|write P|mkdir P|remount-rw P|exit N|kill-self SIG|\n"
+            "       orphans N|signals|sleep S|spawn-sleepers N S|env|stat P|isatty\n", cmd);
+    return 2;
+}
