@@ -3,11 +3,13 @@
 #include "idmap/write_maps.hpp"
 
 #include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
 
 #include "sys/error.hpp"
 #include "sys/syscalls.hpp"
@@ -25,35 +27,43 @@ std::string read_all(int fd) {
     return out;
 }
 
-void run_map_helper(const std::string& helper, pid_t child, const std::vector<IdMapEntry>& map) {
+// A started newuidmap/newgidmap; both run at once (each is a setuid exec costing ~1 ms).
+struct MapHelper {
+    std::string command;
+    pid_t pid = -1;
+    UniqueFd output;
+};
+
+MapHelper start_map_helper(const std::string& helper, pid_t child, const std::vector<IdMapEntry>& map) {
     std::vector<std::string> args{helper, std::to_string(child)};
     for (auto& arg : id_map_arguments(map)) args.push_back(arg);
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
+    MapHelper started;
+    for (const auto& arg : args) started.command += (started.command.empty() ? "" : " ") + arg;
     UniqueFd write_end;
-    UniqueFd read_end = make_pipe_end_pair(write_end);
-    pid_t pid = ::fork();
-    check(pid, "fork", helper);
-    if (pid == 0) {
-        ::dup2(write_end.get(), STDERR_FILENO);
-        char* empty_env[] = {nullptr};
-        ::execve(helper.c_str(), argv.data(), empty_env);
-        std::fprintf(stderr, "cannot execute %s: %s", helper.c_str(), std::strerror(errno));
-        ::_exit(127);
-    }
-    write_end.reset();
-    std::string output = read_all(read_end.get());
+    started.output = make_pipe_end_pair(write_end);
+    // posix_spawn (vfork-like): no copy of our page tables for a helper that execs at once.
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDERR_FILENO);
+    char* empty_env[] = {nullptr};
+    int err = ::posix_spawn(&started.pid, helper.c_str(), &actions, nullptr, argv.data(), empty_env);
+    posix_spawn_file_actions_destroy(&actions);
+    if (err != 0) throw SysError("run", helper, err, "install the uidmap package");
+    return started;
+}
+
+void finish_map_helper(MapHelper& helper) {
+    std::string output = read_all(helper.output.get());
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    while (::waitpid(helper.pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        std::string command = helper;
-        for (std::size_t i = 1; i < args.size(); ++i) command += " " + args[i];
-        throw SetupError("id map", command + " failed" + (output.empty() ? "" : ": " + output),
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw SetupError("id map", helper.command + " failed" + (output.empty() ? "" : ": " + output),
                          "check your ranges in /etc/subuid and /etc/subgid (one line per user, no "
-                         "duplicates) and that " + helper + " is setuid root (package uidmap)");
-    }
+                         "duplicates) and that newuidmap/newgidmap are setuid root (package uidmap)");
 }
 
 void write_proc_file(pid_t child, const char* name, const std::string& text) {
@@ -70,10 +80,21 @@ void write_proc_file(pid_t child, const char* name, const std::string& text) {
 
 void write_id_maps_from_parent(pid_t child, const IdMapping& ids) {
     switch (ids.writer) {
-        case MapWriter::NewIdMap:
-            run_map_helper(ids.uid_helper, child, ids.uid_map);
-            run_map_helper(ids.gid_helper, child, ids.gid_map);
+        case MapWriter::NewIdMap: {
+            MapHelper uid = start_map_helper(ids.uid_helper, child, ids.uid_map);
+            MapHelper gid = start_map_helper(ids.gid_helper, child, ids.gid_map);
+            // Wait for both before reporting either, so no helper is left unreaped.
+            std::exception_ptr failure;
+            for (MapHelper* helper : {&uid, &gid}) {
+                try {
+                    finish_map_helper(*helper);
+                } catch (...) {
+                    if (!failure) failure = std::current_exception();
+                }
+            }
+            if (failure) std::rethrow_exception(failure);
             return;
+        }
         case MapWriter::SingleId:
             // Without CAP_SETGID in the parent namespace, a gid map needs setgroups denied.
             write_proc_file(child, "setgroups", "deny");

@@ -53,9 +53,13 @@ std::string expand_variables(const std::string& text, const Variables& vars,
             ++i;
             continue;
         }
+        if (i + 1 >= text.size() || text[i + 1] != '{') {
+            out += '$';  // a '$' that starts no ${NAME} is itself (shell prompts use them)
+            continue;
+        }
         std::size_t close = text.find('}', i);
-        if (i + 1 >= text.size() || text[i + 1] != '{' || close == std::string::npos)
-            throw ConfigError(where, "a '$' must start ${NAME} or be written $$: \"" + text + "\"");
+        if (close == std::string::npos)
+            throw ConfigError(where, "unterminated ${ in \"" + text + "\" (write $$ for a literal $)");
         std::string name = text.substr(i + 2, close - i - 2);
         auto found = vars.find(name);
         if (found == vars.end())
