@@ -4,7 +4,7 @@
 //   - non-dumpable, so the payload cannot ptrace or read our memory;
 //   - build the filesystem, set the hostname, bring up lo; open a pty in our own devpts when the
 //     user is on a terminal, and hand its master to the supervisor;
-//   - fork the payload, then loop on a signalfd: reap every child (orphans are reparented to us),
+//   - fork the payload, drop every capability but CAP_KILL, then loop on a signalfd: reap every child (orphans are reparented to us),
 //     forward signals to the payload, and when the payload exits report its status and exit,
 //     which makes the kernel kill everything left in the PID namespace.
 #include <poll.h>
@@ -15,9 +15,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
+
 #include <cerrno>
 #include <fcntl.h>
 
+#include "caps/caps.hpp"
 #include "exitcode.hpp"
 #include "init/init.hpp"
 #include "ipc/channel.hpp"
@@ -113,6 +116,10 @@ bool reap_children(pid_t payload, int& payload_status) {
             run_payload(child, terminal.peer.get());
         }
         terminal.peer.reset();
+        // Setup is over: pid 1 keeps only CAP_KILL (to signal a payload running as another id).
+        apply_capability_bounds({CAP_KILL});
+        apply_capability_sets({CAP_KILL});
+        apply_no_new_privs();
         supervise_payload(child.sync, signals.get(), payload);
     } catch (const std::exception& error) {
         fail_child(child.sync, error);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "profile/profile.hpp"
@@ -393,7 +394,7 @@ void merge(Profile& into, const Layer& layer, SourceLocation& capabilities_where
 
 std::string directory_of(const std::string& path) {
     auto slash = path.rfind('/');
-    if (slash == std::string::npos) return ".";
+    if (slash == std::string::npos) return "";
     return slash == 0 ? "/" : path.substr(0, slash);
 }
 
@@ -418,7 +419,7 @@ struct Loader {
                               "TOML syntax error: " + std::string(error.description()));
         }
         Variables file_vars = vars;
-        file_vars["PROFILE_DIR"] = directory_of(path);
+        file_vars["PROFILE_DIR"] = directory_of(std::filesystem::absolute(path).string());
         FileParser parser(path, file_vars);
         stack.push_back(path);
         if (const auto* node = root.get("extends")) {
@@ -426,7 +427,8 @@ struct Loader {
             if (!array) parser.wrong_type("extends", *node, "an array of profile names or paths");
             for (const auto& item : *array) {
                 std::string ref = parser.string_value("extends", item);
-                auto resolved = resolve_profile(ref, directory_of(path), source);
+                std::string dir = directory_of(path);
+                auto resolved = resolve_profile(ref, dir.empty() ? "." : dir, source);
                 if (!resolved) throw ConfigError(parser.at(item), "cannot find profile \"" + ref + "\"");
                 if (std::find(stack.begin(), stack.end(), *resolved) != stack.end()) {
                     std::string chain;
@@ -456,13 +458,15 @@ std::optional<std::string> resolve_profile(const std::string& ref, const std::st
     if (ref.empty()) return std::nullopt;
     if (is_path_reference(ref)) {
         std::string path = ref[0] == '/' || base_dir.empty() ? ref : base_dir + "/" + ref;
-        return path;  // a path is taken as given; a missing file is reported when it is read
+        // Lexically normal, so one file always has one name (cycle detection compares names).
+        // A missing file is reported when it is read.
+        return std::filesystem::path(path).lexically_normal().string();
     }
     std::vector<std::string> dirs;
     if (!base_dir.empty()) dirs.push_back(base_dir);
     dirs.insert(dirs.end(), source.search_dirs.begin(), source.search_dirs.end());
     for (const auto& dir : dirs) {
-        std::string path = dir + "/" + ref + ".toml";
+        std::string path = std::filesystem::path(dir + "/" + ref + ".toml").lexically_normal().string();
         if (readable(path)) return path;
     }
     return std::nullopt;
