@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+
 #include "sys/error.hpp"
 
 #ifndef SANDBOX_VERSION
@@ -30,8 +32,7 @@ void add_run_options(CLI::App& app, CommandLine& line, std::string& user_mode) {
     app.add_option("--cwd", line.overrides.cwd, "Working directory inside the sandbox (absolute)");
     app.add_option("-e,--env", line.overrides.env, "Set NAME=VALUE inside the sandbox (repeatable)")
         ->type_name("NAME=VALUE")
-        ->take_last()
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+        ->allow_extra_args(false);  // one value per -e: `-e A=1 PROFILE` leaves PROFILE alone
     app.add_option("--user-mode", user_mode, "Override [user] mode")
         ->check(CLI::IsMember({"root", "keep-id"}))
         ->type_name("root|keep-id");
@@ -53,19 +54,30 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv) {
     auto* run = app.add_subcommand("run", "Run a command in a new sandbox built from PROFILE");
     add_run_options(*run, line, user_mode);
     run->add_option("profile", line.profile, "Profile name or path")->required();
-    run->add_option("command", command, "Command and arguments (after --); default: the profile's");
+    run->footer("Anything after -- is the command and its arguments (default: the profile's command).");
 
     auto* shell = app.add_subcommand("shell", "Run a throwaway shell (PROFILE defaults to \"shell\")");
     add_run_options(*shell, line, user_mode);
     shell->add_option("profile", line.profile, "Profile name or path");
-    shell->add_option("command", command, "Command and arguments (after --)");
+    shell->footer("Anything after -- is the command and its arguments (default: the profile's command).");
 
     auto* check_cmd = app.add_subcommand("check", "Validate PROFILE and print the effective profile");
     check_cmd->add_flag("-v,--verbose", line.verbose, "Also print the plan");
     check_cmd->add_option("profile", line.profile, "Profile name or path")->required();
 
+    // Everything after the first "--" is the payload's argv; CLI11 never sees it, so an
+    // optional PROFILE (shell) cannot swallow the command's first word.
+    std::vector<std::string> ours;
+    for (int i = argc - 1; i >= 1; --i) ours.push_back(argv[i]);  // CLI11 wants reverse order
+    for (int i = 1; i < argc; ++i) {
+        if (std::string(argv[i]) != "--") continue;
+        command.assign(argv + i + 1, argv + argc);
+        ours.assign(argv + 1, argv + i);
+        std::reverse(ours.begin(), ours.end());
+        break;
+    }
     try {
-        app.parse(argc, argv);
+        app.parse(ours);
     } catch (const CLI::Success& done) {
         app.exit(done);
         return std::nullopt;

@@ -101,7 +101,7 @@ bool reap_children(pid_t payload, int& payload_status) {
         ::prctl(PR_SET_DUMPABLE, 0);
         // The signal mask inherited from the supervisor already blocks these.
         UniqueFd signals = make_signalfd(forwarded_signal_set(true));
-        setup_filesystem(child.plan.mounts);
+        setup_filesystem(child.plan.mounts, child.plan.payload_uid, child.plan.payload_gid);
         setup_hostname(child.plan);
         if (child.plan.unshare_net) setup_loopback();
         Terminal terminal;

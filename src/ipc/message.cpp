@@ -31,9 +31,12 @@ std::vector<std::uint8_t> encode(const Message& message) {
                                   static_cast<std::uint8_t>(message.text.size())};
     put32(out, static_cast<std::uint32_t>(message.int0));
     put32(out, static_cast<std::uint32_t>(message.int1));
-    for (const auto& text : message.text) {
-        // Messages must fit one datagram; long texts are cut, never the framing.
-        std::size_t room = kMaxMessageSize > out.size() + 4 ? kMaxMessageSize - out.size() - 4 : 0;
+    for (std::size_t i = 0; i < message.text.size(); ++i) {
+        const std::string& text = message.text[i];
+        // Messages must fit one datagram; long texts are cut, never the framing (the length
+        // fields of this and every later text are reserved first).
+        std::size_t framing = 4 * (message.text.size() - i);
+        std::size_t room = kMaxMessageSize > out.size() + framing ? kMaxMessageSize - out.size() - framing : 0;
         std::size_t length = std::min(text.size(), room);
         put32(out, static_cast<std::uint32_t>(length));
         out.insert(out.end(), text.begin(), text.begin() + static_cast<std::ptrdiff_t>(length));

@@ -26,6 +26,7 @@ struct Message {
 
 constexpr std::size_t kMaxMessageSize = 8192;
 
+// At most 255 texts (the count is one byte); longer texts are cut to fit kMaxMessageSize.
 std::vector<std::uint8_t> encode(const Message& message);
 // nullopt when the bytes are not one well-formed message.
 std::optional<Message> decode(const std::uint8_t* data, std::size_t size);

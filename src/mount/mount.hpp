@@ -10,6 +10,7 @@ namespace sb {
 // Builds the new root from the plan and pivots into it; on return "/" is the sandbox's root
 // (a tmpfs, read-only), the host's root is detached and the cwd is "/".
 // Throws SetupError naming the step, the operation, the path and the errno.
-void setup_filesystem(const std::vector<MountStep>& mounts);
+// tmpfs and dir mounts are owned by the payload's (inside) uid/gid, as with bubblewrap.
+void setup_filesystem(const std::vector<MountStep>& mounts, unsigned owner_uid, unsigned owner_gid);
 
 }  // namespace sb

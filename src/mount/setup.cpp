@@ -29,6 +29,7 @@ namespace {
 constexpr const char* kStaging = "/tmp";  // in our private namespace; the host's /tmp is untouched
 
 struct Roots {
+    unsigned owner_uid = 0, owner_gid = 0;  // of tmpfs and dir mounts
     UniqueFd host;      // the host's root, at /oldroot
     UniqueFd sandbox;   // the new root tmpfs, at /newroot
     UniqueFd staging;   // the staging tmpfs (for file contents)
@@ -60,16 +61,20 @@ void bind_from_host(Roots& roots, const MountStep& step) {
     attach_mount(tree.get(), target.get(), step.target);
 }
 
-void mount_tmpfs(int root, const std::string& target, unsigned mode, std::uint64_t size) {
+void mount_tmpfs(const Roots& roots, const std::string& target, unsigned mode, std::uint64_t size) {
+    int root = roots.sandbox.get();
     std::vector<std::pair<std::string, std::string>> options{{"mode", octal(mode)}};
     if (size) options.emplace_back("size", std::to_string(size));
     UniqueFd fs = new_filesystem("tmpfs", options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target);
+    check(::fchownat(fs.get(), "", roots.owner_uid, roots.owner_gid, AT_EMPTY_PATH), "chown", target);
     UniqueFd at = ensure_path_in_root(root, target, Leaf::Directory);
     attach_mount(fs.get(), at.get(), target);
 }
 
-void make_directory(int root, const MountStep& step) {
-    ensure_path_in_root(root, step.target, Leaf::Directory);
+void make_directory(const Roots& roots, const MountStep& step) {
+    int root = roots.sandbox.get();
+    UniqueFd dir = ensure_path_in_root(root, step.target, Leaf::Directory);
+    check(::fchownat(dir.get(), "", roots.owner_uid, roots.owner_gid, AT_EMPTY_PATH), "chown", step.target);
     // fchmod does not work on O_PATH fds; go through the parent. The name was just opened
     // with O_NOFOLLOW | O_DIRECTORY and nothing else runs in the sandbox yet.
     std::string name;
@@ -110,7 +115,7 @@ void mount_proc(int root, const std::string& target) {
 // own (so ptys made inside are the sandbox's), /dev/shm and the usual links.
 void mount_dev(Roots& roots, const std::string& target) {
     int root = roots.sandbox.get();
-    mount_tmpfs(root, target, 0755, 0);
+    mount_tmpfs(roots, target, 0755, 0);
     for (const char* node : {"null", "zero", "full", "random", "urandom", "tty"}) {
         UniqueFd source = open_host_path(roots.host.get(), std::string("/dev/") + node);
         if (!source) throw SysError("open", std::string("/dev/") + node, errno);
@@ -124,7 +129,7 @@ void mount_dev(Roots& roots, const std::string& target) {
     UniqueFd pts_at = ensure_path_in_root(root, target + "/pts", Leaf::Directory);
     attach_mount(pts.get(), pts_at.get(), target + "/pts");
     make_symlink(root, "pts/ptmx", target + "/ptmx");
-    mount_tmpfs(root, target + "/shm", 01777, 0);
+    mount_tmpfs(roots, target + "/shm", 01777, 0);
     make_symlink(root, "/proc/self/fd", target + "/fd");
     make_symlink(root, "/proc/self/fd/0", target + "/stdin");
     make_symlink(root, "/proc/self/fd/1", target + "/stdout");
@@ -138,8 +143,8 @@ void apply_step(Roots& roots, const MountStep& step) {
         case MountKind::Bind:
         case MountKind::BindTry:
         case MountKind::RoBindTry: bind_from_host(roots, step); break;
-        case MountKind::Tmpfs: mount_tmpfs(root, step.target, step.mode, step.size_bytes); break;
-        case MountKind::Dir: make_directory(root, step); break;
+        case MountKind::Tmpfs: mount_tmpfs(roots, step.target, step.mode, step.size_bytes); break;
+        case MountKind::Dir: make_directory(roots, step); break;
         case MountKind::Symlink: make_symlink(root, step.source, step.target); break;
         case MountKind::File: make_file(roots, step); break;
         case MountKind::Proc: mount_proc(root, step.target); break;
@@ -180,10 +185,12 @@ void pivot_into_sandbox_root(Roots& roots) {
 
 }  // namespace
 
-void setup_filesystem(const std::vector<MountStep>& mounts) {
+void setup_filesystem(const std::vector<MountStep>& mounts, unsigned owner_uid, unsigned owner_gid) {
     Roots roots;
     try {
         roots = enter_staging_root();
+        roots.owner_uid = owner_uid;
+        roots.owner_gid = owner_gid;
     } catch (const SysError& error) {
         throw SetupError("mount", error.what(),
                          "the kernel refused to build a new root; see `sandbox doctor` or check that "

@@ -64,7 +64,7 @@ std::vector<MountStep> plan_mounts(const Profile& profile, const HostFacts& fact
     for (const auto& spec : profile.mounts) {
         if (is_bind(spec.kind) && !facts.path_exists(spec.source)) {
             if (is_try(spec.kind)) continue;
-            throw ConfigError(spec.where, "bind source " + spec.source +
+            throw ConfigError(spec.source_where.line > 0 ? spec.source_where : spec.where, "bind source " + spec.source +
                                               " does not exist (use type \"" +
                                               (spec.kind == MountKind::RoBind ? "ro-bind-try" : "bind-try") +
                                               "\" to skip a missing path)");
@@ -146,11 +146,21 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     std::uint32_t natural_gid = facts.is_root ? 0 : mode == UserMode::Root ? 0 : facts.gid;
     plan.payload_uid = profile.uid.value_or(natural);
     plan.payload_gid = profile.gid.value_or(natural_gid);
+    auto unmapped = [&](const char* what, std::uint32_t id, const std::vector<IdMapEntry>& map,
+                        const SourceLocation& where) {
+        std::string text;
+        for (const auto& e : map)
+            text += (text.empty() ? "" : "; ") + std::to_string(e.inside) + " " + std::to_string(e.outside) +
+                    " " + std::to_string(e.count);
+        std::string message = std::string("[user] ") + what + " " + std::to_string(id) +
+                              " is not mapped inside the sandbox (map: " + text + ")";
+        if (where.line > 0) throw ConfigError(where, message);
+        throw UsageError(message);
+    };
     if (!map_contains(plan.ids.uid_map, plan.payload_uid))
-        throw UsageError("[user] uid " + std::to_string(plan.payload_uid) +
-                         " is not mapped inside the sandbox (map: " + render_id_map(plan.ids.uid_map) + ")");
+        unmapped("uid", plan.payload_uid, plan.ids.uid_map, profile.uid_where);
     if (!map_contains(plan.ids.gid_map, plan.payload_gid))
-        throw UsageError("[user] gid " + std::to_string(plan.payload_gid) + " is not mapped inside the sandbox");
+        unmapped("gid", plan.payload_gid, plan.ids.gid_map, profile.gid_where);
     plan.unshare_uts = profile.ns_uts;
     plan.unshare_ipc = profile.ns_ipc;
     plan.unshare_cgroup = profile.ns_cgroup;

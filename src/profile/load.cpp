@@ -19,6 +19,7 @@ struct Layer {
     std::optional<std::string> cwd, hostname;
     std::optional<UserMode> user_mode;
     std::optional<std::uint32_t> uid, gid;
+    SourceLocation uid_where, gid_where;
     std::optional<std::vector<std::string>> capabilities;
     SourceLocation capabilities_where;
     std::optional<bool> uts, ipc, cgroup;
@@ -109,6 +110,9 @@ public:
     unsigned mode_value(const toml::node& node) const {
         long long mode = -1;
         if (const auto* integer = node.as_integer()) {
+            // A decimal 755 would silently mean 01363: only TOML's octal form is a mode.
+            if (!(integer->flags() & toml::value_flags::format_as_octal))
+                throw ConfigError(at(node), "'mode' must be octal: write \"0755\" or 0o755");
             mode = integer->get();
         } else if (const auto* text = node.as_string()) {
             const std::string& digits = text->get();
@@ -131,17 +135,23 @@ public:
         const auto* text = node.as_string();
         if (!text) wrong_type("size", node, "a size such as \"64M\"");
         const std::string& raw = text->get();
+        auto bad = [&](const char* why) {
+            return ConfigError(at(node), std::string("'size' ") + why + ", not \"" + raw + "\"");
+        };
         std::size_t digits = raw.find_first_not_of("0123456789");
-        std::string suffix = digits == std::string::npos ? "" : raw.substr(digits);
-        std::uint64_t scale = suffix.empty() ? 1
-                              : suffix == "K" || suffix == "k" ? 1ULL << 10
-                              : suffix == "M" || suffix == "m" ? 1ULL << 20
-                              : suffix == "G" || suffix == "g" ? 1ULL << 30
-                                                               : 0;
-        if (digits == 0 || scale == 0 || raw.size() > 15)
-            throw ConfigError(at(node), "'size' must be a number with an optional K, M or G suffix, not \"" +
-                                            raw + "\"");
-        return std::stoull(raw.substr(0, digits)) * scale;
+        if (digits == std::string::npos) digits = raw.size();
+        std::string suffix = raw.substr(digits);
+        int shift = suffix.empty() ? 0
+                    : suffix == "K" || suffix == "k" ? 10
+                    : suffix == "M" || suffix == "m" ? 20
+                    : suffix == "G" || suffix == "g" ? 30
+                                                     : -1;
+        if (digits == 0 || shift < 0 || digits > 15)
+            throw bad("must be a number with an optional K, M or G suffix");
+        std::uint64_t number = std::stoull(raw.substr(0, digits));
+        if (number == 0) throw bad("must be positive");
+        if (number > (UINT64_MAX >> shift)) throw bad("is too large");
+        return number << shift;
     }
 
     const std::string& path() const { return path_; }
@@ -159,8 +169,14 @@ void parse_user(const FileParser& p, const toml::table& table, Layer& layer) {
         if (!mode) throw ConfigError(p.at(*node), "[user] mode must be \"root\" or \"keep-id\"");
         layer.user_mode = mode;
     }
-    if (const auto* node = table.get("uid")) layer.uid = p.id_value("uid", *node);
-    if (const auto* node = table.get("gid")) layer.gid = p.id_value("gid", *node);
+    if (const auto* node = table.get("uid")) {
+        layer.uid = p.id_value("uid", *node);
+        layer.uid_where = p.at(*node);
+    }
+    if (const auto* node = table.get("gid")) {
+        layer.gid = p.id_value("gid", *node);
+        layer.gid_where = p.at(*node);
+    }
     if (const auto* node = table.get("capabilities")) {
         const auto* array = node->as_array();
         if (!array) p.wrong_type("capabilities", *node, "an array of strings");
@@ -276,15 +292,18 @@ MountSpec parse_mount(const FileParser& p, const toml::node& node) {
                        mount.kind == MountKind::File);
     forbid("contents", mount.kind == MountKind::File);
 
-    if (const auto* source = table->get("source"))
+    mount.source_where = mount.target_where = mount.where;
+    if (const auto* source = table->get("source")) {
         mount.source = is_bind ? p.path_value("source", *source) : p.string_value("source", *source);
-    else if (is_bind || mount.kind == MountKind::Symlink)
+        mount.source_where = mount.target_where = p.at(*source);
+    } else if (is_bind || mount.kind == MountKind::Symlink)
         throw ConfigError(p.at(node), std::string("a ") + to_string(mount.kind) + " mount needs a 'source'");
     if (mount.kind == MountKind::Symlink && mount.source.empty())
         throw ConfigError(p.at(*table->get("source")), "a symlink's 'source' must not be empty");
 
     if (const auto* target = table->get("target")) {
         mount.target = p.path_value("target", *target);
+        mount.target_where = p.at(*target);
         if (mount.target == "/")
             throw ConfigError(p.at(*target), "'target' cannot be \"/\": the root is the sandbox's own tmpfs");
     } else if (is_bind) {
@@ -312,7 +331,7 @@ void parse_mounts(const FileParser& p, const toml::node& node, Layer& layer) {
         MountSpec mount = parse_mount(p, item);
         auto [it, fresh] = seen.emplace(mount.target, mount.where);
         if (!fresh)
-            throw ConfigError(mount.where, "conflict: " + mount.target + " is already a mount target at line " +
+            throw ConfigError(mount.target_where, "conflict: " + mount.target + " is already a mount target at line " +
                                                std::to_string(it->second.line));
         layer.mounts.push_back(std::move(mount));
     }
@@ -363,8 +382,14 @@ void merge(Profile& into, const Layer& layer, SourceLocation& capabilities_where
         into.user_mode = *layer.user_mode;
         user_mode_where = file_start;
     }
-    if (layer.uid) into.uid = layer.uid;
-    if (layer.gid) into.gid = layer.gid;
+    if (layer.uid) {
+        into.uid = layer.uid;
+        into.uid_where = layer.uid_where;
+    }
+    if (layer.gid) {
+        into.gid = layer.gid;
+        into.gid_where = layer.gid_where;
+    }
     if (layer.capabilities) {
         into.capabilities = *layer.capabilities;
         capabilities_where = layer.capabilities_where;
@@ -384,11 +409,12 @@ void merge(Profile& into, const Layer& layer, SourceLocation& capabilities_where
                              into.env_unset.end());
     }
     for (const auto& mount : layer.mounts) {
+        // A later mount of the same target takes the earlier one's place in the list.
         auto& list = into.mounts;
-        list.erase(std::remove_if(list.begin(), list.end(),
-                                  [&](const MountSpec& m) { return m.target == mount.target; }),
-                   list.end());
-        list.push_back(mount);
+        auto same = std::find_if(list.begin(), list.end(),
+                                 [&](const MountSpec& m) { return m.target == mount.target; });
+        if (same != list.end()) *same = mount;
+        else list.push_back(mount);
     }
 }
 

@@ -30,6 +30,7 @@ struct MountSpec {
     std::optional<unsigned> mode;             // tmpfs, dir, file
     std::string contents;                     // file
     SourceLocation where;                     // the [[mount]] entry, for later errors
+    SourceLocation source_where, target_where;  // the values (or the entry when implied)
 };
 
 struct Profile {
@@ -39,6 +40,7 @@ struct Profile {
     std::string hostname = "sandbox";
     UserMode user_mode = UserMode::Root;
     std::optional<std::uint32_t> uid, gid;
+    SourceLocation uid_where, gid_where;
     std::vector<std::string> capabilities;  // canonical CAP_* names
     bool ns_uts = true, ns_ipc = true, ns_cgroup = true;
     NetworkMode network = NetworkMode::None;

@@ -8,11 +8,15 @@
 namespace sb {
 namespace {
 
-std::string quoted(const std::string& text) {
+// A TOML basic string. Values that the loader expands get '$' written as "$$" so that a
+// rendered profile loads back to the same values; file contents are never expanded.
+std::string quoted(const std::string& text, bool expandable = true) {
     std::ostringstream out;
     out << '"';
     for (char c : text) {
         switch (c) {
+            case '$': out << (expandable ? "$$" : "$"); break;
+            case 0x7f: out << "\\u007f"; break;
             case '"': out << "\\\""; break;
             case '\\': out << "\\\\"; break;
             case '\n': out << "\\n"; break;
@@ -71,7 +75,7 @@ std::string render_profile_toml(const Profile& p) {
         out << "target = " << quoted(m.target) << "\n";
         if (m.size_bytes) out << "size = " << *m.size_bytes << "\n";
         if (m.mode) out << "mode = " << quoted(octal(*m.mode)) << "\n";
-        if (m.kind == MountKind::File) out << "contents = " << quoted(m.contents) << "\n";
+        if (m.kind == MountKind::File) out << "contents = " << quoted(m.contents, false) << "\n";
     }
     return out.str();
 }

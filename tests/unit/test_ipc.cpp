@@ -1,0 +1,500 @@
+// IPC: message encoding, the supervisor's handshake state machine, and the channel over a real
+// SOCK_SEQPACKET socketpair (with fd passing).
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <limits>
+
+#include "exitcode.hpp"
+#include "ipc/channel.hpp"
+#include "ipc/handshake.hpp"
+#include "ipc/message.hpp"
+#include "sys/error.hpp"
+#include "sys/syscalls.hpp"
+
+using sb::Handshake;
+using sb::HandshakeState;
+using sb::Message;
+using sb::MessageType;
+using Bytes = std::vector<std::uint8_t>;
+
+namespace Catch {
+template <>
+struct StringMaker<sb::Message> {
+    static std::string convert(const sb::Message& m) {
+        std::string out = std::string("{") + sb::to_string(m.type) + ", " + std::to_string(m.int0) + ", " +
+                          std::to_string(m.int1) + ", [";
+        for (const auto& t : m.text) out += std::to_string(t.size()) + "B ";
+        return out + "]}";
+    }
+};
+template <>
+struct StringMaker<HandshakeState> {
+    static std::string convert(HandshakeState s) { return sb::to_string(s); }
+};
+}  // namespace Catch
+
+namespace {
+
+const MessageType kAllTypes[] = {MessageType::MapsWritten,    MessageType::InitStarted,
+                                 MessageType::SetupFailed,    MessageType::PayloadStarted,
+                                 MessageType::ExecFailed,     MessageType::PayloadExited};
+
+std::optional<Message> decode(const Bytes& bytes) { return sb::decode(bytes.data(), bytes.size()); }
+
+void put32(Bytes& out, std::uint32_t value) {
+    std::uint8_t raw[4];
+    std::memcpy(raw, &value, 4);
+    out.insert(out.end(), raw, raw + 4);
+}
+
+// A header by hand: magic, type, count, int0, int1.
+Bytes header(std::uint8_t magic, std::uint8_t type, std::uint8_t count, std::int32_t int0 = 0, std::int32_t int1 = 0) {
+    Bytes out{magic, type, count};
+    put32(out, static_cast<std::uint32_t>(int0));
+    put32(out, static_cast<std::uint32_t>(int1));
+    return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Message encoding
+
+TEST_CASE("ipc: encode/decode round trip for every message type", "[ipc][message]") {
+    const std::string binary("\x00\x01\xff\x5b\n\0z", 7);
+    for (MessageType type : kAllTypes) {
+        INFO("type " << sb::to_string(type));
+        for (const auto& text : std::vector<std::vector<std::string>>{
+                 {}, {""}, {"stage", "", "hint"}, {binary, std::string(300, 'x'), "\xc3\xa9"}}) {
+            Message message{type, -12345, 2147483647, text};
+            Bytes bytes = sb::encode(message);
+            std::size_t expected = 11;
+            for (const auto& t : text) expected += 4 + t.size();
+            CHECK(bytes.size() == expected);
+            CHECK(bytes[0] == 0x5b);
+            CHECK(bytes[1] == static_cast<std::uint8_t>(type));
+            CHECK(bytes[2] == text.size());
+            auto decoded = decode(bytes);
+            REQUIRE(decoded);
+            CHECK(*decoded == message);
+            CHECK(decoded->text == text);
+        }
+    }
+    Message extremes{MessageType::PayloadExited, std::numeric_limits<std::int32_t>::min(), -1, {}};
+    CHECK(decode(sb::encode(extremes)) == std::optional<Message>(extremes));
+}
+
+TEST_CASE("ipc: the exact bytes of a message", "[ipc][message]") {
+    Bytes bytes = sb::encode(Message{MessageType::ExecFailed, 2, 0, {"ab"}});
+    Bytes expected = header(0x5b, 5, 1, 2, 0);
+    put32(expected, 2);
+    expected.push_back('a');
+    expected.push_back('b');
+    CHECK(bytes == expected);
+}
+
+TEST_CASE("ipc: decode rejects malformed bytes", "[ipc][message]") {
+    Bytes good = sb::encode(Message{MessageType::SetupFailed, 1, 2, {"one", "two"}});
+    REQUIRE(decode(good));
+
+    SECTION("wrong magic") {
+        Bytes bad = good;
+        bad[0] = 0x5c;
+        CHECK_FALSE(decode(bad));
+    }
+    SECTION("unknown type") {
+        for (std::uint8_t type : {0, 7, 255}) {
+            Bytes bad = good;
+            bad[1] = type;
+            CHECK_FALSE(decode(bad));
+        }
+    }
+    SECTION("truncated header") {
+        for (std::size_t size = 0; size < 11; ++size) CHECK_FALSE(sb::decode(good.data(), size));
+        CHECK(sb::decode(header(0x5b, 1, 0).data(), 11));
+    }
+    SECTION("truncated anywhere in the strings") {
+        for (std::size_t size = 11; size < good.size(); ++size) {
+            INFO("size " << size);
+            CHECK_FALSE(sb::decode(good.data(), size));
+        }
+    }
+    SECTION("a string length past the end") {
+        Bytes bad = header(0x5b, 3, 1);
+        put32(bad, 4);
+        bad.insert(bad.end(), {'a', 'b', 'c'});
+        CHECK_FALSE(decode(bad));
+        Bytes huge = header(0x5b, 3, 1);
+        put32(huge, 0xffffffffu);
+        huge.push_back('a');
+        CHECK_FALSE(decode(huge));
+    }
+    SECTION("more strings announced than present") {
+        Bytes bad = good;
+        bad[2] = 3;
+        CHECK_FALSE(decode(bad));
+    }
+    SECTION("trailing bytes") {
+        Bytes bad = good;
+        bad.push_back(0);
+        CHECK_FALSE(decode(bad));
+        Bytes fewer = good;
+        fewer[2] = 1;  // one string announced, the second is then trailing garbage
+        CHECK_FALSE(decode(fewer));
+    }
+}
+
+TEST_CASE("ipc: an over-long text is cut so the message fits and decodes", "[ipc][message]") {
+    Message message{MessageType::ExecFailed, 2, 0, {std::string(20000, 'c')}};
+    Bytes bytes = sb::encode(message);
+    CHECK(bytes.size() == sb::kMaxMessageSize);
+    auto decoded = decode(bytes);
+    REQUIRE(decoded);
+    REQUIRE(decoded->text.size() == 1);
+    CHECK(decoded->text[0] == std::string(sb::kMaxMessageSize - 15, 'c'));
+    CHECK(decoded->int0 == 2);
+}
+
+// setup_failed() carries stage, message and hint; a long message must not push the whole
+// datagram over kMaxMessageSize (receive_message would then see MSG_TRUNC).
+TEST_CASE("ipc: several texts with a long first one still fit kMaxMessageSize", "[ipc][message]") {
+    Message message = sb::setup_failed("mount", std::string(10000, 'm'), EPERM, "the hint");
+    Bytes bytes = sb::encode(message);
+    CHECK(bytes.size() <= sb::kMaxMessageSize);
+    auto decoded = decode(bytes);
+    REQUIRE(decoded);
+    CHECK(decoded->text.size() == 3);
+}
+
+TEST_CASE("ipc: setup_failed and names", "[ipc][message]") {
+    Message m = sb::setup_failed("mount", "mount /usr: Permission denied", EPERM, "try X");
+    CHECK(m.type == MessageType::SetupFailed);
+    CHECK(m.int0 == EPERM);
+    CHECK(m.int1 == 0);
+    CHECK(m.text == std::vector<std::string>{"mount", "mount /usr: Permission denied", "try X"});
+    CHECK(std::string(sb::to_string(MessageType::MapsWritten)) == "maps-written");
+    CHECK(std::string(sb::to_string(MessageType::InitStarted)) == "init-started");
+    CHECK(std::string(sb::to_string(MessageType::SetupFailed)) == "setup-failed");
+    CHECK(std::string(sb::to_string(MessageType::PayloadStarted)) == "payload-started");
+    CHECK(std::string(sb::to_string(MessageType::ExecFailed)) == "exec-failed");
+    CHECK(std::string(sb::to_string(MessageType::PayloadExited)) == "payload-exited");
+    CHECK(std::string(sb::to_string(static_cast<MessageType>(9))) == "unknown");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handshake
+
+namespace {
+
+Message msg(MessageType type, int int0 = 0, int int1 = 0) { return Message{type, int0, int1, {}}; }
+
+// Drives a handshake to the given state by the normal path.
+Handshake at_state(HandshakeState target) {
+    Handshake h;
+    if (target == HandshakeState::WaitingForMaps) return h;
+    h.maps_written();
+    if (target == HandshakeState::WaitingForInit) return h;
+    REQUIRE_FALSE(h.receive(msg(MessageType::InitStarted, 4242)));
+    if (target == HandshakeState::SettingUp) return h;
+    REQUIRE_FALSE(h.receive(msg(MessageType::PayloadStarted)));
+    if (target == HandshakeState::Running) return h;
+    REQUIRE_FALSE(h.receive(msg(MessageType::PayloadExited, 0, 0)));
+    REQUIRE(h.state() == HandshakeState::Finished);
+    return h;
+}
+
+}  // namespace
+
+TEST_CASE("handshake: the happy path", "[ipc][handshake]") {
+    Handshake h;
+    CHECK(h.state() == HandshakeState::WaitingForMaps);
+    CHECK(h.exit_code() == 125);
+    h.maps_written();
+    CHECK(h.state() == HandshakeState::WaitingForInit);
+    CHECK(h.receive(msg(MessageType::InitStarted, 4242)) == std::nullopt);
+    CHECK(h.state() == HandshakeState::SettingUp);
+    CHECK(h.receive(msg(MessageType::PayloadStarted)) == std::nullopt);
+    CHECK(h.state() == HandshakeState::Running);
+    CHECK(h.receive(msg(MessageType::PayloadExited, 0, 42)) == std::nullopt);
+    CHECK(h.state() == HandshakeState::Finished);
+    CHECK(h.exit_code() == 42);
+}
+
+TEST_CASE("handshake: the payload killed by a signal", "[ipc][handshake]") {
+    Handshake h = at_state(HandshakeState::Running);
+    CHECK(h.receive(msg(MessageType::PayloadExited, 1, SIGTERM)) == std::nullopt);
+    CHECK(h.state() == HandshakeState::Finished);
+    CHECK(h.exit_code() == 143);
+    Handshake k = at_state(HandshakeState::Running);
+    CHECK_FALSE(k.receive(msg(MessageType::PayloadExited, 1, SIGKILL)));
+    CHECK(k.exit_code() == 137);
+    Handshake z = at_state(HandshakeState::Running);
+    CHECK_FALSE(z.receive(msg(MessageType::PayloadExited, 0, 0)));
+    CHECK(z.exit_code() == 0);
+}
+
+TEST_CASE("handshake: SetupFailed in each state after the maps fails with 125", "[ipc][handshake]") {
+    for (HandshakeState state : {HandshakeState::WaitingForInit, HandshakeState::SettingUp, HandshakeState::Running}) {
+        INFO("state " << sb::to_string(state));
+        Handshake h = at_state(state);
+        Message failure = sb::setup_failed("pivot_root", "pivot_root: Invalid argument", EINVAL, "hint");
+        CHECK(h.receive(failure) == std::nullopt);
+        CHECK(h.state() == HandshakeState::Failed);
+        CHECK(h.exit_code() == 125);
+        CHECK(h.failure() == failure);
+    }
+}
+
+TEST_CASE("handshake: SetupFailed before the maps were written is a protocol error", "[ipc][handshake]") {
+    Handshake h;
+    auto error = h.receive(sb::setup_failed("x", "y", 0, ""));
+    CHECK(error == std::optional<std::string>("unexpected message setup-failed while waiting-for-maps"));
+    CHECK(h.state() == HandshakeState::WaitingForMaps);
+}
+
+TEST_CASE("handshake: ExecFailed gives 127 for ENOENT and 126 for EACCES", "[ipc][handshake]") {
+    Handshake missing = at_state(HandshakeState::Running);
+    Message enoent{MessageType::ExecFailed, ENOENT, 0, {"/bin/nope"}};
+    CHECK(missing.receive(enoent) == std::nullopt);
+    CHECK(missing.state() == HandshakeState::Failed);
+    CHECK(missing.exit_code() == 127);
+    CHECK(missing.failure() == enoent);
+
+    Handshake denied = at_state(HandshakeState::Running);
+    CHECK(denied.receive(Message{MessageType::ExecFailed, EACCES, 0, {"/etc/passwd"}}) == std::nullopt);
+    CHECK(denied.state() == HandshakeState::Failed);
+    CHECK(denied.exit_code() == 126);
+}
+
+TEST_CASE("handshake: out-of-order messages are rejected and change nothing", "[ipc][handshake]") {
+    SECTION("PayloadStarted before InitStarted") {
+        Handshake h = at_state(HandshakeState::WaitingForInit);
+        CHECK(h.receive(msg(MessageType::PayloadStarted)) ==
+              std::optional<std::string>("unexpected message payload-started while waiting-for-init"));
+        CHECK(h.state() == HandshakeState::WaitingForInit);
+    }
+    SECTION("InitStarted twice") {
+        Handshake h = at_state(HandshakeState::SettingUp);
+        CHECK(h.receive(msg(MessageType::InitStarted)) ==
+              std::optional<std::string>("unexpected message init-started while setting-up"));
+        CHECK(h.state() == HandshakeState::SettingUp);
+    }
+    SECTION("InitStarted before the maps") {
+        Handshake h;
+        CHECK(h.receive(msg(MessageType::InitStarted)));
+        CHECK(h.state() == HandshakeState::WaitingForMaps);
+    }
+    SECTION("ExecFailed or PayloadExited before PayloadStarted") {
+        Handshake h = at_state(HandshakeState::SettingUp);
+        CHECK(h.receive(msg(MessageType::ExecFailed, ENOENT)) ==
+              std::optional<std::string>("unexpected message exec-failed while setting-up"));
+        CHECK(h.receive(msg(MessageType::PayloadExited)) ==
+              std::optional<std::string>("unexpected message payload-exited while setting-up"));
+        CHECK(h.state() == HandshakeState::SettingUp);
+        CHECK(h.exit_code() == 125);
+    }
+    SECTION("PayloadStarted twice") {
+        Handshake h = at_state(HandshakeState::Running);
+        CHECK(h.receive(msg(MessageType::PayloadStarted)) ==
+              std::optional<std::string>("unexpected message payload-started while running"));
+        CHECK(h.state() == HandshakeState::Running);
+    }
+    SECTION("MapsWritten is never received") {
+        for (HandshakeState state : {HandshakeState::WaitingForMaps, HandshakeState::WaitingForInit,
+                                     HandshakeState::SettingUp, HandshakeState::Running}) {
+            INFO("state " << sb::to_string(state));
+            Handshake h = at_state(state);
+            auto error = h.receive(msg(MessageType::MapsWritten));
+            CHECK(error == std::optional<std::string>(std::string("unexpected message maps-written while ") +
+                                                      sb::to_string(state)));
+            CHECK(h.state() == state);
+        }
+    }
+    SECTION("anything after Finished") {
+        for (MessageType type : kAllTypes) {
+            INFO("type " << sb::to_string(type));
+            Handshake h = at_state(HandshakeState::Finished);
+            REQUIRE(h.exit_code() == 0);
+            CHECK(h.receive(msg(type, 1, 9)) ==
+                  std::optional<std::string>(std::string("unexpected message ") + sb::to_string(type) +
+                                             " while finished"));
+            CHECK(h.state() == HandshakeState::Finished);
+            CHECK(h.exit_code() == 0);
+        }
+    }
+    SECTION("anything after Failed") {
+        for (MessageType type : kAllTypes) {
+            INFO("type " << sb::to_string(type));
+            Handshake h = at_state(HandshakeState::Running);
+            REQUIRE_FALSE(h.receive(msg(MessageType::ExecFailed, ENOENT)));
+            CHECK(h.receive(msg(type, 0, 3)) ==
+                  std::optional<std::string>(std::string("unexpected message ") + sb::to_string(type) +
+                                             " while failed"));
+            CHECK(h.state() == HandshakeState::Failed);
+            CHECK(h.exit_code() == 127);
+        }
+    }
+    SECTION("maps_written later is a no-op") {
+        Handshake h = at_state(HandshakeState::Running);
+        h.maps_written();
+        CHECK(h.state() == HandshakeState::Running);
+    }
+}
+
+TEST_CASE("handshake: state names", "[ipc][handshake]") {
+    CHECK(std::string(sb::to_string(HandshakeState::WaitingForMaps)) == "waiting-for-maps");
+    CHECK(std::string(sb::to_string(HandshakeState::WaitingForInit)) == "waiting-for-init");
+    CHECK(std::string(sb::to_string(HandshakeState::SettingUp)) == "setting-up");
+    CHECK(std::string(sb::to_string(HandshakeState::Running)) == "running");
+    CHECK(std::string(sb::to_string(HandshakeState::Finished)) == "finished");
+    CHECK(std::string(sb::to_string(HandshakeState::Failed)) == "failed");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channel over a real socketpair
+
+namespace {
+
+struct Pipe {
+    int read = -1, write = -1;
+    Pipe() {
+        int fds[2];
+        REQUIRE(::pipe(fds) == 0);  // deliberately without O_CLOEXEC: the receiver must add it
+        read = fds[0];
+        write = fds[1];
+    }
+    ~Pipe() {
+        if (read >= 0) ::close(read);
+        if (write >= 0) ::close(write);
+    }
+};
+
+bool same_file(int a, int b) {
+    struct stat sa {}, sb_ {};
+    REQUIRE(::fstat(a, &sa) == 0);
+    REQUIRE(::fstat(b, &sb_) == 0);
+    return sa.st_dev == sb_.st_dev && sa.st_ino == sb_.st_ino;
+}
+
+}  // namespace
+
+TEST_CASE("channel: a message with an attached pipe end", "[ipc][channel]") {
+    auto [left, right] = sb::seqpacket_pair();
+    REQUIRE(left.valid());
+    REQUIRE(right.valid());
+    CHECK((::fcntl(left.get(), F_GETFD) & FD_CLOEXEC) != 0);
+
+    Pipe pipe;
+    REQUIRE((::fcntl(pipe.read, F_GETFD) & FD_CLOEXEC) == 0);
+    Message sent{MessageType::InitStarted, 4242, 7, {"pid", std::string("\0bin", 4)}};
+    sb::send_message(left.get(), sent, pipe.read);
+
+    auto received = sb::receive_message(right.get());
+    REQUIRE(received);
+    CHECK(received->message == sent);
+    REQUIRE(received->fd.valid());
+    int fd = received->fd.get();
+    CHECK(fd != pipe.read);
+    CHECK(same_file(fd, pipe.read));
+    CHECK((::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+
+    // The received fd reads what is written into the pipe.
+    const char text[] = "through the socket";
+    REQUIRE(::write(pipe.write, text, sizeof text) == static_cast<ssize_t>(sizeof text));
+    char buffer[64] = {};
+    CHECK(::read(fd, buffer, sizeof buffer) == static_cast<ssize_t>(sizeof text));
+    CHECK(std::string(buffer) == "through the socket");
+}
+
+TEST_CASE("channel: messages without fds, in order, both directions", "[ipc][channel]") {
+    auto [left, right] = sb::seqpacket_pair();
+    sb::send_message(left.get(), Message{MessageType::MapsWritten, 0, 0, {}});
+    sb::send_message(right.get(), Message{MessageType::PayloadStarted, 0, 0, {}});
+    sb::send_message(left.get(), sb::setup_failed("s", "m", EIO, "h"));
+    sb::send_message_noexcept(left.get(), Message{MessageType::PayloadExited, 1, 9, {}});
+
+    auto a = sb::receive_message(right.get());
+    REQUIRE(a);
+    CHECK(a->message.type == MessageType::MapsWritten);
+    CHECK_FALSE(a->fd.valid());
+    auto b = sb::receive_message(right.get());
+    REQUIRE(b);
+    CHECK(b->message == sb::setup_failed("s", "m", EIO, "h"));
+    auto c = sb::receive_message(right.get());
+    REQUIRE(c);
+    CHECK(c->message == (Message{MessageType::PayloadExited, 1, 9, {}}));
+    auto back = sb::receive_message(left.get());
+    REQUIRE(back);
+    CHECK(back->message.type == MessageType::PayloadStarted);
+}
+
+TEST_CASE("channel: the largest message passes whole", "[ipc][channel]") {
+    auto [left, right] = sb::seqpacket_pair();
+    Message big{MessageType::ExecFailed, ENOENT, 0, {std::string(100000, 'x')}};
+    sb::send_message(left.get(), big);
+    auto received = sb::receive_message(right.get());
+    REQUIRE(received);
+    REQUIRE(received->message.text.size() == 1);
+    CHECK(received->message.text[0] == std::string(sb::kMaxMessageSize - 15, 'x'));
+}
+
+TEST_CASE("channel: receive returns nullopt after the peer closes", "[ipc][channel]") {
+    auto [left, right] = sb::seqpacket_pair();
+    sb::send_message(left.get(), Message{MessageType::PayloadStarted, 0, 0, {}});
+    left.reset();
+    auto first = sb::receive_message(right.get());
+    REQUIRE(first);
+    CHECK(first->message.type == MessageType::PayloadStarted);
+    CHECK_FALSE(sb::receive_message(right.get()));
+    CHECK_FALSE(sb::receive_message(right.get()));
+}
+
+TEST_CASE("channel: a garbage datagram raises SetupError", "[ipc][channel]") {
+    auto [left, right] = sb::seqpacket_pair();
+    const char garbage[] = "this is not a message";
+    REQUIRE(::send(left.get(), garbage, sizeof garbage, 0) == static_cast<ssize_t>(sizeof garbage));
+    try {
+        sb::receive_message(right.get());
+        FAIL("no SetupError");
+    } catch (const sb::SetupError& error) {
+        CHECK(error.stage() == "protocol");
+        CHECK(error.message() == "malformed message on the sync socket");
+        CHECK(error.exit_code() == 125);
+    }
+    // The channel stays usable for the next datagram.
+    sb::send_message(left.get(), Message{MessageType::MapsWritten, 0, 0, {}});
+    auto next = sb::receive_message(right.get());
+    REQUIRE(next);
+    CHECK(next->message.type == MessageType::MapsWritten);
+}
+
+TEST_CASE("channel: an over-sized datagram raises SetupError (truncated)", "[ipc][channel]") {
+    auto [left, right] = sb::seqpacket_pair();
+    Bytes big = sb::encode(Message{MessageType::SetupFailed, 0, 0, {std::string(100, 'a')}});
+    big.resize(sb::kMaxMessageSize + 100, 'z');
+    REQUIRE(::send(left.get(), big.data(), big.size(), 0) == static_cast<ssize_t>(big.size()));
+    CHECK_THROWS_MATCHES(sb::receive_message(right.get()), sb::SetupError,
+                         Catch::Matchers::Message("protocol: truncated message on the sync socket"));
+}
+
+TEST_CASE("channel: sending on a closed socket is a SysError", "[ipc][channel]") {
+    auto [left, right] = sb::seqpacket_pair();
+    right.reset();
+    try {
+        sb::send_message(left.get(), Message{MessageType::MapsWritten, 0, 0, {}});
+        FAIL("no SysError");
+    } catch (const sb::SysError& error) {
+        CHECK(error.op() == "sendmsg");
+        CHECK(error.subject() == "(maps-written)");
+        CHECK(error.error_number() == EPIPE);
+    }
+    CHECK_NOTHROW(sb::send_message_noexcept(left.get(), Message{MessageType::MapsWritten, 0, 0, {}}));
+}
