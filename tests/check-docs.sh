@@ -42,10 +42,11 @@ fail()
     failures=$((failures + 1))
 }
 
-# Long options in a help text, once each, in order.
+# Long options declared in a help text (option lines of the Options: section, which start with
+# "-x," or "--"), once each, in order. Examples in the footer are not declarations.
 long_options()
 {
-    grep -oE -- '--[a-z][a-z-]*' | sed 's/-*$//' | awk '!seen[$0]++'
+    grep -E -- '^ +-' | grep -oE -- '--[a-z][a-z-]*' | sed 's/-*$//' | awk '!seen[$0]++'
 }
 
 # --- Collect the help texts -------------------------------------------------

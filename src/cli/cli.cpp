@@ -64,6 +64,7 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv) {
     auto* check_cmd = app.add_subcommand("check", "Validate PROFILE and print the effective profile");
     check_cmd->add_flag("-v,--verbose", line.verbose, "Also print the plan");
     check_cmd->add_option("profile", line.profile, "Profile name or path")->required();
+    check_cmd->footer("Exit status: 0 when the profile is valid, 125 otherwise (with FILE:LINE:COL: message).");
 
     // Everything after the first "--" is the payload's argv; CLI11 never sees it, so an
     // optional PROFILE (shell) cannot swallow the command's first word.

@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""Drive a command on a new pseudo-terminal and script an interactive session.
+
+usage: pty_session.py SCENARIO -- COMMAND [ARG...]
+
+The command runs as the session leader of a new session whose controlling terminal is a new
+pty (pty.fork), as it would from a terminal emulator. Exit status 0 when the scenario passed;
+otherwise 1, with the reason (and the output seen so far) on stderr.
+
+Scenarios:
+  shell   COMMAND starts an interactive bash: window size at start and after a resize,
+          Ctrl-Z stops a job and `fg` resumes it, Ctrl-C reaches it, `exit 7` is the exit code.
+  isatty  COMMAND runs `sandbox-probe isatty`: stdin and stdout are a terminal, /dev/pts/0.
+"""
+import errno
+import fcntl
+import os
+import pty
+import re
+import select
+import signal
+import struct
+import sys
+import termios
+import time
+
+DEADLINE = 10.0  # seconds, for every expectation
+
+
+class Failure(Exception):
+    pass
+
+
+def set_winsize(fd, rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def shorten(data, limit=1500):
+    text = data.decode("utf-8", "replace")
+    return text if len(text) <= limit else "..." + text[-limit:]
+
+
+class Session:
+    def __init__(self, argv, rows=24, cols=80, env=None):
+        self.argv = argv
+        self.seen = b""     # everything read, for messages
+        self.unread = b""   # not yet consumed by expect()
+        self.eof = False
+        self.status = None  # exit code (negative: killed by that signal) once reaped
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # child: the pty slave is stdin/stdout/stderr and the ctty
+            try:
+                set_winsize(0, rows, cols)  # before the command starts
+                os.execvpe(argv[0], argv, env if env is not None else os.environ)
+            except BaseException as e:  # noqa: BLE001 - report anything, then exit
+                os.write(2, f"pty_session: exec {argv[0]}: {e}\n".encode())
+            finally:
+                os._exit(127)
+
+    # -- I/O
+    def send(self, text):
+        data = text.encode() if isinstance(text, str) else text
+        os.write(self.fd, data)
+
+    def _read(self, timeout):
+        """Read what arrives within timeout: bytes read (0 if none), -1 at end of output."""
+        if self.eof:
+            time.sleep(min(max(timeout, 0), 0.05))
+            return -1
+        ready, _, _ = select.select([self.fd], [], [], max(timeout, 0))
+        if not ready:
+            return 0
+        try:
+            data = os.read(self.fd, 65536)
+        except OSError as e:
+            if e.errno != errno.EIO:  # EIO: every slave fd is closed
+                raise
+            data = b""
+        if not data:
+            self.eof = True
+            return -1
+        self.seen += data
+        self.unread += data
+        return len(data)
+
+    def expect(self, pattern, timeout=DEADLINE, what=None):
+        """Wait until pattern (a regex) appears in the unread output; consume up to its end."""
+        rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
+        end = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.unread)
+            if m:
+                self.unread = self.unread[m.end():]
+                return m
+            left = end - time.monotonic()
+            if left <= 0:
+                raise Failure(f"timed out after {timeout:.0f} s waiting for {what or pattern!r}")
+            if self._read(left) < 0:
+                raise Failure(f"the command ended while waiting for {what or pattern!r}")
+
+    def settle(self, quiet=0.3, timeout=DEADLINE):
+        """Read until no output came for `quiet` seconds."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self._read(quiet) <= 0:
+                return
+
+    def resize(self, rows, cols):
+        # The kernel sends SIGWINCH to the pty's foreground process group: the sandbox.
+        set_winsize(self.fd, rows, cols)
+
+    # -- process
+    def wait(self, timeout=DEADLINE):
+        """Wait for the command to exit, draining its output. Returns the exit code."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            pid, st = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = os.waitstatus_to_exitcode(st)
+                # drain what is left (the pty may still hold output)
+                while self._read(0.05) > 0:
+                    pass
+                return self.status
+            self._read(0.05)
+        raise Failure(f"the command did not exit within {timeout:.0f} s")
+
+    def close(self):
+        """Hang up and make sure the command is gone."""
+        if self.status is None:
+            try:
+                os.close(self.fd)  # hangup: SIGHUP to the session
+            except OSError:
+                pass
+            end = time.monotonic() + 3
+            while time.monotonic() < end:
+                pid, st = os.waitpid(self.pid, os.WNOHANG)
+                if pid:
+                    self.status = os.waitstatus_to_exitcode(st)
+                    return
+                time.sleep(0.05)
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except OSError:
+                pass
+            self.status = -signal.SIGKILL
+        else:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+
+
+def ask_size(s, rows, cols, timeout=DEADLINE):
+    """Send `stty size` until it answers "ROWS COLS" (the first may race a resize)."""
+    end = time.monotonic() + timeout
+    want = re.compile(rf"(?<![0-9]){rows} {cols}(?![0-9])".encode())
+    while True:
+        s.send("stty size\r")
+        try:
+            s.expect(want, timeout=min(2.0, max(end - time.monotonic(), 0.1)),
+                     what=f"'{rows} {cols}' from stty size")
+            return
+        except Failure:
+            if time.monotonic() >= end:
+                raise Failure(f"timed out after {timeout:.0f} s waiting for "
+                              f"'{rows} {cols}' from stty size")
+
+
+def scenario_shell(argv, env):
+    s = Session(argv, rows=30, cols=100, env=env)
+    try:
+        s.expect(rb".", what="the shell's first output (a prompt)")
+        s.settle()
+        ask_size(s, 30, 100)
+        s.settle()
+
+        s.resize(40, 120)
+        ask_size(s, 40, 120)
+        s.settle()
+
+        s.send("sleep 100\r")
+        time.sleep(0.5)
+        s.send(b"\x1a")  # Ctrl-Z
+        s.expect(r"Stopped", what="'Stopped' after Ctrl-Z")
+        s.settle()
+
+        s.send("fg\r")
+        time.sleep(0.5)
+        s.send(b"\x03")  # Ctrl-C
+        time.sleep(0.2)
+        s.send("echo rc=$?\r")
+        s.expect(r"rc=130", what="'rc=130' after Ctrl-C of the resumed sleep")
+        s.settle()
+
+        s.send("exit 7\r")
+        code = s.wait()
+        if code != 7:
+            raise Failure(f"exit code: expected 7, got {code}")
+    except Failure as f:
+        raise Failure(f"{f}\noutput seen:\n{shorten(s.seen)}") from None
+    finally:
+        s.close()
+
+
+def scenario_isatty(argv, env):
+    s = Session(argv, env=env)
+    try:
+        code = s.wait()
+        out = s.seen.decode("utf-8", "replace").replace("\r", "")
+        for key, want in (("stdin_tty", "1"), ("stdout_tty", "1"), ("tty", "/dev/pts/0")):
+            m = re.search(rf"^{key}=(.*)$", out, re.M)
+            if not m:
+                raise Failure(f"{key}: expected '{want}', but there is no '{key}=' line")
+            if m.group(1) != want:
+                raise Failure(f"{key}: expected '{want}', got '{m.group(1)}'")
+        if code != 0:
+            raise Failure(f"exit code: expected 0, got {code}")
+    except Failure as f:
+        raise Failure(f"{f}\noutput seen:\n{shorten(s.seen)}") from None
+    finally:
+        s.close()
+
+
+SCENARIOS = {"shell": scenario_shell, "isatty": scenario_isatty}
+
+
+def main():
+    args = sys.argv[1:]
+    if len(args) < 3 or args[0] not in SCENARIOS or args[1] != "--":
+        print(__doc__, file=sys.stderr)
+        return 2
+    # A timeout's SIGTERM must still run the finally blocks that end the session.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("pty_session: terminated"))
+    env = dict(os.environ)
+    env["TERM"] = "xterm"
+    try:
+        SCENARIOS[args[0]](args[2:], env)
+    except (Failure, OSError) as f:
+        print(f"pty_session {args[0]}: {f}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+# Interactive use on a terminal, driven through a new pseudo-terminal by pty_session.py.
+
+# pty_run SCENARIO DIR ARGS...: run "sandbox ARGS" on a new pty from DIR; fail with its reason
+pty_run() {
+  local scenario=$1 dir=$2
+  shift 2
+  command -v python3 >/dev/null || fail "python3 is not installed (needed to drive a pty)"
+  LAST_CMD="pty_session.py $scenario -- sandbox $(quote "$@")"
+  RC=0
+  (cd "$dir" && exec python3 "$IT_DIR/pty_session.py" "$scenario" -- "$SANDBOX" "$@") \
+    </dev/null >"$T/out" 2>"$T/err" || RC=$?
+  if [ "$RC" -ne 0 ]; then
+    local first
+    first=$(grep -m1 '^pty_session' "$T/err")
+    LAST_CMD=
+    fail "${first:-pty_session.py exited $RC}" "$(tail -n +2 "$T/err" | head -n 40)"
+  fi
+}
+
+t_interactive_shell_job_control() {
+  local p d
+  d=$T/project
+  mkdir -p "$d"
+  p=$(mkprofile -n p shell) # keeps shell.toml's command: /bin/bash
+  pty_run shell "$d" run "$p"
+}
+
+t_interactive_isatty() {
+  local p
+  p=$(mkprofile p default)
+  pty_run isatty "$T" run "$p" -- /probe isatty
+}

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: build, unit tests, docs checks, integration tests.
+# The integration tests run as an unprivileged user (sandbox-test, created when we are root).
+# Ends with exactly one line "N passed, N failed"; exits 1 when anything failed.
+set -u
+
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." || exit 1
+
+PASSED=0
+FAILED=0
+SKIPPED=0
+STAGE=
+LOGDIR=$(mktemp -d /tmp/sandbox-run-logs.XXXXXX) || exit 1
+
+cleanup() {
+  [ -n "$STAGE" ] && rm -rf -- "$STAGE"
+  rm -rf -- "$LOGDIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+fail() { echo "FAIL $*"; FAILED=$((FAILED + 1)); }
+
+summary() {
+  echo
+  echo "$SKIPPED skipped"
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ] && exit 0
+  exit 1
+}
+
+count_lines() { # count_lines REGEX FILE
+  local n
+  n=$(grep -cE -- "$1" "$2" 2>/dev/null) || n=0
+  echo "${n:-0}"
+}
+
+# ---------------------------------------------------------------- dependencies
+echo "== dependencies"
+if ! bash scripts/install-deps.sh; then
+  fail "install-deps: scripts/install-deps.sh failed"
+fi
+
+# ---------------------------------------------------------------- build
+echo "== build"
+if [ ! -f build/build.ninja ]; then
+  setup=(meson setup build)
+  # configured once but broken since: start over
+  [ -f build/meson-private/coredata.dat ] && setup=(meson setup --wipe build)
+  if ! "${setup[@]}"; then
+    fail "build: meson setup build failed"
+    summary
+  fi
+fi
+if ! ninja -C build; then
+  fail "build: ninja -C build failed"
+  summary
+fi
+
+# ---------------------------------------------------------------- unit tests
+echo "== unit tests"
+unit_log=$LOGDIR/unit.log
+if [ ! -x build/sandbox-unit-tests ]; then
+  fail "unit: build/sandbox-unit-tests was not built"
+else
+  build/sandbox-unit-tests --use-colour no 2>&1 | tee "$unit_log"
+  unit_rc=${PIPESTATUS[0]}
+  all_re='^All tests passed \(([0-9]+) assertions? in ([0-9]+) test cases?\)'
+  line=$(grep -E "$all_re|^test cases:|^No tests ran" "$unit_log" | tail -n 1)
+  u_pass=0
+  u_fail=0
+  if [[ $line =~ $all_re ]]; then
+    u_pass=${BASH_REMATCH[2]}
+  elif [[ $line =~ ^test\ cases: ]]; then
+    # e.g. "test cases: 12 | 10 passed | 2 failed" (Catch2 omits zero columns)
+    [[ $line =~ ([0-9]+)\ passed ]] && u_pass=${BASH_REMATCH[1]}
+    [[ $line =~ ([0-9]+)\ failed($|\ \|) ]] && u_fail=${BASH_REMATCH[1]}
+  fi
+  PASSED=$((PASSED + u_pass))
+  FAILED=$((FAILED + u_fail))
+  echo "unit: $u_pass test cases passed, $u_fail failed (exit code $unit_rc)"
+  if [ -z "$line" ]; then
+    fail "unit: no Catch2 summary line (exit code $unit_rc)"
+  elif [[ $line == "No tests ran"* ]]; then
+    fail "unit: no test case ran (exit code $unit_rc)"
+  elif [ "$unit_rc" -ne 0 ] && [ "$u_fail" -eq 0 ]; then
+    fail "unit: build/sandbox-unit-tests exited $unit_rc but reported no failed test case"
+  fi
+fi
+
+# ---------------------------------------------------------------- docs
+echo "== docs"
+docs_log=$LOGDIR/docs.log
+if [ ! -f tests/check-docs.sh ]; then
+  fail "docs: tests/check-docs.sh is missing"
+else
+  bash tests/check-docs.sh build/sandbox . 2>&1 | tee "$docs_log"
+  docs_rc=${PIPESTATUS[0]}
+  d_pass=$(count_lines '^PASS:' "$docs_log")
+  d_fail=$(count_lines '^FAIL:' "$docs_log")
+  PASSED=$((PASSED + d_pass))
+  FAILED=$((FAILED + d_fail))
+  if [ "$d_pass" -eq 0 ] && [ "$d_fail" -eq 0 ]; then
+    fail "docs: tests/check-docs.sh printed no PASS:/FAIL: line (exit code $docs_rc)"
+  elif [ "$docs_rc" -ne 0 ] && [ "$d_fail" -eq 0 ]; then
+    fail "docs: tests/check-docs.sh exited $docs_rc but reported no FAIL: line"
+  fi
+fi
+
+# ---------------------------------------------------------------- integration
+echo "== integration tests"
+stage_ok=1
+STAGE=$(mktemp -d /tmp/sandbox-it.XXXXXX) || { fail "integration: mktemp failed"; summary; }
+mkdir -p "$STAGE/bin" "$STAGE/share/sandbox/profiles" "$STAGE/tests" || stage_ok=0
+for f in sandbox sandbox-probe; do
+  if [ -f "build/$f" ]; then
+    cp "build/$f" "$STAGE/bin/$f" || stage_ok=0
+  else
+    fail "integration: build/$f was not built"
+    stage_ok=0
+  fi
+done
+shopt -s nullglob
+profiles=(profiles/*.toml)
+shopt -u nullglob
+if [ ${#profiles[@]} -eq 0 ]; then
+  fail "integration: no profiles/*.toml to stage"
+  stage_ok=0
+else
+  cp "${profiles[@]}" "$STAGE/share/sandbox/profiles/" || stage_ok=0
+fi
+if [ -d tests/integration ]; then
+  cp -R tests/integration "$STAGE/tests/" || stage_ok=0
+else
+  fail "integration: tests/integration is missing"
+  stage_ok=0
+fi
+chmod -R a+rX "$STAGE" || stage_ok=0
+
+if [ "$stage_ok" -eq 1 ]; then
+  runner=(bash "$STAGE/tests/integration/run.sh" "$STAGE")
+  if [ "$(id -u)" -eq 0 ]; then
+    user=sandbox-test
+    if ! id "$user" >/dev/null 2>&1; then
+      useradd -m -s /bin/bash "$user" || fail "integration: useradd $user failed"
+    fi
+    # Debian's useradd usually adds a range already; a duplicate line breaks newuidmap.
+    grep -q "^$user:" /etc/subuid 2>/dev/null || echo "$user:200000:65536" >>/etc/subuid
+    grep -q "^$user:" /etc/subgid 2>/dev/null || echo "$user:200000:65536" >>/etc/subgid
+    home=$(getent passwd "$user" | cut -d: -f6)
+    runner=(runuser -u "$user" -- env -i HOME="${home:-/home/$user}" USER="$user" LOGNAME="$user"
+            PATH=/usr/local/bin:/usr/bin:/bin TERM="${TERM:-dumb}" "${runner[@]}")
+  fi
+  it_log=$LOGDIR/integration.log
+  # stdin from /dev/null: the tests must not read our terminal.
+  (cd "$STAGE" && timeout -k 10 3600 "${runner[@]}" </dev/null) 2>&1 | tee "$it_log"
+  it_rc=${PIPESTATUS[0]}
+  i_pass=$(count_lines '^PASS ' "$it_log")
+  i_fail=$(count_lines '^FAIL ' "$it_log")
+  i_skip=$(count_lines '^SKIP ' "$it_log")
+  PASSED=$((PASSED + i_pass))
+  FAILED=$((FAILED + i_fail))
+  SKIPPED=$((SKIPPED + i_skip))
+  if [ "$it_rc" -ne 0 ] && [ "$i_fail" -eq 0 ]; then
+    fail "integration: runner exited $it_rc but reported no FAIL line"
+  elif [ "$i_pass" -eq 0 ] && [ "$i_fail" -eq 0 ]; then
+    fail "integration: runner reported no results"
+  fi
+else
+  fail "integration: staging failed, integration tests not run"
+fi
+
+summary
