@@ -15,6 +15,26 @@ t_idmap_root() {
   expect_kv gid_map "0 $MYGID 1;1 $SUBGID"
 }
 
+# Without a subordinate range (tests/run.sh runs this as a second user, sandbox-nosub, made
+# without ranges): a single-id map, one warning naming what is lost and the fix, and it still runs.
+t_idmap_fallback_single_id() {
+  [ -z "$(subid_range /etc/subuid)" ] || skip "user $MYNAME has a subordinate range (run as a user without one)"
+  local p warnings
+  p=$(mkprofile p default)
+  sb run "$p"
+  expect_rc 0
+  expect_kv uid 0
+  expect_kv uid_map "0 $MYUID 1"
+  expect_kv gid_map "0 $MYGID 1"
+  warnings=$(grep -c '^sandbox: warning: using a single-id map' "$T/err")
+  [ "$warnings" -eq 1 ] || fail "expected exactly one single-id warning on stderr, got $warnings"
+  grep -q 'usermod --add-subuids' "$T/err" || fail "the warning does not name the fix (usermod --add-subuids)"
+  sb run --user-mode keep-id "$p"
+  expect_rc 0
+  expect_kv uid "$MYUID"
+  expect_kv uid_map "$MYUID $MYUID 1"
+}
+
 t_idmap_keep_id() {
   need_subids
   local p map entry found
