@@ -4,9 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "cli/cli.hpp"
 #include "exitcode.hpp"
@@ -14,6 +12,7 @@
 #include "profile/profile.hpp"
 #include "supervisor/supervisor.hpp"
 #include "sys/error.hpp"
+#include "sys/syscalls.hpp"
 
 #ifndef SANDBOX_PROFILE_DIR
 #define SANDBOX_PROFILE_DIR "/usr/local/share/sandbox/profiles"
@@ -21,14 +20,6 @@
 
 namespace sb {
 namespace {
-
-std::optional<std::string> read_file(const std::string& path) {
-    std::ifstream file(path);
-    if (!file) return std::nullopt;
-    std::stringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
 
 std::string executable_dir() {
     char path[4096];
@@ -51,7 +42,7 @@ ProfileSource profile_source(const HostFacts& facts) {
     source.search_dirs.push_back(exe + "/../share/sandbox/profiles");  // a staged or installed tree
     source.search_dirs.push_back(SANDBOX_PROFILE_DIR);
     source.search_dirs.push_back(exe + "/../profiles");  // an uninstalled build in build/
-    source.read_file = read_file;
+    source.read_file = read_text_file;
     return source;
 }
 
@@ -63,11 +54,13 @@ std::string locate_profile(const std::string& ref, const ProfileSource& source) 
         throw UsageError("no profile named \"" + ref + "\"; looked in:" + dirs +
                          "\nhint: give a path to a .toml file, or put " + ref + ".toml in the first directory");
     }
-    if (!read_file(*path)) throw UsageError("cannot read profile " + *path + ": " + std::strerror(errno));
+    if (!read_text_file(*path)) throw UsageError("cannot read profile " + *path + ": " + std::strerror(errno));
     return *path;
 }
 
 int run(int argc, char** argv) {
+    // Our caller's fds must not reach the helpers we exec (newuidmap runs setuid root).
+    mark_fds_cloexec();
     auto line = parse_command_line(argc, argv);
     if (!line) return 0;
     HostFacts facts = prepare_host_facts();

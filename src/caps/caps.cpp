@@ -7,18 +7,19 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <fstream>
+#include <cctype>
+#include <string>
 
 #include "sys/error.hpp"
+#include "sys/syscalls.hpp"
 
 namespace sb {
 namespace {
 
 int last_capability() {
-    std::ifstream file("/proc/sys/kernel/cap_last_cap");
-    int last = CAP_LAST_CAP;
-    if (!(file >> last)) last = CAP_LAST_CAP;
-    return last;
+    auto text = read_text_file("/proc/sys/kernel/cap_last_cap");
+    if (!text || text->empty() || !std::isdigit(static_cast<unsigned char>((*text)[0]))) return CAP_LAST_CAP;
+    return std::stoi(*text);
 }
 
 bool wanted(const std::vector<int>& keep, int cap) {

@@ -4,12 +4,12 @@
 
 namespace sb {
 
-// Leaves only `keep` (capability numbers) in the bounding set and clears the inheritable and
-// ambient sets, so after exec the payload holds nothing else; then sets no_new_privs.
-// Must run while the process still has CAP_SETPCAP (before dropping privileges).
+// Leaves only `keep` (capability numbers) in the bounding set and clears the ambient set, so an
+// exec can grant nothing else. Must run while the process still has CAP_SETPCAP (before
+// dropping privileges); apply_capability_sets then clears the inheritable set.
 void apply_capability_bounds(const std::vector<int>& keep);
 
-// Sets permitted/effective to `keep` (empty: nothing) for the process itself.
+// Sets permitted and effective to `keep` (empty: nothing) and inheritable to nothing.
 void apply_capability_sets(const std::vector<int>& keep);
 
 void apply_no_new_privs();

@@ -51,7 +51,11 @@ MapHelper start_map_helper(const std::string& helper, pid_t child, const std::ve
     char* empty_env[] = {nullptr};
     int err = ::posix_spawn(&started.pid, helper.c_str(), &actions, nullptr, argv.data(), empty_env);
     posix_spawn_file_actions_destroy(&actions);
-    if (err != 0) throw SysError("run", helper, err, "install the uidmap package");
+    if (err != 0)
+        throw SysError("run", helper, err,
+                       err == ENOENT ? "install the uidmap package"
+                       : err == EAGAIN ? "too many processes for this user: check `ulimit -u`"
+                                       : "");
     return started;
 }
 

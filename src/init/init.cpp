@@ -42,8 +42,9 @@ struct Terminal {
     UniqueFd master, peer;
 };
 
-// A pty of the sandbox's own devpts. A profile without a `dev` mount has none: the payload
-// then shares the caller's terminal as with pipes (returns an empty Terminal).
+// A pty of the sandbox's own devpts. A profile without a `dev` mount has none (returns an
+// empty Terminal): the payload then gets the caller's terminal fds as they are, but not as its
+// controlling terminal (the sandbox is in a session of its own), so it cannot inject input.
 Terminal open_terminal() {
     Terminal terminal;
     UniqueFd dev = try_open_at(AT_FDCWD, "/dev", O_PATH | O_DIRECTORY);
@@ -103,17 +104,16 @@ bool reap_children(pid_t payload, int& payload_status) {
         if (supervisor_gone(child.sync)) ::_exit(kExitSetupFailed);
         ::prctl(PR_SET_DUMPABLE, 0);
         // The signal mask inherited from the supervisor already blocks these.
-        UniqueFd signals = make_signalfd(forwarded_signal_set(true));
+        UniqueFd signals = in_stage("init", [] { return make_signalfd(forwarded_signal_set(true)); });
         setup_filesystem(child.plan.mounts, child.plan.payload_uid, child.plan.payload_gid);
         setup_hostname(child.plan);
         if (child.plan.unshare_net) setup_loopback();
         Terminal terminal;
-        if (child.use_terminal) terminal = open_terminal();
+        if (child.terminal_fds) terminal = in_stage("terminal", open_terminal);
         // Announce before forking: the payload's own messages (exec failed) must come after.
         send_message(child.sync, Message{MessageType::PayloadStarted, 0, 0, {}}, terminal.master.get());
         terminal.master.reset();
-        pid_t payload = ::fork();
-        check(payload, "fork", "payload");
+        pid_t payload = in_stage("payload", [] { return static_cast<pid_t>(check(::fork(), "fork", "payload")); });
         if (payload == 0) {
             signals.reset();
             run_payload(child, terminal.peer.get());

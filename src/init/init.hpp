@@ -1,14 +1,17 @@
 // The processes inside the sandbox. Each function runs in a freshly cloned/forked process and
 // never returns: errors are sent to the supervisor over the sync socket, then the process exits.
 #pragma once
+#include <cerrno>
+
 #include "plan/plan.hpp"
+#include "sys/error.hpp"
 
 namespace sb {
 
 struct SandboxChild {
     const Plan& plan;
     int sync;          // our end of the sync socket (CLOEXEC)
-    bool use_terminal; // give the payload a pty of the sandbox's own devpts
+    unsigned terminal_fds;  // bit N: the caller's fd N is a terminal; it gets a pty of our own
 };
 
 // C: in the new user namespace; waits for the maps, creates the nested namespaces and clones
@@ -19,10 +22,26 @@ struct SandboxChild {
 // zombie and forwards signals until the payload exits.
 [[noreturn]] void run_init(const SandboxChild& child);
 
-// W: drops privileges and execs the payload's argv. `terminal` is the pty peer or -1.
+// W: drops privileges and execs the payload's argv. `terminal` is the pty peer or -1; it
+// replaces the fds in child.terminal_fds.
 [[noreturn]] void run_payload(const SandboxChild& child, int terminal);
+
+// Runs `step`, turning a SysError into a SetupError of `stage` (with a hint for the usual causes).
+template <typename Step>
+auto in_stage(const char* stage, Step step) -> decltype(step());
 
 // In a child: sends the error and exits 125.
 [[noreturn]] void fail_child(int sync, const std::exception& error) noexcept;
+
+std::string hint_for_errno(int err);
+
+template <typename Step>
+auto in_stage(const char* stage, Step step) -> decltype(step()) {
+    try {
+        return step();
+    } catch (const SysError& error) {
+        throw SetupError(stage, error.what(), error.hint().empty() ? hint_for_errno(error.error_number()) : error.hint());
+    }
+}
 
 }  // namespace sb

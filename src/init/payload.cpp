@@ -22,13 +22,14 @@
 namespace sb {
 namespace {
 
-void apply_terminal(int terminal) {
+void apply_terminal(int terminal, unsigned terminal_fds) {
     if (terminal < 0) return;
-    // A session of its own on the sandbox's pty: job control works inside, and nothing inside
-    // can reach the user's real terminal.
+    // A session of its own with the sandbox's pty as its controlling terminal: job control
+    // works inside. Only the fds that were terminals outside get it (`2>log` keeps working).
     check(::setsid(), "setsid");
     check(::ioctl(terminal, TIOCSCTTY, 0), "ioctl TIOCSCTTY", "pty");
-    for (int fd = 0; fd < 3; ++fd) dup_onto(terminal, fd);
+    for (int fd = 0; fd < 3; ++fd)
+        if (terminal_fds & (1u << fd)) dup_onto(terminal, fd);
 }
 
 void apply_credentials(const Plan& plan) {
@@ -82,14 +83,14 @@ void run_payload(const SandboxChild& child, int terminal) {
     const Plan& plan = child.plan;
     try {
         reset_signals_for_exec();
-        apply_terminal(terminal);
-        apply_credentials(plan);
+        in_stage("terminal", [&] { apply_terminal(terminal, child.terminal_fds); });
+        in_stage("credentials", [&] { apply_credentials(plan); });
         if (::chdir(plan.cwd.c_str()) < 0)
             throw SetupError("cwd", "chdir " + plan.cwd + ": " + std::strerror(errno),
                              "the working directory must exist inside the sandbox: mount it, or set "
                              "`cwd` in the profile or --cwd");
         // Only 0-2 survive: everything else (our sync socket included) closes at exec.
-        check(::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC), "close_range");
+        mark_fds_cloexec();
     } catch (const std::exception& error) {
         fail_child(child.sync, error);
     }

@@ -14,11 +14,21 @@
 
 namespace sb {
 
+std::string hint_for_errno(int err) {
+    switch (err) {
+        case EAGAIN: return "too many processes or threads for this user: check `ulimit -u`";
+        case ENOSPC: return "a namespace or resource limit is exhausted: see /proc/sys/user/max_*";
+        case ENOMEM: return "the kernel is out of memory";
+        default: return "";
+    }
+}
+
 void fail_child(int sync, const std::exception& error) noexcept {
+    // SysError's text already ends with strerror(errno): send no errno to append again.
     if (const auto* setup = dynamic_cast<const SetupError*>(&error))
         send_message_noexcept(sync, setup_failed(setup->stage(), setup->message(), 0, setup->hint()));
     else if (const auto* sys = dynamic_cast<const SysError*>(&error))
-        send_message_noexcept(sync, setup_failed("setup", sys->what(), sys->error_number(), sys->hint()));
+        send_message_noexcept(sync, setup_failed("setup", sys->what(), 0, sys->hint()));
     else
         send_message_noexcept(sync, setup_failed("setup", error.what(), 0, ""));
     ::_exit(kExitSetupFailed);
@@ -28,13 +38,19 @@ void run_setup_child(const SandboxChild& child) {
     try {
         // If the supervisor dies, so do we (and the namespaces with us).
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        // Nothing of the caller's beyond stdio may reach pid 1 (runc CVE-2024-21626): fds
+        // without CLOEXEC survive a clone, so close them here.
+        close_fds_except(child.sync);
+        // A session of our own: our caller's terminal is nobody's controlling terminal in here
+        // (no TIOCSTI into it), and its signals go to the supervisor only, which forwards them.
+        check(::setsid(), "setsid");
         auto go = receive_message(child.sync);
         if (!go || go->message.type != MessageType::MapsWritten) ::_exit(kExitSetupFailed);
         setup_nested_namespaces(child.plan);
         UniqueFd init_pidfd;
         // CLONE_PARENT: I becomes the supervisor's child, so it can wait for it and I's
         // parent-death signal follows the supervisor, not this short-lived process.
-        pid_t init = clone_with_pidfd(CLONE_PARENT, init_pidfd);
+        pid_t init = in_stage("namespaces", [&] { return clone_with_pidfd(CLONE_PARENT, init_pidfd); });
         if (init == 0) run_init(child);
         send_message(child.sync, Message{MessageType::InitStarted, init, 0, {}}, init_pidfd.get());
         ::_exit(0);

@@ -32,8 +32,10 @@ std::vector<std::string> components(const std::string& path) {
 }
 
 // Opens a directory component below `dir`, creating it when missing.
-UniqueFd open_or_create_dir(int dir, const std::string& name, const std::string& path) {
+UniqueFd open_or_create_dir(int dir, const std::string& name, const std::string& path,
+                            bool* created = nullptr) {
     UniqueFd fd = try_open_at(dir, name, O_PATH | O_NOFOLLOW | O_DIRECTORY);
+    if (created) *created = false;
     if (fd) return fd;
     if (errno == ENOTDIR || errno == ELOOP) {
         struct stat st;
@@ -47,6 +49,7 @@ UniqueFd open_or_create_dir(int dir, const std::string& name, const std::string&
                        errno == EROFS ? "the parent is read-only: mount a tmpfs on it first, or pick a "
                                         "target that already exists"
                                       : "");
+    if (created) *created = true;
     return open_at(dir, name, O_PATH | O_NOFOLLOW | O_DIRECTORY);
 }
 
@@ -61,10 +64,11 @@ UniqueFd ensure_parent_in_root(int root, const std::string& path, std::string& n
     return dir;
 }
 
-UniqueFd ensure_path_in_root(int root, const std::string& path, Leaf leaf) {
+UniqueFd ensure_path_in_root(int root, const std::string& path, Leaf leaf, bool* created) {
     std::string name;
     UniqueFd dir = ensure_parent_in_root(root, path, name);
-    if (leaf == Leaf::Directory) return open_or_create_dir(dir.get(), name, path);
+    if (leaf == Leaf::Directory) return open_or_create_dir(dir.get(), name, path, created);
+    if (created) *created = false;
     UniqueFd fd = try_open_at(dir.get(), name, O_PATH | O_NOFOLLOW);
     if (!fd) {
         if (errno != ENOENT) throw SysError("open", path, errno);

@@ -11,7 +11,8 @@ enum class Leaf { Directory, File };
 
 // Opens (O_PATH) `path` below `root`, creating missing components: directories (0755) and, for
 // Leaf::File, an empty file as the last one. Throws SysError/SetupError; refuses symlinks.
-UniqueFd ensure_path_in_root(int root, const std::string& path, Leaf leaf);
+// `created` (optional) tells whether the last component was made here.
+UniqueFd ensure_path_in_root(int root, const std::string& path, Leaf leaf, bool* created = nullptr);
 
 // Opens the parent directory of `path` below `root` (creating it) and returns the last name.
 UniqueFd ensure_parent_in_root(int root, const std::string& path, std::string& name);

@@ -71,15 +71,17 @@ void mount_tmpfs(const Roots& roots, const std::string& target, unsigned mode, s
     attach_mount(fs.get(), at.get(), target);
 }
 
+// Creates the directory with the step's mode, owned by the payload user. A directory that
+// already exists (perhaps inside a bind of the user's own files) is left exactly as it is.
 void make_directory(const Roots& roots, const MountStep& step) {
-    int root = roots.sandbox.get();
-    UniqueFd dir = ensure_path_in_root(root, step.target, Leaf::Directory);
-    check(::fchownat(dir.get(), "", roots.owner_uid, roots.owner_gid, AT_EMPTY_PATH), "chown", step.target);
-    // fchmod does not work on O_PATH fds; go through the parent. The name was just opened
-    // with O_NOFOLLOW | O_DIRECTORY and nothing else runs in the sandbox yet.
-    std::string name;
-    UniqueFd parent = ensure_parent_in_root(root, step.target, name);
-    check(::fchmodat(parent.get(), name.c_str(), step.mode, 0), "chmod", step.target);
+    bool created = false;
+    UniqueFd dir = ensure_path_in_root(roots.sandbox.get(), step.target, Leaf::Directory, &created);
+    if (!created) return;
+    // Through an fd of the directory itself: O_PATH fds cannot fchmod, so reopen it without
+    // following anything: "." of an O_PATH directory fd is that same directory.
+    UniqueFd opened = open_at(dir.get(), ".", O_RDONLY | O_DIRECTORY);
+    check(::fchown(opened.get(), roots.owner_uid, roots.owner_gid), "chown", step.target);
+    check(::fchmod(opened.get(), step.mode), "chmod", step.target);
 }
 
 void make_symlink(int root, const std::string& contents, const std::string& target) {

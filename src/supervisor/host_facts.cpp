@@ -3,22 +3,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
 
 #include "supervisor/supervisor.hpp"
+#include "sys/syscalls.hpp"
 
 extern char** environ;
 
 namespace sb {
 namespace {
 
-std::string read_text(const char* path) {
-    std::ifstream file(path);
-    std::stringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
+std::string read_text(const char* path) { return read_text_file(path).value_or(""); }
 
 std::string find_helper(const char* name) {
     for (const char* dir : {"/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/"}) {

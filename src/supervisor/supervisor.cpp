@@ -2,9 +2,13 @@
 //   1. block the forwarded signals and SIGCHLD and read them from a signalfd (one poll loop);
 //   2. clone C into a new user namespace (C waits), write its id maps, tell it to go on;
 //   3. C creates the nested namespaces and clones I (pid 1) as our child; C sends I's pidfd;
-//   4. I builds the sandbox and announces the payload (with a pty master when on a terminal);
+//   4. I builds the sandbox and announces the payload (with a pty master when any of our
+//      stdio is a terminal);
 //   5. loop: relay the terminal, forward signals to I, reap children, until I has exited and
 //      the sync socket is closed. Every wait before the payload starts has a deadline.
+// The sandbox runs in a session of its own (C calls setsid), so nothing inside has our
+// terminal as its controlling terminal (no TIOCSTI into it) and terminal-generated signals
+// reach only us: we forward every signal we get.
 // The Supervisor object owns the children: leaving early (an exception) kills and reaps them.
 #include <poll.h>
 #include <sched.h>
@@ -17,6 +21,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <optional>
 
 #include "exitcode.hpp"
@@ -34,6 +39,7 @@ namespace sb {
 namespace {
 
 constexpr int kSetupDeadlineMs = 30000;
+constexpr int kDrainMs = 1000;  // after pid 1 is gone, how long a pty may keep us
 
 long long now_ms() {
     timespec ts;
@@ -60,6 +66,14 @@ struct Child {
     ~Child() { kill_and_reap(); }
 };
 
+// Where the pty's output goes and which terminal is put in raw mode: stdout if it is a
+// terminal, else stderr, else stdin (a terminal is normally open for reading and writing).
+int user_terminal(unsigned mask) {
+    for (int fd : {STDOUT_FILENO, STDERR_FILENO, STDIN_FILENO})
+        if (mask & (1u << fd)) return fd;
+    return -1;
+}
+
 class Supervisor {
 public:
     Supervisor(const Plan& plan, const RunOptions& options) : plan_(plan), options_(options) {}
@@ -69,35 +83,41 @@ private:
     void log(const std::string& text) const {
         if (options_.verbose) std::cerr << "sandbox: [" << now_ms() - start_ms_ << " ms] " << text << "\n";
     }
-    void start_children(bool use_terminal);
+    void start_children();
+    void event_loop();
+    int poll_timeout() const;
+    void on_timeout();
     void handle_message();
+    void start_relay(UniqueFd master);
     void handle_signals();
     void reap_children();
-    void relay(int fd, short revents);
     bool finished() const {
         // The sync socket closes only when C, I and the payload are all gone.
-        return !setup_.running() && !init_.running() && !sync_ && !master_;
+        return !setup_.running() && !init_.running() && !sync_ && !relay_;
     }
     int conclude();
 
     const Plan& plan_;
     RunOptions options_;
     long long start_ms_ = now_ms();
+    long long deadline_ms_ = start_ms_ + kSetupDeadlineMs;
+    unsigned terminals_ = terminal_fd_mask();
     Handshake handshake_;
-    UniqueFd sync_, signals_, master_;
+    UniqueFd sync_, signals_;
     Child setup_, init_;
+    std::map<pid_t, int> early_statuses_;  // reaped before we knew the pid (I, before InitStarted)
     std::optional<RawTerminal> raw_;
-    bool stdin_open_ = true;
+    std::optional<PtyRelay> relay_;
     int aborted_by_ = 0;
 };
 
-void Supervisor::start_children(bool use_terminal) {
+void Supervisor::start_children() {
     auto [mine, theirs] = seqpacket_pair();
     pid_t pid = clone_with_pidfd(CLONE_NEWUSER, setup_.pidfd);
     if (pid == 0) {
         mine.reset();
         signals_.reset();
-        run_setup_child(SandboxChild{plan_, theirs.get(), use_terminal});
+        run_setup_child(SandboxChild{plan_, theirs.get(), terminals_});
     }
     setup_.pid = pid;
     sync_ = std::move(mine);
@@ -106,6 +126,13 @@ void Supervisor::start_children(bool use_terminal) {
     log("wrote the id maps");
     send_message(sync_.get(), Message{MessageType::MapsWritten, 0, 0, {}});
     handshake_.maps_written();
+}
+
+void Supervisor::start_relay(UniqueFd master) {
+    int terminal = user_terminal(terminals_);
+    copy_window_size(terminal, master.get());
+    raw_.emplace(terminal);
+    relay_.emplace(std::move(master), (terminals_ & 1u) ? STDIN_FILENO : -1, terminal);
 }
 
 void Supervisor::handle_message() {
@@ -122,14 +149,12 @@ void Supervisor::handle_message() {
     if (message.type == MessageType::InitStarted) {
         init_.pid = message.int0;
         init_.pidfd = std::move(received->fd);
+        if (auto early = early_statuses_.find(init_.pid); early != early_statuses_.end())
+            init_.status = early->second;
         log("init started as host pid " + std::to_string(init_.pid));
     } else if (message.type == MessageType::PayloadStarted) {
         log("sandbox ready; starting the payload");
-        if (received->fd) {
-            master_ = std::move(received->fd);
-            copy_window_size(STDIN_FILENO, master_.get());
-            raw_.emplace(STDIN_FILENO);
-        }
+        if (received->fd) start_relay(std::move(received->fd));
     } else if (message.type == MessageType::PayloadExited) {
         log("payload exited; exit code " + std::to_string(handshake_.exit_code()));
     }
@@ -141,7 +166,8 @@ void Supervisor::reap_children() {
         pid_t pid = ::waitpid(-1, &status, WNOHANG);
         if (pid <= 0) return;
         if (pid == setup_.pid) setup_.status = status;
-        if (pid == init_.pid) init_.status = status;
+        else if (pid == init_.pid) init_.status = status;
+        else early_statuses_[pid] = status;
     }
 }
 
@@ -151,72 +177,78 @@ void Supervisor::handle_signals() {
         int signal = static_cast<int>(info.ssi_signo);
         if (signal == SIGCHLD) {
             reap_children();
-        } else if (signal == SIGWINCH && master_) {
-            copy_window_size(STDIN_FILENO, master_.get());
+        } else if (signal == SIGWINCH && relay_) {
+            copy_window_size(user_terminal(terminals_), relay_->master());
         } else if (handshake_.state() != HandshakeState::Running) {
             if (signal != SIGWINCH && signal != SIGUSR1 && signal != SIGUSR2) {
                 aborted_by_ = signal;  // interrupted during setup: stop everything
                 init_.kill_and_reap();
                 setup_.kill_and_reap();
             }
-        } else if (init_.pidfd && !(info.ssi_code == SI_KERNEL && !master_)) {
-            // A terminal-generated signal (SI_KERNEL) already reached the payload's group.
+        } else if (init_.pidfd) {
             send_signal_to_pidfd(init_.pidfd.get(), signal);
         }
     }
 }
 
-void Supervisor::relay(int fd, short revents) {
-    if (!(revents & (POLLIN | POLLHUP | POLLERR))) return;
-    if (fd == STDIN_FILENO) {
-        if (!relay_bytes(STDIN_FILENO, master_.get())) stdin_open_ = false;
-    } else if (!relay_bytes(master_.get(), STDOUT_FILENO)) {
-        master_.reset();
+int Supervisor::poll_timeout() const {
+    if (init_.pid > 0 && !init_.running()) return kDrainMs;  // only output left to drain
+    HandshakeState state = handshake_.state();
+    if (state == HandshakeState::Running || state == HandshakeState::Finished) return -1;
+    return static_cast<int>(std::max(0LL, deadline_ms_ - now_ms()));
+}
+
+void Supervisor::on_timeout() {
+    if (init_.pid > 0 && !init_.running()) {
+        // pid 1 is gone, so is everything inside; whatever still holds the pty is not ours.
+        relay_.reset();
         raw_.reset();
+        sync_.reset();
+        return;
+    }
+    throw SetupError("setup", std::string("the sandbox did not finish setting up within 30 s (") +
+                                  to_string(handshake_.state()) + ")",
+                     "run with --verbose to see the last stage reached");
+}
+
+void Supervisor::event_loop() {
+    while (!finished() && !aborted_by_) {
+        pollfd fds[4];
+        nfds_t count = 0;
+        fds[count++] = {signals_.get(), POLLIN, 0};
+        if (sync_) fds[count++] = {sync_.get(), POLLIN, 0};
+        if (relay_)
+            fds[count++] = {relay_->master(), static_cast<short>(POLLIN | (relay_->has_pending_input() ? POLLOUT : 0)), 0};
+        if (relay_ && relay_->wants_input()) fds[count++] = {relay_->input(), POLLIN, 0};
+        int ready = ::poll(fds, count, poll_timeout());
+        if (ready < 0 && errno == EINTR) continue;
+        check(ready, "poll");
+        if (ready == 0) on_timeout();
+        for (nfds_t i = 0; i < count && ready > 0; ++i) {
+            short events = fds[i].revents;
+            if (!events) continue;
+            if (fds[i].fd == signals_.get()) handle_signals();
+            else if (sync_ && fds[i].fd == sync_.get()) handle_message();
+            else if (relay_ && fds[i].fd == relay_->master()) {
+                if (events & POLLOUT) relay_->write_pending();
+                if ((events & (POLLIN | POLLHUP | POLLERR)) && !relay_->forward_output()) {
+                    relay_.reset();
+                    raw_.reset();
+                }
+            } else if (relay_ && fds[i].fd == relay_->input()) {
+                relay_->read_input();
+            }
+        }
     }
 }
 
 int Supervisor::run() {
-    bool use_terminal = is_terminal(STDIN_FILENO) && is_terminal(STDOUT_FILENO);
     sigset_t set = forwarded_signal_set(true);
     sigset_t old = block_signals(set);
     signals_ = make_signalfd(set);
     ::signal(SIGPIPE, SIG_IGN);
-    start_children(use_terminal);
-    long long deadline = now_ms() + kSetupDeadlineMs;
-    while (!finished() && !aborted_by_) {
-        pollfd fds[4];
-        int count = 0;
-        fds[count++] = {signals_.get(), POLLIN, 0};
-        if (sync_) fds[count++] = {sync_.get(), POLLIN, 0};
-        if (master_) fds[count++] = {master_.get(), POLLIN, 0};
-        if (master_ && stdin_open_) fds[count++] = {STDIN_FILENO, POLLIN, 0};
-        bool setting_up = handshake_.state() != HandshakeState::Running &&
-                          handshake_.state() != HandshakeState::Finished;
-        int timeout = setting_up ? static_cast<int>(std::max(0LL, deadline - now_ms())) : -1;
-        // Once the sandbox is gone, a pty still open means output to drain: don't wait forever.
-        if (!init_.running() && init_.pid > 0) timeout = 1000;
-        int ready = ::poll(fds, static_cast<nfds_t>(count), timeout);
-        if (ready < 0 && errno == EINTR) continue;
-        check(ready, "poll");
-        if (ready == 0) {
-            if (!init_.running() && init_.pid > 0) {
-                master_.reset();
-                raw_.reset();
-                sync_.reset();
-                continue;
-            }
-            throw SetupError("setup", std::string("the sandbox did not finish setting up within 30 s (") +
-                                          to_string(handshake_.state()) + ")",
-                             "run with --verbose to see the last stage reached");
-        }
-        for (int i = 0; i < count; ++i) {
-            if (!fds[i].revents) continue;
-            if (fds[i].fd == signals_.get()) handle_signals();
-            else if (sync_ && fds[i].fd == sync_.get()) handle_message();
-            else relay(fds[i].fd, fds[i].revents);
-        }
-    }
+    start_children();
+    event_loop();
     raw_.reset();
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     return conclude();

@@ -1,6 +1,7 @@
 #include "sys/syscalls.hpp"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <linux/openat2.h>
 #include <linux/sched.h>
 #include <sys/ioctl.h>
@@ -9,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -94,6 +96,34 @@ void dup_onto(int from, int to) {
         return;
     }
     check(::dup2(from, to), "dup2");
+}
+
+void close_fds_except(int keep) {
+    if (keep > 3) check(::syscall(SYS_close_range, 3U, static_cast<unsigned>(keep - 1), 0U), "close_range");
+    check(::syscall(SYS_close_range, static_cast<unsigned>(std::max(keep + 1, 3)), ~0U, 0U), "close_range");
+}
+
+void mark_fds_cloexec() {
+    check(::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC), "close_range");
+}
+
+void set_nonblocking(int fd) {
+    int flags = ::fcntl(fd, F_GETFL);
+    check(flags < 0 ? flags : ::fcntl(fd, F_SETFL, flags | O_NONBLOCK), "fcntl O_NONBLOCK");
+}
+
+std::optional<std::string> read_text_file(const std::string& path) {
+    UniqueFd fd = try_open_at(AT_FDCWD, path, O_RDONLY);
+    if (!fd) return std::nullopt;
+    std::string text;
+    char buffer[4096];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return std::nullopt;
+        if (n == 0) return text;
+        text.append(buffer, static_cast<std::size_t>(n));
+    }
 }
 
 void write_all(int fd, const std::string& data, const char* what) {

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -31,6 +32,14 @@ int send_signal_to_pidfd(int pidfd, int signal);
 
 // Duplicates an fd onto a specific number (for stdio), clearing CLOEXEC on it.
 void dup_onto(int from, int to);
+
+// Closes every fd >= 3 except `keep` (for a child that must hold nothing of its parent's).
+void close_fds_except(int keep);
+// Marks every fd >= 3 close-on-exec (fds inherited from our caller included).
+void mark_fds_cloexec();
+void set_nonblocking(int fd);
+// The whole contents of a (small) file; nullopt with errno set when it cannot be read.
+std::optional<std::string> read_text_file(const std::string& path);
 
 // Writes all of `data`; throws SysError.
 void write_all(int fd, const std::string& data, const char* what);

@@ -65,3 +65,57 @@ t_proc_is_the_sandbox_pid_namespace() {
   expect_rc 0
   expect_kv_not write ok
 }
+
+# Terminal injection (CVE-2017-5226 and kin): whatever runs inside pushes input with TIOCSTI;
+# the caller's shell, reading right after the sandbox ends, must not receive it.
+# `script` gives the sandbox a real terminal as its caller's controlling terminal.
+tiocsti_session() { # tiocsti_session REDIRECTIONS: output of the outer shell in $T/session
+  local p=$1 redirect=$2
+  command -v script >/dev/null || skip "script(1) from util-linux is not installed"
+  # The sleep keeps script's stdin open while the outer shell waits for input. The outer shell
+  # may be dash (no `read -t`): head under timeout --foreground reads the terminal instead.
+  sleep 4 | timeout 20 script -qec "$SANDBOX run $p -- /probe tiocsti $redirect; \
+    echo \"outer-read:[\$(timeout --foreground 2 head -n 1)]\"" /dev/null \
+    >"$T/session" 2>&1
+}
+
+t_tiocsti_cannot_reach_callers_terminal_redirected() {
+  local p
+  p=$(mkprofile p default)
+  tiocsti_session "$p" "</dev/null >$T/out 2>&1"
+  grep -q 'outer-read:\[\]' "$T/session" || fail "input was injected into the caller's terminal: $(tr -d '\r' <"$T/session")"
+  # No controlling terminal inside: /dev/tty cannot be opened at all.
+  expect_kv devtty_open ENXIO
+}
+
+t_tiocsti_cannot_reach_callers_terminal_pty() {
+  local p
+  p=$(mkprofile p default)
+  tiocsti_session "$p" ""
+  grep -q 'outer-read:\[\]' "$T/session" || fail "input was injected into the caller's terminal: $(tr -d '\r' <"$T/session")"
+  # Inside, the terminal is the sandbox's own pty: pushing input there only reaches the sandbox.
+  grep -q 'devtty_tiocsti=' "$T/session" || fail "the probe did not run: $(tr -d '\r' <"$T/session")"
+}
+
+# Only fds that are terminals outside get the sandbox's pty: a redirected stderr stays a file.
+t_pty_keeps_redirected_stderr() {
+  local p
+  p=$(mkprofile p default)
+  command -v script >/dev/null || skip "script(1) from util-linux is not installed"
+  sleep 2 | timeout 20 script -qec "$SANDBOX run $p -- /bin/sh -c 'echo to-stderr >&2; echo to-stdout' 2>$T/err.log" \
+    /dev/null >"$T/session" 2>&1
+  grep -qx to-stderr "$T/err.log" || fail "stderr redirected to a file did not get the payload's stderr (got: $(cat "$T/err.log"))"
+  grep -q to-stdout "$T/session" || fail "stdout did not reach the terminal"
+}
+
+# A payload that never reads its terminal must not stall its own output (pty relay buffering).
+t_pty_unread_input_does_not_block_output() {
+  local p
+  p=$(mkprofile p default)
+  command -v script >/dev/null || skip "script(1) from util-linux is not installed"
+  RC=0
+  yes aaaaaaa | head -c 300000 | timeout 30 script -qec \
+    "$SANDBOX run $p -- /bin/sh -c 'sleep 1; seq 1 200000 | tail -n 1'" /dev/null >"$T/session" 2>&1 || RC=$?
+  [ "$RC" -eq 0 ] || fail "the sandbox did not finish (rc $RC): its output stalled behind unread input"
+  grep -q 200000 "$T/session" || fail "the payload's output did not arrive"
+}

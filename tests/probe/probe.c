@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -55,7 +56,7 @@ static const char *errname(int e)
         {EROFS, "EROFS"}, {EACCES, "EACCES"}, {EPERM, "EPERM"},
         {ENOENT, "ENOENT"}, {EEXIST, "EEXIST"}, {ENOTDIR, "ENOTDIR"},
         {EISDIR, "EISDIR"}, {ENOSPC, "ENOSPC"}, {EINVAL, "EINVAL"},
-        {EBUSY, "EBUSY"},
+        {EBUSY, "EBUSY"}, {ENXIO, "ENXIO"}, {ENOTTY, "ENOTTY"}, {EIO, "EIO"},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (t[i].e == e)
@@ -416,6 +417,33 @@ static int cmd_isatty(void)
     return 0;
 }
 
+/* tiocsti: try to push a keystroke into a terminal with TIOCSTI, through /dev/tty (the
+ * controlling terminal) and through each of fds 0-2 that is a terminal. Prints
+ * devtty_open=ok|ERR, devtty_tiocsti=ok|ERR (when opened), fdN_tiocsti=ok|ERR for tty fds.
+ * What is pushed is the harmless line "PWNED" (so a test can look for it). */
+static int push_line(int fd)
+{
+    const char *line = "PWNED\n";
+    for (const char *c = line; *c; c++)
+        if (ioctl(fd, TIOCSTI, c) < 0)
+            return -1;
+    return 0;
+}
+
+static int cmd_tiocsti(void)
+{
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    printf("devtty_open=%s\n", fd < 0 ? errname(errno) : "ok");
+    if (fd >= 0) {
+        printf("devtty_tiocsti=%s\n", push_line(fd) < 0 ? errname(errno) : "ok");
+        close(fd);
+    }
+    for (int i = 0; i < 3; i++)
+        if (isatty(i))
+            printf("fd%d_tiocsti=%s\n", i, push_line(i) < 0 ? errname(errno) : "ok");
+    return 0;
+}
+
 /* ---------- dispatch ---------- */
 
 int main(int argc, char **argv)
@@ -463,9 +491,11 @@ int main(int argc, char **argv)
         return cmd_stat(a2);
     if (!strcmp(cmd, "isatty"))
         return cmd_isatty();
+    if (!strcmp(cmd, "tiocsti"))
+        return cmd_tiocsti();
 
     fprintf(stderr, "sandbox-probe: unknown or incomplete subcommand '%s'\n"
             "usage: sandbox-probe info|write P|mkdir P|remount-rw P|exit N|kill-self SIG|\n"
-            "       orphans N|signals|sleep S|spawn-sleepers N S|env|stat P|isatty\n", cmd);
+            "       orphans N|signals|sleep S|spawn-sleepers N S|env|stat P|isatty|tiocsti\n", cmd);
     return 2;
 }
