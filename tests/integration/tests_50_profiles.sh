@@ -220,3 +220,30 @@ EOF
     RC=$?
   expect_rc 5
 }
+
+# The mount kinds that create things: dir, symlink, file, tmpfs with size and mode.
+# A `dir` creates what is missing with its mode; an existing directory (here one of the user's
+# own, through a bind) is left exactly as it was.
+t_mount_kinds_create() {
+  local p
+  mkdir -p "$T/proj/existing" && chmod 0755 "$T/proj/existing"
+  p=$(mkprofile p default \
+    '[[mount]]' 'type = "bind"' "source = \"$T/proj\"" 'target = "/proj"' \
+    '[[mount]]' 'type = "dir"' 'target = "/proj/existing"' 'mode = "0700"' \
+    '[[mount]]' 'type = "dir"' 'target = "/proj/made"' 'mode = "0710"' \
+    '[[mount]]' 'type = "symlink"' 'source = "/proj"' 'target = "/p-link"' \
+    '[[mount]]' 'type = "file"' 'target = "/etc/hostname"' 'contents = "hello\n"' \
+    '[[mount]]' 'type = "tmpfs"' 'target = "/scratch"' 'size = "1M"' 'mode = "0750"')
+  sb run "$p" -- /bin/sh -c 'stat -c "%a %n" /proj/existing /proj/made /scratch; readlink /p-link;
+    cat /etc/hostname; /probe write /etc/hostname; df -k /scratch | tail -n 1'
+  expect_rc 0
+  grep -qx '755 /proj/existing' "$T/out" || fail "an existing directory was changed by a dir mount: $(cat "$T/out")"
+  grep -qx '710 /proj/made' "$T/out" || fail "dir did not create /proj/made with mode 0710: $(cat "$T/out")"
+  grep -qx '750 /scratch' "$T/out" || fail "tmpfs mode 0750 not applied: $(cat "$T/out")"
+  grep -qx '/proj' "$T/out" || fail "symlink /p-link -> /proj missing"
+  grep -qx 'hello' "$T/out" || fail "file contents missing"
+  grep -qx 'write=EROFS' "$T/out" || fail "a file mount is writable: $(grep write= "$T/out")"
+  awk '$2 == 1024 { ok = 1 } END { exit !ok }' "$T/out" || fail "tmpfs size 1M not applied: $(tail -n 1 "$T/out")"
+  [ "$(stat -c %a "$T/proj/existing")" = 755 ] || fail "the host directory's mode changed"
+  [ -d "$T/proj/made" ] || fail "the created directory is not visible on the host through the bind"
+}
