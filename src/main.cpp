@@ -31,12 +31,8 @@ std::string executable_dir() {
 
 ProfileSource profile_source(const HostFacts& facts) {
     ProfileSource source;
-    auto env = [&](const char* name) {
-        auto found = facts.environment.find(name);
-        return found == facts.environment.end() ? std::string() : found->second;
-    };
-    std::string config = env("XDG_CONFIG_HOME");
-    if (config.empty() && !env("HOME").empty()) config = env("HOME") + "/.config";
+    std::string config = facts.env("XDG_CONFIG_HOME");
+    if (config.empty() && !facts.env("HOME").empty()) config = facts.env("HOME") + "/.config";
     if (!config.empty()) source.search_dirs.push_back(config + "/sandbox/profiles");
     std::string exe = executable_dir();
     source.search_dirs.push_back(exe + "/../share/sandbox/profiles");  // a staged or installed tree

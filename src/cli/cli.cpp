@@ -38,45 +38,60 @@ void add_run_options(CLI::App& app, CommandLine& line, std::string& user_mode) {
         ->type_name("root|keep-id");
 }
 
+// Splits argv at the first "--": what follows is the payload's argv, which CLI11 never sees, so
+// an optional PROFILE (shell) cannot swallow the command's first word. Returns our own
+// arguments in the reverse order CLI11's parse(vector) expects.
+std::vector<std::string> split_at_double_dash(int argc, char** argv, std::vector<std::string>& command) {
+    int end = argc;
+    for (int i = 1; i < argc; ++i)
+        if (std::string(argv[i]) == "--") {
+            end = i;
+            command.assign(argv + i + 1, argv + argc);
+            break;
+        }
+    std::vector<std::string> ours(argv + 1, argv + end);
+    std::reverse(ours.begin(), ours.end());
+    return ours;
+}
+
+struct Subcommands {
+    CLI::App* run;
+    CLI::App* shell;
+    CLI::App* check;
+};
+
+Subcommands add_subcommands(CLI::App& app, CommandLine& line, std::string& user_mode) {
+    const char* const after = "Anything after -- is the command and its arguments (default: the profile's command).";
+    auto* run = app.add_subcommand("run", "Run a command in a new sandbox built from PROFILE");
+    add_run_options(*run, line, user_mode);
+    run->add_option("profile", line.profile, "Profile name or path")->required();
+    run->footer(after);
+
+    auto* shell = app.add_subcommand("shell", "Run a throwaway shell (PROFILE defaults to \"shell\")");
+    add_run_options(*shell, line, user_mode);
+    shell->add_option("profile", line.profile, "Profile name or path");
+    shell->footer(after);
+
+    auto* check = app.add_subcommand("check", "Validate PROFILE and print the effective profile");
+    check->add_flag("-v,--verbose", line.verbose, "Also print the plan");
+    check->add_option("profile", line.profile, "Profile name or path")->required();
+    check->footer("Exit status: 0 when the profile is valid, 125 otherwise (with FILE:LINE:COL: message).");
+    return {run, shell, check};
+}
+
 }  // namespace
 
 std::optional<CommandLine> parse_command_line(int argc, char** argv) {
     CommandLine line;
     std::string user_mode;
-    std::vector<std::string> command;
     CLI::App app{"sandbox: run programs in a rootless Linux sandbox (user namespace, own pid 1,\n"
                  "a filesystem built from a TOML profile)",
                  "sandbox"};
     app.set_version_flag("--version", "sandbox " SANDBOX_VERSION);
     app.require_subcommand(1);
     app.footer(kExamples);
-
-    auto* run = app.add_subcommand("run", "Run a command in a new sandbox built from PROFILE");
-    add_run_options(*run, line, user_mode);
-    run->add_option("profile", line.profile, "Profile name or path")->required();
-    run->footer("Anything after -- is the command and its arguments (default: the profile's command).");
-
-    auto* shell = app.add_subcommand("shell", "Run a throwaway shell (PROFILE defaults to \"shell\")");
-    add_run_options(*shell, line, user_mode);
-    shell->add_option("profile", line.profile, "Profile name or path");
-    shell->footer("Anything after -- is the command and its arguments (default: the profile's command).");
-
-    auto* check_cmd = app.add_subcommand("check", "Validate PROFILE and print the effective profile");
-    check_cmd->add_flag("-v,--verbose", line.verbose, "Also print the plan");
-    check_cmd->add_option("profile", line.profile, "Profile name or path")->required();
-    check_cmd->footer("Exit status: 0 when the profile is valid, 125 otherwise (with FILE:LINE:COL: message).");
-
-    // Everything after the first "--" is the payload's argv; CLI11 never sees it, so an
-    // optional PROFILE (shell) cannot swallow the command's first word.
-    std::vector<std::string> ours;
-    for (int i = argc - 1; i >= 1; --i) ours.push_back(argv[i]);  // CLI11 wants reverse order
-    for (int i = 1; i < argc; ++i) {
-        if (std::string(argv[i]) != "--") continue;
-        command.assign(argv + i + 1, argv + argc);
-        ours.assign(argv + 1, argv + i);
-        std::reverse(ours.begin(), ours.end());
-        break;
-    }
+    Subcommands sub = add_subcommands(app, line, user_mode);
+    std::vector<std::string> ours = split_at_double_dash(argc, argv, line.overrides.command);
     try {
         app.parse(ours);
     } catch (const CLI::Success& done) {
@@ -85,10 +100,9 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv) {
     } catch (const CLI::ParseError& error) {
         throw UsageError(error.what() + std::string("\nhint: see `sandbox --help`"));
     }
-    if (check_cmd->parsed()) line.command = Command::Check;
-    if (shell->parsed() && line.profile.empty()) line.profile = "shell";
+    if (sub.check->parsed()) line.command = Command::Check;
+    if (sub.shell->parsed() && line.profile.empty()) line.profile = "shell";
     if (!user_mode.empty()) line.overrides.user_mode = parse_user_mode(user_mode);
-    line.overrides.command = command;
     return line;
 }
 

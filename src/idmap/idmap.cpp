@@ -67,6 +67,14 @@ std::string render_id_map(const std::vector<IdMapEntry>& map) {
     return out;
 }
 
+std::string format_id_map(const std::vector<IdMapEntry>& map) {
+    std::string out;
+    for (const auto& e : map)
+        out += (out.empty() ? "" : "; ") + std::to_string(e.inside) + " " + std::to_string(e.outside) + " " +
+               std::to_string(e.count);
+    return out;
+}
+
 std::vector<std::string> id_map_arguments(const std::vector<IdMapEntry>& map) {
     std::vector<std::string> args;
     for (const auto& e : map) {

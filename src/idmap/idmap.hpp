@@ -54,6 +54,9 @@ bool map_contains(const std::vector<IdMapEntry>& map, std::uint32_t id);
 // "0 1000 1\n1 100000 65536\n": the text written to /proc/PID/uid_map.
 std::string render_id_map(const std::vector<IdMapEntry>& map);
 
+// One line for people: "0 1000 1; 1 100000 65536".
+std::string format_id_map(const std::vector<IdMapEntry>& map);
+
 // Arguments for newuidmap/newgidmap after the pid: "0 1000 1 1 100000 65536".
 std::vector<std::string> id_map_arguments(const std::vector<IdMapEntry>& map);
 

@@ -88,16 +88,12 @@ std::vector<MountStep> plan_mounts(const Profile& profile, const HostFacts& fact
 }  // namespace
 
 Variables profile_variables(const HostFacts& facts) {
-    auto env = [&](const char* name) {
-        auto found = facts.environment.find(name);
-        return found == facts.environment.end() ? std::string() : found->second;
-    };
-    return {{"HOME", env("HOME")},
+    return {{"HOME", facts.env("HOME")},
             {"USER", facts.user_name},
             {"UID", std::to_string(facts.uid)},
             {"GID", std::to_string(facts.gid)},
-            {"XDG_RUNTIME_DIR", env("XDG_RUNTIME_DIR")},
-            {"PWD", env("PWD")}};
+            {"XDG_RUNTIME_DIR", facts.env("XDG_RUNTIME_DIR")},
+            {"PWD", facts.env("PWD")}};
 }
 
 void order_mounts(std::vector<MountStep>& mounts) {
@@ -109,12 +105,8 @@ void order_mounts(std::vector<MountStep>& mounts) {
 std::vector<std::string> build_environment(const Profile& profile, const Overrides& overrides,
                                            const HostFacts& facts, std::uint32_t payload_uid) {
     std::map<std::string, std::string> env;
-    auto host = [&](const std::string& name) {
-        auto found = facts.environment.find(name);
-        return found == facts.environment.end() ? std::string() : found->second;
-    };
     env["PATH"] = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
-    env["HOME"] = host("HOME").empty() ? "/" : host("HOME");
+    env["HOME"] = facts.env("HOME").empty() ? "/" : facts.env("HOME");
     std::string user = payload_uid == 0 ? "root" : facts.user_name;
     env["USER"] = user;
     env["LOGNAME"] = user;
@@ -136,24 +128,20 @@ std::vector<std::string> build_environment(const Profile& profile, const Overrid
     return out;
 }
 
-Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFacts& facts) {
-    Plan plan;
+namespace {
+
+void plan_identity(Plan& plan, const Profile& profile, const Overrides& overrides, const HostFacts& facts) {
     UserMode mode = overrides.user_mode.value_or(profile.user_mode);
     if (overrides.user_mode && *overrides.user_mode == UserMode::KeepId && !profile.capabilities.empty())
         throw UsageError("--user-mode keep-id cannot keep the profile's capabilities");
     plan.ids = plan_id_maps(mode, facts, plan.id_map_warning);
-    std::uint32_t natural = facts.is_root ? 0 : mode == UserMode::Root ? 0 : facts.uid;
-    std::uint32_t natural_gid = facts.is_root ? 0 : mode == UserMode::Root ? 0 : facts.gid;
-    plan.payload_uid = profile.uid.value_or(natural);
-    plan.payload_gid = profile.gid.value_or(natural_gid);
-    auto unmapped = [&](const char* what, std::uint32_t id, const std::vector<IdMapEntry>& map,
-                        const SourceLocation& where) {
-        std::string text;
-        for (const auto& e : map)
-            text += (text.empty() ? "" : "; ") + std::to_string(e.inside) + " " + std::to_string(e.outside) +
-                    " " + std::to_string(e.count);
+    bool own_ids = !facts.is_root && mode == UserMode::KeepId;
+    plan.payload_uid = profile.uid.value_or(own_ids ? facts.uid : 0);
+    plan.payload_gid = profile.gid.value_or(own_ids ? facts.gid : 0);
+    auto unmapped = [](const char* what, std::uint32_t id, const std::vector<IdMapEntry>& map,
+                       const SourceLocation& where) {
         std::string message = std::string("[user] ") + what + " " + std::to_string(id) +
-                              " is not mapped inside the sandbox (map: " + text + ")";
+                              " is not mapped inside the sandbox (map: " + format_id_map(map) + ")";
         if (where.line > 0) throw ConfigError(where, message);
         throw UsageError(message);
     };
@@ -161,6 +149,16 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
         unmapped("uid", plan.payload_uid, plan.ids.uid_map, profile.uid_where);
     if (!map_contains(plan.ids.gid_map, plan.payload_gid))
         unmapped("gid", plan.payload_gid, plan.ids.gid_map, profile.gid_where);
+    const auto& names = capability_names();
+    for (const auto& cap : profile.capabilities)
+        plan.capabilities.push_back(static_cast<int>(std::find(names.begin(), names.end(), cap) - names.begin()));
+}
+
+}  // namespace
+
+Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFacts& facts) {
+    Plan plan;
+    plan_identity(plan, profile, overrides, facts);
     plan.unshare_uts = profile.ns_uts;
     plan.unshare_ipc = profile.ns_ipc;
     plan.unshare_cgroup = profile.ns_cgroup;
@@ -177,61 +175,69 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     if (!normalized) throw UsageError("--cwd must be an absolute path, not \"" + cwd + "\"");
     plan.cwd = *normalized;
     plan.env = build_environment(profile, overrides, facts, plan.payload_uid);
-    const auto& names = capability_names();
-    for (const auto& cap : profile.capabilities)
-        plan.capabilities.push_back(static_cast<int>(std::find(names.begin(), names.end(), cap) - names.begin()));
     plan.profile_files = profile.files;
     return plan;
 }
 
+namespace {
+
+std::string describe_mount(const MountStep& m) {
+    std::ostringstream out;
+    out << to_string(m.kind) << " ";
+    switch (m.kind) {
+        case MountKind::RoBind:
+        case MountKind::Bind: out << m.source << " -> " << m.target; break;
+        case MountKind::Symlink: out << m.target << " -> " << m.source; break;
+        case MountKind::Tmpfs:
+            out << m.target << " mode=" << std::oct << m.mode << std::dec;
+            if (m.size_bytes) out << " size=" << m.size_bytes;
+            break;
+        case MountKind::Dir: out << m.target << " mode=" << std::oct << m.mode << std::dec; break;
+        case MountKind::File:
+            out << m.target << " (" << m.contents.size() << " bytes, mode=" << std::oct << m.mode << std::dec << ")";
+            break;
+        default: out << m.target; break;
+    }
+    if (m.read_only && m.kind != MountKind::File) out << " (read-only, recursive)";
+    return out.str();
+}
+
+std::string describe_namespaces(const Plan& plan) {
+    std::string out = "user mount pid";
+    if (plan.unshare_uts) out += " uts";
+    if (plan.unshare_ipc) out += " ipc";
+    if (plan.unshare_net) out += " net";
+    if (plan.unshare_cgroup) out += " cgroup";
+    return out;
+}
+
+std::string describe_payload(const Plan& plan) {
+    std::string caps;
+    for (int cap : plan.capabilities) caps += (caps.empty() ? "" : ",") + capability_names()[cap];
+    return "uid " + std::to_string(plan.payload_uid) + ", gid " + std::to_string(plan.payload_gid) +
+           ", capabilities " + (caps.empty() ? "none" : caps) + ", no_new_privs";
+}
+
+}  // namespace
+
 std::string render_plan(const Plan& plan) {
     std::ostringstream out;
-    auto map_line = [](const std::vector<IdMapEntry>& map) {
-        std::string text;
-        for (const auto& e : map)
-            text += (text.empty() ? "" : "; ") + std::to_string(e.inside) + " " +
-                    std::to_string(e.outside) + " " + std::to_string(e.count);
-        return text;
-    };
     const char* writer = plan.ids.writer == MapWriter::NewIdMap ? "newuidmap/newgidmap"
                          : plan.ids.writer == MapWriter::Direct ? "written directly (root)"
                                                                 : "single-id fallback, setgroups denied";
     out << "profile:    ";
     for (std::size_t i = 0; i < plan.profile_files.size(); ++i) out << (i ? " <- " : "") << plan.profile_files[i];
-    out << "\nuid_map:    " << map_line(plan.ids.uid_map) << "   (" << writer << ")\n";
-    out << "gid_map:    " << map_line(plan.ids.gid_map) << "\n";
-    out << "payload:    uid " << plan.payload_uid << ", gid " << plan.payload_gid << ", capabilities ";
-    if (plan.capabilities.empty()) out << "none";
-    for (std::size_t i = 0; i < plan.capabilities.size(); ++i)
-        out << (i ? "," : "") << capability_names()[plan.capabilities[i]];
-    out << ", no_new_privs\n";
-    out << "namespaces: user mount pid" << (plan.unshare_uts ? " uts" : "") << (plan.unshare_ipc ? " ipc" : "")
-        << (plan.unshare_net ? " net" : "") << (plan.unshare_cgroup ? " cgroup" : "") << "\n";
+    out << "\nuid_map:    " << format_id_map(plan.ids.uid_map) << "   (" << writer << ")\n";
+    out << "gid_map:    " << format_id_map(plan.ids.gid_map) << "\n";
+    out << "payload:    " << describe_payload(plan) << "\n";
+    out << "namespaces: " << describe_namespaces(plan) << "\n";
     out << "shared:     " << (plan.unshare_uts ? "" : "uts ") << (plan.unshare_ipc ? "" : "ipc ")
         << (plan.unshare_net ? "" : "net(host) ") << (plan.unshare_cgroup ? "" : "cgroup ") << "\n";
     out << "network:    " << (plan.unshare_net ? "none (loopback only)" : "host") << "\n";
-    out << "hostname:   " << plan.hostname << "\n";
+    out << "hostname:   " << plan.hostname << (plan.unshare_uts ? "" : " (uts shared: not set)") << "\n";
     out << "root:       tmpfs, read-only after setup, pivot_root, old root detached\n";
     out << "mounts:\n";
-    for (const auto& m : plan.mounts) {
-        out << "  " << to_string(m.kind) << " ";
-        switch (m.kind) {
-            case MountKind::RoBind:
-            case MountKind::Bind: out << m.source << " -> " << m.target; break;
-            case MountKind::Symlink: out << m.target << " -> " << m.source; break;
-            case MountKind::Tmpfs:
-                out << m.target << " mode=" << std::oct << m.mode << std::dec;
-                if (m.size_bytes) out << " size=" << m.size_bytes;
-                break;
-            case MountKind::Dir: out << m.target << " mode=" << std::oct << m.mode << std::dec; break;
-            case MountKind::File:
-                out << m.target << " (" << m.contents.size() << " bytes, mode=" << std::oct << m.mode
-                    << std::dec << ")";
-                break;
-            default: out << m.target; break;
-        }
-        out << (m.read_only && m.kind != MountKind::File ? " (read-only, recursive)" : "") << "\n";
-    }
+    for (const auto& m : plan.mounts) out << "  " << describe_mount(m) << "\n";
     out << "cwd:        " << plan.cwd << "\nenv:\n";
     for (const auto& var : plan.env) out << "  " << var << "\n";
     out << "argv:      ";

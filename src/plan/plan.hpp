@@ -22,6 +22,12 @@ struct HostFacts {
     std::string newuidmap, newgidmap;  // paths; empty when not installed
     std::map<std::string, std::string> environment;
     std::function<bool(const std::string&)> path_exists = [](const std::string&) { return true; };
+
+    // A variable of the caller's environment; "" when unset.
+    std::string env(const std::string& name) const {
+        auto found = environment.find(name);
+        return found == environment.end() ? std::string() : found->second;
+    }
 };
 
 // What the command line overrides.

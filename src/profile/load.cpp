@@ -265,43 +265,48 @@ void parse_env(const FileParser& p, const toml::table& table, Layer& layer) {
     }
 }
 
-MountSpec parse_mount(const FileParser& p, const toml::node& node) {
-    const auto* table = node.as_table();
-    if (!table) p.wrong_type("mount", node, "a table ([[mount]])");
-    p.only_keys(*table, {"type", "source", "target", "size", "mode", "contents"}, "[[mount]]");
-    MountSpec mount;
-    mount.where = p.at(node);
-    const auto* type = table->get("type");
+bool is_bind_kind(MountKind kind) {
+    return kind == MountKind::RoBind || kind == MountKind::Bind || kind == MountKind::BindTry ||
+           kind == MountKind::RoBindTry;
+}
+
+MountKind mount_kind_of(const FileParser& p, const toml::table& table, const toml::node& node) {
+    const auto* type = table.get("type");
     if (!type) throw ConfigError(p.at(node), "[[mount]] needs a 'type'");
-    auto kind = parse_mount_kind(p.string_value("type", *type));
+    std::string name = p.string_value("type", *type);
+    auto kind = parse_mount_kind(name);
     if (!kind)
-        throw ConfigError(p.at(*type), "unknown mount type \"" + p.string_value("type", *type) +
+        throw ConfigError(p.at(*type), "unknown mount type \"" + name +
                                            "\" (expected ro-bind, bind, bind-try, ro-bind-try, tmpfs, "
                                            "dir, symlink, file, proc or dev)");
-    mount.kind = *kind;
-    bool is_bind = mount.kind == MountKind::RoBind || mount.kind == MountKind::Bind ||
-                   mount.kind == MountKind::BindTry || mount.kind == MountKind::RoBindTry;
-    auto forbid = [&](const char* key, bool allowed) {
-        if (const auto* found = table->get(key); found && !allowed)
-            throw ConfigError(p.at(*found), std::string("'") + key + "' does not apply to a " +
-                                                to_string(mount.kind) + " mount");
-    };
-    forbid("source", is_bind || mount.kind == MountKind::Symlink);
-    forbid("size", mount.kind == MountKind::Tmpfs);
-    forbid("mode", mount.kind == MountKind::Tmpfs || mount.kind == MountKind::Dir ||
-                       mount.kind == MountKind::File);
-    forbid("contents", mount.kind == MountKind::File);
+    return *kind;
+}
 
+// Rejects keys that mean nothing for this kind of mount (a size on a bind, say).
+void check_keys_apply(const FileParser& p, const toml::table& table, MountKind kind) {
+    auto forbid = [&](const char* key, bool allowed) {
+        if (const auto* found = table.get(key); found && !allowed)
+            throw ConfigError(p.at(*found), std::string("'") + key + "' does not apply to a " +
+                                                to_string(kind) + " mount");
+    };
+    forbid("source", is_bind_kind(kind) || kind == MountKind::Symlink);
+    forbid("size", kind == MountKind::Tmpfs);
+    forbid("mode", kind == MountKind::Tmpfs || kind == MountKind::Dir || kind == MountKind::File);
+    forbid("contents", kind == MountKind::File);
+}
+
+void parse_mount_paths(const FileParser& p, const toml::table& table, const toml::node& node, MountSpec& mount) {
+    bool is_bind = is_bind_kind(mount.kind);
     mount.source_where = mount.target_where = mount.where;
-    if (const auto* source = table->get("source")) {
+    if (const auto* source = table.get("source")) {
         mount.source = is_bind ? p.path_value("source", *source) : p.string_value("source", *source);
         mount.source_where = mount.target_where = p.at(*source);
-    } else if (is_bind || mount.kind == MountKind::Symlink)
+        if (mount.kind == MountKind::Symlink && mount.source.empty())
+            throw ConfigError(p.at(*source), "a symlink's 'source' must not be empty");
+    } else if (is_bind || mount.kind == MountKind::Symlink) {
         throw ConfigError(p.at(node), std::string("a ") + to_string(mount.kind) + " mount needs a 'source'");
-    if (mount.kind == MountKind::Symlink && mount.source.empty())
-        throw ConfigError(p.at(*table->get("source")), "a symlink's 'source' must not be empty");
-
-    if (const auto* target = table->get("target")) {
+    }
+    if (const auto* target = table.get("target")) {
         mount.target = p.path_value("target", *target);
         mount.target_where = p.at(*target);
         if (mount.target == "/")
@@ -311,6 +316,17 @@ MountSpec parse_mount(const FileParser& p, const toml::node& node) {
     } else {
         throw ConfigError(p.at(node), std::string("a ") + to_string(mount.kind) + " mount needs a 'target'");
     }
+}
+
+MountSpec parse_mount(const FileParser& p, const toml::node& node) {
+    const auto* table = node.as_table();
+    if (!table) p.wrong_type("mount", node, "a table ([[mount]])");
+    p.only_keys(*table, {"type", "source", "target", "size", "mode", "contents"}, "[[mount]]");
+    MountSpec mount;
+    mount.where = p.at(node);
+    mount.kind = mount_kind_of(p, *table, node);
+    check_keys_apply(p, *table, mount.kind);
+    parse_mount_paths(p, *table, node, mount);
     if (const auto* size = table->get("size")) mount.size_bytes = p.size_value(*size);
     if (const auto* mode = table->get("mode")) mount.mode = p.mode_value(*mode);
     if (const auto* contents = table->get("contents")) {
