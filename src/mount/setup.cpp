@@ -9,9 +9,12 @@
 //      and each mount is made detached, configured (read-only is set recursively before it is
 //      visible) and attached through the target's fd;
 //   4. make the root read-only, pivot_root into it and detach the staging root with the host.
+// A fresh /proc gets the host-kernel parts hidden or read-only (kcore, sysrq-trigger, sys, ...).
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -106,11 +109,57 @@ void make_file(Roots& roots, const MountStep& step) {
     attach_mount(tree.get(), target.get(), step.target);
 }
 
-void mount_proc(int root, const std::string& target) {
+// Parts of /proc that describe or steer the host's kernel rather than the sandbox (podman's list).
+constexpr const char* kProcHidden[] = {"acpi", "kcore", "keys", "latency_stats", "timer_list",
+                                       "timer_stats", "sched_debug", "scsi"};
+constexpr const char* kProcReadOnly[] = {"asound", "bus", "fs", "irq", "sys", "sysrq-trigger"};
+
+// Hidden files get /dev/null on top, hidden directories an empty read-only tmpfs; the rest is
+// made read-only. The payload holds no capabilities, so it cannot take these mounts away.
+void mask_proc(const Roots& roots, int proc, const std::string& target) {
+    for (const char* name : kProcHidden) {
+        UniqueFd node = try_open_at(proc, name, O_PATH | O_NOFOLLOW);
+        if (!node) continue;
+        struct stat st;
+        check(::fstat(node.get(), &st), "stat", target + "/" + name);
+        UniqueFd cover;
+        if (S_ISDIR(st.st_mode)) {
+            cover = new_filesystem("tmpfs", {{"mode", "0555"}, {"size", "0"}},
+                                   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                                   target + "/" + name);
+        } else {
+            UniqueFd null = open_host_path(roots.host.get(), "/dev/null");
+            if (!null) throw SysError("open", "/dev/null", errno);
+            cover = clone_mount_tree(null.get(), false, "/dev/null");
+            set_mount_attributes(cover.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false,
+                                 target + "/" + name);
+        }
+        attach_mount(cover.get(), node.get(), target + "/" + name);
+    }
+    for (const char* name : kProcReadOnly) {
+        UniqueFd node = try_open_at(proc, name, O_PATH | O_NOFOLLOW);
+        if (!node) continue;
+        UniqueFd tree = clone_mount_tree(node.get(), true, target + "/" + name);
+        set_mount_attributes(tree.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true,
+                             target + "/" + name);
+        attach_mount(tree.get(), node.get(), target + "/" + name);
+    }
+}
+
+void mount_proc(const Roots& roots, const std::string& target) {
+    int root = roots.sandbox.get();
     UniqueFd fs = new_filesystem("proc", {},
                                  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, target);
     UniqueFd at = ensure_path_in_root(root, target, Leaf::Directory);
     attach_mount(fs.get(), at.get(), target);
+    // Re-open the target: now it is the root of the new mount. Check it really is a proc
+    // before masking anything below it.
+    UniqueFd proc = ensure_path_in_root(root, target, Leaf::Directory);
+    struct statfs fs_info;
+    check(::fstatfs(proc.get(), &fs_info), "statfs", target);
+    if (fs_info.f_type != PROC_SUPER_MAGIC)
+        throw SetupError("mount", target + " is not a proc filesystem after mounting one there");
+    mask_proc(roots, proc.get(), target);
 }
 
 // Minimal /dev: the harmless character devices bound from the host, a devpts instance of our
@@ -149,7 +198,7 @@ void apply_step(Roots& roots, const MountStep& step) {
         case MountKind::Dir: make_directory(roots, step); break;
         case MountKind::Symlink: make_symlink(root, step.source, step.target); break;
         case MountKind::File: make_file(roots, step); break;
-        case MountKind::Proc: mount_proc(root, step.target); break;
+        case MountKind::Proc: mount_proc(roots, step.target); break;
         case MountKind::Dev: mount_dev(roots, step.target); break;
     }
 }

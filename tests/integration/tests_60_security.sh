@@ -119,3 +119,18 @@ t_pty_unread_input_does_not_block_output() {
   [ "$RC" -eq 0 ] || fail "the sandbox did not finish (rc $RC): its output stalled behind unread input"
   grep -q 200000 "$T/session" || fail "the payload's output did not arrive"
 }
+
+# Sensitive /proc (SECURITY.md): host-kernel files hidden under /dev/null, /proc/sys and friends
+# read-only, as podman does.
+t_proc_sensitive_paths_masked() {
+  local p
+  p=$(mkprofile p default)
+  sb run "$p" -- /bin/sh -c '/probe stat /proc/keys; /probe stat /proc/timer_list;
+    /probe write /proc/sys/kernel/hostname; wc -c </proc/keys | tr -d " " | sed "s/^/keys_bytes=/";
+    awk "\$5 == \"/proc/sys\" { split(\$6, o, \",\"); print \"procsys=\" o[1] }" /proc/self/mountinfo'
+  expect_rc 0
+  [ "$(grep -c '^type=chr$' "$T/out")" -eq 2 ] || fail "/proc/keys and /proc/timer_list are not covered by /dev/null: $(grep type= "$T/out")"
+  expect_kv keys_bytes 0
+  expect_kv write EROFS
+  expect_kv procsys ro
+}
