@@ -41,11 +41,13 @@ namespace {
 constexpr int kSetupDeadlineMs = 30000;
 constexpr int kDrainMs = 1000;  // after pid 1 is gone, how long a pty may keep us
 
-long long now_ms() {
+long long now_us() {
     timespec ts;
     ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+    return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
+
+long long now_ms() { return now_us() / 1000; }
 
 // A child process we must reap; killed on destruction unless already reaped.
 struct Child {
@@ -81,7 +83,9 @@ public:
 
 private:
     void log(const std::string& text) const {
-        if (options_.verbose) std::cerr << "sandbox: [" << now_ms() - start_ms_ << " ms] " << text << "\n";
+        if (!options_.verbose) return;
+        long long us = now_us() - start_us_;
+        std::cerr << "sandbox: [" << us / 1000 << "." << (us / 100) % 10 << " ms] " << text << "\n";
     }
     void start_children();
     void event_loop();
@@ -99,8 +103,8 @@ private:
 
     const Plan& plan_;
     RunOptions options_;
-    long long start_ms_ = now_ms();
-    long long deadline_ms_ = start_ms_ + kSetupDeadlineMs;
+    long long start_us_ = now_us();
+    long long deadline_ms_ = now_ms() + kSetupDeadlineMs;
     unsigned terminals_ = terminal_fd_mask();
     Handshake handshake_;
     UniqueFd sync_, signals_;
