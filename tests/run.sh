@@ -167,6 +167,29 @@ if [ "$stage_ok" -eq 1 ]; then
   elif [ "$i_pass" -eq 0 ] && [ "$i_fail" -eq 0 ]; then
     fail "integration: runner reported no results"
   fi
+  # Invoked by root, the tool writes the maps itself and must still isolate.
+  if [ "$(id -u)" -eq 0 ]; then
+    root_profile=$STAGE/root-probe.toml
+    printf 'extends = ["%s"]\ncommand = ["/probe", "info"]\n[[mount]]\ntype = "ro-bind"\nsource = "%s"\ntarget = "/probe"\n' \
+      "$STAGE/share/sandbox/profiles/default.toml" "$STAGE/bin/sandbox-probe" >"$root_profile"
+    root_out=$(cd / && timeout 30 "$STAGE/bin/sandbox" run "$root_profile" </dev/null 2>&1)
+    root_why=
+    grep -qx 'uid=0' <<<"$root_out" || root_why="uid is not 0"
+    grep -qx 'cap.eff=0000000000000000' <<<"$root_out" || root_why="the payload kept capabilities"
+    grep -qx 'ifaces=lo' <<<"$root_out" || root_why="not in a new network namespace"
+    [ "$(grep '^ns.user=' <<<"$root_out" | cut -d= -f2)" != "$(readlink /proc/self/ns/user)" ] ||
+      root_why="not in a new user namespace"
+    [ "$(grep '^ns.mnt=' <<<"$root_out" | cut -d= -f2)" != "$(readlink /proc/self/ns/mnt)" ] ||
+      root_why="not in a new mount namespace"
+    if [ -z "$root_why" ]; then
+      echo "PASS root-invocation ($(grep '^uid_map=' <<<"$root_out"))"
+      PASSED=$((PASSED + 1))
+    else
+      fail "root-invocation: $root_why"
+      sed 's/^/    /' <<<"$root_out" | head -20
+    fi
+  fi
+
   # The single-id fallback needs a user without subordinate ranges: only root can make one.
   if [ "$(id -u)" -eq 0 ]; then
     nosub=sandbox-nosub

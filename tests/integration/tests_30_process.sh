@@ -16,7 +16,7 @@ t_signal_forwarding() {
   sb_bg "$T/out" "$T/err" run "$p" -- /probe signals
   pid=$BG
   wait_for_line "$T/out" '^ready=1$' 10 || fail "the probe did not print ready=1 within 10 s"
-  for sig in USR1 HUP; do
+  for sig in USR1 USR2 HUP QUIT WINCH INT; do
     kill -"$sig" "$pid" || fail "kill -$sig $pid failed: the sandbox is gone"
     wait_for_line "$T/out" "^got=SIG$sig\$" 10 ||
       fail "SIG$sig sent to the sandbox did not reach the payload within 10 s (no got=SIG$sig)"

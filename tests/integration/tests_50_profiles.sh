@@ -233,16 +233,20 @@ t_mount_kinds_create() {
     '[[mount]]' 'type = "dir"' 'target = "/proj/made"' 'mode = "0710"' \
     '[[mount]]' 'type = "symlink"' 'source = "/proj"' 'target = "/p-link"' \
     '[[mount]]' 'type = "file"' 'target = "/etc/hostname"' 'contents = "hello\n"' \
-    '[[mount]]' 'type = "tmpfs"' 'target = "/scratch"' 'size = "1M"' 'mode = "0750"')
+    '[[mount]]' 'type = "tmpfs"' 'target = "/scratch"' 'size = "1M"' 'mode = "0750"' \
+    '[[mount]]' 'type = "bind-try"' "source = \"$T/does-not-exist\"" 'target = "/missing"' \
+    '[[mount]]' 'type = "ro-bind-try"' "source = \"$T/proj\"" 'target = "/proj-ro"')
   sb run "$p" -- /bin/sh -c 'stat -c "%a %n" /proj/existing /proj/made /scratch; readlink /p-link;
-    cat /etc/hostname; /probe write /etc/hostname; df -k /scratch | tail -n 1'
+    cat /etc/hostname; /probe write /etc/hostname; /probe stat /missing; /probe write /proj-ro/x;
+    df -k /scratch | tail -n 1'
   expect_rc 0
   grep -qx '755 /proj/existing' "$T/out" || fail "an existing directory was changed by a dir mount: $(cat "$T/out")"
   grep -qx '710 /proj/made' "$T/out" || fail "dir did not create /proj/made with mode 0710: $(cat "$T/out")"
   grep -qx '750 /scratch' "$T/out" || fail "tmpfs mode 0750 not applied: $(cat "$T/out")"
   grep -qx '/proj' "$T/out" || fail "symlink /p-link -> /proj missing"
   grep -qx 'hello' "$T/out" || fail "file contents missing"
-  grep -qx 'write=EROFS' "$T/out" || fail "a file mount is writable: $(grep write= "$T/out")"
+  [ "$(grep -c '^write=EROFS$' "$T/out")" -eq 2 ] || fail "a file mount or a ro-bind-try is writable: $(grep write= "$T/out")"
+  grep -qx 'exists=0' "$T/out" || fail "bind-try of a missing source created /missing"
   awk '$2 == 1024 { ok = 1 } END { exit !ok }' "$T/out" || fail "tmpfs size 1M not applied: $(tail -n 1 "$T/out")"
   [ "$(stat -c %a "$T/proj/existing")" = 755 ] || fail "the host directory's mode changed"
   [ -d "$T/proj/made" ] || fail "the created directory is not visible on the host through the bind"
