@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -28,6 +29,7 @@
 #include "ns/namespaces.hpp"
 #include "sys/error.hpp"
 #include "sys/signals.hpp"
+#include "sys/mountapi.hpp"
 #include "sys/syscalls.hpp"
 
 namespace sb {
@@ -42,19 +44,24 @@ struct Terminal {
     UniqueFd master, peer;
 };
 
-// A pty of the sandbox's own devpts. A profile without a `dev` mount has none (returns an
-// empty Terminal): the payload then gets the caller's terminal fds as they are, but not as its
-// controlling terminal (the sandbox is in a session of its own), so it cannot inject input.
+// A pty of the sandbox's own: from its /dev/pts when the profile has a `dev` mount, else from
+// a private devpts instance that is never attached anywhere (the payload must never get the
+// caller's terminal itself: outside the caller's session it would escape job control and could
+// read what the user types into the outer shell).
 Terminal open_terminal() {
     Terminal terminal;
     UniqueFd dev = try_open_at(AT_FDCWD, "/dev", O_PATH | O_DIRECTORY);
-    if (!dev) return terminal;
-    UniqueFd ptmx = try_open_at(dev.get(), "pts/ptmx", O_PATH);
-    if (!ptmx) return terminal;
-    terminal.master = ptmx_master(dev.get());
+    UniqueFd ptmx = dev ? try_open_at(dev.get(), "pts/ptmx", O_PATH) : UniqueFd();
+    if (ptmx) {
+        terminal.master = ptmx_master(dev.get());
+    } else {
+        UniqueFd devpts = new_filesystem("devpts", {{"newinstance", ""}, {"ptmxmode", "0666"}, {"mode", "0620"}},
+                                         MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "a private devpts");
+        terminal.master = open_at(devpts.get(), "ptmx", O_RDWR | O_NOCTTY);
+    }
     // Unlock the peer; TIOCGPTPEER then opens it without a path lookup.
     int unlock = 0;
-    check(::ioctl(terminal.master.get(), TIOCSPTLCK, &unlock), "unlock pty", "/dev/pts/ptmx");
+    check(::ioctl(terminal.master.get(), TIOCSPTLCK, &unlock), "unlock pty", "ptmx");
     terminal.peer = pty_peer(terminal.master.get());
     return terminal;
 }

@@ -16,7 +16,7 @@ namespace sb {
 
 std::string hint_for_errno(int err) {
     switch (err) {
-        case EAGAIN: return "too many processes or threads for this user: check `ulimit -u`";
+        case EAGAIN: return "too many processes: check `ulimit -u` and the pids.max of your cgroup";
         case ENOSPC: return "a namespace or resource limit is exhausted: see /proc/sys/user/max_*";
         case ENOMEM: return "the kernel is out of memory";
         default: return "";

@@ -33,7 +33,7 @@ std::vector<std::string> components(const std::string& path) {
 
 // Opens a directory component below `dir`, creating it when missing.
 UniqueFd open_or_create_dir(int dir, const std::string& name, const std::string& path,
-                            bool* created = nullptr) {
+                            bool* created = nullptr, mode_t mode = 0755) {
     UniqueFd fd = try_open_at(dir, name, O_PATH | O_NOFOLLOW | O_DIRECTORY);
     if (created) *created = false;
     if (fd) return fd;
@@ -44,12 +44,13 @@ UniqueFd open_or_create_dir(int dir, const std::string& name, const std::string&
         throw SysError("open", path + " (component '" + name + "' is not a directory)", ENOTDIR);
     }
     if (errno != ENOENT) throw SysError("open", path, errno);
-    if (::mkdirat(dir, name.c_str(), 0755) < 0 && errno != EEXIST)
+    int made = ::mkdirat(dir, name.c_str(), mode);
+    if (made < 0 && errno != EEXIST)
         throw SysError("mkdir", path + " (at '" + name + "')", errno,
                        errno == EROFS ? "the parent is read-only: mount a tmpfs on it first, or pick a "
                                         "target that already exists"
                                       : "");
-    if (created) *created = true;
+    if (created) *created = made == 0;  // not when someone else made it in between
     return open_at(dir, name, O_PATH | O_NOFOLLOW | O_DIRECTORY);
 }
 
@@ -67,7 +68,9 @@ UniqueFd ensure_parent_in_root(int root, const std::string& path, std::string& n
 UniqueFd ensure_path_in_root(int root, const std::string& path, Leaf leaf, bool* created) {
     std::string name;
     UniqueFd dir = ensure_parent_in_root(root, path, name);
-    if (leaf == Leaf::Directory) return open_or_create_dir(dir.get(), name, path, created);
+    // A leaf whose creator wants to know (a `dir` step) starts closed (0700) until it gets its
+    // final mode and owner, so it is never open to others in between.
+    if (leaf == Leaf::Directory) return open_or_create_dir(dir.get(), name, path, created, created ? 0700 : 0755);
     if (created) *created = false;
     UniqueFd fd = try_open_at(dir.get(), name, O_PATH | O_NOFOLLOW);
     if (!fd) {

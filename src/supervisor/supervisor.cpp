@@ -76,6 +76,19 @@ int user_terminal(unsigned mask) {
     return -1;
 }
 
+std::string hint_for_clone_error(int err) {
+    switch (err) {
+        case EAGAIN: return "too many processes: check `ulimit -u` and the pids.max of your cgroup";
+        case ENOSPC: return "too many user namespaces: see /proc/sys/user/max_user_namespaces";
+        case EPERM:
+        case EACCES:
+        case EINVAL:
+            return "unprivileged user namespaces look disabled: check the sysctls "
+                   "kernel.unprivileged_userns_clone and kernel.apparmor_restrict_unprivileged_userns";
+        default: return "";
+    }
+}
+
 class Supervisor {
 public:
     Supervisor(const Plan& plan, const RunOptions& options) : plan_(plan), options_(options) {}
@@ -93,6 +106,8 @@ private:
     void on_timeout();
     void handle_message();
     void start_relay(UniqueFd master);
+    void add_relay_fds(pollfd* fds, nfds_t& count) const;
+    void handle_relay(int fd, short events);
     void handle_signals();
     void reap_children();
     bool finished() const {
@@ -117,7 +132,12 @@ private:
 
 void Supervisor::start_children() {
     auto [mine, theirs] = seqpacket_pair();
-    pid_t pid = clone_with_pidfd(CLONE_NEWUSER, setup_.pidfd);
+    pid_t pid = -1;
+    try {
+        pid = clone_with_pidfd(CLONE_NEWUSER, setup_.pidfd);
+    } catch (const SysError& error) {
+        throw SetupError("user namespace", error.what(), hint_for_clone_error(error.error_number()));
+    }
     if (pid == 0) {
         mine.reset();
         signals_.reset();
@@ -135,8 +155,11 @@ void Supervisor::start_children() {
 void Supervisor::start_relay(UniqueFd master) {
     int terminal = user_terminal(terminals_);
     copy_window_size(terminal, master.get());
-    raw_.emplace(terminal);
-    relay_.emplace(std::move(master), (terminals_ & 1u) ? STDIN_FILENO : -1, terminal);
+    bool typing = terminals_ & (1u << STDIN_FILENO);
+    // Raw only when keystrokes are relayed (then Ctrl-C travels as a byte to the pty inside);
+    // otherwise the terminal keeps ISIG, and Ctrl-C signals us, which we forward.
+    if (typing) raw_.emplace(STDIN_FILENO);
+    relay_.emplace(std::move(master), typing ? STDIN_FILENO : -1, reopen_terminal_for_writing(terminal));
 }
 
 void Supervisor::handle_message() {
@@ -215,15 +238,33 @@ void Supervisor::on_timeout() {
                      "run with --verbose to see the last stage reached");
 }
 
+void Supervisor::add_relay_fds(pollfd* fds, nfds_t& count) const {
+    short master_events = static_cast<short>((relay_->wants_master_read() ? POLLIN : 0) |
+                                             (relay_->wants_master_write() ? POLLOUT : 0));
+    if (master_events) fds[count++] = {relay_->master(), master_events, 0};
+    if (relay_->wants_input()) fds[count++] = {relay_->input(), POLLIN, 0};
+    if (relay_->wants_output()) fds[count++] = {relay_->output(), POLLOUT, 0};
+}
+
+void Supervisor::handle_relay(int fd, short events) {
+    bool broken = events & (POLLHUP | POLLERR | POLLNVAL);
+    if (fd == relay_->master()) {
+        if (events & POLLOUT) relay_->write_master();
+        if (events & POLLIN || broken) relay_->read_master();
+    } else if (fd == relay_->input()) {
+        relay_->read_input();
+    } else if (fd == relay_->output()) {
+        relay_->write_output();
+    }
+}
+
 void Supervisor::event_loop() {
     while (!finished() && !aborted_by_) {
-        pollfd fds[4];
+        pollfd fds[5];
         nfds_t count = 0;
         fds[count++] = {signals_.get(), POLLIN, 0};
         if (sync_) fds[count++] = {sync_.get(), POLLIN, 0};
-        if (relay_)
-            fds[count++] = {relay_->master(), static_cast<short>(POLLIN | (relay_->has_pending_input() ? POLLOUT : 0)), 0};
-        if (relay_ && relay_->wants_input()) fds[count++] = {relay_->input(), POLLIN, 0};
+        if (relay_) add_relay_fds(fds, count);
         int ready = ::poll(fds, count, poll_timeout());
         if (ready < 0 && errno == EINTR) continue;
         check(ready, "poll");
@@ -233,15 +274,11 @@ void Supervisor::event_loop() {
             if (!events) continue;
             if (fds[i].fd == signals_.get()) handle_signals();
             else if (sync_ && fds[i].fd == sync_.get()) handle_message();
-            else if (relay_ && fds[i].fd == relay_->master()) {
-                if (events & POLLOUT) relay_->write_pending();
-                if ((events & (POLLIN | POLLHUP | POLLERR)) && !relay_->forward_output()) {
-                    relay_.reset();
-                    raw_.reset();
-                }
-            } else if (relay_ && fds[i].fd == relay_->input()) {
-                relay_->read_input();
-            }
+            else if (relay_) handle_relay(fds[i].fd, events);
+        }
+        if (relay_ && relay_->finished()) {
+            relay_.reset();
+            raw_.reset();
         }
     }
 }

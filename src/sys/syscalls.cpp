@@ -112,6 +112,13 @@ void set_nonblocking(int fd) {
     check(flags < 0 ? flags : ::fcntl(fd, F_SETFL, flags | O_NONBLOCK), "fcntl O_NONBLOCK");
 }
 
+UniqueFd reopen_terminal_for_writing(int fd) {
+    UniqueFd reopened = try_open_at(AT_FDCWD, "/proc/self/fd/" + std::to_string(fd),
+                                    O_WRONLY | O_NOCTTY | O_NONBLOCK);
+    if (reopened) return reopened;
+    return UniqueFd(static_cast<int>(check(::fcntl(fd, F_DUPFD_CLOEXEC, 3), "dup", "terminal")));
+}
+
 std::optional<std::string> read_text_file(const std::string& path) {
     UniqueFd fd = try_open_at(AT_FDCWD, path, O_RDONLY);
     if (!fd) return std::nullopt;

@@ -38,6 +38,10 @@ void close_fds_except(int keep);
 // Marks every fd >= 3 close-on-exec (fds inherited from our caller included).
 void mark_fds_cloexec();
 void set_nonblocking(int fd);
+// A new, non-blocking, write-only open file description of the terminal at `fd` (via
+// /proc/self/fd), so that O_NONBLOCK does not leak to others sharing the terminal; falls back
+// to a duplicate of `fd` (blocking) when that cannot be opened.
+UniqueFd reopen_terminal_for_writing(int fd);
 // The whole contents of a (small) file; nullopt with errno set when it cannot be read.
 std::optional<std::string> read_text_file(const std::string& path);
 

@@ -30,27 +30,35 @@ unsigned terminal_fd_mask();
 // SIGWINCH to the foreground process group inside.
 void copy_window_size(int from, int to);
 
-// Moves bytes between the user's terminal and the pty master. The master is non-blocking and
-// input waits in a bounded buffer, so a payload that never reads its terminal cannot stall the
-// supervisor's loop (its output, its signals).
+// Moves bytes between the user's terminal and the pty master, both ways through bounded
+// buffers on non-blocking fds, so neither a payload that never reads its terminal nor a user's
+// terminal that does not take output (Ctrl-S, a stalled ssh) can stall the supervisor's loop.
 class PtyRelay {
 public:
     // `input`: the user's terminal to read keystrokes from, or -1; `output`: where the pty's
-    // output goes (a terminal of the user's).
-    PtyRelay(UniqueFd master, int input, int output);
+    // output goes (a non-blocking description of a terminal of the user's).
+    PtyRelay(UniqueFd master, int input, UniqueFd output);
     int master() const { return master_.get(); }
     int input() const { return input_; }
-    bool wants_input() const { return input_ >= 0 && pending_.size() < kMaxPending; }
-    bool has_pending_input() const { return !pending_.empty(); }
-    void read_input();        // input readable: into the buffer (stops reading at EOF)
-    void write_pending();     // master writable: from the buffer
-    bool forward_output();    // master readable: to output; false once the pty is finished
+    int output() const { return output_.get(); }
+    bool wants_input() const { return input_ >= 0 && to_master_.size() < kMaxPending; }
+    bool wants_master_read() const { return !master_done_ && to_user_.size() < kMaxPending; }
+    bool wants_master_write() const { return !master_done_ && !to_master_.empty(); }
+    bool wants_output() const { return !to_user_.empty(); }
+    // Every peer of the pty is closed and its last output has been written (or dropped).
+    bool finished() const { return master_done_ && to_user_.empty(); }
+    void read_input();
+    void write_master();
+    void read_master();
+    void write_output();
 
 private:
     static constexpr std::size_t kMaxPending = 1 << 16;
     UniqueFd master_;
-    int input_, output_;
-    std::string pending_;
+    int input_;
+    UniqueFd output_;
+    std::string to_master_, to_user_;
+    bool master_done_ = false;
 };
 
 }  // namespace sb

@@ -11,6 +11,8 @@ Scenarios:
   shell   COMMAND starts an interactive bash: window size at start and after a resize,
           Ctrl-Z stops a job and `fg` resumes it, Ctrl-C reaches it, `exit 7` is the exit code.
   isatty  COMMAND runs `sandbox-probe isatty`: stdin and stdout are a terminal, /dev/pts/0.
+  private-pty  COMMAND runs `sandbox-probe isatty`: the terminal is not the caller's pty.
+  interrupt    COMMAND runs `sandbox-probe sleep N` with stdin from /dev/null: Ctrl-C -> 130.
 """
 import errno
 import fcntl
@@ -222,7 +224,49 @@ def scenario_isatty(argv, env):
         s.close()
 
 
-SCENARIOS = {"shell": scenario_shell, "isatty": scenario_isatty}
+def scenario_private_pty(argv, env):
+    """The payload's terminal is a pty of the sandbox's own, never the caller's (here: the
+    session's pty on the host's /dev/pts), even when the profile has no /dev."""
+    host_devpts = os.stat("/dev/pts/ptmx").st_dev
+    s = Session(argv, env=env)
+    try:
+        code = s.wait()
+        out = s.seen.decode("utf-8", "replace").replace("\r", "")
+        m = re.search(r"^stdin_tty=(.*)$", out, re.M)
+        if not m or m.group(1) != "1":
+            raise Failure("stdin inside is not a terminal")
+        m = re.search(r"^stdin_dev=(\d+)$", out, re.M)
+        if not m:
+            raise Failure("no stdin_dev= line")
+        if int(m.group(1)) == host_devpts:
+            raise Failure("the payload's terminal is the caller's (on the host's /dev/pts)")
+        if code != 0:
+            raise Failure(f"exit code: expected 0, got {code}")
+    except Failure as f:
+        raise Failure(f"{f}\noutput seen:\n{shorten(s.seen)}") from None
+    finally:
+        s.close()
+
+
+def scenario_interrupt(argv, env):
+    """Ctrl-C on the terminal ends a payload that does not catch it (exit 130), also when
+    only the output is a terminal (the command is run with stdin from /dev/null)."""
+    s = Session(["/bin/sh", "-c", 'exec "$@" </dev/null', "sh"] + argv, env=env)
+    try:
+        s.expect(r"pid=\d+", what="the payload to start")
+        time.sleep(0.3)
+        s.send("\x03")
+        code = s.wait()
+        if code != 130:
+            raise Failure(f"exit code after Ctrl-C: expected 130, got {code}")
+    except Failure as f:
+        raise Failure(f"{f}\noutput seen:\n{shorten(s.seen)}") from None
+    finally:
+        s.close()
+
+
+SCENARIOS = {"shell": scenario_shell, "isatty": scenario_isatty, "private-pty": scenario_private_pty,
+             "interrupt": scenario_interrupt}
 
 
 def main():

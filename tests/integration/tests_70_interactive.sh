@@ -30,3 +30,31 @@ t_interactive_isatty() {
   p=$(mkprofile p default)
   pty_run isatty "$T" run "$p" -- /probe isatty
 }
+
+# The payload gets a pty of the sandbox's own even without a `dev` mount (a private devpts):
+# the caller's terminal, outside the caller's session, would escape job control.
+t_interactive_private_pty_without_dev() {
+  local p
+  p=$T/nodev.toml
+  cat >"$p" <<TOML
+command = ["/probe", "isatty"]
+[[mount]]
+type = "ro-bind"
+source = "$PROBE"
+target = "/probe"
+TOML
+  pty_run private-pty "$T" run "$p"
+}
+
+t_interactive_private_pty_with_dev() {
+  local p
+  p=$(mkprofile p default)
+  pty_run private-pty "$T" run "$p" -- /probe isatty
+}
+
+# Only stdout a terminal (stdin /dev/null): Ctrl-C still reaches the payload.
+t_interactive_ctrl_c_when_only_output_is_a_terminal() {
+  local p
+  p=$(mkprofile p default)
+  pty_run interrupt "$T" run "$p" -- /probe sleep 30
+}

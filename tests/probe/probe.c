@@ -413,7 +413,11 @@ static int cmd_write(const char *path)
 static int cmd_isatty(void)
 {
     char *t = ttyname(0);
+    struct stat st;
     printf("stdin_tty=%d\nstdout_tty=%d\ntty=%s\n", isatty(0), isatty(1), t ? t : "");
+    /* The filesystem (devpts instance) stdin's terminal lives on: tells whose pty it is. */
+    if (fstat(0, &st) == 0)
+        printf("stdin_dev=%lu\n", (unsigned long)st.st_dev);
     return 0;
 }
 
