@@ -44,18 +44,19 @@ MapHelper start_map_helper(const std::string& helper, pid_t child, const std::ve
     for (const auto& arg : args) started.command += (started.command.empty() ? "" : " ") + arg;
     UniqueFd write_end;
     started.output = make_pipe_end_pair(write_end);
-    // posix_spawn (vfork-like): no copy of our page tables for a helper that execs at once.
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDERR_FILENO);
+    // A plain fork, not posix_spawn: vfork would hold us until the helper's exec is done, so
+    // the second helper would start only after the first one's (slow, setuid) exec.
     char* empty_env[] = {nullptr};
-    int err = ::posix_spawn(&started.pid, helper.c_str(), &actions, nullptr, argv.data(), empty_env);
-    posix_spawn_file_actions_destroy(&actions);
-    if (err != 0)
-        throw SysError("run", helper, err,
-                       err == ENOENT ? "install the uidmap package"
-                       : err == EAGAIN ? "too many processes for this user: check `ulimit -u`"
-                                       : "");
+    started.pid = ::fork();
+    if (started.pid < 0)
+        throw SysError("fork", helper, errno, errno == EAGAIN ? "too many processes: check `ulimit -u`" : "");
+    if (started.pid == 0) {
+        ::dup2(write_end.get(), STDERR_FILENO);
+        ::execve(helper.c_str(), argv.data(), empty_env);
+        std::fprintf(stderr, "cannot execute %s: %s%s", helper.c_str(), std::strerror(errno),
+                     errno == ENOENT ? " (install the uidmap package)" : "");
+        ::_exit(127);
+    }
     return started;
 }
 

@@ -4,7 +4,7 @@
 //   - non-dumpable, so the payload cannot ptrace or read our memory;
 //   - build the filesystem, set the hostname, bring up lo; open a pty in our own devpts when the
 //     user is on a terminal, and hand its master to the supervisor;
-//   - fork the payload, drop every capability but CAP_KILL, then loop on a signalfd: reap every child (orphans are reparented to us),
+//   - vfork the payload, drop every capability but CAP_KILL, then loop on a signalfd: reap every child (orphans are reparented to us),
 //     forward signals to the payload, and when the payload exits report its status and exit,
 //     which makes the kernel kill everything left in the PID namespace.
 #include <poll.h>
@@ -120,11 +120,13 @@ bool reap_children(pid_t payload, int& payload_status) {
         // Announce before forking: the payload's own messages (exec failed) must come after.
         send_message(child.sync, Message{MessageType::PayloadStarted, 0, 0, {}}, terminal.master.get());
         terminal.master.reset();
-        pid_t payload = in_stage("payload", [] { return static_cast<pid_t>(check(::fork(), "fork", "payload")); });
-        if (payload == 0) {
-            signals.reset();
-            run_payload(child, terminal.peer.get());
-        }
+        // vfork: the payload borrows our memory until it execs (or _exits), so no page tables
+        // are copied and nothing is copied on write: measurably faster start-up here. Safe
+        // because run_payload never returns, we are single-threaded and suspended meanwhile,
+        // and what it changes that is not memory (ids, caps, signal mask, session) is its own.
+        pid_t payload = ::vfork();
+        if (payload == 0) run_payload(child, terminal.peer.get());
+        in_stage("payload", [&] { check(payload, "fork", "payload"); });
         terminal.peer.reset();
         // Setup is over: pid 1 keeps only CAP_KILL (to signal a payload running as another id).
         apply_capability_bounds({CAP_KILL});

@@ -23,8 +23,15 @@ bool name_matches(const std::string& pattern, const std::string& name) {
     return pattern == name;
 }
 
-IdMapping plan_id_maps(UserMode mode, const HostFacts& facts, std::string& warning) {
+IdMapping plan_id_maps(UserMode mode, bool subordinate_ids, const HostFacts& facts, std::string& warning) {
     IdMapping ids;
+    if (!subordinate_ids && !facts.is_root) {
+        // Asked for by the profile: only our own ids, as bubblewrap maps them; no warning.
+        ids.writer = MapWriter::SingleId;
+        ids.uid_map = compute_id_map(mode, facts.uid, std::nullopt);
+        ids.gid_map = compute_id_map(mode, facts.gid, std::nullopt);
+        return ids;
+    }
     if (facts.is_root) {
         // Root may write any map itself; without a range of its own, map the first 64Ki ids
         // onto themselves, as rootful podman does.
@@ -134,7 +141,7 @@ void plan_identity(Plan& plan, const Profile& profile, const Overrides& override
     UserMode mode = overrides.user_mode.value_or(profile.user_mode);
     if (overrides.user_mode && *overrides.user_mode == UserMode::KeepId && !profile.capabilities.empty())
         throw UsageError("--user-mode keep-id cannot keep the profile's capabilities");
-    plan.ids = plan_id_maps(mode, facts, plan.id_map_warning);
+    plan.ids = plan_id_maps(mode, profile.subordinate_ids, facts, plan.id_map_warning);
     bool own_ids = !facts.is_root && mode == UserMode::KeepId;
     plan.payload_uid = profile.uid.value_or(own_ids ? facts.uid : 0);
     plan.payload_gid = profile.gid.value_or(own_ids ? facts.gid : 0);

@@ -22,6 +22,7 @@ struct Layer {
     SourceLocation uid_where, gid_where;
     std::optional<std::vector<std::string>> capabilities;
     SourceLocation capabilities_where;
+    std::optional<bool> subordinate_ids;
     std::optional<bool> uts, ipc, cgroup;
     std::optional<NetworkMode> network;
     std::vector<std::string> env_keep, env_unset;
@@ -163,7 +164,9 @@ private:
 };
 
 void parse_user(const FileParser& p, const toml::table& table, Layer& layer) {
-    p.only_keys(table, {"mode", "uid", "gid", "capabilities"}, "[user]");
+    p.only_keys(table, {"mode", "uid", "gid", "capabilities", "subordinate_ids"}, "[user]");
+    if (const auto* node = table.get("subordinate_ids"))
+        layer.subordinate_ids = p.bool_value("subordinate_ids", *node);
     if (const auto* node = table.get("mode")) {
         auto mode = parse_user_mode(p.string_value("mode", *node));
         if (!mode) throw ConfigError(p.at(*node), "[user] mode must be \"root\" or \"keep-id\"");
@@ -406,6 +409,7 @@ void merge(Profile& into, const Layer& layer, SourceLocation& capabilities_where
         into.gid = layer.gid;
         into.gid_where = layer.gid_where;
     }
+    if (layer.subordinate_ids) into.subordinate_ids = *layer.subordinate_ids;
     if (layer.capabilities) {
         into.capabilities = *layer.capabilities;
         capabilities_where = layer.capabilities_where;

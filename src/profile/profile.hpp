@@ -42,6 +42,7 @@ struct Profile {
     std::optional<std::uint32_t> uid, gid;
     SourceLocation uid_where, gid_where;
     std::vector<std::string> capabilities;  // canonical CAP_* names
+    bool subordinate_ids = true;  // false: map only your own uid/gid, even with ranges
     bool ns_uts = true, ns_ipc = true, ns_cgroup = true;
     NetworkMode network = NetworkMode::None;
     std::vector<std::string> env_keep, env_unset;

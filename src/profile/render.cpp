@@ -57,7 +57,8 @@ std::string render_profile_toml(const Profile& p) {
     out << "[user]\nmode = " << quoted(to_string(p.user_mode)) << "\n";
     if (p.uid) out << "uid = " << *p.uid << "\n";
     if (p.gid) out << "gid = " << *p.gid << "\n";
-    out << "capabilities = " << list(p.capabilities) << "\n\n";
+    out << "capabilities = " << list(p.capabilities) << "\n";
+    out << "subordinate_ids = " << std::boolalpha << p.subordinate_ids << "\n\n";
     out << "[namespaces]\nuts = " << std::boolalpha << p.ns_uts << "\nipc = " << p.ns_ipc
         << "\ncgroup = " << p.ns_cgroup << "\n\n";
     out << "[network]\nmode = " << quoted(to_string(p.network)) << "\n\n";

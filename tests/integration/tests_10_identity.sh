@@ -352,3 +352,14 @@ t_cwd_profile() {
   expect_rc 0
   expect_kv cwd /tmp
 }
+
+# [user] subordinate_ids = false: only the caller's own ids, without the fallback warning.
+t_idmap_single_by_profile() {
+  local p
+  p=$(mkprofile p default '[user]' 'subordinate_ids = false')
+  sb run "$p"
+  expect_rc 0
+  expect_kv uid_map "0 $MYUID 1"
+  expect_kv gid_map "0 $MYGID 1"
+  ! grep -q 'warning' "$T/err" || fail "a warning for a single-id map the profile asked for: $(cat "$T/err")"
+}

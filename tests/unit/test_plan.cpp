@@ -543,3 +543,26 @@ TEST_CASE("plan: an unmapped [user] uid from a profile is a ConfigError at the u
                          Catch::Matchers::Message("/p/test.toml:9:7: [user] uid 70000 is not mapped inside the "
                                                   "sandbox (map: 0 1000 1; 1 100000 65536)"));
 }
+
+TEST_CASE("plan: [user] subordinate_ids = false maps only the caller's ids, without a warning", "[plan][ids]") {
+    HostFacts facts = rootless_facts();
+    Profile profile = profile_with_command();
+    profile.subordinate_ids = false;
+    SECTION("root mode") {
+        Plan plan = sb::build_plan(profile, {}, facts);
+        CHECK(plan.ids.writer == sb::MapWriter::SingleId);
+        CHECK(plan.ids.uid_map == std::vector<sb::IdMapEntry>{{0, facts.uid, 1}});
+        CHECK(plan.ids.gid_map == std::vector<sb::IdMapEntry>{{0, facts.gid, 1}});
+        CHECK(plan.id_map_warning.empty());
+    }
+    SECTION("keep-id") {
+        profile.user_mode = sb::UserMode::KeepId;
+        Plan plan = sb::build_plan(profile, {}, facts);
+        CHECK(plan.ids.uid_map == std::vector<sb::IdMapEntry>{{facts.uid, facts.uid, 1}});
+        CHECK(plan.payload_uid == facts.uid);
+    }
+    SECTION("a uid that only the range would map is refused") {
+        profile.uid = 5;
+        CHECK_THROWS_AS(sb::build_plan(profile, {}, facts), sb::UsageError);
+    }
+}

@@ -800,7 +800,7 @@ TEST_CASE("render: exact text of a small profile", "[profile][render]") {
           "cwd = \"/\"\n"
           "hostname = \"sandbox\"\n"
           "\n"
-          "[user]\nmode = \"root\"\nuid = 5\ncapabilities = []\n"
+          "[user]\nmode = \"root\"\nuid = 5\ncapabilities = []\nsubordinate_ids = true\n"
           "\n"
           "[namespaces]\nuts = true\nipc = true\ncgroup = true\n"
           "\n"
@@ -844,4 +844,10 @@ TEST_CASE("render: a DEL character in file contents round-trips", "[profile][ren
     REQUIRE_NOTHROW(again = round_trip(original, dir, "del.toml"));
     REQUIRE(again.mounts.size() == 1);
     CHECK(again.mounts[0].contents == "x\x7fy");
+}
+
+TEST_CASE("profile: [user] subordinate_ids is a boolean, true by default", "[profile]") {
+    CHECK(test::load_text("command = [\"x\"]\n").subordinate_ids);
+    CHECK_FALSE(test::load_text("[user]\nsubordinate_ids = false\n").subordinate_ids);
+    expect_text_error("[user]\nsubordinate_ids = \"no\"\n", 2, 19, "'subordinate_ids' must be a boolean");
 }
