@@ -231,6 +231,7 @@ std::string render_plan(const Plan& plan) {
     std::ostringstream out;
     const char* writer = plan.ids.writer == MapWriter::NewIdMap ? "newuidmap/newgidmap"
                          : plan.ids.writer == MapWriter::Direct ? "written directly (root)"
+                         : plan.id_map_warning.empty()          ? "single-id, as the profile asks; setgroups denied"
                                                                 : "single-id fallback, setgroups denied";
     out << "profile:    ";
     for (std::size_t i = 0; i < plan.profile_files.size(); ++i) out << (i ? " <- " : "") << plan.profile_files[i];
