@@ -98,8 +98,9 @@ bool reap_children(pid_t payload, int& payload_status) {
             send_message_noexcept(sync, Message{MessageType::PayloadExited, by_signal ? 1 : 0, value, {}});
             ::_exit(exit_code_for_status(by_signal, value));
         }
-        // Signals from a terminal (SI_KERNEL) already reached the payload's process group.
-        if (info.ssi_code != SI_KERNEL) ::kill(payload, signal);
+        // Everything else came from the supervisor (the sandbox has no terminal of the
+        // caller's, so no terminal signal reaches us directly): pass it on.
+        ::kill(payload, signal);
     }
 }
 

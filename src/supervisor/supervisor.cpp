@@ -206,6 +206,8 @@ void Supervisor::handle_signals() {
             reap_children();
         } else if (signal == SIGWINCH && relay_) {
             copy_window_size(user_terminal(terminals_), relay_->master());
+        } else if (handshake_.state() == HandshakeState::Finished || handshake_.state() == HandshakeState::Failed) {
+            continue;  // the outcome is known; the sandbox is ending on its own
         } else if (handshake_.state() != HandshakeState::Running) {
             if (signal != SIGWINCH && signal != SIGUSR1 && signal != SIGUSR2) {
                 aborted_by_ = signal;  // interrupted during setup: stop everything
