@@ -1,0 +1,185 @@
+#include "net/packet.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace sb {
+namespace {
+
+constexpr std::size_t kEthernet = 14;
+constexpr std::uint16_t kEtherIpv4 = 0x0800, kEtherIpv6 = 0x86dd;
+constexpr std::uint8_t kTcp = 6, kUdp = 17, kIcmp = 1, kIcmpv6 = 58;
+
+std::uint16_t get16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
+std::uint32_t get32(const std::uint8_t* p) {
+    return std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 | std::uint32_t(p[2]) << 8 | p[3];
+}
+void put16(std::uint8_t* p, std::uint16_t v) {
+    p[0] = static_cast<std::uint8_t>(v >> 8);
+    p[1] = static_cast<std::uint8_t>(v);
+}
+void put32(std::uint8_t* p, std::uint32_t v) {
+    put16(p, static_cast<std::uint16_t>(v >> 16));
+    put16(p + 2, static_cast<std::uint16_t>(v));
+}
+
+std::uint32_t partial_sum(const std::uint8_t* data, std::size_t length, std::uint32_t sum = 0) {
+    for (std::size_t i = 0; i + 1 < length; i += 2) sum += get16(data + i);
+    if (length % 2) sum += std::uint32_t(data[length - 1]) << 8;
+    return sum;
+}
+
+// The pseudo-header sum for TCP/UDP/ICMPv6 checksums.
+std::uint32_t pseudo_header(const IpAddress& source, const IpAddress& destination, std::uint8_t protocol,
+                            std::size_t length) {
+    std::size_t width = source.family == IpFamily::V4 ? 4 : 16;
+    std::uint32_t sum = partial_sum(source.bytes.data(), width);
+    sum = partial_sum(destination.bytes.data(), width, sum);
+    return sum + protocol + static_cast<std::uint32_t>(length);
+}
+
+// Ethernet + IP header of a reply from `packet.destination` to `packet.source`, with room for
+// `payload` bytes of the given protocol; returns the offset where the payload goes.
+std::size_t start_reply(std::vector<std::uint8_t>& out, const std::uint8_t* frame, const PacketInfo& packet,
+                        std::uint8_t protocol, std::size_t payload) {
+    bool v4 = packet.family == IpFamily::V4;
+    std::size_t ip_header = v4 ? 20 : 40;
+    out.assign(kEthernet + ip_header + payload, 0);
+    std::memcpy(out.data(), frame + 6, 6);  // to the sender
+    std::memcpy(out.data() + 6, frame, 6);  // from whom it was sent to
+    put16(out.data() + 12, v4 ? kEtherIpv4 : kEtherIpv6);
+    std::uint8_t* ip = out.data() + kEthernet;
+    if (v4) {
+        ip[0] = 0x45;
+        put16(ip + 2, static_cast<std::uint16_t>(ip_header + payload));
+        ip[8] = 64;
+        ip[9] = protocol;
+        std::memcpy(ip + 12, packet.destination.bytes.data(), 4);
+        std::memcpy(ip + 16, packet.source.bytes.data(), 4);
+        put16(ip + 10, internet_checksum(ip, 20));
+    } else {
+        ip[0] = 0x60;
+        put16(ip + 4, static_cast<std::uint16_t>(payload));
+        ip[6] = protocol;
+        ip[7] = 64;
+        std::memcpy(ip + 8, packet.destination.bytes.data(), 16);
+        std::memcpy(ip + 24, packet.source.bytes.data(), 16);
+    }
+    return kEthernet + ip_header;
+}
+
+}  // namespace
+
+std::uint16_t internet_checksum(const std::uint8_t* data, std::size_t length, std::uint32_t initial) {
+    std::uint32_t sum = partial_sum(data, length, initial);
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<std::uint16_t>(~sum);
+}
+
+std::optional<PacketInfo> inspect_frame(const std::uint8_t* frame, std::size_t length) {
+    if (length < kEthernet) return std::nullopt;
+    PacketInfo info;
+    std::uint16_t ethertype = get16(frame + 12);
+    const std::uint8_t* ip = frame + kEthernet;
+    std::size_t available = length - kEthernet;
+    std::size_t header = 0;
+    if (ethertype == kEtherIpv4) {
+        if (available < 20 || (ip[0] >> 4) != 4) return std::nullopt;
+        header = std::size_t(ip[0] & 0x0f) * 4;
+        if (header < 20 || available < header) return std::nullopt;
+        info.family = IpFamily::V4;
+        info.ip_protocol = ip[9];
+        std::memcpy(info.source.bytes.data(), ip + 12, 4);
+        std::memcpy(info.destination.bytes.data(), ip + 16, 4);
+        if (get16(ip + 6) & 0x1fff) header = available;  // a later fragment: no ports in it
+    } else if (ethertype == kEtherIpv6) {
+        if (available < 40 || (ip[0] >> 4) != 6) return std::nullopt;
+        header = 40;
+        info.family = IpFamily::V6;
+        info.ip_protocol = ip[6];
+        std::memcpy(info.source.bytes.data(), ip + 8, 16);
+        std::memcpy(info.destination.bytes.data(), ip + 24, 16);
+    } else {
+        return std::nullopt;
+    }
+    info.source.family = info.destination.family = info.family;
+    if ((info.ip_protocol == kTcp || info.ip_protocol == kUdp) && available >= header + 4) {
+        info.protocol = info.ip_protocol == kTcp ? Protocol::Tcp : Protocol::Udp;
+        info.source_port = get16(ip + header);
+        info.destination_port = get16(ip + header + 2);
+    }
+    return info;
+}
+
+Verdict egress_verdict(const PacketInfo& packet, const EgressPolicy& policy, const VirtualNetwork& network) {
+    const Cidr& subnet = packet.family == IpFamily::V4 ? network.subnet4 : network.subnet6;
+    // Inside the virtual network: the gateway (whose host-loopback rule libslirp applies), the
+    // DNS forwarder and neighbour discovery. Multicast (NDP) passes too: it never leaves.
+    if (subnet.contains(packet.destination)) return Verdict::Pass;
+    if (packet.family == IpFamily::V6 && packet.destination.bytes[0] == 0xff) return Verdict::Pass;
+    if (policy.allows(packet.destination, packet.destination_port, packet.protocol)) return Verdict::Pass;
+    if (packet.protocol == Protocol::Tcp) return Verdict::Reset;
+    if (packet.protocol == Protocol::Udp) return Verdict::Unreachable;
+    return Verdict::Drop;
+}
+
+std::vector<std::uint8_t> tcp_reset_for(const std::uint8_t* frame, std::size_t length, const PacketInfo& packet) {
+    std::vector<std::uint8_t> out;
+    const std::uint8_t* ip = frame + kEthernet;
+    std::size_t header = packet.family == IpFamily::V4 ? std::size_t(ip[0] & 0x0f) * 4 : 40;
+    if (packet.protocol != Protocol::Tcp || length < kEthernet + header + 20) return out;
+    const std::uint8_t* tcp = ip + header;
+    std::size_t tcp_header = std::size_t(tcp[12] >> 4) * 4;
+    std::size_t ip_length = packet.family == IpFamily::V4 ? get16(ip + 2) : 40 + std::size_t(get16(ip + 4));
+    std::size_t data = ip_length > header + tcp_header ? ip_length - header - tcp_header : 0;
+    std::uint8_t flags = tcp[13];
+    if (flags & 0x04) return out;  // never answer a reset
+    std::size_t at = start_reply(out, frame, packet, kTcp, 20);
+    std::uint8_t* reply = out.data() + at;
+    put16(reply, packet.destination_port);
+    put16(reply + 2, packet.source_port);
+    if (flags & 0x10) {  // ACK set: the reset takes its sequence number from it
+        put32(reply + 4, get32(tcp + 8));
+        reply[13] = 0x04;
+    } else {
+        std::uint32_t consumed = static_cast<std::uint32_t>(data) + ((flags & 0x02) ? 1 : 0) + ((flags & 0x01) ? 1 : 0);
+        put32(reply + 8, get32(tcp + 4) + consumed);
+        reply[13] = 0x14;  // RST | ACK
+    }
+    reply[12] = 5 << 4;
+    std::uint32_t pseudo = pseudo_header(packet.destination, packet.source, kTcp, 20);
+    put16(reply + 16, internet_checksum(reply, 20, pseudo));
+    return out;
+}
+
+std::vector<std::uint8_t> icmp_unreachable_for(const std::uint8_t* frame, std::size_t length,
+                                               const PacketInfo& packet) {
+    std::vector<std::uint8_t> out;
+    if (length <= kEthernet) return out;
+    const std::uint8_t* original = frame + kEthernet;
+    std::size_t original_length = length - kEthernet;
+    bool v4 = packet.family == IpFamily::V4;
+    if (v4) {
+        // RFC 792: the original IP header and the first 8 bytes of its data.
+        std::size_t quoted = std::min(original_length, std::size_t(original[0] & 0x0f) * 4 + 8);
+        std::size_t at = start_reply(out, frame, packet, kIcmp, 8 + quoted);
+        std::uint8_t* icmp = out.data() + at;
+        icmp[0] = 3;   // destination unreachable
+        icmp[1] = 13;  // communication administratively prohibited
+        std::memcpy(icmp + 8, original, quoted);
+        put16(icmp + 2, internet_checksum(icmp, 8 + quoted));
+    } else {
+        // RFC 4443: as much of the original as fits in the minimum MTU.
+        std::size_t quoted = std::min(original_length, std::size_t(1280 - 40 - 8));
+        std::size_t at = start_reply(out, frame, packet, kIcmpv6, 8 + quoted);
+        std::uint8_t* icmp = out.data() + at;
+        icmp[0] = 1;  // destination unreachable
+        icmp[1] = 1;  // communication with destination administratively prohibited
+        std::memcpy(icmp + 8, original, quoted);
+        std::uint32_t pseudo = pseudo_header(packet.destination, packet.source, kIcmpv6, 8 + quoted);
+        put16(icmp + 2, internet_checksum(icmp, 8 + quoted, pseudo));
+    }
+    return out;
+}
+
+}  // namespace sb

@@ -1,0 +1,289 @@
+// Network values (addresses, CIDRs, forwards, egress rules and policy) and the egress packet
+// filter, on frames captured from the loopback interface (tests/unit/data/packets/*.hex).
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "net/address.hpp"
+#include "net/packet.hpp"
+
+using namespace sb;
+
+namespace {
+
+IpAddress ip(const std::string& text) {
+    auto address = parse_ip(text);
+    REQUIRE(address);
+    return *address;
+}
+
+Cidr cidr(const std::string& text) {
+    std::string error;
+    auto block = parse_cidr(text, error);
+    INFO(error);
+    REQUIRE(block);
+    return *block;
+}
+
+std::vector<std::uint8_t> captured(const std::string& name) {
+    std::ifstream file(std::string(SANDBOX_TEST_DATA) + "/packets/" + name + ".hex");
+    REQUIRE(file);
+    std::string hex;
+    file >> hex;
+    std::vector<std::uint8_t> bytes;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) bytes.push_back(static_cast<std::uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
+    return bytes;
+}
+
+std::uint16_t get16(const std::vector<std::uint8_t>& b, std::size_t at) {
+    return static_cast<std::uint16_t>(b[at] << 8 | b[at + 1]);
+}
+std::uint32_t get32(const std::vector<std::uint8_t>& b, std::size_t at) {
+    return std::uint32_t(get16(b, at)) << 16 | get16(b, at + 2);
+}
+
+// The transport checksum of a reply verifies when summed with its pseudo-header.
+bool transport_checksum_ok(const std::vector<std::uint8_t>& frame, bool v4, std::uint8_t protocol) {
+    std::size_t ip = 14, header = v4 ? 20 : 40;
+    std::size_t width = v4 ? 4 : 16, src = v4 ? ip + 12 : ip + 8;
+    std::size_t length = frame.size() - ip - header;
+    std::uint32_t pseudo = 0;
+    for (std::size_t i = 0; i < 2 * width; i += 2) pseudo += get16(frame, src + i);
+    pseudo += protocol + static_cast<std::uint32_t>(length);
+    return internet_checksum(frame.data() + ip + header, length, pseudo) == 0;
+}
+
+VirtualNetwork virtual_network() {
+    return {cidr("10.0.2.0/24"), cidr("[fd00::]/64"), ip("10.0.2.3"), ip("fd00::3")};
+}
+
+}  // namespace
+
+TEST_CASE("net: IP addresses parse and print", "[net]") {
+    CHECK(format_ip(ip("10.0.2.15")) == "10.0.2.15");
+    CHECK(format_ip(ip("fd00::3")) == "fd00::3");
+    CHECK(ip("::1").family == IpFamily::V6);
+    CHECK_FALSE(parse_ip("10.0.2"));
+    CHECK_FALSE(parse_ip("[::1]"));
+    CHECK(is_loopback(ip("127.1.2.3")));
+    CHECK(is_loopback(ip("::1")));
+    CHECK_FALSE(is_loopback(ip("10.0.2.2")));
+}
+
+TEST_CASE("net: CIDR blocks", "[net]") {
+    CHECK(cidr("10.0.0.0/8").contains(ip("10.200.1.1")));
+    CHECK_FALSE(cidr("10.0.0.0/8").contains(ip("11.0.0.1")));
+    CHECK(cidr("172.16.0.0/12").contains(ip("172.31.255.255")));
+    CHECK_FALSE(cidr("172.16.0.0/12").contains(ip("172.32.0.0")));
+    CHECK(cidr("192.168.1.7").prefix == 32);
+    CHECK(cidr("[fe80::]/10").contains(ip("febf::1")));
+    CHECK_FALSE(cidr("[fe80::]/10").contains(ip("fec0::1")));
+    CHECK(cidr("fd00::/8").contains(ip("fd12::1")));
+    CHECK_FALSE(cidr("10.0.0.0/8").contains(ip("::ffff:10.0.0.1")));  // families never mix
+    CHECK(cidr("0.0.0.0/0").contains(ip("8.8.8.8")));
+    CHECK(format_cidr(cidr("fd00::/8")) == "[fd00::]/8");
+
+    std::string error;
+    CHECK_FALSE(parse_cidr("10.0.0.1/8", error));
+    CHECK(error == "\"10.0.0.1/8\" has host bits set (did you mean 10.0.0.0/8?)");
+    CHECK_FALSE(parse_cidr("10.0.0.0/33", error));
+    CHECK(error == "bad prefix length in \"10.0.0.0/33\"");
+    CHECK_FALSE(parse_cidr("example.org/24", error));
+    CHECK(error == "\"example.org\" is not an IP address");
+    CHECK_FALSE(parse_cidr("[fd00::/8", error));
+}
+
+TEST_CASE("net: port forwards", "[net]") {
+    std::string error;
+    auto plain = parse_port_forward("8080:80", error);
+    REQUIRE(plain);
+    CHECK(format_ip(plain->host_address) == "127.0.0.1");  // loopback unless an address is given
+    CHECK(plain->host_port == 8080);
+    CHECK(plain->guest_port == 80);
+    CHECK(plain->protocol == Protocol::Tcp);
+
+    auto udp = parse_port_forward("127.0.0.1:5353:53/udp", error);
+    REQUIRE(udp);
+    CHECK(udp->protocol == Protocol::Udp);
+    CHECK(format_port_forward(*udp) == "127.0.0.1:5353:53/udp");
+
+    auto v6 = parse_port_forward("[::1]:8443:443", error);
+    REQUIRE(v6);
+    CHECK(v6->host_address == ip("::1"));
+    CHECK(format_port_forward(*v6) == "[::1]:8443:443/tcp");
+
+    for (const char* bad : {"80", "0:80", "70000:80", "8080:0", "::1:80:80", "x.y:1:2", "8080:80/sctp",
+                            "[10.0.0.1]:1:2", "[::1]8443:443", "1:2:3:4"}) {
+        INFO(bad);
+        CHECK_FALSE(parse_port_forward(bad, error));
+        CHECK_FALSE(error.empty());
+    }
+    parse_port_forward("8080:80/sctp", error);
+    CHECK(error == "unknown protocol in \"8080:80/sctp\" (expected /tcp or /udp)");
+}
+
+TEST_CASE("net: egress rules", "[net]") {
+    std::string error;
+    auto rule = [&](const std::string& text) {
+        auto parsed = parse_egress_rule(text, error);
+        INFO(text << ": " << error);
+        REQUIRE(parsed);
+        return *parsed;
+    };
+    EgressRule all = rule("10.0.0.0/8");
+    CHECK(all.port_low == 0);
+    CHECK(all.port_high == 65535);
+    CHECK(all.protocol == Protocol::Any);
+    EgressRule dns = rule("192.168.1.7:53/udp");
+    CHECK(dns.block == cidr("192.168.1.7/32"));
+    CHECK(dns.port_low == 53);
+    CHECK(dns.port_high == 53);
+    CHECK(dns.protocol == Protocol::Udp);
+    EgressRule v6 = rule("[fd00::]/8:443/tcp");
+    CHECK(v6.block == cidr("[fd00::]/8"));
+    CHECK(v6.protocol == Protocol::Tcp);
+    EgressRule range = rule("0.0.0.0/0:1000-2000");
+    CHECK(range.port_low == 1000);
+    CHECK(range.port_high == 2000);
+    CHECK(rule("10.0.0.0/8/tcp").protocol == Protocol::Tcp);
+    CHECK(format_egress_rule(dns) == "192.168.1.7/32:53/udp");
+    CHECK(format_egress_rule(range) == "0.0.0.0/0:1000-2000");
+    for (const char* bad : {"10.0.0.0/8:0", "10.0.0.0/8:2000-1000", "10.0.0.0/8:http", "10.0.0.1/8", "nope"}) {
+        INFO(bad);
+        CHECK_FALSE(parse_egress_rule(bad, error));
+    }
+}
+
+TEST_CASE("net: egress policy decisions", "[net]") {
+    std::string error;
+    auto rule = [&](const char* text) { return *parse_egress_rule(text, error); };
+    SECTION("deny rules only: everything else is allowed") {
+        EgressPolicy policy{{}, {rule("10.0.0.0/8")}};
+        CHECK_FALSE(policy.allows(ip("10.1.1.1"), 80, Protocol::Tcp));
+        CHECK(policy.allows(ip("93.184.216.34"), 80, Protocol::Tcp));
+    }
+    SECTION("allow rules only: an allow-list") {
+        EgressPolicy policy{{rule("93.184.216.34:443/tcp")}, {}};
+        CHECK(policy.allows(ip("93.184.216.34"), 443, Protocol::Tcp));
+        CHECK_FALSE(policy.allows(ip("93.184.216.34"), 80, Protocol::Tcp));
+        CHECK_FALSE(policy.allows(ip("93.184.216.34"), 443, Protocol::Udp));
+        CHECK_FALSE(policy.allows(ip("1.1.1.1"), 443, Protocol::Tcp));
+    }
+    SECTION("both: allow punches holes in deny") {
+        EgressPolicy policy{{rule("192.168.1.10:443/tcp")}, {rule("192.168.0.0/16")}};
+        CHECK(policy.allows(ip("192.168.1.10"), 443, Protocol::Tcp));
+        CHECK_FALSE(policy.allows(ip("192.168.1.10"), 22, Protocol::Tcp));
+        CHECK(policy.allows(ip("8.8.8.8"), 53, Protocol::Udp));
+    }
+    SECTION("empty: everything") {
+        CHECK(EgressPolicy{}.allows(ip("10.0.0.1"), 1, Protocol::Any));
+    }
+    SECTION("public-only") {
+        EgressPolicy policy = public_only_policy();
+        for (const char* lan : {"192.168.1.1", "10.0.0.1", "172.16.5.4", "169.254.1.1", "127.0.0.1", "100.64.0.1",
+                                "224.0.0.251", "fe80::1", "fd12::1", "::1", "ff02::1"}) {
+            INFO(lan);
+            CHECK_FALSE(policy.allows(ip(lan), 443, Protocol::Tcp));
+        }
+        for (const char* internet : {"93.184.216.34", "8.8.8.8", "2606:4700::1111", "172.32.0.1"}) {
+            INFO(internet);
+            CHECK(policy.allows(ip(internet), 443, Protocol::Tcp));
+        }
+    }
+}
+
+TEST_CASE("net: captured frames are inspected", "[net][packet]") {
+    auto syn4 = captured("ipv4-tcp-syn");
+    auto info = inspect_frame(syn4.data(), syn4.size());
+    REQUIRE(info);
+    CHECK(info->family == IpFamily::V4);
+    CHECK(info->protocol == Protocol::Tcp);
+    CHECK(info->destination == ip("127.0.0.1"));
+    CHECK(info->destination_port == 443);
+    CHECK(internet_checksum(syn4.data() + 14, 20) == 0);  // the kernel's IP header checksum verifies
+
+    auto udp6 = captured("ipv6-udp");
+    info = inspect_frame(udp6.data(), udp6.size());
+    REQUIRE(info);
+    CHECK(info->family == IpFamily::V6);
+    CHECK(info->protocol == Protocol::Udp);
+    CHECK(info->destination == ip("::1"));
+    CHECK(info->destination_port == 53);
+
+    std::vector<std::uint8_t> arp(42, 0);
+    arp[12] = 0x08;
+    arp[13] = 0x06;
+    CHECK_FALSE(inspect_frame(arp.data(), arp.size()));
+    CHECK_FALSE(inspect_frame(syn4.data(), 20));  // truncated
+}
+
+TEST_CASE("net: egress verdicts", "[net][packet]") {
+    std::string error;
+    EgressPolicy deny_loopback{{}, {*parse_egress_rule("127.0.0.0/8", error), *parse_egress_rule("[::1]/128", error)}};
+    auto verdict = [&](const char* name) {
+        auto frame = captured(name);
+        return egress_verdict(*inspect_frame(frame.data(), frame.size()), deny_loopback, virtual_network());
+    };
+    CHECK(verdict("ipv4-tcp-syn") == Verdict::Reset);
+    CHECK(verdict("ipv4-udp") == Verdict::Unreachable);
+    CHECK(verdict("ipv6-tcp-syn") == Verdict::Reset);
+    CHECK(verdict("ipv6-udp") == Verdict::Unreachable);
+    CHECK(egress_verdict(*inspect_frame(captured("ipv4-udp").data(), captured("ipv4-udp").size()), EgressPolicy{},
+                         virtual_network()) == Verdict::Pass);
+    PacketInfo to_gateway;
+    to_gateway.destination = ip("10.0.2.2");
+    to_gateway.protocol = Protocol::Tcp;
+    EgressPolicy deny_all{{}, {*parse_egress_rule("0.0.0.0/0", error)}};
+    CHECK(egress_verdict(to_gateway, deny_all, virtual_network()) == Verdict::Pass);  // inside the virtual net
+}
+
+TEST_CASE("net: a denied TCP SYN gets a reset", "[net][packet]") {
+    for (const char* name : {"ipv4-tcp-syn", "ipv6-tcp-syn"}) {
+        INFO(name);
+        auto syn = captured(name);
+        auto info = *inspect_frame(syn.data(), syn.size());
+        bool v4 = info.family == IpFamily::V4;
+        auto reset = tcp_reset_for(syn.data(), syn.size(), info);
+        std::size_t ip_header = v4 ? 20 : 40, tcp = 14 + ip_header;
+        REQUIRE(reset.size() == tcp + 20);
+        CHECK(std::equal(reset.begin(), reset.begin() + 6, syn.begin() + 6));  // back to the sender
+        auto reply = *inspect_frame(reset.data(), reset.size());
+        CHECK(reply.source == info.destination);
+        CHECK(reply.destination == info.source);
+        CHECK(reply.source_port == info.destination_port);
+        CHECK(reply.destination_port == info.source_port);
+        CHECK(reset[tcp + 13] == 0x14);                                      // RST | ACK
+        CHECK(get32(reset, tcp + 8) == get32(syn, 14 + ip_header + 4) + 1);  // acks the SYN
+        if (v4) CHECK(internet_checksum(reset.data() + 14, 20) == 0);
+        CHECK(transport_checksum_ok(reset, v4, 6));
+        CHECK(tcp_reset_for(reset.data(), reset.size(), reply).empty());  // never a reset for a reset
+    }
+}
+
+TEST_CASE("net: a denied UDP packet gets an ICMP unreachable", "[net][packet]") {
+    for (const char* name : {"ipv4-udp", "ipv6-udp"}) {
+        INFO(name);
+        auto udp = captured(name);
+        auto info = *inspect_frame(udp.data(), udp.size());
+        bool v4 = info.family == IpFamily::V4;
+        auto icmp = icmp_unreachable_for(udp.data(), udp.size(), info);
+        std::size_t at = 14 + (v4 ? 20 : 40);
+        REQUIRE(icmp.size() > at + 8);
+        auto reply = *inspect_frame(icmp.data(), icmp.size());
+        CHECK(reply.ip_protocol == (v4 ? 1 : 58));
+        CHECK(reply.destination == info.source);
+        CHECK(icmp[at] == (v4 ? 3 : 1));     // destination unreachable
+        CHECK(icmp[at + 1] == (v4 ? 13 : 1)); // administratively prohibited
+        // The quoted original starts with the original IP header.
+        CHECK(std::equal(icmp.begin() + static_cast<std::ptrdiff_t>(at + 8),
+                         icmp.begin() + static_cast<std::ptrdiff_t>(at + 8 + (v4 ? 20 : 40)), udp.begin() + 14));
+        if (v4) {
+            CHECK(internet_checksum(icmp.data() + 14, 20) == 0);
+            CHECK(internet_checksum(icmp.data() + at, icmp.size() - at) == 0);
+        } else {
+            CHECK(transport_checksum_ok(icmp, false, 58));
+        }
+    }
+}
