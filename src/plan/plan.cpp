@@ -169,7 +169,15 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     plan.unshare_uts = profile.ns_uts;
     plan.unshare_ipc = profile.ns_ipc;
     plan.unshare_cgroup = profile.ns_cgroup;
-    plan.unshare_net = profile.network == NetworkMode::None;
+    plan.network = profile.network;
+    plan.unshare_net = profile.network != NetworkMode::Host;
+    if (profile.network == NetworkMode::Slirp) {
+        plan.slirp = profile.slirp;
+        if (plan.slirp.egress_preset == "public-only") {
+            EgressPolicy preset = public_only_policy();
+            plan.slirp.egress.deny.insert(plan.slirp.egress.deny.begin(), preset.deny.begin(), preset.deny.end());
+        }
+    }
     plan.hostname = overrides.hostname.value_or(profile.hostname);
     if (plan.hostname.empty() || plan.hostname.size() > 64)
         throw UsageError("--hostname must be 1 to 64 characters");
@@ -218,6 +226,19 @@ std::string describe_namespaces(const Plan& plan) {
     return out;
 }
 
+std::string describe_network(const Plan& plan) {
+    if (plan.network == NetworkMode::None) return "none (loopback only)";
+    if (plan.network == NetworkMode::Host) return "host";
+    const SlirpSettings& net = plan.slirp;
+    std::string out = "slirp " + format_cidr(net.subnet4) + " and " + format_cidr(net.subnet6) + ", mtu " +
+                      std::to_string(net.mtu) + ", dns via " + (net.dns ? format_ip(*net.dns) : "the host's resolver") +
+                      ", host loopback " + (net.allow_host_loopback ? "allowed" : "denied");
+    for (const auto& forward : net.ports) out += "\n            forward " + format_port_forward(forward);
+    for (const auto& rule : net.egress.allow) out += "\n            egress allow " + format_egress_rule(rule);
+    for (const auto& rule : net.egress.deny) out += "\n            egress deny " + format_egress_rule(rule);
+    return out;
+}
+
 std::string describe_payload(const Plan& plan) {
     std::string caps;
     for (int cap : plan.capabilities) caps += (caps.empty() ? "" : ",") + capability_names()[cap];
@@ -241,7 +262,7 @@ std::string render_plan(const Plan& plan) {
     out << "namespaces: " << describe_namespaces(plan) << "\n";
     out << "shared:     " << (plan.unshare_uts ? "" : "uts ") << (plan.unshare_ipc ? "" : "ipc ")
         << (plan.unshare_net ? "" : "net(host) ") << (plan.unshare_cgroup ? "" : "cgroup ") << "\n";
-    out << "network:    " << (plan.unshare_net ? "none (loopback only)" : "host") << "\n";
+    out << "network:    " << describe_network(plan) << "\n";
     out << "hostname:   " << plan.hostname << (plan.unshare_uts ? "" : " (uts shared: not set)") << "\n";
     out << "root:       tmpfs, read-only after setup, pivot_root, old root detached\n";
     out << "mounts:\n";

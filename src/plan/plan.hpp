@@ -54,6 +54,8 @@ struct Plan {
     std::string id_map_warning;  // set when falling back to a single-id map
     std::uint32_t payload_uid = 0, payload_gid = 0;
     bool unshare_uts = true, unshare_ipc = true, unshare_net = true, unshare_cgroup = true;
+    NetworkMode network = NetworkMode::None;
+    SlirpSettings slirp;        // mode slirp: its egress holds the preset's rules too
     std::string hostname;
     std::vector<MountStep> mounts;
     std::vector<std::string> argv;

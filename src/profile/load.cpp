@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <set>
 
+#include "profile/file_parser.hpp"
+#include "profile/network.hpp"
 #include "profile/profile.hpp"
 
 namespace sb {
@@ -24,143 +26,10 @@ struct Layer {
     SourceLocation capabilities_where;
     std::optional<bool> subordinate_ids;
     std::optional<bool> uts, ipc, cgroup;
-    std::optional<NetworkMode> network;
+    NetworkLayer network;
     std::vector<std::string> env_keep, env_unset;
     std::map<std::string, std::string> env_set;
     std::vector<MountSpec> mounts;
-};
-
-class FileParser {
-public:
-    FileParser(std::string path, Variables vars) : path_(std::move(path)), vars_(std::move(vars)) {}
-
-    SourceLocation at(const toml::source_region& region) const {
-        return {path_, static_cast<int>(region.begin.line), static_cast<int>(region.begin.column)};
-    }
-    SourceLocation at(const toml::node& node) const { return at(node.source()); }
-
-    static const char* type_name(const toml::node& node) {
-        switch (node.type()) {
-            case toml::node_type::string: return "a string";
-            case toml::node_type::integer: return "an integer";
-            case toml::node_type::floating_point: return "a float";
-            case toml::node_type::boolean: return "a boolean";
-            case toml::node_type::array: return "an array";
-            case toml::node_type::table: return "a table";
-            default: return "a date or time";
-        }
-    }
-
-    [[noreturn]] void wrong_type(const std::string& key, const toml::node& node,
-                                 const char* expected) const {
-        throw ConfigError(at(node), "'" + key + "' must be " + expected + ", not " + type_name(node));
-    }
-
-    // Rejects keys that are not in `allowed`, at the key's own position.
-    void only_keys(const toml::table& table, std::initializer_list<const char*> allowed,
-                   const std::string& where_name) const {
-        for (auto&& [key, node] : table) {
-            bool known = std::any_of(allowed.begin(), allowed.end(),
-                                     [&](const char* name) { return key.str() == name; });
-            if (!known) {
-                std::string names;
-                for (const char* name : allowed) names += std::string(names.empty() ? "" : ", ") + name;
-                throw ConfigError(at(key.source()), "unknown key '" + std::string(key.str()) + "' in " +
-                                                        where_name + " (expected one of: " + names + ")");
-            }
-        }
-    }
-
-    std::string string_value(const std::string& key, const toml::node& node) const {
-        const auto* value = node.as_string();
-        if (!value) wrong_type(key, node, "a string");
-        return expand_variables(value->get(), vars_, at(node));
-    }
-
-    std::string path_value(const std::string& key, const toml::node& node) const {
-        std::string raw = string_value(key, node);
-        auto normalized = normalize_absolute_path(raw);
-        if (!normalized)
-            throw ConfigError(at(node), "'" + key + "' must be an absolute path without '..', not \"" +
-                                            raw + "\"");
-        return *normalized;
-    }
-
-    std::vector<std::string> string_list(const std::string& key, const toml::node& node) const {
-        const auto* array = node.as_array();
-        if (!array) wrong_type(key, node, "an array of strings");
-        std::vector<std::string> out;
-        for (const auto& item : *array) out.push_back(string_value(key, item));
-        return out;
-    }
-
-    bool bool_value(const std::string& key, const toml::node& node) const {
-        const auto* value = node.as_boolean();
-        if (!value) wrong_type(key, node, "a boolean (true or false)");
-        return value->get();
-    }
-
-    std::uint32_t id_value(const std::string& key, const toml::node& node) const {
-        const auto* value = node.as_integer();
-        if (!value) wrong_type(key, node, "an integer");
-        if (value->get() < 0 || value->get() > 0xfffffffeLL)
-            throw ConfigError(at(node), "'" + key + "' must be between 0 and 4294967294");
-        return static_cast<std::uint32_t>(value->get());
-    }
-
-    unsigned mode_value(const toml::node& node) const {
-        long long mode = -1;
-        if (const auto* integer = node.as_integer()) {
-            // A decimal 755 would silently mean 01363: only TOML's octal form is a mode.
-            if (!(integer->flags() & toml::value_flags::format_as_octal))
-                throw ConfigError(at(node), "'mode' must be octal: write \"0755\" or 0o755");
-            mode = integer->get();
-        } else if (const auto* text = node.as_string()) {
-            const std::string& digits = text->get();
-            if (!digits.empty() && digits.size() <= 4 &&
-                digits.find_first_not_of("01234567") == std::string::npos)
-                mode = std::stoll(digits, nullptr, 8);
-        } else {
-            wrong_type("mode", node, "an octal string such as \"0755\"");
-        }
-        if (mode < 0 || mode > 07777)
-            throw ConfigError(at(node), "'mode' must be an octal permission such as \"0755\"");
-        return static_cast<unsigned>(mode);
-    }
-
-    std::uint64_t size_value(const toml::node& node) const {
-        if (const auto* integer = node.as_integer()) {
-            if (integer->get() <= 0) throw ConfigError(at(node), "'size' must be positive");
-            return static_cast<std::uint64_t>(integer->get());
-        }
-        const auto* text = node.as_string();
-        if (!text) wrong_type("size", node, "a size such as \"64M\"");
-        const std::string& raw = text->get();
-        auto bad = [&](const char* why) {
-            return ConfigError(at(node), std::string("'size' ") + why + ", not \"" + raw + "\"");
-        };
-        std::size_t digits = raw.find_first_not_of("0123456789");
-        if (digits == std::string::npos) digits = raw.size();
-        std::string suffix = raw.substr(digits);
-        int shift = suffix.empty() ? 0
-                    : suffix == "K" || suffix == "k" ? 10
-                    : suffix == "M" || suffix == "m" ? 20
-                    : suffix == "G" || suffix == "g" ? 30
-                                                     : -1;
-        if (digits == 0 || shift < 0 || digits > 15)
-            throw bad("must be a number with an optional K, M or G suffix");
-        std::uint64_t number = std::stoull(raw.substr(0, digits));
-        if (number == 0) throw bad("must be positive");
-        if (number > (UINT64_MAX >> shift)) throw bad("is too large");
-        return number << shift;
-    }
-
-    const std::string& path() const { return path_; }
-    const Variables& vars() const { return vars_; }
-
-private:
-    std::string path_;
-    Variables vars_;
 };
 
 void parse_user(const FileParser& p, const toml::table& table, Layer& layer) {
@@ -213,17 +82,6 @@ void parse_namespaces(const FileParser& p, const toml::table& table, Layer& laye
     if (const auto* node = table.get("cgroup")) layer.cgroup = p.bool_value("cgroup", *node);
 }
 
-void parse_network(const FileParser& p, const toml::table& table, Layer& layer) {
-    p.only_keys(table, {"mode"}, "[network]");
-    if (const auto* node = table.get("mode")) {
-        std::string mode = p.string_value("mode", *node);
-        if (mode == "none") layer.network = NetworkMode::None;
-        else if (mode == "host") layer.network = NetworkMode::Host;
-        else if (mode == "slirp")
-            throw ConfigError(p.at(*node), "[network] mode \"slirp\" is not supported by this version yet");
-        else throw ConfigError(p.at(*node), "[network] mode must be \"none\" or \"host\"");
-    }
-}
 
 bool valid_env_name(const std::string& name, bool allow_glob) {
     if (name.empty()) return false;
@@ -380,7 +238,7 @@ Layer parse_layer(const FileParser& p, const toml::table& root) {
     };
     if (const auto* t = table_of("user")) parse_user(p, *t, layer);
     if (const auto* t = table_of("namespaces")) parse_namespaces(p, *t, layer);
-    if (const auto* t = table_of("network")) parse_network(p, *t, layer);
+    if (const auto* t = table_of("network")) layer.network = parse_network(p, *t);
     if (const auto* t = table_of("env")) parse_env(p, *t, layer);
     if (const auto* node = root.get("mount")) parse_mounts(p, *node, layer);
     return layer;
@@ -393,7 +251,7 @@ void append_unique(std::vector<T>& to, const std::vector<T>& from) {
 }
 
 void merge(Profile& into, const Layer& layer, SourceLocation& capabilities_where,
-           SourceLocation& user_mode_where, const SourceLocation& file_start) {
+           SourceLocation& user_mode_where, SourceLocation& slirp_only_where, const SourceLocation& file_start) {
     if (layer.command) into.command = *layer.command;
     if (layer.cwd) into.cwd = *layer.cwd;
     if (layer.hostname) into.hostname = *layer.hostname;
@@ -417,7 +275,7 @@ void merge(Profile& into, const Layer& layer, SourceLocation& capabilities_where
     if (layer.uts) into.ns_uts = *layer.uts;
     if (layer.ipc) into.ns_ipc = *layer.ipc;
     if (layer.cgroup) into.ns_cgroup = *layer.cgroup;
-    if (layer.network) into.network = *layer.network;
+    merge_network(into, layer.network, slirp_only_where);
     append_unique(into.env_keep, layer.env_keep);
     for (const auto& name : layer.env_unset) {
         into.env_set.erase(name);
@@ -448,7 +306,7 @@ struct Loader {
     const Variables& vars;
     const ProfileSource& source;
     Profile profile;
-    SourceLocation capabilities_where, user_mode_where;
+    SourceLocation capabilities_where, user_mode_where, slirp_only_where;
 
     void load(const std::string& path, std::vector<std::string>& stack, const SourceLocation& from) {
         auto text = source.read_file(path);
@@ -485,7 +343,7 @@ struct Loader {
             }
         }
         Layer layer = parse_layer(parser, root);
-        merge(profile, layer, capabilities_where, user_mode_where, {path, 1, 1});
+        merge(profile, layer, capabilities_where, user_mode_where, slirp_only_where, {path, 1, 1});
         profile.files.push_back(path);
         stack.pop_back();
     }
@@ -519,10 +377,11 @@ std::optional<std::string> resolve_profile(const std::string& ref, const std::st
 }
 
 Profile load_profile(const std::string& path, const Variables& vars, const ProfileSource& source) {
-    Loader loader{vars, source, {}, {}, {}};
+    Loader loader{vars, source, {}, {}, {}, {}};
     std::vector<std::string> stack;
     loader.load(path, stack, {path, 0, 0});
     Profile& profile = loader.profile;
+    validate_network(profile, loader.slirp_only_where);
     if (profile.user_mode == UserMode::KeepId && !profile.capabilities.empty())
         throw ConfigError(loader.capabilities_where,
                           "capabilities need [user] mode = \"root\"; keep-id runs as your own uid without any");

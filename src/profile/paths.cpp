@@ -6,7 +6,9 @@
 namespace sb {
 
 const char* to_string(UserMode mode) { return mode == UserMode::Root ? "root" : "keep-id"; }
-const char* to_string(NetworkMode mode) { return mode == NetworkMode::None ? "none" : "host"; }
+const char* to_string(NetworkMode mode) {
+    return mode == NetworkMode::None ? "none" : mode == NetworkMode::Host ? "host" : "slirp";
+}
 
 namespace {
 struct KindName {

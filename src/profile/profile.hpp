@@ -8,12 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "net/address.hpp"
 #include "sys/error.hpp"
 
 namespace sb {
 
 enum class UserMode { Root, KeepId };
-enum class NetworkMode { None, Host };
+enum class NetworkMode { None, Host, Slirp };
 enum class MountKind { RoBind, Bind, BindTry, RoBindTry, Tmpfs, Dir, Symlink, File, Proc, Dev };
 
 const char* to_string(UserMode mode);
@@ -33,6 +34,18 @@ struct MountSpec {
     SourceLocation source_where, target_where;  // the values (or the entry when implied)
 };
 
+// [network] settings that only apply to mode = "slirp" (libslirp user-mode networking).
+struct SlirpSettings {
+    bool allow_host_loopback = false;      // reach the host's 127.0.0.1 / ::1 through the gateway
+    std::vector<PortForward> ports;        // host -> sandbox
+    std::optional<IpAddress> dns;          // the resolver queries go to; default: the host's
+    std::string egress_preset;             // "" or "public-only"
+    EgressPolicy egress;                   // allow/deny rules (the preset's are added at plan time)
+    unsigned mtu = 65520;
+    Cidr subnet4{*parse_ip("10.0.2.0"), 24};
+    Cidr subnet6{*parse_ip("fd00::"), 64};
+};
+
 struct Profile {
     std::vector<std::string> files;  // every file read, in merge order
     std::vector<std::string> command;
@@ -45,6 +58,7 @@ struct Profile {
     bool subordinate_ids = true;  // false: map only your own uid/gid, even with ranges
     bool ns_uts = true, ns_ipc = true, ns_cgroup = true;
     NetworkMode network = NetworkMode::None;
+    SlirpSettings slirp;
     std::vector<std::string> env_keep, env_unset;
     std::map<std::string, std::string> env_set;
     std::vector<MountSpec> mounts;

@@ -44,6 +44,22 @@ std::string octal(unsigned mode) {
     return out.str();
 }
 
+std::string render_slirp(const SlirpSettings& net) {
+    std::ostringstream out;
+    std::vector<std::string> ports, allow, deny;
+    for (const auto& forward : net.ports) ports.push_back(format_port_forward(forward));
+    for (const auto& rule : net.egress.allow) allow.push_back(format_egress_rule(rule));
+    for (const auto& rule : net.egress.deny) deny.push_back(format_egress_rule(rule));
+    out << "allow_host_loopback = " << std::boolalpha << net.allow_host_loopback << "\n";
+    out << "ports = " << list(ports) << "\n";
+    if (net.dns) out << "dns = " << quoted(format_ip(*net.dns)) << "\n";
+    out << "mtu = " << net.mtu << "\n";
+    out << "subnet = " << quoted(format_cidr(net.subnet4)) << "\nsubnet6 = " << quoted(format_cidr(net.subnet6)) << "\n";
+    out << "egress = { preset = " << quoted(net.egress_preset.empty() ? "none" : net.egress_preset)
+        << ", allow = " << list(allow) << ", deny = " << list(deny) << " }\n";
+    return out.str();
+}
+
 }  // namespace
 
 std::string render_profile_toml(const Profile& p) {
@@ -61,7 +77,9 @@ std::string render_profile_toml(const Profile& p) {
     out << "subordinate_ids = " << std::boolalpha << p.subordinate_ids << "\n\n";
     out << "[namespaces]\nuts = " << std::boolalpha << p.ns_uts << "\nipc = " << p.ns_ipc
         << "\ncgroup = " << p.ns_cgroup << "\n\n";
-    out << "[network]\nmode = " << quoted(to_string(p.network)) << "\n\n";
+    out << "[network]\nmode = " << quoted(to_string(p.network)) << "\n";
+    if (p.network == NetworkMode::Slirp) out << render_slirp(p.slirp);
+    out << "\n";
     out << "[env]\nkeep = " << list(p.env_keep) << "\nunset = " << list(p.env_unset) << "\n";
     out << "set = {";
     bool first = true;

@@ -250,3 +250,34 @@ t_bad_user_uid_unmapped() {
   # whether a uid is mapped depends on /etc/subuid: only `run` is bound to know
   ERROR_SUBCOMMANDS=run expect_profile_error "$p" "$value" "$key"
 }
+
+# [network] slirp settings are validated with their location, and need mode = "slirp".
+t_bad_network_port_forward() {
+  local p
+  p=$(badprofile bad '' $'[network]\nmode = "slirp"\nports = ["8080:80", "8080"]')
+  locate "$p" 'ports = ' '"8080"'
+  expect_profile_error "$p" "$LOC"
+}
+
+t_bad_network_slirp_only_key() {
+  local p
+  p=$(badprofile bad '' $'[network]\nmode = "none"\nallow_host_loopback = true')
+  locate "$p" 'allow_host_loopback' 'allow_host_loopback'
+  expect_profile_error "$p" "$LOC"
+}
+
+# A slirp profile is checked and planned, but this version refuses to run it (honestly, 125).
+t_network_slirp_planned_not_run() {
+  local p
+  p=$(mkprofile p default '[network]' 'mode = "slirp"' 'ports = ["8080:80"]' 'egress = "public-only"')
+  sb check "$p"
+  expect_rc 0
+  grep -q '^ports = \["127.0.0.1:8080:80/tcp"\]' "$T/out" || fail "check does not show the forward: $(grep ports "$T/out")"
+  sb run --dry-run "$p"
+  expect_rc 0
+  grep -q 'forward 127.0.0.1:8080:80/tcp' "$T/out" || fail "--dry-run does not show the forward"
+  grep -q 'egress deny 192.168.0.0/16' "$T/out" || fail "--dry-run does not show the public-only rules"
+  sb run "$p"
+  expect_rc 125
+  grep -q '^sandbox: network: mode "slirp"' "$T/err" || fail "no clear message: $(cat "$T/err")"
+}

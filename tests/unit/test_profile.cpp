@@ -507,9 +507,9 @@ TEST_CASE("profile: scalar values are validated", "[profile]") {
     expect_text_error("[namespaces]\nuser = true\n", 2, 1, "the user namespace is always new");
     expect_text_error("[namespaces]\nmount = true\n", 2, 1, "the mount namespace is always new");
     expect_text_error("[namespaces]\ntime = true\n", 2, 1, "unknown key 'time' in [namespaces]");
-    expect_text_error("[network]\nmode = \"slirp\"\n", 2, 8, "\"slirp\" is not supported");
-    expect_text_error("[network]\nmode = \"bridge\"\n", 2, 8, "[network] mode must be \"none\" or \"host\"");
-    expect_text_error("[network]\nports = []\n", 2, 1, "unknown key 'ports' in [network]");
+    expect_text_error("[network]\nmode = \"bridge\"\n", 2, 8, "[network] mode must be \"none\", \"slirp\" or \"host\"");
+    expect_text_error("[network]\nports = []\n", 2, 1, "this [network] setting needs mode = \"slirp\"");
+    expect_text_error("[network]\nwifi = true\n", 2, 1, "unknown key 'wifi' in [network]");
 
     Profile p = test::load_text("[user]\nuid = 4294967294\ncapabilities = [\"cap_net_raw\", \"Sys_Admin\"]\n");
     CHECK(p.uid == std::optional<std::uint32_t>(4294967294u));
@@ -850,4 +850,67 @@ TEST_CASE("profile: [user] subordinate_ids is a boolean, true by default", "[pro
     CHECK(test::load_text("command = [\"x\"]\n").subordinate_ids);
     CHECK_FALSE(test::load_text("[user]\nsubordinate_ids = false\n").subordinate_ids);
     expect_text_error("[user]\nsubordinate_ids = \"no\"\n", 2, 19, "'subordinate_ids' must be a boolean");
+}
+
+TEST_CASE("profile: [network] for slirp", "[profile][network]") {
+    Profile p = test::load_text(
+        "[network]\n"
+        "mode = \"slirp\"\n"
+        "allow_host_loopback = true\n"
+        "ports = [\"8080:80\", \"127.0.0.1:5353:53/udp\", \"[::1]:8443:443\"]\n"
+        "dns = \"127.0.0.1\"\n"
+        "mtu = 1500\n"
+        "subnet = \"10.9.0.0/24\"\n"
+        "[network.egress]\n"
+        "preset = \"public-only\"\n"
+        "allow = [\"192.168.1.10:443/tcp\"]\n"
+        "deny = [\"[2001:db8::]/32\"]\n");
+    CHECK(p.network == sb::NetworkMode::Slirp);
+    CHECK(p.slirp.allow_host_loopback);
+    REQUIRE(p.slirp.ports.size() == 3);
+    CHECK(sb::format_port_forward(p.slirp.ports[1]) == "127.0.0.1:5353:53/udp");
+    CHECK(sb::format_ip(*p.slirp.dns) == "127.0.0.1");
+    CHECK(p.slirp.mtu == 1500);
+    CHECK(sb::format_cidr(p.slirp.subnet4) == "10.9.0.0/24");
+    CHECK(sb::format_cidr(p.slirp.subnet6) == "[fd00::]/64");  // default kept
+    CHECK(p.slirp.egress_preset == "public-only");
+    REQUIRE(p.slirp.egress.allow.size() == 1);
+    CHECK(sb::format_egress_rule(p.slirp.egress.allow[0]) == "192.168.1.10/32:443/tcp");
+    REQUIRE(p.slirp.egress.deny.size() == 1);
+
+    CHECK(test::load_text("[network]\nmode = \"slirp\"\negress = \"public-only\"\n").slirp.egress_preset == "public-only");
+}
+
+TEST_CASE("profile: bad [network] values are located", "[profile][network]") {
+    const std::string head = "[network]\nmode = \"slirp\"\n";
+    expect_text_error(head + "ports = [\"8080\"]\n", 3, 10, "'ports': expected [ADDRESS:]HOSTPORT:PORT");
+    expect_text_error(head + "ports = [\"8080:80\", \"127.0.0.1:8080:81\"]\n", 3, 21,
+                      "conflict: host port 127.0.0.1:8080:81/tcp is already forwarded at line 3");
+    expect_text_error(head + "ports = [\"8080:80/sctp\"]\n", 3, 10, "unknown protocol");
+    expect_text_error(head + "dns = \"resolver\"\n", 3, 7, "'dns' must be an IP address");
+    expect_text_error(head + "egress = \"lan-only\"\n", 3, 10, "unknown egress preset \"lan-only\"");
+    expect_text_error(head + "[network.egress]\nallow = [\"10.0.0.1/8\"]\n", 4, 10, "has host bits set");
+    expect_text_error(head + "[network.egress]\nblock = []\n", 4, 1, "unknown key 'block' in [network.egress]");
+    expect_text_error(head + "mtu = 100\n", 3, 7, "'mtu' must be between 1280 and 65520");
+    expect_text_error(head + "subnet = \"10.0.0.0/30\"\n", 3, 10, "'subnet' must be an IPv4 block of /29 or larger");
+    expect_text_error("[network]\nallow_host_loopback = true\n", 2, 1, "needs mode = \"slirp\" (the mode is \"none\")");
+}
+
+TEST_CASE("render: slirp network settings round-trip", "[profile][render][network]") {
+    Profile original = test::load_text(
+        "[network]\nmode = \"slirp\"\nallow_host_loopback = true\n"
+        "ports = [\"8080:80\", \"[::1]:8443:443/udp\"]\ndns = \"127.0.0.1\"\nmtu = 9000\nsubnet6 = \"fd01::/64\"\n"
+        "[network.egress]\npreset = \"public-only\"\nallow = [\"192.168.1.10:443/tcp\"]\ndeny = [\"[2001:db8::]/32:1-1024\"]\n");
+    test::TempDir dir;
+    Profile again = round_trip(original, dir, "slirp.toml");
+    CHECK(again.network == sb::NetworkMode::Slirp);
+    CHECK(again.slirp.allow_host_loopback);
+    CHECK(again.slirp.ports == original.slirp.ports);
+    CHECK(again.slirp.dns == original.slirp.dns);
+    CHECK(again.slirp.mtu == 9000);
+    CHECK(again.slirp.subnet4 == original.slirp.subnet4);
+    CHECK(again.slirp.subnet6 == original.slirp.subnet6);
+    CHECK(again.slirp.egress_preset == "public-only");
+    CHECK(again.slirp.egress.allow == original.slirp.egress.allow);
+    CHECK(again.slirp.egress.deny == original.slirp.egress.deny);
 }

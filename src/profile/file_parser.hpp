@@ -1,0 +1,147 @@
+// FileParser: reading one profile file's values strictly, with file:line:col errors. Internal
+// to the profile module (load.cpp, network.cpp).
+#pragma once
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "profile/profile.hpp"
+
+namespace sb {
+
+class FileParser {
+public:
+    FileParser(std::string path, Variables vars) : path_(std::move(path)), vars_(std::move(vars)) {}
+
+    SourceLocation at(const toml::source_region& region) const {
+        return {path_, static_cast<int>(region.begin.line), static_cast<int>(region.begin.column)};
+    }
+    SourceLocation at(const toml::node& node) const { return at(node.source()); }
+
+    static const char* type_name(const toml::node& node) {
+        switch (node.type()) {
+            case toml::node_type::string: return "a string";
+            case toml::node_type::integer: return "an integer";
+            case toml::node_type::floating_point: return "a float";
+            case toml::node_type::boolean: return "a boolean";
+            case toml::node_type::array: return "an array";
+            case toml::node_type::table: return "a table";
+            default: return "a date or time";
+        }
+    }
+
+    [[noreturn]] void wrong_type(const std::string& key, const toml::node& node,
+                                 const char* expected) const {
+        throw ConfigError(at(node), "'" + key + "' must be " + expected + ", not " + type_name(node));
+    }
+
+    // Rejects keys that are not in `allowed`, at the key's own position.
+    void only_keys(const toml::table& table, std::initializer_list<const char*> allowed,
+                   const std::string& where_name) const {
+        for (auto&& [key, node] : table) {
+            bool known = std::any_of(allowed.begin(), allowed.end(),
+                                     [&](const char* name) { return key.str() == name; });
+            if (!known) {
+                std::string names;
+                for (const char* name : allowed) names += std::string(names.empty() ? "" : ", ") + name;
+                throw ConfigError(at(key.source()), "unknown key '" + std::string(key.str()) + "' in " +
+                                                        where_name + " (expected one of: " + names + ")");
+            }
+        }
+    }
+
+    std::string string_value(const std::string& key, const toml::node& node) const {
+        const auto* value = node.as_string();
+        if (!value) wrong_type(key, node, "a string");
+        return expand_variables(value->get(), vars_, at(node));
+    }
+
+    std::string path_value(const std::string& key, const toml::node& node) const {
+        std::string raw = string_value(key, node);
+        auto normalized = normalize_absolute_path(raw);
+        if (!normalized)
+            throw ConfigError(at(node), "'" + key + "' must be an absolute path without '..', not \"" +
+                                            raw + "\"");
+        return *normalized;
+    }
+
+    std::vector<std::string> string_list(const std::string& key, const toml::node& node) const {
+        const auto* array = node.as_array();
+        if (!array) wrong_type(key, node, "an array of strings");
+        std::vector<std::string> out;
+        for (const auto& item : *array) out.push_back(string_value(key, item));
+        return out;
+    }
+
+    bool bool_value(const std::string& key, const toml::node& node) const {
+        const auto* value = node.as_boolean();
+        if (!value) wrong_type(key, node, "a boolean (true or false)");
+        return value->get();
+    }
+
+    std::uint32_t id_value(const std::string& key, const toml::node& node) const {
+        const auto* value = node.as_integer();
+        if (!value) wrong_type(key, node, "an integer");
+        if (value->get() < 0 || value->get() > 0xfffffffeLL)
+            throw ConfigError(at(node), "'" + key + "' must be between 0 and 4294967294");
+        return static_cast<std::uint32_t>(value->get());
+    }
+
+    unsigned mode_value(const toml::node& node) const {
+        long long mode = -1;
+        if (const auto* integer = node.as_integer()) {
+            // A decimal 755 would silently mean 01363: only TOML's octal form is a mode.
+            if (!(integer->flags() & toml::value_flags::format_as_octal))
+                throw ConfigError(at(node), "'mode' must be octal: write \"0755\" or 0o755");
+            mode = integer->get();
+        } else if (const auto* text = node.as_string()) {
+            const std::string& digits = text->get();
+            if (!digits.empty() && digits.size() <= 4 &&
+                digits.find_first_not_of("01234567") == std::string::npos)
+                mode = std::stoll(digits, nullptr, 8);
+        } else {
+            wrong_type("mode", node, "an octal string such as \"0755\"");
+        }
+        if (mode < 0 || mode > 07777)
+            throw ConfigError(at(node), "'mode' must be an octal permission such as \"0755\"");
+        return static_cast<unsigned>(mode);
+    }
+
+    std::uint64_t size_value(const toml::node& node) const {
+        if (const auto* integer = node.as_integer()) {
+            if (integer->get() <= 0) throw ConfigError(at(node), "'size' must be positive");
+            return static_cast<std::uint64_t>(integer->get());
+        }
+        const auto* text = node.as_string();
+        if (!text) wrong_type("size", node, "a size such as \"64M\"");
+        const std::string& raw = text->get();
+        auto bad = [&](const char* why) {
+            return ConfigError(at(node), std::string("'size' ") + why + ", not \"" + raw + "\"");
+        };
+        std::size_t digits = raw.find_first_not_of("0123456789");
+        if (digits == std::string::npos) digits = raw.size();
+        std::string suffix = raw.substr(digits);
+        int shift = suffix.empty() ? 0
+                    : suffix == "K" || suffix == "k" ? 10
+                    : suffix == "M" || suffix == "m" ? 20
+                    : suffix == "G" || suffix == "g" ? 30
+                                                     : -1;
+        if (digits == 0 || shift < 0 || digits > 15)
+            throw bad("must be a number with an optional K, M or G suffix");
+        std::uint64_t number = std::stoull(raw.substr(0, digits));
+        if (number == 0) throw bad("must be positive");
+        if (number > (UINT64_MAX >> shift)) throw bad("is too large");
+        return number << shift;
+    }
+
+    const std::string& path() const { return path_; }
+    const Variables& vars() const { return vars_; }
+
+private:
+    std::string path_;
+    Variables vars_;
+};
+
+}  // namespace sb
