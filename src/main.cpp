@@ -74,9 +74,6 @@ int run(int argc, char** argv) {
         std::cout << render_plan(plan);
         return 0;
     }
-    if (plan.network == NetworkMode::Slirp)
-        throw SetupError("network", "mode \"slirp\" is checked and planned (see --dry-run), but this build cannot run it yet",
-                         "use [network] mode = \"none\" or \"host\" until the libslirp data path lands");
     if (!plan.id_map_warning.empty()) std::cerr << "sandbox: warning: " << plan.id_map_warning << "\n";
     return run_sandbox(plan, RunOptions{line->verbose});
 }

@@ -26,6 +26,7 @@
 #include "init/init.hpp"
 #include "ipc/channel.hpp"
 #include "mount/mount.hpp"
+#include "net/guest_interface.hpp"
 #include "ns/namespaces.hpp"
 #include "sys/error.hpp"
 #include "sys/signals.hpp"
@@ -113,6 +114,11 @@ bool reap_children(pid_t payload, int& payload_status) {
         ::prctl(PR_SET_DUMPABLE, 0);
         // The signal mask inherited from the supervisor already blocks these.
         UniqueFd signals = in_stage("init", [] { return make_signalfd(forwarded_signal_set(true)); });
+        // Before the filesystem: the interface needs the host's /dev/net/tun and /proc/sys.
+        if (child.plan.network == NetworkMode::Slirp) {
+            UniqueFd frames = setup_guest_interface(child.plan.slirp);
+            send_message(child.sync, Message{MessageType::NetworkReady, 0, 0, {}}, frames.get());
+        }
         setup_filesystem(child.plan.mounts, child.plan.payload_uid, child.plan.payload_gid);
         setup_hostname(child.plan);
         if (child.plan.unshare_net) setup_loopback();

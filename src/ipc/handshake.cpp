@@ -36,6 +36,9 @@ std::optional<std::string> Handshake::receive(const Message& message) {
             if (state_ != HandshakeState::WaitingForInit) return reject();
             state_ = HandshakeState::SettingUp;
             return std::nullopt;
+        case MessageType::NetworkReady:
+            if (state_ != HandshakeState::SettingUp) return reject();
+            return std::nullopt;
         case MessageType::PayloadStarted:
             if (state_ != HandshakeState::SettingUp) return reject();
             state_ = HandshakeState::Running;

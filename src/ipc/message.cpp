@@ -22,7 +22,7 @@ std::uint32_t get32(const std::uint8_t* data) {
     return value;
 }
 
-bool known_type(std::uint8_t type) { return type >= 1 && type <= 6; }
+bool known_type(std::uint8_t type) { return type >= 1 && type <= 7; }
 
 }  // namespace
 
@@ -77,6 +77,7 @@ const char* to_string(MessageType type) {
         case MessageType::PayloadStarted: return "payload-started";
         case MessageType::ExecFailed: return "exec-failed";
         case MessageType::PayloadExited: return "payload-exited";
+        case MessageType::NetworkReady: return "network-ready";
     }
     return "unknown";
 }

@@ -15,6 +15,7 @@ enum class MessageType : std::uint8_t {
     PayloadStarted = 4, // I -> S: setup done, payload about to fork; a pty master may be attached
     ExecFailed = 5,     // W -> S: int0 = errno of execve; text = command
     PayloadExited = 6,  // I -> S: int0 = 0 exited / 1 killed by signal; int1 = code or signal
+    NetworkReady = 7,   // I -> S: the sandbox's eth0 is up; the fd carrying its frames attached
 };
 
 struct Message {

@@ -111,13 +111,19 @@ std::optional<PacketInfo> inspect_frame(const std::uint8_t* frame, std::size_t l
     return info;
 }
 
-Verdict egress_verdict(const PacketInfo& packet, const EgressPolicy& policy, const VirtualNetwork& network) {
-    const Cidr& subnet = packet.family == IpFamily::V4 ? network.subnet4 : network.subnet6;
-    // Inside the virtual network: the gateway (whose host-loopback rule libslirp applies), the
-    // DNS forwarder and neighbour discovery. Multicast (NDP) passes too: it never leaves.
-    if (subnet.contains(packet.destination)) return Verdict::Pass;
-    if (packet.family == IpFamily::V6 && packet.destination.bytes[0] == 0xff) return Verdict::Pass;
-    if (policy.allows(packet.destination, packet.destination_port, packet.protocol)) return Verdict::Pass;
+Verdict egress_verdict(const PacketInfo& packet, const EgressPolicy& outside, const EgressPolicy& loopback,
+                       const VirtualNetwork& network) {
+    bool v4 = packet.family == IpFamily::V4;
+    const EgressPolicy* policy = &outside;
+    IpAddress destination = packet.destination;
+    if (destination == (v4 ? network.gateway4 : network.gateway6)) {
+        policy = &loopback;
+        destination = *parse_ip(v4 ? "127.0.0.1" : "::1");
+    } else if ((v4 ? network.subnet4 : network.subnet6).contains(destination) ||
+               (!v4 && destination.bytes[0] == 0xff)) {
+        return Verdict::Pass;
+    }
+    if (policy->allows(destination, packet.destination_port, packet.protocol)) return Verdict::Pass;
     if (packet.protocol == Protocol::Tcp) return Verdict::Reset;
     if (packet.protocol == Protocol::Udp) return Verdict::Unreachable;
     return Verdict::Drop;

@@ -26,15 +26,19 @@ std::optional<PacketInfo> inspect_frame(const std::uint8_t* frame, std::size_t l
 
 enum class Verdict { Pass, Reset, Unreachable, Drop };
 
-// The addresses of the virtual network the filter must not get in the way of.
+// The sandbox's virtual network.
 struct VirtualNetwork {
     Cidr subnet4, subnet6;          // 10.0.2.0/24, fd00::/64
-    IpAddress dns4, dns6;           // 10.0.2.3, fd00::3
+    IpAddress gateway4, gateway6;   // 10.0.2.2, fd00::2: the host's loopback, when allowed
 };
 
-// What to do with a frame from the sandbox: traffic inside the virtual network (gateway, DNS,
-// neighbour discovery) passes; traffic leaving it is checked against the policy.
-Verdict egress_verdict(const PacketInfo& packet, const EgressPolicy& policy, const VirtualNetwork& network);
+// What to do with a frame from the sandbox. Traffic leaving the virtual network is checked
+// against `outside`. Traffic to the gateway is traffic to the host's loopback: it is checked
+// against `loopback` (the profile's own rules, without a preset's: allow_host_loopback decides
+// whether the host is reachable at all) as if sent to 127.0.0.1 or ::1. Everything else inside
+// the virtual network (DNS, neighbour discovery, multicast) passes.
+Verdict egress_verdict(const PacketInfo& packet, const EgressPolicy& outside, const EgressPolicy& loopback,
+                       const VirtualNetwork& network);
 
 // The reply frame for a denied packet (sent back into the sandbox); empty if none is possible.
 std::vector<std::uint8_t> tcp_reset_for(const std::uint8_t* frame, std::size_t length, const PacketInfo& packet);

@@ -137,6 +137,33 @@ std::vector<std::string> build_environment(const Profile& profile, const Overrid
 
 namespace {
 
+// With slirp the sandbox asks the DNS forwarder of its virtual network, unless the profile
+// provides its own /etc/resolv.conf.
+void add_resolver_file(Plan& plan) {
+    for (const auto& mount : plan.mounts)
+        if (mount.target == "/etc/resolv.conf") return;
+    auto dns4 = plan.slirp.subnet4.base, dns6 = plan.slirp.subnet6.base;
+    dns4.bytes[3] = 3;
+    dns6.bytes[15] = 3;
+    MountStep resolver;
+    resolver.kind = MountKind::File;
+    resolver.target = "/etc/resolv.conf";
+    resolver.read_only = true;
+    resolver.mode = 0644;
+    resolver.contents = "nameserver " + format_ip(dns4) + "\nnameserver " + format_ip(dns6) + "\n";
+    plan.mounts.push_back(resolver);
+    order_mounts(plan.mounts);
+}
+
+// After the mounts: slirp adds the sandbox's /etc/resolv.conf.
+void plan_network(Plan& plan, const Profile& profile) {
+    plan.network = profile.network;
+    plan.unshare_net = profile.network != NetworkMode::Host;
+    if (profile.network != NetworkMode::Slirp) return;
+    plan.slirp = profile.slirp;
+    add_resolver_file(plan);
+}
+
 void plan_identity(Plan& plan, const Profile& profile, const Overrides& overrides, const HostFacts& facts) {
     UserMode mode = overrides.user_mode.value_or(profile.user_mode);
     if (overrides.user_mode && *overrides.user_mode == UserMode::KeepId && !profile.capabilities.empty())
@@ -169,19 +196,11 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     plan.unshare_uts = profile.ns_uts;
     plan.unshare_ipc = profile.ns_ipc;
     plan.unshare_cgroup = profile.ns_cgroup;
-    plan.network = profile.network;
-    plan.unshare_net = profile.network != NetworkMode::Host;
-    if (profile.network == NetworkMode::Slirp) {
-        plan.slirp = profile.slirp;
-        if (plan.slirp.egress_preset == "public-only") {
-            EgressPolicy preset = public_only_policy();
-            plan.slirp.egress.deny.insert(plan.slirp.egress.deny.begin(), preset.deny.begin(), preset.deny.end());
-        }
-    }
     plan.hostname = overrides.hostname.value_or(profile.hostname);
     if (plan.hostname.empty() || plan.hostname.size() > 64)
         throw UsageError("--hostname must be 1 to 64 characters");
     plan.mounts = plan_mounts(profile, facts);
+    plan_network(plan, profile);
     plan.argv = overrides.command.empty() ? profile.command : overrides.command;
     if (plan.argv.empty())
         throw UsageError("no command: the profile has no 'command' and none was given after --");
@@ -234,6 +253,7 @@ std::string describe_network(const Plan& plan) {
                       std::to_string(net.mtu) + ", dns via " + (net.dns ? format_ip(*net.dns) : "the host's resolver") +
                       ", host loopback " + (net.allow_host_loopback ? "allowed" : "denied");
     for (const auto& forward : net.ports) out += "\n            forward " + format_port_forward(forward);
+    if (!net.egress_preset.empty()) out += "\n            egress preset " + net.egress_preset;
     for (const auto& rule : net.egress.allow) out += "\n            egress allow " + format_egress_rule(rule);
     for (const auto& rule : net.egress.deny) out += "\n            egress deny " + format_egress_rule(rule);
     return out;

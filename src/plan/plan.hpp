@@ -55,7 +55,7 @@ struct Plan {
     std::uint32_t payload_uid = 0, payload_gid = 0;
     bool unshare_uts = true, unshare_ipc = true, unshare_net = true, unshare_cgroup = true;
     NetworkMode network = NetworkMode::None;
-    SlirpSettings slirp;        // mode slirp: its egress holds the preset's rules too
+    SlirpSettings slirp;        // mode slirp
     std::string hostname;
     std::vector<MountStep> mounts;
     std::vector<std::string> argv;

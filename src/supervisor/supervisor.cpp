@@ -29,6 +29,7 @@
 #include "init/init.hpp"
 #include "ipc/channel.hpp"
 #include "ipc/handshake.hpp"
+#include "net/slirp_network.hpp"
 #include "supervisor/supervisor.hpp"
 #include "sys/error.hpp"
 #include "sys/signals.hpp"
@@ -106,7 +107,7 @@ private:
     void on_timeout();
     void handle_message();
     void start_relay(UniqueFd master);
-    void add_relay_fds(pollfd* fds, nfds_t& count) const;
+    void add_relay_fds(std::vector<pollfd>& fds) const;
     void handle_relay(int fd, short events);
     void handle_signals();
     void reap_children();
@@ -127,6 +128,7 @@ private:
     std::map<pid_t, int> early_statuses_;  // reaped before we knew the pid (I, before InitStarted)
     std::optional<RawTerminal> raw_;
     std::optional<PtyRelay> relay_;
+    std::optional<SlirpNetwork> network_;  // mode slirp, once the sandbox's eth0 is up
     int aborted_by_ = 0;
 };
 
@@ -179,6 +181,10 @@ void Supervisor::handle_message() {
         if (auto early = early_statuses_.find(init_.pid); early != early_statuses_.end())
             init_.status = early->second;
         log("init started as host pid " + std::to_string(init_.pid));
+    } else if (message.type == MessageType::NetworkReady) {
+        if (!received->fd) throw SetupError("protocol", "network-ready without the frames fd");
+        network_.emplace(plan_.slirp, std::move(received->fd));
+        log("user-mode network (libslirp) started");
     } else if (message.type == MessageType::PayloadStarted) {
         log("sandbox ready; starting the payload");
         if (received->fd) start_relay(std::move(received->fd));
@@ -240,12 +246,12 @@ void Supervisor::on_timeout() {
                      "run with --verbose to see the last stage reached");
 }
 
-void Supervisor::add_relay_fds(pollfd* fds, nfds_t& count) const {
+void Supervisor::add_relay_fds(std::vector<pollfd>& fds) const {
     short master_events = static_cast<short>((relay_->wants_master_read() ? POLLIN : 0) |
                                              (relay_->wants_master_write() ? POLLOUT : 0));
-    if (master_events) fds[count++] = {relay_->master(), master_events, 0};
-    if (relay_->wants_input()) fds[count++] = {relay_->input(), POLLIN, 0};
-    if (relay_->wants_output()) fds[count++] = {relay_->output(), POLLOUT, 0};
+    if (master_events) fds.push_back({relay_->master(), master_events, 0});
+    if (relay_->wants_input()) fds.push_back({relay_->input(), POLLIN, 0});
+    if (relay_->wants_output()) fds.push_back({relay_->output(), POLLOUT, 0});
 }
 
 void Supervisor::handle_relay(int fd, short events) {
@@ -261,17 +267,24 @@ void Supervisor::handle_relay(int fd, short events) {
 }
 
 void Supervisor::event_loop() {
+    std::vector<pollfd> fds;
     while (!finished() && !aborted_by_) {
-        pollfd fds[5];
-        nfds_t count = 0;
-        fds[count++] = {signals_.get(), POLLIN, 0};
-        if (sync_) fds[count++] = {sync_.get(), POLLIN, 0};
-        if (relay_) add_relay_fds(fds, count);
-        int ready = ::poll(fds, count, poll_timeout());
-        if (ready < 0 && errno == EINTR) continue;
-        check(ready, "poll");
-        if (ready == 0) on_timeout();
-        for (nfds_t i = 0; i < count && ready > 0; ++i) {
+        fds.clear();
+        fds.push_back({signals_.get(), POLLIN, 0});
+        if (sync_) fds.push_back({sync_.get(), POLLIN, 0});
+        if (relay_) add_relay_fds(fds);
+        std::size_t network_first = fds.size();
+        int own_timeout = poll_timeout();
+        int timeout = own_timeout;  // libslirp's timers may shorten it
+        if (network_) network_->fill(fds, timeout);
+        int ready = ::poll(fds.data(), fds.size(), timeout);
+        if (ready < 0 && errno != EINTR) check(ready, "poll");
+        if (network_) network_->dispatch(fds, network_first, ready < 0);
+        if (ready <= 0) {
+            if (ready == 0 && timeout == own_timeout) on_timeout();
+            continue;
+        }
+        for (std::size_t i = 0; i < network_first; ++i) {
             short events = fds[i].revents;
             if (!events) continue;
             if (fds[i].fd == signals_.get()) handle_signals();

@@ -6,6 +6,9 @@
 #include <linux/sched.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -59,6 +62,22 @@ UniqueFd make_pipe_end_pair(UniqueFd& write_end) {
 
 UniqueFd dgram_socket(int family) {
     return UniqueFd(static_cast<int>(check(::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket")));
+}
+
+UniqueFd netlink_socket(int protocol) {
+    return UniqueFd(static_cast<int>(check(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol), "socket", "netlink")));
+}
+
+UniqueFd packet_socket(int ifindex) {
+    UniqueFd fd(static_cast<int>(check(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)), "socket", "AF_PACKET")));
+    int one = 1;
+    check(::setsockopt(fd.get(), SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one), "setsockopt PACKET_IGNORE_OUTGOING");
+    sockaddr_ll address{};
+    address.sll_family = AF_PACKET;
+    address.sll_protocol = htons(ETH_P_ALL);
+    address.sll_ifindex = ifindex;
+    check(::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), "bind", "AF_PACKET");
+    return fd;
 }
 
 UniqueFd ptmx_master(int dirfd_of_dev) {

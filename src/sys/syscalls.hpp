@@ -23,6 +23,9 @@ std::pair<UniqueFd, UniqueFd> seqpacket_pair();
 UniqueFd make_signalfd(const sigset_t& signals);
 UniqueFd make_pipe_end_pair(UniqueFd& write_end);  // returns the read end
 UniqueFd dgram_socket(int family);
+UniqueFd netlink_socket(int protocol);
+// A raw AF_PACKET socket bound to interface `ifindex` that does not see its own output.
+UniqueFd packet_socket(int ifindex);
 UniqueFd ptmx_master(int dirfd_of_dev);            // opens pts/ptmx below /dev
 UniqueFd pty_peer(int master);                     // the slave side, via TIOCGPTPEER
 

@@ -45,7 +45,8 @@ namespace {
 
 const MessageType kAllTypes[] = {MessageType::MapsWritten,    MessageType::InitStarted,
                                  MessageType::SetupFailed,    MessageType::PayloadStarted,
-                                 MessageType::ExecFailed,     MessageType::PayloadExited};
+                                 MessageType::ExecFailed,     MessageType::PayloadExited,
+                                 MessageType::NetworkReady};
 
 std::optional<Message> decode(const Bytes& bytes) { return sb::decode(bytes.data(), bytes.size()); }
 
@@ -111,7 +112,7 @@ TEST_CASE("ipc: decode rejects malformed bytes", "[ipc][message]") {
         CHECK_FALSE(decode(bad));
     }
     SECTION("unknown type") {
-        for (std::uint8_t type : {0, 7, 255}) {
+        for (std::uint8_t type : {0, 8, 255}) {
             Bytes bad = good;
             bad[1] = type;
             CHECK_FALSE(decode(bad));
@@ -497,4 +498,17 @@ TEST_CASE("channel: sending on a closed socket is a SysError", "[ipc][channel]")
         CHECK(error.error_number() == EPIPE);
     }
     CHECK_NOTHROW(sb::send_message_noexcept(left.get(), Message{MessageType::MapsWritten, 0, 0, {}}));
+}
+
+TEST_CASE("handshake: network-ready is accepted only while the sandbox is set up", "[ipc][handshake]") {
+    sb::Handshake handshake;
+    Message ready{MessageType::NetworkReady, 0, 0, {}};
+    CHECK(handshake.receive(ready));  // before the maps: rejected
+    handshake.maps_written();
+    CHECK(handshake.receive(ready));  // before init started: rejected
+    CHECK_FALSE(handshake.receive(Message{MessageType::InitStarted, 42, 0, {}}));
+    CHECK_FALSE(handshake.receive(ready));
+    CHECK(handshake.state() == sb::HandshakeState::SettingUp);
+    CHECK_FALSE(handshake.receive(Message{MessageType::PayloadStarted, 0, 0, {}}));
+    CHECK(handshake.receive(ready));  // after the payload started: rejected
 }

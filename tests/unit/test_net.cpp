@@ -56,7 +56,7 @@ bool transport_checksum_ok(const std::vector<std::uint8_t>& frame, bool v4, std:
 }
 
 VirtualNetwork virtual_network() {
-    return {cidr("10.0.2.0/24"), cidr("[fd00::]/64"), ip("10.0.2.3"), ip("fd00::3")};
+    return {cidr("10.0.2.0/24"), cidr("[fd00::]/64"), ip("10.0.2.2"), ip("fd00::2")};
 }
 
 }  // namespace
@@ -224,19 +224,39 @@ TEST_CASE("net: egress verdicts", "[net][packet]") {
     EgressPolicy deny_loopback{{}, {*parse_egress_rule("127.0.0.0/8", error), *parse_egress_rule("[::1]/128", error)}};
     auto verdict = [&](const char* name) {
         auto frame = captured(name);
-        return egress_verdict(*inspect_frame(frame.data(), frame.size()), deny_loopback, virtual_network());
+        return egress_verdict(*inspect_frame(frame.data(), frame.size()), deny_loopback, EgressPolicy{},
+                              virtual_network());
     };
     CHECK(verdict("ipv4-tcp-syn") == Verdict::Reset);
     CHECK(verdict("ipv4-udp") == Verdict::Unreachable);
     CHECK(verdict("ipv6-tcp-syn") == Verdict::Reset);
     CHECK(verdict("ipv6-udp") == Verdict::Unreachable);
-    CHECK(egress_verdict(*inspect_frame(captured("ipv4-udp").data(), captured("ipv4-udp").size()), EgressPolicy{},
-                         virtual_network()) == Verdict::Pass);
+    auto udp4 = captured("ipv4-udp");
+    CHECK(egress_verdict(*inspect_frame(udp4.data(), udp4.size()), EgressPolicy{}, EgressPolicy{}, virtual_network()) ==
+          Verdict::Pass);
+    // Inside the virtual network (here the DNS forwarder): passes whatever the policies say.
+    PacketInfo to_dns;
+    to_dns.destination = ip("10.0.2.3");
+    to_dns.protocol = Protocol::Udp;
+    to_dns.destination_port = 53;
+    EgressPolicy deny_all{{}, {*parse_egress_rule("0.0.0.0/0", error), *parse_egress_rule("[::]/0", error)}};
+    CHECK(egress_verdict(to_dns, deny_all, deny_all, virtual_network()) == Verdict::Pass);
+    // The gateway is the host's loopback: the loopback policy decides, as for 127.0.0.1.
     PacketInfo to_gateway;
     to_gateway.destination = ip("10.0.2.2");
     to_gateway.protocol = Protocol::Tcp;
-    EgressPolicy deny_all{{}, {*parse_egress_rule("0.0.0.0/0", error)}};
-    CHECK(egress_verdict(to_gateway, deny_all, virtual_network()) == Verdict::Pass);  // inside the virtual net
+    to_gateway.destination_port = 17001;
+    CHECK(egress_verdict(to_gateway, deny_all, EgressPolicy{}, virtual_network()) == Verdict::Pass);
+    EgressPolicy deny_port{{}, {*parse_egress_rule("127.0.0.1:17001/tcp", error)}};
+    CHECK(egress_verdict(to_gateway, EgressPolicy{}, deny_port, virtual_network()) == Verdict::Reset);
+    to_gateway.destination_port = 17002;
+    CHECK(egress_verdict(to_gateway, EgressPolicy{}, deny_port, virtual_network()) == Verdict::Pass);
+    PacketInfo to_gateway6 = to_gateway;
+    to_gateway6.family = IpFamily::V6;
+    to_gateway6.destination = ip("fd00::2");
+    to_gateway6.destination_port = 17001;
+    EgressPolicy deny_v6{{}, {*parse_egress_rule("[::1]/128", error)}};
+    CHECK(egress_verdict(to_gateway6, EgressPolicy{}, deny_v6, virtual_network()) == Verdict::Reset);
 }
 
 TEST_CASE("net: a denied TCP SYN gets a reset", "[net][packet]") {

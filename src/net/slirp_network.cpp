@@ -1,0 +1,228 @@
+#include "net/slirp_network.hpp"
+
+#include <arpa/inet.h>
+#include <slirp/libslirp.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "sys/error.hpp"
+#include "sys/syscalls.hpp"
+
+namespace sb {
+
+struct SlirpNetwork::Timer {
+    SlirpTimerId id;
+    void* cb_opaque;
+    std::int64_t expire_ms = -1;
+};
+
+namespace {
+
+std::int64_t now_ns() {
+    timespec ts;
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return std::int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+SlirpNetwork& self(void* opaque) { return *static_cast<SlirpNetwork*>(opaque); }
+
+// libslirp's callbacks: noexcept trampolines into the SlirpNetwork.
+ssize_t send_packet(const void* buf, size_t len, void* opaque) noexcept {
+    self(opaque).send_to_guest(static_cast<const std::uint8_t*>(buf), len);
+    return static_cast<ssize_t>(len);
+}
+void guest_error(const char*, void*) noexcept {}
+int64_t clock_get_ns(void*) noexcept { return now_ns(); }
+void* timer_new_opaque(SlirpTimerId id, void* cb_opaque, void* opaque) noexcept {
+    auto timer = std::make_unique<SlirpNetwork::Timer>(SlirpNetwork::Timer{id, cb_opaque, -1});
+    void* handle = timer.get();
+    self(opaque).timers().push_back(std::move(timer));
+    return handle;
+}
+void timer_free(void* timer, void* opaque) noexcept {
+    auto& timers = self(opaque).timers();
+    timers.erase(std::remove_if(timers.begin(), timers.end(), [&](const auto& t) { return t.get() == timer; }),
+                 timers.end());
+}
+void timer_mod(void* timer, int64_t expire_ms, void*) noexcept {
+    static_cast<SlirpNetwork::Timer*>(timer)->expire_ms = expire_ms;
+}
+void* timer_new_unused(SlirpTimerCb, void*, void*) noexcept { return nullptr; }
+void register_poll_fd(int, void*) noexcept {}
+void unregister_poll_fd(int, void*) noexcept {}
+void notify(void*) noexcept {}
+
+const SlirpCb kCallbacks = {
+    send_packet, guest_error, clock_get_ns, timer_new_unused, timer_free, timer_mod,
+    register_poll_fd, unregister_poll_fd, notify, nullptr, timer_new_opaque,
+};
+
+short to_poll_events(int slirp_events) {
+    short events = 0;
+    if (slirp_events & SLIRP_POLL_IN) events |= POLLIN;
+    if (slirp_events & SLIRP_POLL_OUT) events |= POLLOUT;
+    if (slirp_events & SLIRP_POLL_PRI) events |= POLLPRI;
+    return events;
+}
+
+int to_slirp_events(short revents) {
+    int events = 0;
+    if (revents & POLLIN) events |= SLIRP_POLL_IN;
+    if (revents & POLLOUT) events |= SLIRP_POLL_OUT;
+    if (revents & POLLPRI) events |= SLIRP_POLL_PRI;
+    if (revents & (POLLERR | POLLNVAL)) events |= SLIRP_POLL_ERR;
+    if (revents & POLLHUP) events |= SLIRP_POLL_HUP;
+    return events;
+}
+
+in_addr v4(const IpAddress& address) {
+    in_addr out{};
+    std::memcpy(&out, address.bytes.data(), 4);
+    return out;
+}
+
+in6_addr v6(const IpAddress& address) {
+    in6_addr out{};
+    std::memcpy(&out, address.bytes.data(), 16);
+    return out;
+}
+
+SlirpConfig slirp_config(const SlirpSettings& settings, const GuestAddresses& addresses) {
+    SlirpConfig config{};
+    config.version = 4;
+    config.in_enabled = true;
+    config.vnetwork = v4(settings.subnet4.base);
+    config.vnetmask.s_addr = htonl(settings.subnet4.prefix ? ~0u << (32 - settings.subnet4.prefix) : 0);
+    config.vhost = v4(addresses.gateway4);
+    config.in6_enabled = true;
+    config.vprefix_addr6 = v6(settings.subnet6.base);
+    config.vprefix_len = static_cast<std::uint8_t>(settings.subnet6.prefix);
+    config.vhost6 = v6(addresses.gateway6);
+    config.vdhcp_start = v4(addresses.guest4);
+    config.vnameserver = v4(addresses.dns4);
+    config.vnameserver6 = v6(addresses.dns6);
+    config.if_mtu = settings.mtu;
+    config.if_mru = settings.mtu;
+    config.disable_host_loopback = !settings.allow_host_loopback;
+    config.enable_emu = false;
+    config.disable_dhcp = true;  // eth0 is configured statically
+    return config;
+}
+
+}  // namespace
+
+SlirpNetwork::SlirpNetwork(const SlirpSettings& settings, UniqueFd frames)
+    : settings_(settings), addresses_(guest_addresses(settings)), frames_(std::move(frames)) {
+    virtual_network_ = {settings.subnet4, settings.subnet6, addresses_.gateway4, addresses_.gateway6};
+    outside_policy_ = settings.egress;
+    if (settings.egress_preset == "public-only") {
+        EgressPolicy preset = public_only_policy();
+        outside_policy_.deny.insert(outside_policy_.deny.end(), preset.deny.begin(), preset.deny.end());
+    }
+    set_nonblocking(frames_.get());
+    SlirpConfig config = slirp_config(settings, addresses_);
+    slirp_ = slirp_new(&config, &kCallbacks, this);
+    if (!slirp_) throw SetupError("network", "libslirp could not start");
+    open_forwards(settings);
+}
+
+SlirpNetwork::~SlirpNetwork() {
+    // Closes every socket and listener of this network on the host.
+    if (slirp_) slirp_cleanup(slirp_);
+}
+
+void SlirpNetwork::open_forwards(const SlirpSettings& settings) {
+    for (const auto& forward : settings.ports) {
+        int rc;
+        errno = 0;
+        if (forward.host_address.family == IpFamily::V4) {
+            rc = slirp_add_hostfwd(slirp_, forward.protocol == Protocol::Udp, v4(forward.host_address), forward.host_port,
+                                   v4(addresses_.guest4), forward.guest_port);
+        } else {
+            sockaddr_in6 host{}, guest{};
+            host.sin6_family = guest.sin6_family = AF_INET6;
+            host.sin6_addr = v6(forward.host_address);
+            host.sin6_port = htons(forward.host_port);
+            guest.sin6_addr = v6(addresses_.guest6);
+            guest.sin6_port = htons(forward.guest_port);
+            rc = slirp_add_hostxfwd(slirp_, reinterpret_cast<sockaddr*>(&host), sizeof host,
+                                    reinterpret_cast<sockaddr*>(&guest), sizeof guest,
+                                    forward.protocol == Protocol::Udp ? SLIRP_HOSTFWD_UDP : 0);
+        }
+        if (rc < 0) {
+            int err = errno ? errno : EADDRINUSE;
+            throw SetupError("network", "forward " + format_port_forward(forward) + ": cannot listen on the host: " +
+                                            std::strerror(err),
+                             "choose another host port in [network] ports, or stop what listens there");
+        }
+    }
+}
+
+void SlirpNetwork::send_to_guest(const std::uint8_t* frame, std::size_t length) {
+    // Non-blocking: when the sandbox does not take frames, drop them (TCP retransmits).
+    ssize_t ignored = ::write(frames_.get(), frame, length);
+    (void)ignored;
+}
+
+void SlirpNetwork::read_frames() {
+    std::uint8_t frame[65536 + 64];
+    for (int budget = 64; budget > 0; --budget) {
+        ssize_t got = ::read(frames_.get(), frame, sizeof frame);
+        if (got <= 0) return;  // EAGAIN: all read; the sandbox's end is gone otherwise
+        auto length = static_cast<std::size_t>(got);
+        auto packet = inspect_frame(frame, length);
+        Verdict verdict =
+            packet ? egress_verdict(*packet, outside_policy_, settings_.egress, virtual_network_) : Verdict::Pass;
+        std::vector<std::uint8_t> reply;
+        if (verdict == Verdict::Pass) slirp_input(slirp_, frame, static_cast<int>(length));
+        else if (verdict == Verdict::Reset) reply = tcp_reset_for(frame, length, *packet);
+        else if (verdict == Verdict::Unreachable) reply = icmp_unreachable_for(frame, length, *packet);
+        if (!reply.empty()) send_to_guest(reply.data(), reply.size());
+    }
+}
+
+void SlirpNetwork::fill(std::vector<pollfd>& fds, int& timeout_ms) {
+    first_ = fds.size();
+    fds.push_back({frames_.get(), POLLIN, 0});
+    polling_ = &fds;
+    uint32_t slirp_timeout = timeout_ms < 0 ? UINT32_MAX : static_cast<uint32_t>(timeout_ms);
+    slirp_pollfds_fill(
+        slirp_, &slirp_timeout,
+        [](int fd, int events, void* opaque) noexcept -> int {
+            auto& fds = *self(opaque).polling_;
+            fds.push_back({fd, to_poll_events(events), 0});
+            return static_cast<int>(fds.size() - 1);
+        },
+        this);
+    std::int64_t now_ms = now_ns() / 1000000;
+    for (const auto& timer : timers_)
+        if (timer->expire_ms >= 0)
+            slirp_timeout = std::min<uint32_t>(slirp_timeout, static_cast<uint32_t>(std::max<std::int64_t>(0, timer->expire_ms - now_ms)));
+    timeout_ms = slirp_timeout == UINT32_MAX ? -1 : static_cast<int>(std::min<uint32_t>(slirp_timeout, 1 << 30));
+}
+
+void SlirpNetwork::dispatch(std::vector<pollfd>& fds, std::size_t first, bool poll_failed) {
+    polling_ = &fds;
+    if (fds[first].revents & POLLIN) read_frames();
+    slirp_pollfds_poll(
+        slirp_, poll_failed,
+        [](int index, void* opaque) noexcept -> int {
+            return to_slirp_events((*self(opaque).polling_)[static_cast<std::size_t>(index)].revents);
+        },
+        this);
+    std::int64_t now_ms = now_ns() / 1000000;
+    for (std::size_t i = 0; i < timers_.size(); ++i) {
+        Timer& timer = *timers_[i];
+        if (timer.expire_ms >= 0 && timer.expire_ms <= now_ms) {
+            timer.expire_ms = -1;
+            slirp_handle_timer(slirp_, timer.id, timer.cb_opaque);
+        }
+    }
+    polling_ = nullptr;
+}
+
+}  // namespace sb

@@ -1,0 +1,54 @@
+// The supervisor's user-mode network: libslirp, fed from the sandbox's frames fd, run inside
+// the supervisor's single poll loop (no threads, no helper processes). Frames the sandbox
+// sends pass the egress filter first; denied ones are answered with a reset or an ICMP error.
+#pragma once
+#include <poll.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "net/guest_interface.hpp"
+#include "net/packet.hpp"
+#include "profile/profile.hpp"
+#include "sys/unique_fd.hpp"
+
+struct Slirp;
+
+namespace sb {
+
+class SlirpNetwork {
+public:
+    // Starts libslirp and opens the port forwards. Throws SetupError("network", ...) naming a
+    // forward that cannot listen (a busy port).
+    SlirpNetwork(const SlirpSettings& settings, UniqueFd frames);
+    ~SlirpNetwork();
+    SlirpNetwork(const SlirpNetwork&) = delete;
+    SlirpNetwork& operator=(const SlirpNetwork&) = delete;
+
+    // Appends this network's fds to `fds` and lowers `timeout_ms` (-1: none) to its next timer.
+    void fill(std::vector<pollfd>& fds, int& timeout_ms);
+    // Handles what poll reported for the fds it appended, starting at index `first`.
+    void dispatch(std::vector<pollfd>& fds, std::size_t first, bool poll_failed);
+
+    // Called from libslirp's C callbacks.
+    struct Timer;
+    void send_to_guest(const std::uint8_t* frame, std::size_t length);
+    std::vector<std::unique_ptr<Timer>>& timers() { return timers_; }
+
+private:
+    void open_forwards(const SlirpSettings& settings);
+    void read_frames();
+
+    SlirpSettings settings_;
+    GuestAddresses addresses_;
+    VirtualNetwork virtual_network_;
+    EgressPolicy outside_policy_;  // the profile's rules and its preset's
+    UniqueFd frames_;
+    Slirp* slirp_ = nullptr;
+    std::vector<std::unique_ptr<Timer>> timers_;
+    std::vector<pollfd>* polling_ = nullptr;  // during fill/dispatch
+    std::size_t first_ = 0;
+};
+
+}  // namespace sb

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Small network helpers for the slirp tests. Loopback only on the host.
+
+  netutil.py serve tcp|udp ADDRESS PORTFILE   echo server on ADDRESS, a free port written to PORTFILE
+  netutil.py listen-busy ADDRESS PORTFILE     a TCP listener that only holds its port
+  netutil.py client tcp|udp HOST PORT         (inside the sandbox) send "hi", print the answer
+                                              or "error=ERRNONAME", and "elapsed_ms=N"
+  netutil.py local-address                    (inside) the source address towards the gateway
+  netutil.py echo-listen PORT                 (inside) TCP echo server on 0.0.0.0:PORT, prints ready
+  netutil.py port-free ADDRESS PORT           exit 0 when nothing listens there (connection refused)
+"""
+import errno
+import os
+import socket
+import sys
+import time
+
+
+def family(address):
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
+def serve(kind, address, portfile):
+    s = socket.socket(family(address), socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM)
+    s.bind((address, 0))
+    if kind == "tcp":
+        s.listen(16)
+    with open(portfile + ".tmp", "w") as f:
+        f.write(str(s.getsockname()[1]))
+    os.rename(portfile + ".tmp", portfile)
+    while True:
+        if kind == "tcp":
+            c, _ = s.accept()
+            c.settimeout(5)
+            try:
+                c.sendall(b"echo:" + c.recv(1000))
+            except OSError:
+                pass
+            c.close()
+        else:
+            data, peer = s.recvfrom(1000)
+            s.sendto(b"echo:" + data, peer)
+
+
+def client(kind, host, port):
+    start = time.monotonic()
+    try:
+        s = socket.socket(family(host), socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM)
+        s.settimeout(5)
+        s.connect((host, int(port)))
+        s.send(b"hi")
+        print("answer=" + s.recv(100).decode())
+    except OSError as e:
+        name = errno.errorcode.get(e.errno, "timeout" if isinstance(e, socket.timeout) else str(e.errno))
+        print("error=" + name)
+    print("elapsed_ms=%d" % ((time.monotonic() - start) * 1000))
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == "serve":
+        serve(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif cmd == "listen-busy":
+        s = socket.socket(family(sys.argv[2]))
+        s.bind((sys.argv[2], 0))
+        s.listen(1)
+        with open(sys.argv[3], "w") as f:
+            f.write(str(s.getsockname()[1]))
+        time.sleep(120)
+    elif cmd == "client":
+        client(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif cmd == "local-address":
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.connect(("10.0.2.2", 9))
+        print("local=" + s.getsockname()[0])
+        s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s6.connect(("fd00::2", 9))
+        print("local6=" + s6.getsockname()[0])
+    elif cmd == "echo-listen":
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", int(sys.argv[2])))
+        s.listen(4)
+        print("ready", flush=True)
+        c, _ = s.accept()
+        c.sendall(b"inside:" + c.recv(1000))
+        c.close()
+    elif cmd == "port-free":
+        # Nothing listens: a connection is refused (bind would also fail on TIME_WAIT leftovers).
+        s = socket.socket(family(sys.argv[2]))
+        s.settimeout(2)
+        try:
+            s.connect((sys.argv[2], int(sys.argv[3])))
+        except ConnectionRefusedError:
+            sys.exit(0)
+        except OSError:
+            pass
+        sys.exit(1)
+    else:
+        sys.exit("netutil.py: unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()

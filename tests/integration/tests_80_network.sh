@@ -1,0 +1,148 @@
+# User-mode networking (libslirp in the supervisor). Every host service is on loopback and
+# started by the test; the sandbox reaches it only through the gateway (10.0.2.2 / fd00::2).
+
+# netprofile NAME [TOML LINES...]: a slirp profile with python3 and netutil.py inside
+netprofile() {
+  local name=$1
+  shift
+  mkprofile -n "$name" default '[network]' 'mode = "slirp"' "$@" \
+    '' '[[mount]]' 'type = "ro-bind"' "source = \"$IT_DIR/netutil.py\"" 'target = "/netutil.py"'
+}
+
+need_python_inside() {
+  [ -x /usr/bin/python3 ] || skip "/usr/bin/python3 is not installed (needed inside the sandbox)"
+}
+
+# serve KIND ADDRESS: an echo server of the test's own; its port in $PORT
+serve() {
+  local portfile=$T/port.$RANDOM
+  start_bg python3 "$IT_DIR/netutil.py" serve "$1" "$2" "$portfile"
+  local i
+  for ((i = 0; i < 50; i++)); do [ -s "$portfile" ] && break; sleep 0.1; done
+  PORT=$(cat "$portfile") || fail "the $1 echo server on $2 did not start"
+}
+
+t_net_slirp_interface() {
+  need_python_inside
+  local p
+  p=$(netprofile p)
+  sb run "$p" -- /bin/sh -c 'python3 /netutil.py local-address; cat /etc/resolv.conf; cat /sys/class/net/eth0/mtu 2>/dev/null || awk "\$1 == \"eth0:\"" /proc/net/dev'
+  expect_rc 0
+  expect_kv local 10.0.2.100
+  expect_kv local6 fd00::100
+  grep -qx 'nameserver 10.0.2.3' "$T/out" || fail "/etc/resolv.conf does not point at the slirp DNS address"
+}
+
+t_net_host_loopback_allowed() {
+  need_python_inside
+  local p tcp udp
+  serve tcp 127.0.0.1; tcp=$PORT
+  serve udp 127.0.0.1; udp=$PORT
+  p=$(netprofile p 'allow_host_loopback = true')
+  sb run "$p" -- /bin/sh -c "python3 /netutil.py client tcp 10.0.2.2 $tcp; python3 /netutil.py client udp 10.0.2.2 $udp"
+  expect_rc 0
+  [ "$(grep -c '^answer=echo:hi$' "$T/out")" -eq 2 ] || fail "TCP and UDP through the gateway did not both echo: $(cat "$T/out")"
+}
+
+t_net_host_loopback_denied_by_default() {
+  need_python_inside
+  local p ms
+  serve tcp 127.0.0.1
+  p=$(netprofile p)
+  sb run "$p" -- python3 /netutil.py client tcp 10.0.2.2 "$PORT"
+  expect_rc 0
+  grep -q '^answer=' "$T/out" && fail "the host's loopback was reachable without allow_host_loopback"
+  grep -q '^error=E' "$T/out" || fail "no error: $(cat "$T/out")"
+  ms=$(val elapsed_ms)
+  [ "$ms" -lt 2000 ] || fail "a denied connection took ${ms} ms (it must fail fast, not hang)"
+}
+
+t_net_ipv6_gateway() {
+  need_python_inside
+  local p
+  python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null || skip "no IPv6 loopback on this host"
+  serve tcp ::1
+  p=$(netprofile p 'allow_host_loopback = true')
+  sb run "$p" -- python3 /netutil.py client tcp fd00::2 "$PORT"
+  expect_rc 0
+  expect_kv answer echo:hi
+}
+
+t_net_port_forward() {
+  need_python_inside
+  local p port pid i answer=
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  p=$(netprofile p "ports = [\"$port:8080\"]")
+  sb_bg_net "$p" python3 /netutil.py echo-listen 8080
+  pid=$BG
+  wait_for_line "$T/out" '^ready$' 10 || fail "the listener inside did not start: $(cat "$T/err")"
+  for ((i = 0; i < 20; i++)); do
+    answer=$(python3 "$IT_DIR/netutil.py" client tcp 127.0.0.1 "$port" | sed -n 's/^answer=//p')
+    [ -n "$answer" ] && break
+    sleep 0.2
+  done
+  [ "$answer" = "inside:hi" ] || fail "the forward 127.0.0.1:$port -> 8080 did not reach the listener (got '$answer')"
+  wait_exit "$pid" 10 || fail "the sandbox did not end after its listener answered"
+  expect_rc 0
+  python3 "$IT_DIR/netutil.py" port-free 127.0.0.1 "$port" || fail "127.0.0.1:$port is still listening after the sandbox ended"
+}
+
+sb_bg_net() { # sb_bg_net PROFILE CMD...: sandbox in the background, output in $T/out
+  local p=$1
+  shift
+  LAST_CMD="sandbox run $p -- $*"
+  start_bg "$SANDBOX" run "$p" -- "$@" </dev/null >"$T/out" 2>"$T/err"
+}
+
+t_net_port_forward_busy() {
+  local p portfile=$T/busy
+  start_bg python3 "$IT_DIR/netutil.py" listen-busy 127.0.0.1 "$portfile"
+  local i
+  for ((i = 0; i < 50; i++)); do [ -s "$portfile" ] && break; sleep 0.1; done
+  p=$(netprofile p "ports = [\"$(cat "$portfile"):80\"]")
+  sb run "$p" -- /bin/true
+  expect_rc 125
+  grep -q "^sandbox: network: forward 127.0.0.1:$(cat "$portfile"):80/tcp: cannot listen" "$T/err" ||
+    fail "no message naming the busy port: $(cat "$T/err")"
+}
+
+t_net_egress_rules() {
+  need_python_inside
+  local p open closed udp
+  serve tcp 127.0.0.1; open=$PORT
+  serve tcp 127.0.0.1; closed=$PORT
+  serve udp 127.0.0.1; udp=$PORT
+  # Traffic to the gateway is traffic to the host's loopback: rules name 127.0.0.1.
+  p=$(netprofile p 'allow_host_loopback = true' '[network.egress]' \
+    "deny = [\"127.0.0.1:$closed/tcp\", \"127.0.0.1:$udp/udp\"]")
+  sb run "$p" -- /bin/sh -c "python3 /netutil.py client tcp 10.0.2.2 $open; python3 /netutil.py client tcp 10.0.2.2 $closed;
+    python3 /netutil.py client udp 10.0.2.2 $udp"
+  expect_rc 0
+  [ "$(sed -n 1p "$T/out")" = "answer=echo:hi" ] || fail "an allowed port was not reachable: $(cat "$T/out")"
+  [ "$(grep '^error=' "$T/out" | sed -n 1p)" = "error=ECONNREFUSED" ] || fail "a denied TCP port was not reset: $(cat "$T/out")"
+  [ "$(grep '^error=' "$T/out" | sed -n 2p)" = "error=EHOSTUNREACH" ] || fail "a denied UDP port got no ICMP unreachable: $(cat "$T/out")"
+  awk -F= '$1 == "elapsed_ms" && $2 > 2000 { bad = 1 } END { exit bad }' "$T/out" || fail "a denied connection did not fail fast: $(cat "$T/out")"
+}
+
+t_net_egress_allow_list() {
+  need_python_inside
+  local p allowed other
+  serve tcp 127.0.0.1; allowed=$PORT
+  serve tcp 127.0.0.1; other=$PORT
+  p=$(netprofile p 'allow_host_loopback = true' '[network.egress]' "allow = [\"127.0.0.1:$allowed/tcp\"]")
+  sb run "$p" -- /bin/sh -c "python3 /netutil.py client tcp 10.0.2.2 $allowed; python3 /netutil.py client tcp 10.0.2.2 $other"
+  expect_rc 0
+  [ "$(sed -n 1p "$T/out")" = "answer=echo:hi" ] || fail "the allow-listed port was not reachable: $(cat "$T/out")"
+  grep -q '^error=ECONNREFUSED' "$T/out" || fail "a port outside the allow-list was reachable: $(cat "$T/out")"
+}
+
+# Denied destinations outside the virtual network never leave: the filter answers itself.
+# (192.0.2.0/24 is TEST-NET-1; nothing is sent there, the reset comes from the filter.)
+t_net_egress_public_only() {
+  need_python_inside
+  local p
+  p=$(netprofile p '[network.egress]' 'preset = "public-only"' 'deny = ["192.0.2.0/24"]')
+  sb run "$p" -- /bin/sh -c 'python3 /netutil.py client tcp 192.168.1.1 443; python3 /netutil.py client tcp 192.0.2.1 80'
+  expect_rc 0
+  [ "$(grep -c '^error=ECONNREFUSED$' "$T/out")" -eq 2 ] || fail "denied destinations were not reset at once: $(cat "$T/out")"
+}
