@@ -178,6 +178,47 @@ std::string format_port_forward(const PortForward& forward) {
            (forward.protocol == Protocol::Udp ? "/udp" : "/tcp");
 }
 
+std::optional<ServerAddress> parse_server_address(const std::string& text, std::uint16_t default_port,
+                                                  std::string& error) {
+    ServerAddress server{{}, default_port};
+    std::string address = text, port;
+    if (!text.empty() && text[0] == '[') {
+        auto close = text.find(']');
+        if (close == std::string::npos) {
+            error = "missing ']' in \"" + text + "\"";
+            return std::nullopt;
+        }
+        address = text.substr(1, close - 1);
+        if (close + 1 < text.size()) {
+            if (text[close + 1] != ':') {
+                error = "expected [ADDRESS]:PORT, not \"" + text + "\"";
+                return std::nullopt;
+            }
+            port = text.substr(close + 2);
+        }
+    } else if (std::count(text.begin(), text.end(), ':') == 1) {
+        address = text.substr(0, text.find(':'));
+        port = text.substr(text.find(':') + 1);
+    }
+    auto parsed = parse_ip(address);
+    if (!parsed) {
+        error = "\"" + address + "\" is not an IP address";
+        return std::nullopt;
+    }
+    server.address = *parsed;
+    if (!port.empty() && !parse_port(port, server.port)) {
+        error = "bad port in \"" + text + "\"";
+        return std::nullopt;
+    }
+    return server;
+}
+
+std::string format_server_address(const ServerAddress& server) {
+    std::string address = format_ip(server.address);
+    if (server.address.family == IpFamily::V6) address = "[" + address + "]";
+    return address + ":" + std::to_string(server.port);
+}
+
 std::optional<EgressRule> parse_egress_rule(const std::string& input, std::string& error) {
     EgressRule rule;
     std::string text = input;

@@ -46,6 +46,16 @@ struct PortForward {
 std::optional<PortForward> parse_port_forward(const std::string& text, std::string& error);
 std::string format_port_forward(const PortForward& forward);
 
+// A server address with a port: "127.0.0.1", "127.0.0.1:5353", "::1", "[::1]:5353".
+struct ServerAddress {
+    IpAddress address;
+    std::uint16_t port = 0;
+    bool operator==(const ServerAddress&) const = default;
+};
+std::optional<ServerAddress> parse_server_address(const std::string& text, std::uint16_t default_port,
+                                                  std::string& error);
+std::string format_server_address(const ServerAddress& server);
+
 // An egress rule: "CIDR[:PORT[-PORT]][/tcp|/udp]", IPv6 blocks in brackets ("[fd00::]/8:443/tcp").
 struct EgressRule {
     Cidr block;

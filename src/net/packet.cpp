@@ -158,6 +158,32 @@ std::vector<std::uint8_t> tcp_reset_for(const std::uint8_t* frame, std::size_t l
     return out;
 }
 
+std::vector<std::uint8_t> udp_payload(const std::uint8_t* frame, std::size_t length, const PacketInfo& packet) {
+    if (packet.protocol != Protocol::Udp) return {};
+    const std::uint8_t* ip = frame + kEthernet;
+    std::size_t header = packet.family == IpFamily::V4 ? std::size_t(ip[0] & 0x0f) * 4 : 40;
+    if (length < kEthernet + header + 8) return {};
+    const std::uint8_t* udp = ip + header;
+    std::size_t udp_length = get16(udp + 4);
+    if (udp_length < 8 || kEthernet + header + udp_length > length) return {};
+    return {udp + 8, udp + udp_length};
+}
+
+std::vector<std::uint8_t> udp_reply_for(const std::uint8_t* frame, const PacketInfo& packet,
+                                        const std::vector<std::uint8_t>& payload) {
+    std::vector<std::uint8_t> out;
+    std::size_t at = start_reply(out, frame, packet, kUdp, 8 + payload.size());
+    std::uint8_t* udp = out.data() + at;
+    put16(udp, packet.destination_port);
+    put16(udp + 2, packet.source_port);
+    put16(udp + 4, static_cast<std::uint16_t>(8 + payload.size()));
+    std::copy(payload.begin(), payload.end(), udp + 8);
+    std::uint32_t pseudo = pseudo_header(packet.destination, packet.source, kUdp, 8 + payload.size());
+    std::uint16_t checksum = internet_checksum(udp, 8 + payload.size(), pseudo);
+    put16(udp + 6, checksum == 0 ? 0xffff : checksum);  // 0 means "no checksum" in UDP
+    return out;
+}
+
 std::vector<std::uint8_t> icmp_unreachable_for(const std::uint8_t* frame, std::size_t length,
                                                const PacketInfo& packet) {
     std::vector<std::uint8_t> out;

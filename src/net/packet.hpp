@@ -45,6 +45,13 @@ std::vector<std::uint8_t> tcp_reset_for(const std::uint8_t* frame, std::size_t l
 std::vector<std::uint8_t> icmp_unreachable_for(const std::uint8_t* frame, std::size_t length,
                                                const PacketInfo& packet);
 
+// The UDP payload of a frame (empty when it is not UDP or is malformed).
+std::vector<std::uint8_t> udp_payload(const std::uint8_t* frame, std::size_t length, const PacketInfo& packet);
+// A UDP answer to `packet` carrying `payload`: from its destination address and port back to its
+// source (the DNS forwarder answering a query, say).
+std::vector<std::uint8_t> udp_reply_for(const std::uint8_t* frame, const PacketInfo& packet,
+                                        const std::vector<std::uint8_t>& payload);
+
 // The Internet checksum (RFC 1071) of `data`, starting from `initial` (a partial sum).
 std::uint16_t internet_checksum(const std::uint8_t* data, std::size_t length, std::uint32_t initial = 0);
 

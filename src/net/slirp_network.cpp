@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <slirp/libslirp.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -178,6 +179,7 @@ void SlirpNetwork::read_frames() {
         Verdict verdict =
             packet ? egress_verdict(*packet, outside_policy_, settings_.egress, virtual_network_) : Verdict::Pass;
         std::vector<std::uint8_t> reply;
+        if (verdict == Verdict::Pass && packet && forward_dns(frame, length, *packet)) continue;
         if (verdict == Verdict::Pass) slirp_input(slirp_, frame, static_cast<int>(length));
         else if (verdict == Verdict::Reset) reply = tcp_reset_for(frame, length, *packet);
         else if (verdict == Verdict::Unreachable) reply = icmp_unreachable_for(frame, length, *packet);
@@ -185,9 +187,54 @@ void SlirpNetwork::read_frames() {
     }
 }
 
+// With `dns` in the profile, queries to the sandbox's DNS address go to that resolver (UDP);
+// libslirp's own forwarder would ask the host's. Returns true when the frame was taken.
+bool SlirpNetwork::forward_dns(const std::uint8_t* frame, std::size_t length, const PacketInfo& packet) {
+    if (!settings_.dns || packet.protocol != Protocol::Udp || packet.destination_port != 53) return false;
+    if (!(packet.destination == addresses_.dns4 || packet.destination == addresses_.dns6)) return false;
+    std::vector<std::uint8_t> payload = udp_payload(frame, length, packet);
+    if (payload.empty() || dns_queries_.size() >= 256) return true;  // malformed, or flooding: drop
+    const ServerAddress& server = *settings_.dns;
+    try {
+        bool ipv4 = server.address.family == IpFamily::V4;
+        DnsQuery query{dgram_socket(ipv4 ? AF_INET : AF_INET6), {frame, frame + length}, packet,
+                       now_ns() / 1000000 + 5000};
+        sockaddr_storage to{};
+        if (ipv4) {
+            auto* in = reinterpret_cast<sockaddr_in*>(&to);
+            in->sin_family = AF_INET;
+            in->sin_port = htons(server.port);
+            in->sin_addr = v4(server.address);
+        } else {
+            auto* in6 = reinterpret_cast<sockaddr_in6*>(&to);
+            in6->sin6_family = AF_INET6;
+            in6->sin6_port = htons(server.port);
+            in6->sin6_addr = v6(server.address);
+        }
+        if (::sendto(query.socket.get(), payload.data(), payload.size(), MSG_DONTWAIT,
+                     reinterpret_cast<sockaddr*>(&to), ipv4 ? sizeof(sockaddr_in) : sizeof(sockaddr_in6)) >= 0)
+            dns_queries_.push_back(std::move(query));
+    } catch (const std::exception&) {
+        // No socket: the query is lost, the sandbox's resolver retries.
+    }
+    return true;
+}
+
+void SlirpNetwork::answer_dns(DnsQuery& query) {
+    std::vector<std::uint8_t> answer(65536);
+    ssize_t got = ::recv(query.socket.get(), answer.data(), answer.size(), MSG_DONTWAIT);
+    if (got <= 0) return;
+    answer.resize(static_cast<std::size_t>(got));
+    auto reply = udp_reply_for(query.request.data(), query.packet, answer);
+    send_to_guest(reply.data(), reply.size());
+    query.deadline_ms = 0;  // done
+}
+
 void SlirpNetwork::fill(std::vector<pollfd>& fds, int& timeout_ms) {
     first_ = fds.size();
     fds.push_back({frames_.get(), POLLIN, 0});
+    for (const auto& query : dns_queries_) fds.push_back({query.socket.get(), POLLIN, 0});
+    if (!dns_queries_.empty()) timeout_ms = timeout_ms < 0 ? 1000 : std::min(timeout_ms, 1000);
     polling_ = &fds;
     uint32_t slirp_timeout = timeout_ms < 0 ? UINT32_MAX : static_cast<uint32_t>(timeout_ms);
     slirp_pollfds_fill(
@@ -207,6 +254,13 @@ void SlirpNetwork::fill(std::vector<pollfd>& fds, int& timeout_ms) {
 
 void SlirpNetwork::dispatch(std::vector<pollfd>& fds, std::size_t first, bool poll_failed) {
     polling_ = &fds;
+    // The DNS answers first: read_frames may add queries (and move this vector's elements).
+    for (std::size_t i = 0; i < dns_queries_.size(); ++i)
+        if (fds[first + 1 + i].revents & POLLIN) answer_dns(dns_queries_[i]);
+    std::int64_t now = now_ns() / 1000000;
+    dns_queries_.erase(std::remove_if(dns_queries_.begin(), dns_queries_.end(),
+                                      [&](const DnsQuery& query) { return query.deadline_ms <= now; }),
+                       dns_queries_.end());
     if (fds[first].revents & POLLIN) read_frames();
     slirp_pollfds_poll(
         slirp_, poll_failed,

@@ -37,8 +37,17 @@ public:
     std::vector<std::unique_ptr<Timer>>& timers() { return timers_; }
 
 private:
+    // A DNS query sent on to the profile's resolver, waiting for its answer.
+    struct DnsQuery {
+        UniqueFd socket;
+        std::vector<std::uint8_t> request;  // the query's frame, to address the answer
+        PacketInfo packet;
+        std::int64_t deadline_ms = 0;
+    };
     void open_forwards(const SlirpSettings& settings);
     void read_frames();
+    bool forward_dns(const std::uint8_t* frame, std::size_t length, const PacketInfo& packet);
+    void answer_dns(DnsQuery& query);
 
     SlirpSettings settings_;
     GuestAddresses addresses_;
@@ -47,6 +56,7 @@ private:
     UniqueFd frames_;
     Slirp* slirp_ = nullptr;
     std::vector<std::unique_ptr<Timer>> timers_;
+    std::vector<DnsQuery> dns_queries_;
     std::vector<pollfd>* polling_ = nullptr;  // during fill/dispatch
     std::size_t first_ = 0;
 };

@@ -250,7 +250,7 @@ std::string describe_network(const Plan& plan) {
     if (plan.network == NetworkMode::Host) return "host";
     const SlirpSettings& net = plan.slirp;
     std::string out = "slirp " + format_cidr(net.subnet4) + " and " + format_cidr(net.subnet6) + ", mtu " +
-                      std::to_string(net.mtu) + ", dns via " + (net.dns ? format_ip(*net.dns) : "the host's resolver") +
+                      std::to_string(net.mtu) + ", dns via " + (net.dns ? format_server_address(*net.dns) : "the host's resolver") +
                       ", host loopback " + (net.allow_host_loopback ? "allowed" : "denied");
     for (const auto& forward : net.ports) out += "\n            forward " + format_port_forward(forward);
     if (!net.egress_preset.empty()) out += "\n            egress preset " + net.egress_preset;

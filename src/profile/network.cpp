@@ -66,12 +66,6 @@ void parse_egress(const FileParser& p, const toml::node& node, NetworkLayer& lay
     layer.egress_deny = egress_rules(p, *table, "deny");
 }
 
-IpAddress address_value(const FileParser& p, const std::string& key, const toml::node& node) {
-    std::string text = p.string_value(key, node);
-    auto address = parse_ip(text);
-    if (!address) throw ConfigError(p.at(node), "'" + key + "' must be an IP address, not \"" + text + "\"");
-    return *address;
-}
 
 Cidr subnet_value(const FileParser& p, const std::string& key, const toml::node& node, IpFamily family,
                   unsigned max_prefix) {
@@ -100,7 +94,10 @@ NetworkLayer parse_network(const FileParser& p, const toml::table& table) {
     if (const auto* node = table.get("allow_host_loopback"))
         layer.allow_host_loopback = p.bool_value("allow_host_loopback", *node);
     if (const auto* node = table.get("ports")) parse_ports(p, *node, layer);
-    if (const auto* node = table.get("dns")) layer.dns = address_value(p, "dns", *node);
+    if (const auto* node = table.get("dns"))
+        layer.dns = parsed_value<ServerAddress>(p, "dns", *node, [](const std::string& text, std::string& error) {
+            return parse_server_address(text, 53, error);
+        });
     if (const auto* node = table.get("egress")) parse_egress(p, *node, layer);
     if (const auto* node = table.get("mtu")) {
         const auto* value = node->as_integer();

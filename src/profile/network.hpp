@@ -10,7 +10,7 @@ namespace sb {
 struct NetworkLayer {
     std::optional<NetworkMode> mode;
     std::optional<bool> allow_host_loopback;
-    std::optional<IpAddress> dns;
+    std::optional<ServerAddress> dns;
     std::optional<unsigned> mtu;
     std::optional<Cidr> subnet4, subnet6;
     std::vector<PortForward> ports;

@@ -38,7 +38,7 @@ struct MountSpec {
 struct SlirpSettings {
     bool allow_host_loopback = false;      // reach the host's 127.0.0.1 / ::1 through the gateway
     std::vector<PortForward> ports;        // host -> sandbox
-    std::optional<IpAddress> dns;          // the resolver queries go to; default: the host's
+    std::optional<ServerAddress> dns;      // the resolver queries go to; default: the host's
     std::string egress_preset;             // "" or "public-only"
     EgressPolicy egress;                   // allow/deny rules (the preset's are added at plan time)
     unsigned mtu = 65520;

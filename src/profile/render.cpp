@@ -52,7 +52,7 @@ std::string render_slirp(const SlirpSettings& net) {
     for (const auto& rule : net.egress.deny) deny.push_back(format_egress_rule(rule));
     out << "allow_host_loopback = " << std::boolalpha << net.allow_host_loopback << "\n";
     out << "ports = " << list(ports) << "\n";
-    if (net.dns) out << "dns = " << quoted(format_ip(*net.dns)) << "\n";
+    if (net.dns) out << "dns = " << quoted(format_server_address(*net.dns)) << "\n";
     out << "mtu = " << net.mtu << "\n";
     out << "subnet = " << quoted(format_cidr(net.subnet4)) << "\nsubnet6 = " << quoted(format_cidr(net.subnet6)) << "\n";
     out << "egress = { preset = " << quoted(net.egress_preset.empty() ? "none" : net.egress_preset)

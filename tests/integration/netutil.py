@@ -7,6 +7,9 @@
                                               or "error=ERRNONAME", and "elapsed_ms=N"
   netutil.py local-address                    (inside) the source address towards the gateway
   netutil.py echo-listen PORT                 (inside) TCP echo server on 0.0.0.0:PORT, prints ready
+  netutil.py dns-stub PORTFILE                 a DNS server on 127.0.0.1 answering every A query with
+                                              192.0.2.123 (and AAAA with no records)
+  netutil.py resolve NAME                     (inside) gethostbyname NAME: "resolved=ADDRESS" or error
   netutil.py port-free ADDRESS PORT           exit 0 when nothing listens there (connection refused)
 """
 import errno
@@ -56,6 +59,29 @@ def client(kind, host, port):
     print("elapsed_ms=%d" % ((time.monotonic() - start) * 1000))
 
 
+def dns_stub(portfile):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    with open(portfile + ".tmp", "w") as f:
+        f.write(str(s.getsockname()[1]))
+    os.rename(portfile + ".tmp", portfile)
+    while True:
+        query, peer = s.recvfrom(1500)
+        if len(query) < 12:
+            continue
+        end = 12
+        while end < len(query) and query[end] != 0:
+            end += query[end] + 1
+        question = query[12:end + 5]
+        qtype = int.from_bytes(query[end + 1:end + 3], "big")
+        answers = b""
+        if qtype == 1:  # A
+            answers = b"\xc0\x0c" + (1).to_bytes(2, "big") + (1).to_bytes(2, "big") + (60).to_bytes(4, "big") \
+                + (4).to_bytes(2, "big") + bytes([192, 0, 2, 123])
+        header = query[:2] + b"\x81\x80" + (1).to_bytes(2, "big") + (1 if answers else 0).to_bytes(2, "big") + b"\x00\x00\x00\x00"
+        s.sendto(header + question + answers, peer)
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "serve":
@@ -85,6 +111,13 @@ def main():
         c, _ = s.accept()
         c.sendall(b"inside:" + c.recv(1000))
         c.close()
+    elif cmd == "dns-stub":
+        dns_stub(sys.argv[2])
+    elif cmd == "resolve":
+        try:
+            print("resolved=" + socket.gethostbyname(sys.argv[2]))
+        except OSError as e:
+            print("error=%s" % e)
     elif cmd == "port-free":
         # Nothing listens: a connection is refused (bind would also fail on TIME_WAIT leftovers).
         s = socket.socket(family(sys.argv[2]))

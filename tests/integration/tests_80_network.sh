@@ -146,3 +146,16 @@ t_net_egress_public_only() {
   expect_rc 0
   [ "$(grep -c '^error=ECONNREFUSED$' "$T/out")" -eq 2 ] || fail "denied destinations were not reset at once: $(cat "$T/out")"
 }
+
+# DNS: the sandbox asks 10.0.2.3; with `dns` in the profile the query goes to that resolver
+# (here a stub of the test's own on 127.0.0.1), never to the machine's real one.
+t_net_dns_through_stub() {
+  need_python_inside
+  local p portfile=$T/dnsport i
+  start_bg python3 "$IT_DIR/netutil.py" dns-stub "$portfile"
+  for ((i = 0; i < 50; i++)); do [ -s "$portfile" ] && break; sleep 0.1; done
+  p=$(netprofile p "dns = \"127.0.0.1:$(cat "$portfile")\"")
+  sb run "$p" -- python3 /netutil.py resolve www.example.test
+  expect_rc 0
+  expect_kv resolved 192.0.2.123
+}

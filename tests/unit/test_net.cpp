@@ -307,3 +307,37 @@ TEST_CASE("net: a denied UDP packet gets an ICMP unreachable", "[net][packet]") 
         }
     }
 }
+
+TEST_CASE("net: server addresses", "[net]") {
+    std::string error;
+    auto plain = parse_server_address("127.0.0.1", 53, error);
+    REQUIRE(plain);
+    CHECK(format_server_address(*plain) == "127.0.0.1:53");
+    CHECK(format_server_address(*parse_server_address("127.0.0.1:5353", 53, error)) == "127.0.0.1:5353");
+    CHECK(format_server_address(*parse_server_address("::1", 53, error)) == "[::1]:53");
+    CHECK(format_server_address(*parse_server_address("[::1]:5353", 53, error)) == "[::1]:5353");
+    CHECK_FALSE(parse_server_address("127.0.0.1:0", 53, error));
+    CHECK_FALSE(parse_server_address("dns.example", 53, error));
+    CHECK_FALSE(parse_server_address("[::1", 53, error));
+}
+
+TEST_CASE("net: a UDP answer goes back to the asker with valid checksums", "[net][packet]") {
+    for (const char* name : {"ipv4-udp", "ipv6-udp"}) {
+        INFO(name);
+        auto query = captured(name);
+        auto info = *inspect_frame(query.data(), query.size());
+        CHECK(udp_payload(query.data(), query.size(), info) == std::vector<std::uint8_t>{'h', 'e', 'l', 'l', 'o', '-', 'u', 'd', 'p'});
+        std::vector<std::uint8_t> answer{'a', 'n', 's'};
+        auto reply = udp_reply_for(query.data(), info, answer);
+        auto back = *inspect_frame(reply.data(), reply.size());
+        CHECK(back.protocol == Protocol::Udp);
+        CHECK(back.source == info.destination);
+        CHECK(back.destination == info.source);
+        CHECK(back.source_port == info.destination_port);
+        CHECK(back.destination_port == info.source_port);
+        CHECK(udp_payload(reply.data(), reply.size(), back) == answer);
+        bool v4 = info.family == IpFamily::V4;
+        if (v4) CHECK(internet_checksum(reply.data() + 14, 20) == 0);
+        CHECK(transport_checksum_ok(reply, v4, 17));
+    }
+}

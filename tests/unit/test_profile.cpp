@@ -869,7 +869,7 @@ TEST_CASE("profile: [network] for slirp", "[profile][network]") {
     CHECK(p.slirp.allow_host_loopback);
     REQUIRE(p.slirp.ports.size() == 3);
     CHECK(sb::format_port_forward(p.slirp.ports[1]) == "127.0.0.1:5353:53/udp");
-    CHECK(sb::format_ip(*p.slirp.dns) == "127.0.0.1");
+    CHECK(sb::format_server_address(*p.slirp.dns) == "127.0.0.1:53");
     CHECK(p.slirp.mtu == 1500);
     CHECK(sb::format_cidr(p.slirp.subnet4) == "10.9.0.0/24");
     CHECK(sb::format_cidr(p.slirp.subnet6) == "[fd00::]/64");  // default kept
@@ -887,7 +887,8 @@ TEST_CASE("profile: bad [network] values are located", "[profile][network]") {
     expect_text_error(head + "ports = [\"8080:80\", \"127.0.0.1:8080:81\"]\n", 3, 21,
                       "conflict: host port 127.0.0.1:8080:81/tcp is already forwarded at line 3");
     expect_text_error(head + "ports = [\"8080:80/sctp\"]\n", 3, 10, "unknown protocol");
-    expect_text_error(head + "dns = \"resolver\"\n", 3, 7, "'dns' must be an IP address");
+    expect_text_error(head + "dns = \"resolver\"\n", 3, 7, "'dns': \"resolver\" is not an IP address");
+    expect_text_error(head + "dns = \"127.0.0.1:0\"\n", 3, 7, "'dns': bad port");
     expect_text_error(head + "egress = \"lan-only\"\n", 3, 10, "unknown egress preset \"lan-only\"");
     expect_text_error(head + "[network.egress]\nallow = [\"10.0.0.1/8\"]\n", 4, 10, "has host bits set");
     expect_text_error(head + "[network.egress]\nblock = []\n", 4, 1, "unknown key 'block' in [network.egress]");
