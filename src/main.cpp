@@ -68,6 +68,10 @@ int run(int argc, char** argv) {
         std::cout << render_profile_toml(profile);
         if (line->verbose) std::cout << "\n# plan\n" << render_plan(plan);
         if (!plan.id_map_warning.empty()) std::cerr << "sandbox: warning: " << plan.id_map_warning << "\n";
+        if (plan.network == NetworkMode::Host)
+            std::cerr << "sandbox: warning: [network] mode = \"host\" shares the host's network namespace: the "
+                         "sandbox reaches every service on the host's loopback and LAN, and abstract UNIX sockets "
+                         "(D-Bus, X11)\nhint: use mode = \"slirp\" for network access without them\n";
         return 0;
     }
     if (line->dry_run) {

@@ -68,6 +68,13 @@ std::size_t start_reply(std::vector<std::uint8_t>& out, const std::uint8_t* fram
     return kEthernet + ip_header;
 }
 
+// A denied packet fails fast: TCP is reset, UDP gets an ICMP error, the rest is dropped.
+Verdict denied(const PacketInfo& packet) {
+    if (packet.protocol == Protocol::Tcp) return Verdict::Reset;
+    if (packet.protocol == Protocol::Udp) return Verdict::Unreachable;
+    return Verdict::Drop;
+}
+
 }  // namespace
 
 std::uint16_t internet_checksum(const std::uint8_t* data, std::size_t length, std::uint32_t initial) {
@@ -116,17 +123,23 @@ Verdict egress_verdict(const PacketInfo& packet, const EgressPolicy& outside, co
     bool v4 = packet.family == IpFamily::V4;
     const EgressPolicy* policy = &outside;
     IpAddress destination = packet.destination;
+    // Link-local and multicast (neighbour discovery, router solicitations) never leave the
+    // virtual link; neither do ICMP messages to the gateway (echo, NDP): they pass.
+    bool link_local = !v4 && (destination.bytes[0] == 0xff || (destination.bytes[0] == 0xfe && (destination.bytes[1] & 0xc0) == 0x80));
+    if (link_local) return Verdict::Pass;
     if (destination == (v4 ? network.gateway4 : network.gateway6)) {
+        if (packet.protocol == Protocol::Any) return Verdict::Pass;
+        bool answers_forward = std::find(network.forwarded_ports.begin(), network.forwarded_ports.end(),
+                                         std::make_pair(packet.protocol, packet.source_port)) !=
+                               network.forwarded_ports.end();
+        if (!network.host_loopback && !answers_forward) return denied(packet);
         policy = &loopback;
         destination = *parse_ip(v4 ? "127.0.0.1" : "::1");
-    } else if ((v4 ? network.subnet4 : network.subnet6).contains(destination) ||
-               (!v4 && destination.bytes[0] == 0xff)) {
+    } else if ((v4 ? network.subnet4 : network.subnet6).contains(destination)) {
         return Verdict::Pass;
     }
     if (policy->allows(destination, packet.destination_port, packet.protocol)) return Verdict::Pass;
-    if (packet.protocol == Protocol::Tcp) return Verdict::Reset;
-    if (packet.protocol == Protocol::Udp) return Verdict::Unreachable;
-    return Verdict::Drop;
+    return denied(packet);
 }
 
 std::vector<std::uint8_t> tcp_reset_for(const std::uint8_t* frame, std::size_t length, const PacketInfo& packet) {

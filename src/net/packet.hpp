@@ -30,12 +30,17 @@ enum class Verdict { Pass, Reset, Unreachable, Drop };
 struct VirtualNetwork {
     Cidr subnet4, subnet6;          // 10.0.2.0/24, fd00::/64
     IpAddress gateway4, gateway6;   // 10.0.2.2, fd00::2: the host's loopback, when allowed
+    bool host_loopback = false;     // allow_host_loopback
+    // Guest ports of the port forwards: what they send to the gateway are answers to the host's
+    // clients (which reach the sandbox from the gateway's address), allowed even without
+    // host loopback.
+    std::vector<std::pair<Protocol, std::uint16_t>> forwarded_ports;
 };
 
 // What to do with a frame from the sandbox. Traffic leaving the virtual network is checked
-// against `outside`. Traffic to the gateway is traffic to the host's loopback: it is checked
-// against `loopback` (the profile's own rules, without a preset's: allow_host_loopback decides
-// whether the host is reachable at all) as if sent to 127.0.0.1 or ::1. Everything else inside
+// against `outside`. Traffic to the gateway is traffic to the host's loopback: denied unless
+// host loopback is allowed (or it answers a port forward), then checked against `loopback` (the
+// profile's own rules, without a preset's) as if sent to 127.0.0.1 or ::1. Everything else inside
 // the virtual network (DNS, neighbour discovery, multicast) passes.
 Verdict egress_verdict(const PacketInfo& packet, const EgressPolicy& outside, const EgressPolicy& loopback,
                        const VirtualNetwork& network);

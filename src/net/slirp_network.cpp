@@ -108,7 +108,9 @@ SlirpConfig slirp_config(const SlirpSettings& settings, const GuestAddresses& ad
     config.vnameserver6 = v6(addresses.dns6);
     config.if_mtu = settings.mtu;
     config.if_mru = settings.mtu;
-    config.disable_host_loopback = !settings.allow_host_loopback;
+    // The host-loopback policy is the egress filter's (libslirp's own would also drop the
+    // answers of UDP port forwards, which reach the sandbox from the gateway's address).
+    config.disable_host_loopback = false;
     config.enable_emu = false;
     config.disable_dhcp = true;  // eth0 is configured statically
     return config;
@@ -118,7 +120,10 @@ SlirpConfig slirp_config(const SlirpSettings& settings, const GuestAddresses& ad
 
 SlirpNetwork::SlirpNetwork(const SlirpSettings& settings, UniqueFd frames)
     : settings_(settings), addresses_(guest_addresses(settings)), frames_(std::move(frames)) {
-    virtual_network_ = {settings.subnet4, settings.subnet6, addresses_.gateway4, addresses_.gateway6};
+    virtual_network_ = {settings.subnet4, settings.subnet6, addresses_.gateway4, addresses_.gateway6,
+                        settings.allow_host_loopback, {}};
+    for (const auto& forward : settings.ports)
+        virtual_network_.forwarded_ports.emplace_back(forward.protocol, forward.guest_port);
     outside_policy_ = settings.egress;
     if (settings.egress_preset == "public-only") {
         EgressPolicy preset = public_only_policy();

@@ -6,7 +6,8 @@
   netutil.py client tcp|udp HOST PORT         (inside the sandbox) send "hi", print the answer
                                               or "error=ERRNONAME", and "elapsed_ms=N"
   netutil.py local-address                    (inside) the source address towards the gateway
-  netutil.py echo-listen PORT                 (inside) TCP echo server on 0.0.0.0:PORT, prints ready
+  netutil.py echo-listen PORT                 (inside) TCP echo server on [::]:PORT (and IPv4), prints ready
+  netutil.py udp-echo-once PORT               (inside) answers one UDP datagram on 0.0.0.0:PORT
   netutil.py dns-stub PORTFILE                 a DNS server on 127.0.0.1 answering every A query with
                                               192.0.2.123 (and AAAA with no records)
   netutil.py resolve NAME                     (inside) gethostbyname NAME: "resolved=ADDRESS" or error
@@ -102,10 +103,16 @@ def main():
         s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
         s6.connect(("fd00::2", 9))
         print("local6=" + s6.getsockname()[0])
-    elif cmd == "echo-listen":
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    elif cmd == "udp-echo-once":
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind(("0.0.0.0", int(sys.argv[2])))
+        data, peer = s.recvfrom(1000)
+        s.sendto(b"inside-udp:" + data, peer)
+    elif cmd == "echo-listen":
+        s = socket.socket(socket.AF_INET6)  # dual-stack: IPv4 and IPv6 forwards both arrive
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("::", int(sys.argv[2])))
         s.listen(4)
         print("ready", flush=True)
         c, _ = s.accept()

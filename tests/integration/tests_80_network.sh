@@ -159,3 +159,34 @@ t_net_dns_through_stub() {
   expect_rc 0
   expect_kv resolved 192.0.2.123
 }
+
+t_net_host_mode_check_warns() {
+  local p
+  p=$(mkprofile p default '[network]' 'mode = "host"')
+  sb check "$p"
+  expect_rc 0
+  grep -q "^sandbox: warning: \[network\] mode = \"host\" shares the host's network namespace" "$T/err" ||
+    fail "check did not warn about host networking: $(cat "$T/err")"
+}
+
+# UDP and IPv6 forwards: "127.0.0.1:PORT:5353/udp" and "[::1]:PORT:8443".
+t_net_port_forward_udp_and_ipv6() {
+  need_python_inside
+  python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null || skip "no IPv6 loopback on this host"
+  local p udp tcp6 pid i a1= a2=
+  udp=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  tcp6=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0)); print(s.getsockname()[1])')
+  p=$(netprofile p "ports = [\"127.0.0.1:$udp:5353/udp\", \"[::1]:$tcp6:8443\"]")
+  sb_bg_net "$p" /bin/sh -c 'python3 /netutil.py udp-echo-once 5353 & python3 /netutil.py echo-listen 8443; wait'
+  pid=$BG
+  wait_for_line "$T/out" '^ready$' 10 || fail "the listeners inside did not start: $(cat "$T/err")"
+  for ((i = 0; i < 20; i++)); do
+    [ -z "$a1" ] && a1=$(python3 "$IT_DIR/netutil.py" client udp 127.0.0.1 "$udp" | sed -n 's/^answer=//p')
+    [ -z "$a2" ] && a2=$(python3 "$IT_DIR/netutil.py" client tcp ::1 "$tcp6" | sed -n 's/^answer=//p')
+    [ -n "$a1" ] && [ -n "$a2" ] && break
+    sleep 0.2
+  done
+  [ "$a1" = "inside-udp:hi" ] || fail "the UDP forward 127.0.0.1:$udp -> 5353 did not answer (got '$a1')"
+  [ "$a2" = "inside:hi" ] || fail "the IPv6 forward [::1]:$tcp6 -> 8443 did not answer (got '$a2')"
+  wait_exit "$pid" 10 || fail "the sandbox did not end"
+}

@@ -55,8 +55,8 @@ bool transport_checksum_ok(const std::vector<std::uint8_t>& frame, bool v4, std:
     return internet_checksum(frame.data() + ip + header, length, pseudo) == 0;
 }
 
-VirtualNetwork virtual_network() {
-    return {cidr("10.0.2.0/24"), cidr("[fd00::]/64"), ip("10.0.2.2"), ip("fd00::2")};
+VirtualNetwork virtual_network(bool host_loopback = true) {
+    return {cidr("10.0.2.0/24"), cidr("[fd00::]/64"), ip("10.0.2.2"), ip("fd00::2"), host_loopback, {}};
 }
 
 }  // namespace
@@ -340,4 +340,36 @@ TEST_CASE("net: a UDP answer goes back to the asker with valid checksums", "[net
         if (v4) CHECK(internet_checksum(reply.data() + 14, 20) == 0);
         CHECK(transport_checksum_ok(reply, v4, 17));
     }
+}
+
+TEST_CASE("net: the gateway is closed without host loopback, except to answer forwards", "[net][packet]") {
+    PacketInfo to_gateway;
+    to_gateway.destination = ip("10.0.2.2");
+    to_gateway.protocol = Protocol::Tcp;
+    to_gateway.source_port = 40000;
+    to_gateway.destination_port = 17001;
+    VirtualNetwork closed = virtual_network(false);
+    CHECK(egress_verdict(to_gateway, EgressPolicy{}, EgressPolicy{}, closed) == Verdict::Reset);
+    to_gateway.protocol = Protocol::Udp;
+    CHECK(egress_verdict(to_gateway, EgressPolicy{}, EgressPolicy{}, closed) == Verdict::Unreachable);
+    closed.forwarded_ports = {{Protocol::Udp, 5353}};
+    to_gateway.source_port = 5353;  // the forward's guest port answering a host client
+    CHECK(egress_verdict(to_gateway, EgressPolicy{}, EgressPolicy{}, closed) == Verdict::Pass);
+    to_gateway.protocol = Protocol::Tcp;  // same port, other protocol: not a forward
+    CHECK(egress_verdict(to_gateway, EgressPolicy{}, EgressPolicy{}, closed) == Verdict::Reset);
+    CHECK(egress_verdict(to_gateway, EgressPolicy{}, EgressPolicy{}, virtual_network(true)) == Verdict::Pass);
+}
+
+TEST_CASE("net: neighbour discovery and ICMP to the gateway always pass", "[net][packet]") {
+    std::string error;
+    EgressPolicy public_only = public_only_policy();
+    PacketInfo ndp;
+    ndp.family = IpFamily::V6;
+    ndp.ip_protocol = 58;
+    ndp.destination = ip("fe80::2");  // the gateway's link-local address
+    CHECK(egress_verdict(ndp, public_only, EgressPolicy{}, virtual_network(false)) == Verdict::Pass);
+    ndp.destination = ip("ff02::1:ff00:100");  // solicited-node multicast
+    CHECK(egress_verdict(ndp, public_only, EgressPolicy{}, virtual_network(false)) == Verdict::Pass);
+    ndp.destination = ip("fd00::2");  // an NA to the gateway's own address
+    CHECK(egress_verdict(ndp, public_only, EgressPolicy{}, virtual_network(false)) == Verdict::Pass);
 }
