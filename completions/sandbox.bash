@@ -51,6 +51,9 @@ _sandbox_complete_value()
         --user-mode)
             COMPREPLY+=($(compgen -W 'root keep-id' -- "$cur"))
             ;;
+        --network)
+            COMPREPLY+=($(compgen -W 'none slirp host' -- "$cur"))
+            ;;
         --cwd)
             local IFS=$'\n'
             COMPREPLY+=($(compgen -d -- "$cur"))
@@ -96,9 +99,9 @@ _sandbox()
 
     local subcommands='run shell check'
     local global_opts='-h --help --version'
-    local run_opts='-h --help --dry-run -v --verbose --hostname --cwd -e --env --user-mode'
+    local run_opts='-h --help --dry-run -v --verbose --hostname --cwd -e --env --network -p --publish --user-mode'
     local check_opts='-h --help -v --verbose'
-    local value_opts='--hostname|--cwd|-e|--env|--user-mode'
+    local value_opts='--hostname|--cwd|-e|--env|--network|-p|--publish|--user-mode'
 
     # The subcommand is the first word that is not an option (the global
     # options take no value).
@@ -137,7 +140,7 @@ _sandbox()
             break
         fi
         case $w in
-            --hostname | --cwd | -e | --env | --user-mode) ((i++)) ;;
+            --hostname | --cwd | -e | --env | --network | -p | --publish | --user-mode) ((i++)) ;;
             -*) ;;
             *) ((npos++)) ;;
         esac

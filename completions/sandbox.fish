@@ -72,7 +72,7 @@ function __sandbox_npos
             continue
         end
         switch $t
-            case --hostname --cwd -e --env --user-mode
+            case --hostname --cwd -e --env --network -p --publish --user-mode
                 set skip 1
             case '-*'
             case '*'
@@ -128,6 +128,8 @@ complete -c sandbox -n $rs -s v -l verbose -d 'Log every setup stage to stderr'
 complete -c sandbox -n $rs -l hostname -x -d 'Override the profile\'s hostname'
 complete -c sandbox -n $rs -l cwd -x -a '(__fish_complete_directories (commandline -ct))' -d 'Working directory inside the sandbox'
 complete -c sandbox -n $rs -s e -l env -x -a '(set -nx | string replace -r \'$\' =)' -d 'Set NAME=VALUE inside the sandbox'
+complete -c sandbox -n $rs -l network -x -a 'none slirp host' -d 'Override the profile\'s network mode'
+complete -c sandbox -n $rs -s p -l publish -x -d 'Forward [ADDRESS:]HOSTPORT:PORT[/udp] into the sandbox'
 complete -c sandbox -n $rs -l user-mode -x -a 'root keep-id' -d 'Override the profile\'s user mode'
 complete -c sandbox -n __sandbox_wants_dashdash -a -- -d 'End of options; a command follows'
 

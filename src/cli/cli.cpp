@@ -33,6 +33,12 @@ void add_run_options(CLI::App& app, CommandLine& line, std::string& user_mode) {
     app.add_option("-e,--env", line.overrides.env, "Set NAME=VALUE inside the sandbox (repeatable)")
         ->type_name("NAME=VALUE")
         ->allow_extra_args(false);  // one value per -e: `-e A=1 PROFILE` leaves PROFILE alone
+    app.add_option("--network", line.network_mode, "Override [network] mode")
+        ->check(CLI::IsMember({"none", "slirp", "host"}))
+        ->type_name("none|slirp|host");
+    app.add_option("-p,--publish", line.overrides.publish, "Forward [ADDRESS:]HOSTPORT:PORT[/udp] into the sandbox (slirp; repeatable)")
+        ->type_name("SPEC")
+        ->allow_extra_args(false);
     app.add_option("--user-mode", user_mode, "Override [user] mode")
         ->check(CLI::IsMember({"root", "keep-id"}))
         ->type_name("root|keep-id");
@@ -103,6 +109,9 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv) {
     if (sub.check->parsed()) line.command = Command::Check;
     if (sub.shell->parsed() && line.profile.empty()) line.profile = "shell";
     if (!user_mode.empty()) line.overrides.user_mode = parse_user_mode(user_mode);
+    if (line.network_mode == "none") line.overrides.network = NetworkMode::None;
+    if (line.network_mode == "slirp") line.overrides.network = NetworkMode::Slirp;
+    if (line.network_mode == "host") line.overrides.network = NetworkMode::Host;
     return line;
 }
 

@@ -14,6 +14,7 @@ struct CommandLine {
     std::string profile;
     bool dry_run = false;
     bool verbose = false;
+    std::string network_mode;
     Overrides overrides;
 };
 

@@ -156,11 +156,25 @@ void add_resolver_file(Plan& plan) {
 }
 
 // After the mounts: slirp adds the sandbox's /etc/resolv.conf.
-void plan_network(Plan& plan, const Profile& profile) {
-    plan.network = profile.network;
-    plan.unshare_net = profile.network != NetworkMode::Host;
-    if (profile.network != NetworkMode::Slirp) return;
+void plan_network(Plan& plan, const Profile& profile, const Overrides& overrides) {
+    plan.network = overrides.network.value_or(profile.network);
+    plan.unshare_net = plan.network != NetworkMode::Host;
+    if (!overrides.publish.empty() && plan.network != NetworkMode::Slirp)
+        throw UsageError("--publish needs the slirp network (--network slirp or [network] mode = \"slirp\")");
+    if (plan.network != NetworkMode::Slirp) return;
     plan.slirp = profile.slirp;
+    for (const auto& spec : overrides.publish) {
+        std::string error;
+        auto forward = parse_port_forward(spec, error);
+        if (!forward) throw UsageError("--publish: " + error);
+        auto& ports = plan.slirp.ports;
+        ports.erase(std::remove_if(ports.begin(), ports.end(), [&](const PortForward& other) {
+                        return other.host_address == forward->host_address && other.host_port == forward->host_port &&
+                               other.protocol == forward->protocol;
+                    }),
+                    ports.end());
+        ports.push_back(*forward);
+    }
     add_resolver_file(plan);
 }
 
@@ -200,7 +214,7 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     if (plan.hostname.empty() || plan.hostname.size() > 64)
         throw UsageError("--hostname must be 1 to 64 characters");
     plan.mounts = plan_mounts(profile, facts);
-    plan_network(plan, profile);
+    plan_network(plan, profile, overrides);
     plan.argv = overrides.command.empty() ? profile.command : overrides.command;
     if (plan.argv.empty())
         throw UsageError("no command: the profile has no 'command' and none was given after --");

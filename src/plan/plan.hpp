@@ -35,6 +35,8 @@ struct Overrides {
     std::vector<std::string> command;
     std::optional<std::string> hostname, cwd;
     std::optional<UserMode> user_mode;
+    std::optional<NetworkMode> network;
+    std::vector<std::string> publish;  // port forwards, as in [network] ports
     std::vector<std::string> env;  // NAME=VALUE
 };
 

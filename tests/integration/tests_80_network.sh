@@ -190,3 +190,26 @@ t_net_port_forward_udp_and_ipv6() {
   [ "$a2" = "inside:hi" ] || fail "the IPv6 forward [::1]:$tcp6 -> 8443 did not answer (got '$a2')"
   wait_exit "$pid" 10 || fail "the sandbox did not end"
 }
+
+# The command line: --network slirp and -p/--publish on a profile without networking.
+t_net_cli_publish() {
+  need_python_inside
+  local p port pid i answer=
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  p=$(mkprofile -n p default '[[mount]]' 'type = "ro-bind"' "source = \"$IT_DIR/netutil.py\"" 'target = "/netutil.py"')
+  LAST_CMD="sandbox run --network slirp -p $port:8080 $p -- python3 /netutil.py echo-listen 8080"
+  start_bg "$SANDBOX" run --network slirp -p "$port:8080" "$p" -- python3 /netutil.py echo-listen 8080 \
+    </dev/null >"$T/out" 2>"$T/err"
+  pid=$BG
+  wait_for_line "$T/out" '^ready$' 10 || fail "the listener inside did not start: $(cat "$T/err")"
+  for ((i = 0; i < 20; i++)); do
+    answer=$(python3 "$IT_DIR/netutil.py" client tcp 127.0.0.1 "$port" | sed -n 's/^answer=//p')
+    [ -n "$answer" ] && break
+    sleep 0.2
+  done
+  [ "$answer" = "inside:hi" ] || fail "-p $port:8080 did not reach the listener (got '$answer')"
+  wait_exit "$pid" 10 || fail "the sandbox did not end"
+  sb run -p 8080:80 "$p" -- /bin/true
+  expect_rc 125
+  grep -q -- '--publish needs the slirp network' "$T/err" || fail "no clear error for -p without slirp: $(cat "$T/err")"
+}

@@ -566,3 +566,28 @@ TEST_CASE("plan: [user] subordinate_ids = false maps only the caller's ids, with
         CHECK_THROWS_AS(sb::build_plan(profile, {}, facts), sb::UsageError);
     }
 }
+
+TEST_CASE("plan: --network and --publish override the profile", "[plan][network]") {
+    HostFacts facts = rootless_facts();
+    Profile profile = profile_with_command();
+    Overrides overrides;
+    overrides.network = sb::NetworkMode::Slirp;
+    overrides.publish = {"8080:80", "127.0.0.1:5353:53/udp"};
+    Plan plan = sb::build_plan(profile, overrides, facts);
+    CHECK(plan.network == sb::NetworkMode::Slirp);
+    CHECK(plan.unshare_net);
+    REQUIRE(plan.slirp.ports.size() == 2);
+    CHECK(sb::format_port_forward(plan.slirp.ports[1]) == "127.0.0.1:5353:53/udp");
+    REQUIRE_FALSE(plan.mounts.empty());
+    CHECK(plan.mounts.back().target == "/etc/resolv.conf");
+    CHECK(plan.mounts.back().contents == "nameserver 10.0.2.3\nnameserver fd00::3\n");
+
+    overrides.publish = {"80"};
+    CHECK_THROWS_AS(sb::build_plan(profile, overrides, facts), sb::UsageError);
+    overrides.network = sb::NetworkMode::None;
+    overrides.publish = {"8080:80"};
+    CHECK_THROWS_AS(sb::build_plan(profile, overrides, facts), sb::UsageError);
+    overrides.network = sb::NetworkMode::Host;
+    overrides.publish.clear();
+    CHECK_FALSE(sb::build_plan(profile, overrides, facts).unshare_net);
+}
