@@ -190,6 +190,19 @@ if [ "$stage_ok" -eq 1 ]; then
     fi
   fi
 
+  # As root /dev/net/tun can be opened: the slirp network then uses a tap device (unprivileged
+  # tests on hosts where tun is root-only exercise the veth path instead).
+  if [ "$(id -u)" -eq 0 ] && [ -c /dev/net/tun ]; then
+    tap_out=$(cd / && timeout 30 "$STAGE/bin/sandbox" run --network slirp "$root_profile" -- /bin/cat /proc/net/dev </dev/null 2>&1)
+    if grep -q 'eth0:' <<<"$tap_out" && ! grep -q 'slirp0:' <<<"$tap_out"; then
+      echo "PASS slirp-tap-as-root"
+      PASSED=$((PASSED + 1))
+    else
+      fail "slirp-tap-as-root: eth0 is not a tap (or the sandbox failed)"
+      sed 's/^/    /' <<<"$tap_out" | head -20
+    fi
+  fi
+
   # The single-id fallback needs a user without subordinate ranges: only root can make one.
   if [ "$(id -u)" -eq 0 ]; then
     nosub=sandbox-nosub
