@@ -178,6 +178,17 @@ std::string format_port_forward(const PortForward& forward) {
            (forward.protocol == Protocol::Udp ? "/udp" : "/tcp");
 }
 
+bool same_host_side(const PortForward& a, const PortForward& b) {
+    return a.host_address == b.host_address && a.host_port == b.host_port && a.protocol == b.protocol;
+}
+
+void add_port_forward(std::vector<PortForward>& forwards, const PortForward& forward) {
+    auto same = std::find_if(forwards.begin(), forwards.end(),
+                             [&](const PortForward& other) { return same_host_side(other, forward); });
+    if (same != forwards.end()) *same = forward;
+    else forwards.push_back(forward);
+}
+
 std::optional<ServerAddress> parse_server_address(const std::string& text, std::uint16_t default_port,
                                                   std::string& error) {
     ServerAddress server{{}, default_port};

@@ -45,6 +45,10 @@ struct PortForward {
 };
 std::optional<PortForward> parse_port_forward(const std::string& text, std::string& error);
 std::string format_port_forward(const PortForward& forward);
+// True when both listen on the same host address, port and protocol.
+bool same_host_side(const PortForward& a, const PortForward& b);
+// Adds `forward`, replacing one with the same host side (a later setting wins).
+void add_port_forward(std::vector<PortForward>& forwards, const PortForward& forward);
 
 // A server address with a port: "127.0.0.1", "127.0.0.1:5353", "::1", "[::1]:5353".
 struct ServerAddress {

@@ -167,13 +167,7 @@ void plan_network(Plan& plan, const Profile& profile, const Overrides& overrides
         std::string error;
         auto forward = parse_port_forward(spec, error);
         if (!forward) throw UsageError("--publish: " + error);
-        auto& ports = plan.slirp.ports;
-        ports.erase(std::remove_if(ports.begin(), ports.end(), [&](const PortForward& other) {
-                        return other.host_address == forward->host_address && other.host_port == forward->host_port &&
-                               other.protocol == forward->protocol;
-                    }),
-                    ports.end());
-        ports.push_back(*forward);
+        add_port_forward(plan.slirp.ports, *forward);
     }
     add_resolver_file(plan);
 }

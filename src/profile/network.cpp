@@ -25,8 +25,7 @@ void parse_ports(const FileParser& p, const toml::node& node, NetworkLayer& laye
         PortForward forward = parsed_value<PortForward>(p, "ports", item, parse_port_forward);
         for (std::size_t i = 0; i < layer.ports.size(); ++i) {
             const PortForward& other = layer.ports[i];
-            if (other.host_address == forward.host_address && other.host_port == forward.host_port &&
-                other.protocol == forward.protocol)
+            if (same_host_side(other, forward))
                 throw ConfigError(p.at(item), "conflict: host port " + format_port_forward(forward) +
                                                   " is already forwarded at line " +
                                                   std::to_string(layer.port_where[i].line));
@@ -120,14 +119,7 @@ void merge_network(Profile& into, const NetworkLayer& layer, SourceLocation& sli
     if (layer.subnet4) slirp.subnet4 = *layer.subnet4;
     if (layer.subnet6) slirp.subnet6 = *layer.subnet6;
     if (layer.egress_preset) slirp.egress_preset = *layer.egress_preset;
-    for (const auto& forward : layer.ports) {
-        auto same = std::find_if(slirp.ports.begin(), slirp.ports.end(), [&](const PortForward& other) {
-            return other.host_address == forward.host_address && other.host_port == forward.host_port &&
-                   other.protocol == forward.protocol;
-        });
-        if (same != slirp.ports.end()) *same = forward;
-        else slirp.ports.push_back(forward);
-    }
+    for (const auto& forward : layer.ports) add_port_forward(slirp.ports, forward);
     slirp.egress.allow.insert(slirp.egress.allow.end(), layer.egress_allow.begin(), layer.egress_allow.end());
     slirp.egress.deny.insert(slirp.egress.deny.end(), layer.egress_deny.begin(), layer.egress_deny.end());
     if (layer.slirp_only_where.line > 0) slirp_only_where = layer.slirp_only_where;

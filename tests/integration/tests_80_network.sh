@@ -76,15 +76,23 @@ t_net_port_forward() {
   sb_bg_net "$p" python3 /netutil.py echo-listen 8080
   pid=$BG
   wait_for_line "$T/out" '^ready$' 10 || fail "the listener inside did not start: $(cat "$T/err")"
-  for ((i = 0; i < 20; i++)); do
-    answer=$(python3 "$IT_DIR/netutil.py" client tcp 127.0.0.1 "$port" | sed -n 's/^answer=//p')
-    [ -n "$answer" ] && break
-    sleep 0.2
-  done
+  answer=$(host_answer tcp 127.0.0.1 "$port")
   [ "$answer" = "inside:hi" ] || fail "the forward 127.0.0.1:$port -> 8080 did not reach the listener (got '$answer')"
   wait_exit "$pid" 10 || fail "the sandbox did not end after its listener answered"
   expect_rc 0
   python3 "$IT_DIR/netutil.py" port-free 127.0.0.1 "$port" || fail "127.0.0.1:$port is still listening after the sandbox ended"
+}
+
+# host_answer KIND ADDRESS PORT: the answer of a service reached from the host, retried for up
+# to 4 s while the sandbox's listener comes up
+host_answer() {
+  local i answer=
+  for ((i = 0; i < 20; i++)); do
+    answer=$(python3 "$IT_DIR/netutil.py" client "$1" "$2" "$3" | sed -n 's/^answer=//p')
+    [ -n "$answer" ] && break
+    sleep 0.2
+  done
+  echo "$answer"
 }
 
 sb_bg_net() { # sb_bg_net PROFILE CMD...: sandbox in the background, output in $T/out
@@ -180,12 +188,8 @@ t_net_port_forward_udp_and_ipv6() {
   sb_bg_net "$p" /bin/sh -c 'python3 /netutil.py udp-echo-once 5353 & python3 /netutil.py echo-listen 8443; wait'
   pid=$BG
   wait_for_line "$T/out" '^ready$' 10 || fail "the listeners inside did not start: $(cat "$T/err")"
-  for ((i = 0; i < 20; i++)); do
-    [ -z "$a1" ] && a1=$(python3 "$IT_DIR/netutil.py" client udp 127.0.0.1 "$udp" | sed -n 's/^answer=//p')
-    [ -z "$a2" ] && a2=$(python3 "$IT_DIR/netutil.py" client tcp ::1 "$tcp6" | sed -n 's/^answer=//p')
-    [ -n "$a1" ] && [ -n "$a2" ] && break
-    sleep 0.2
-  done
+  a1=$(host_answer udp 127.0.0.1 "$udp")
+  a2=$(host_answer tcp ::1 "$tcp6")
   [ "$a1" = "inside-udp:hi" ] || fail "the UDP forward 127.0.0.1:$udp -> 5353 did not answer (got '$a1')"
   [ "$a2" = "inside:hi" ] || fail "the IPv6 forward [::1]:$tcp6 -> 8443 did not answer (got '$a2')"
   wait_exit "$pid" 10 || fail "the sandbox did not end"
@@ -202,11 +206,7 @@ t_net_cli_publish() {
     </dev/null >"$T/out" 2>"$T/err"
   pid=$BG
   wait_for_line "$T/out" '^ready$' 10 || fail "the listener inside did not start: $(cat "$T/err")"
-  for ((i = 0; i < 20; i++)); do
-    answer=$(python3 "$IT_DIR/netutil.py" client tcp 127.0.0.1 "$port" | sed -n 's/^answer=//p')
-    [ -n "$answer" ] && break
-    sleep 0.2
-  done
+  answer=$(host_answer tcp 127.0.0.1 "$port")
   [ "$answer" = "inside:hi" ] || fail "-p $port:8080 did not reach the listener (got '$answer')"
   wait_exit "$pid" 10 || fail "the sandbox did not end"
   sb run -p 8080:80 "$p" -- /bin/true
