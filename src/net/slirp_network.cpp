@@ -236,8 +236,7 @@ void SlirpNetwork::answer_dns(DnsQuery& query) {
 }
 
 void SlirpNetwork::fill(std::vector<pollfd>& fds, int& timeout_ms) {
-    first_ = fds.size();
-    fds.push_back({frames_.get(), POLLIN, 0});
+    fds.push_back({frames_.get(), POLLIN, 0});  // first: dispatch() is told where it is
     for (const auto& query : dns_queries_) fds.push_back({query.socket.get(), POLLIN, 0});
     if (!dns_queries_.empty()) timeout_ms = timeout_ms < 0 ? 1000 : std::min(timeout_ms, 1000);
     polling_ = &fds;

@@ -58,7 +58,6 @@ private:
     std::vector<std::unique_ptr<Timer>> timers_;
     std::vector<DnsQuery> dns_queries_;
     std::vector<pollfd>* polling_ = nullptr;  // during fill/dispatch
-    std::size_t first_ = 0;
 };
 
 }  // namespace sb
