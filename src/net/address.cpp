@@ -192,24 +192,10 @@ void add_port_forward(std::vector<PortForward>& forwards, const PortForward& for
 std::optional<ServerAddress> parse_server_address(const std::string& text, std::uint16_t default_port,
                                                   std::string& error) {
     ServerAddress server{{}, default_port};
-    std::string address = text, port;
-    if (!text.empty() && text[0] == '[') {
-        auto close = text.find(']');
-        if (close == std::string::npos) {
-            error = "missing ']' in \"" + text + "\"";
-            return std::nullopt;
-        }
-        address = text.substr(1, close - 1);
-        if (close + 1 < text.size()) {
-            if (text[close + 1] != ':') {
-                error = "expected [ADDRESS]:PORT, not \"" + text + "\"";
-                return std::nullopt;
-            }
-            port = text.substr(close + 2);
-        }
-    } else if (std::count(text.begin(), text.end(), ':') == 1) {
-        address = text.substr(0, text.find(':'));
-        port = text.substr(text.find(':') + 1);
+    std::string address, rest;
+    if (!split_address(text, address, rest)) {
+        error = "missing ']' in \"" + text + "\"";
+        return std::nullopt;
     }
     auto parsed = parse_ip(address);
     if (!parsed) {
@@ -217,7 +203,7 @@ std::optional<ServerAddress> parse_server_address(const std::string& text, std::
         return std::nullopt;
     }
     server.address = *parsed;
-    if (!port.empty() && !parse_port(port, server.port)) {
+    if (!rest.empty() && (rest[0] != ':' || !parse_port(rest.substr(1), server.port))) {
         error = "bad port in \"" + text + "\"";
         return std::nullopt;
     }

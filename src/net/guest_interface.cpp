@@ -33,12 +33,6 @@ namespace {
 constexpr const char* kGuest = "eth0";
 constexpr const char* kPeer = "slirp0";
 
-IpAddress offset(const Cidr& subnet, std::uint8_t last) {
-    IpAddress address = subnet.base;
-    address.bytes[address.family == IpFamily::V4 ? 3 : 15] = last;
-    return address;
-}
-
 void write_sysctl(const std::string& path, const char* value) {
     UniqueFd fd = try_open_at(AT_FDCWD, path, O_WRONLY);
     if (fd) {
@@ -166,13 +160,6 @@ void configure_ipv6(const SlirpSettings& net, const GuestAddresses& addresses, i
 }
 
 }  // namespace
-
-GuestAddresses guest_addresses(const SlirpSettings& net) {
-    IpAddress guest6 = net.subnet6.base;
-    guest6.bytes[14] = 0x01;  // ::100
-    return {offset(net.subnet4, 100), offset(net.subnet4, 2), offset(net.subnet4, 3),
-            guest6, offset(net.subnet6, 2), offset(net.subnet6, 3)};
-}
 
 UniqueFd setup_guest_interface(const SlirpSettings& net) {
     try {

@@ -1,5 +1,7 @@
 #include "plan/plan.hpp"
 
+#include "net/virtual_addresses.hpp"
+
 #include <algorithm>
 #include <sstream>
 
@@ -142,15 +144,13 @@ namespace {
 void add_resolver_file(Plan& plan) {
     for (const auto& mount : plan.mounts)
         if (mount.target == "/etc/resolv.conf") return;
-    auto dns4 = plan.slirp.subnet4.base, dns6 = plan.slirp.subnet6.base;
-    dns4.bytes[3] = 3;
-    dns6.bytes[15] = 3;
+    GuestAddresses addresses = guest_addresses(plan.slirp);
     MountStep resolver;
     resolver.kind = MountKind::File;
     resolver.target = "/etc/resolv.conf";
     resolver.read_only = true;
     resolver.mode = 0644;
-    resolver.contents = "nameserver " + format_ip(dns4) + "\nnameserver " + format_ip(dns6) + "\n";
+    resolver.contents = "nameserver " + format_ip(addresses.dns4) + "\nnameserver " + format_ip(addresses.dns6) + "\n";
     plan.mounts.push_back(resolver);
     order_mounts(plan.mounts);
 }

@@ -205,47 +205,47 @@ def scenario_shell(argv, env):
         s.close()
 
 
-def scenario_isatty(argv, env):
+def probe_output(argv, env, check):
+    """Runs a probe under the pty until it exits 0; check(key=value dict) raises Failure."""
     s = Session(argv, env=env)
     try:
         code = s.wait()
         out = s.seen.decode("utf-8", "replace").replace("\r", "")
-        for key, want in (("stdin_tty", "1"), ("stdout_tty", "1"), ("tty", "/dev/pts/0")):
-            m = re.search(rf"^{key}=(.*)$", out, re.M)
-            if not m:
-                raise Failure(f"{key}: expected '{want}', but there is no '{key}=' line")
-            if m.group(1) != want:
-                raise Failure(f"{key}: expected '{want}', got '{m.group(1)}'")
+        check(dict(re.findall(r"^([\w.]+)=(.*)$", out, re.M)))
         if code != 0:
             raise Failure(f"exit code: expected 0, got {code}")
     except Failure as f:
         raise Failure(f"{f}\noutput seen:\n{shorten(s.seen)}") from None
     finally:
         s.close()
+
+
+def expect_value(values, key, want):
+    if key not in values:
+        raise Failure(f"{key}: expected '{want}', but there is no '{key}=' line")
+    if values[key] != want:
+        raise Failure(f"{key}: expected '{want}', got '{values[key]}'")
+
+
+def scenario_isatty(argv, env):
+    def check(values):
+        for key, want in (("stdin_tty", "1"), ("stdout_tty", "1"), ("tty", "/dev/pts/0")):
+            expect_value(values, key, want)
+    probe_output(argv, env, check)
 
 
 def scenario_private_pty(argv, env):
     """The payload's terminal is a pty of the sandbox's own, never the caller's (here: the
     session's pty on the host's /dev/pts), even when the profile has no /dev."""
     host_devpts = os.stat("/dev/pts/ptmx").st_dev
-    s = Session(argv, env=env)
-    try:
-        code = s.wait()
-        out = s.seen.decode("utf-8", "replace").replace("\r", "")
-        m = re.search(r"^stdin_tty=(.*)$", out, re.M)
-        if not m or m.group(1) != "1":
-            raise Failure("stdin inside is not a terminal")
-        m = re.search(r"^stdin_dev=(\d+)$", out, re.M)
-        if not m:
+
+    def check(values):
+        expect_value(values, "stdin_tty", "1")
+        if "stdin_dev" not in values:
             raise Failure("no stdin_dev= line")
-        if int(m.group(1)) == host_devpts:
+        if int(values["stdin_dev"]) == host_devpts:
             raise Failure("the payload's terminal is the caller's (on the host's /dev/pts)")
-        if code != 0:
-            raise Failure(f"exit code: expected 0, got {code}")
-    except Failure as f:
-        raise Failure(f"{f}\noutput seen:\n{shorten(s.seen)}") from None
-    finally:
-        s.close()
+    probe_output(argv, env, check)
 
 
 def scenario_interrupt(argv, env):
