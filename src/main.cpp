@@ -8,6 +8,7 @@
 
 #include "cli/cli.hpp"
 #include "exitcode.hpp"
+#include "manage/manage.hpp"
 #include "plan/plan.hpp"
 #include "profile/profile.hpp"
 #include "supervisor/supervisor.hpp"
@@ -60,6 +61,14 @@ int run(int argc, char** argv) {
     auto line = parse_command_line(argc, argv);
     if (!line) return 0;
     HostFacts facts = prepare_host_facts();
+    switch (line->command) {
+        case Command::Ps: return list_sandboxes(facts, line->json);
+        case Command::Pause: return freeze_sandbox(facts, line->target, true);
+        case Command::Resume: return freeze_sandbox(facts, line->target, false);
+        case Command::Stats: return show_stats(facts, line->target, line->json);
+        case Command::Doctor: return run_doctor(facts);
+        default: break;
+    }
     ProfileSource source = profile_source(facts);
     std::string path = locate_profile(line->profile, source);
     Profile profile = load_profile(path, profile_variables(facts), source);
@@ -68,6 +77,11 @@ int run(int argc, char** argv) {
         std::cout << render_profile_toml(profile);
         if (line->verbose) std::cout << "\n# plan\n" << render_plan(plan);
         if (!plan.id_map_warning.empty()) std::cerr << "sandbox: warning: " << plan.id_map_warning << "\n";
+        for (const auto& problem : plan.cgroup.unenforceable)
+            std::cerr << "sandbox: " << (plan.cgroup.enforce == Enforce::Strict ? "error" : "warning")
+                      << " on this host: " << problem.message << "\nhint: " << problem.hint
+                      << (plan.cgroup.enforce == Enforce::Strict ? "; or set [limits] enforce = \"best-effort\"" : "")
+                      << "\n";
         if (plan.network == NetworkMode::Host)
             std::cerr << "sandbox: warning: [network] mode = \"host\" shares the host's network namespace: the "
                          "sandbox reaches every service on the host's loopback and LAN, and abstract UNIX sockets "

@@ -20,6 +20,9 @@ Examples:
   sandbox run --dry-run profiles/default.toml  print the plan, start nothing
   sandbox check profiles/shell.toml            validate, print the effective profile
   sandbox shell                                a throwaway shell in the current directory
+  sandbox run --name web --memory 512M --cpus 1.5 --pids 256 default -- ./server
+  sandbox ps; sandbox stats web; sandbox pause web; sandbox resume web
+  sandbox doctor                               what this host can isolate and limit
 
 Exit status: the command's own; 128+N if killed by signal N; 125 if the sandbox
 could not be set up or the input is invalid; 126 cannot execute; 127 not found.
@@ -42,6 +45,12 @@ void add_run_options(CLI::App& app, CommandLine& line, std::string& user_mode) {
     app.add_option("--user-mode", user_mode, "Override [user] mode")
         ->check(CLI::IsMember({"root", "keep-id"}))
         ->type_name("root|keep-id");
+    app.add_option("--name", line.overrides.name, "Name of the sandbox (ps, stats, pause, resume); default: generated")
+        ->type_name("NAME");
+    app.add_option("--memory", line.overrides.memory, "Override [limits] memory (memory.max), e.g. 512M")
+        ->type_name("SIZE");
+    app.add_option("--cpus", line.overrides.cpus, "Override [limits] cpus (cpu.max), e.g. 1.5")->type_name("N");
+    app.add_option("--pids", line.overrides.pids, "Override [limits] pids (pids.max)")->type_name("N");
 }
 
 // Splits argv at the first "--": what follows is the payload's argv, which CLI11 never sees, so
@@ -64,6 +73,11 @@ struct Subcommands {
     CLI::App* run;
     CLI::App* shell;
     CLI::App* check;
+    CLI::App* ps;
+    CLI::App* pause;
+    CLI::App* resume;
+    CLI::App* stats;
+    CLI::App* doctor;
 };
 
 Subcommands add_subcommands(CLI::App& app, CommandLine& line, std::string& user_mode) {
@@ -82,7 +96,18 @@ Subcommands add_subcommands(CLI::App& app, CommandLine& line, std::string& user_
     check->add_flag("-v,--verbose", line.verbose, "Also print the plan");
     check->add_option("profile", line.profile, "Profile name or path")->required();
     check->footer("Exit status: 0 when the profile is valid, 125 otherwise (with FILE:LINE:COL: message).");
-    return {run, shell, check};
+
+    auto* ps = app.add_subcommand("ps", "List this user's running sandboxes");
+    ps->add_flag("--json", line.json, "Print a JSON array");
+    auto* pause = app.add_subcommand("pause", "Freeze every process of sandbox NAME (cgroup.freeze)");
+    pause->add_option("name", line.target, "The sandbox's name (see `sandbox ps`)")->required();
+    auto* resume = app.add_subcommand("resume", "Thaw sandbox NAME");
+    resume->add_option("name", line.target, "The sandbox's name (see `sandbox ps`)")->required();
+    auto* stats = app.add_subcommand("stats", "Print cpu time, memory, pids, io and OOM kills of sandbox NAME");
+    stats->add_option("name", line.target, "The sandbox's name (see `sandbox ps`)")->required();
+    stats->add_flag("--json", line.json, "Print a JSON object");
+    auto* doctor = app.add_subcommand("doctor", "Print what this host can isolate and enforce, and why not");
+    return {run, shell, check, ps, pause, resume, stats, doctor};
 }
 
 }  // namespace
@@ -107,6 +132,11 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv) {
         throw UsageError(error.what() + std::string("\nhint: see `sandbox --help`"));
     }
     if (sub.check->parsed()) line.command = Command::Check;
+    if (sub.ps->parsed()) line.command = Command::Ps;
+    if (sub.pause->parsed()) line.command = Command::Pause;
+    if (sub.resume->parsed()) line.command = Command::Resume;
+    if (sub.stats->parsed()) line.command = Command::Stats;
+    if (sub.doctor->parsed()) line.command = Command::Doctor;
     if (sub.shell->parsed() && line.profile.empty()) line.profile = "shell";
     if (!user_mode.empty()) line.overrides.user_mode = parse_user_mode(user_mode);
     if (line.network_mode == "none") line.overrides.network = NetworkMode::None;

@@ -7,7 +7,7 @@
 
 namespace sb {
 
-enum class Command { Run, Check };
+enum class Command { Run, Check, Ps, Pause, Resume, Stats, Doctor };
 
 struct CommandLine {
     Command command = Command::Run;
@@ -15,6 +15,8 @@ struct CommandLine {
     bool dry_run = false;
     bool verbose = false;
     std::string network_mode;
+    std::string target;  // pause, resume, stats: the sandbox's name
+    bool json = false;   // ps, stats
     Overrides overrides;
 };
 

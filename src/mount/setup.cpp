@@ -187,6 +187,16 @@ void mount_dev(Roots& roots, const std::string& target) {
     make_symlink(root, "/proc/self/fd/2", target + "/stderr");
 }
 
+// The sandbox's own cgroup tree: a cgroup2 mount made in its cgroup namespace shows only the
+// sandbox's cgroup, as the root. Read-only unless the profile allows nested limits.
+void mount_cgroup(const Roots& roots, const MountStep& step) {
+    std::uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+    if (step.read_only) attrs |= MOUNT_ATTR_RDONLY;
+    UniqueFd fs = new_filesystem("cgroup2", {}, attrs, step.target);
+    UniqueFd at = ensure_path_in_root(roots.sandbox.get(), step.target, Leaf::Directory);
+    attach_mount(fs.get(), at.get(), step.target);
+}
+
 void apply_step(Roots& roots, const MountStep& step) {
     int root = roots.sandbox.get();
     switch (step.kind) {
@@ -200,6 +210,7 @@ void apply_step(Roots& roots, const MountStep& step) {
         case MountKind::File: make_file(roots, step); break;
         case MountKind::Proc: mount_proc(roots, step.target); break;
         case MountKind::Dev: mount_dev(roots, step.target); break;
+        case MountKind::Cgroup: mount_cgroup(roots, step); break;
     }
 }
 

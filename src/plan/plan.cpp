@@ -1,6 +1,7 @@
 #include "plan/plan.hpp"
 
 #include "net/virtual_addresses.hpp"
+#include "state/record.hpp"
 
 #include <algorithm>
 #include <sstream>
@@ -172,6 +173,76 @@ void plan_network(Plan& plan, const Profile& profile, const Overrides& overrides
     add_resolver_file(plan);
 }
 
+void plan_name(Plan& plan, const Profile& profile, const Overrides& overrides, const HostFacts& facts) {
+    if (overrides.name) {
+        if (!valid_sandbox_name(*overrides.name))
+            throw UsageError("--name " + *overrides.name +
+                             ": a name is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit");
+        plan.name = *overrides.name;
+    } else if (!profile.name.empty()) {
+        plan.name = profile.name;
+    } else {
+        plan.name = generate_sandbox_name(profile.files.empty() ? "sandbox" : profile.files.back(), facts.random);
+    }
+}
+
+void plan_limits(Plan& plan, const Profile& profile, const Overrides& overrides, const HostFacts& facts) {
+    plan.limits = profile.limits;
+    apply_limit_overrides(plan.limits, overrides.memory, overrides.cpus, overrides.pids);
+    for (auto& device : plan.limits.io) {
+        auto number = facts.block_device(device.device);
+        if (!number) throw ConfigError(device.where, "'device' " + device.device + " is not a block device on this host");
+        device.number = *number;
+    }
+    CgroupPlan& cgroup = plan.cgroup;
+    cgroup.enforce = plan.limits.enforce;
+    Delegation delegation = decide_delegation(facts.cgroup);
+    std::vector<CgroupWrite> writes = cgroup_writes(plan.limits);
+    LimitCheck check = check_limits(writes, delegation);
+    cgroup.writes = check.enforced;
+    for (const auto& write : check.missing)
+        cgroup.unenforceable.push_back(explain_missing(write, delegation, facts.cgroup.systemd));
+    cgroup.use = delegation.usable;
+    cgroup.reason = delegation.reason;
+    cgroup.hint = delegation.hint;
+    if (!cgroup.use) return;
+    cgroup.parent = delegation.directory;
+    // Every available controller but cpuset (only when asked for): stats need them, and a
+    // controller enabled later would need every process moved out again.
+    std::set<std::string> needed = controllers_needed(cgroup.writes);
+    for (const auto& name : known_controllers())
+        if (delegation.controllers.count(name) && (name != "cpuset" || needed.count(name)))
+            cgroup.enable.push_back(name);
+    if (plan.unshare_cgroup) {
+        MountStep view;
+        view.kind = MountKind::Cgroup;
+        view.target = "/sys/fs/cgroup";
+        view.read_only = !plan.limits.nested;
+        plan.mounts.push_back(view);
+    }
+}
+
+// The records of running sandboxes must never be writable from inside one: where a writable
+// bind shows the state directory, a read-only bind of it goes on top.
+void protect_state_dir(Plan& plan) {
+    if (plan.state_dir.empty()) return;
+    std::vector<MountStep> covers;
+    for (const auto& mount : plan.mounts) {
+        if (mount.kind != MountKind::Bind) continue;
+        const std::string& source = mount.source;
+        bool shows = plan.state_dir == source || source == "/" ||
+                     plan.state_dir.compare(0, source.size() + 1, source + "/") == 0;
+        if (!shows) continue;
+        MountStep cover;
+        cover.kind = MountKind::RoBind;
+        cover.source = plan.state_dir;
+        cover.target = mount.target + (source == "/" ? plan.state_dir : plan.state_dir.substr(source.size()));
+        cover.read_only = true;
+        covers.push_back(cover);
+    }
+    plan.mounts.insert(plan.mounts.end(), covers.begin(), covers.end());
+}
+
 void plan_identity(Plan& plan, const Profile& profile, const Overrides& overrides, const HostFacts& facts) {
     UserMode mode = overrides.user_mode.value_or(profile.user_mode);
     if (overrides.user_mode && *overrides.user_mode == UserMode::KeepId && !profile.capabilities.empty())
@@ -209,6 +280,11 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
         throw UsageError("--hostname must be 1 to 64 characters");
     plan.mounts = plan_mounts(profile, facts);
     plan_network(plan, profile, overrides);
+    plan_name(plan, profile, overrides, facts);
+    plan.state_dir = facts.state_dir;
+    plan_limits(plan, profile, overrides, facts);
+    protect_state_dir(plan);
+    order_mounts(plan.mounts);
     plan.argv = overrides.command.empty() ? profile.command : overrides.command;
     if (plan.argv.empty())
         throw UsageError("no command: the profile has no 'command' and none was given after --");
@@ -234,6 +310,7 @@ std::string describe_mount(const MountStep& m) {
             out << m.target << " mode=" << std::oct << m.mode << std::dec;
             if (m.size_bytes) out << " size=" << m.size_bytes;
             break;
+        case MountKind::Cgroup: out << m.target << " (the sandbox's own cgroup)"; break;
         case MountKind::Dir: out << m.target << " mode=" << std::oct << m.mode << std::dec; break;
         case MountKind::File:
             out << m.target << " (" << m.contents.size() << " bytes, mode=" << std::oct << m.mode << std::dec << ")";
@@ -267,6 +344,23 @@ std::string describe_network(const Plan& plan) {
     return out;
 }
 
+std::string describe_cgroup(const Plan& plan) {
+    const CgroupPlan& cgroup = plan.cgroup;
+    std::string out;
+    if (cgroup.use) {
+        out = cgroup.parent + "/" + cgroup_leaf_name(plan.name) + " (controllers:";
+        for (const auto& name : cgroup.enable) out += " " + name;
+        out += ")";
+    } else {
+        out = "none: " + cgroup.reason;
+    }
+    for (const auto& write : cgroup.writes) out += "\n            limit " + write.label;
+    for (const auto& problem : cgroup.unenforceable)
+        out += std::string("\n            ") + (cgroup.enforce == Enforce::Strict ? "CANNOT ENFORCE: " : "skipped (best-effort): ") +
+               problem.message.substr(problem.message.find(':') + 2);
+    return out;
+}
+
 std::string describe_payload(const Plan& plan) {
     std::string caps;
     for (int cap : plan.capabilities) caps += (caps.empty() ? "" : ",") + capability_names()[cap];
@@ -291,6 +385,8 @@ std::string render_plan(const Plan& plan) {
     out << "shared:     " << (plan.unshare_uts ? "" : "uts ") << (plan.unshare_ipc ? "" : "ipc ")
         << (plan.unshare_net ? "" : "net(host) ") << (plan.unshare_cgroup ? "" : "cgroup ") << "\n";
     out << "network:    " << describe_network(plan) << "\n";
+    out << "name:       " << plan.name << "\n";
+    out << "cgroup:     " << describe_cgroup(plan) << "\n";
     out << "hostname:   " << plan.hostname << (plan.unshare_uts ? "" : " (uts shared: not set)") << "\n";
     out << "root:       tmpfs, read-only after setup, pivot_root, old root detached\n";
     out << "mounts:\n";
@@ -304,3 +400,4 @@ std::string render_plan(const Plan& plan) {
 }
 
 }  // namespace sb
+

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroup/hierarchy.hpp"
 #include "idmap/idmap.hpp"
 #include "profile/profile.hpp"
 
@@ -22,6 +23,12 @@ struct HostFacts {
     std::string newuidmap, newgidmap;  // paths; empty when not installed
     std::map<std::string, std::string> environment;
     std::function<bool(const std::string&)> path_exists = [](const std::string&) { return true; };
+    // "MAJOR:MINOR" of a block device; nullopt when the path is not one.
+    std::function<std::optional<std::string>(const std::string&)> block_device =
+        [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+    CgroupFacts cgroup;     // the cgroup we run in (see cgroup/hierarchy.hpp)
+    std::string state_dir;  // where running sandboxes are recorded ($XDG_RUNTIME_DIR/sandbox)
+    std::uint32_t random = 0;  // for generated names
 
     // A variable of the caller's environment; "" when unset.
     std::string env(const std::string& name) const {
@@ -38,6 +45,8 @@ struct Overrides {
     std::optional<NetworkMode> network;
     std::vector<std::string> publish;  // port forwards, as in [network] ports
     std::vector<std::string> env;  // NAME=VALUE
+    std::optional<std::string> name;
+    std::optional<std::string> memory, cpus, pids;  // --memory, --cpus, --pids
 };
 
 // One step of the filesystem plan, applied in order inside the new root.
@@ -51,7 +60,22 @@ struct MountStep {
     std::string contents;
 };
 
+// The sandbox's cgroup: a child of the delegated cgroup, made and removed by the supervisor.
+struct CgroupPlan {
+    bool use = false;                  // the sandbox gets a cgroup of its own
+    std::string parent;                // the delegated cgroup's directory
+    std::string reason, hint;          // why there is none (when !use)
+    std::vector<std::string> enable;   // controllers to enable in parent's cgroup.subtree_control
+    std::vector<CgroupWrite> writes;   // the limits that will be enforced
+    std::vector<LimitProblem> unenforceable;  // asked for, but this host cannot enforce them
+    Enforce enforce = Enforce::Strict;
+};
+
 struct Plan {
+    std::string name;  // the sandbox's name (ps, stats, pause, resume)
+    std::string state_dir;
+    Limits limits;
+    CgroupPlan cgroup;
     IdMapping ids;
     std::string id_map_warning;  // set when falling back to a single-id map
     std::uint32_t payload_uid = 0, payload_gid = 0;

@@ -9,7 +9,9 @@
 #include <set>
 
 #include "profile/file_parser.hpp"
+#include "profile/limits.hpp"
 #include "profile/network.hpp"
+#include "state/record.hpp"
 #include "profile/profile.hpp"
 
 namespace sb {
@@ -30,6 +32,9 @@ struct Layer {
     std::vector<std::string> env_keep, env_unset;
     std::map<std::string, std::string> env_set;
     std::vector<MountSpec> mounts;
+    LimitsLayer limits;
+    std::optional<std::string> name;
+    SourceLocation name_where;
 };
 
 void parse_user(const FileParser& p, const toml::table& table, Layer& layer) {
@@ -215,13 +220,21 @@ void parse_mounts(const FileParser& p, const toml::node& node, Layer& layer) {
 }
 
 Layer parse_layer(const FileParser& p, const toml::table& root) {
-    p.only_keys(root, {"extends", "command", "cwd", "hostname", "user", "namespaces", "network", "env",
-                       "mount"},
+    p.only_keys(root, {"extends", "name", "command", "cwd", "hostname", "user", "namespaces", "network", "env",
+                       "mount", "limits"},
                 "the profile");
     Layer layer;
     if (const auto* node = root.get("command")) {
         layer.command = p.string_list("command", *node);
         if (layer.command->empty()) throw ConfigError(p.at(*node), "'command' must not be empty");
+    }
+    if (const auto* node = root.get("name")) {
+        std::string name = p.string_value("name", *node);
+        if (!valid_sandbox_name(name))
+            throw ConfigError(p.at(*node), "'name' must be 1 to 64 letters, digits, '.', '_' or '-', starting "
+                                           "with a letter or digit, not \"" + name + "\"");
+        layer.name = name;
+        layer.name_where = p.at(*node);
     }
     if (const auto* node = root.get("cwd")) layer.cwd = p.path_value("cwd", *node);
     if (const auto* node = root.get("hostname")) {
@@ -241,6 +254,7 @@ Layer parse_layer(const FileParser& p, const toml::table& root) {
     if (const auto* t = table_of("network")) layer.network = parse_network(p, *t);
     if (const auto* t = table_of("env")) parse_env(p, *t, layer);
     if (const auto* node = root.get("mount")) parse_mounts(p, *node, layer);
+    if (const auto* t = table_of("limits")) layer.limits = parse_limits(p, *t);
     return layer;
 }
 
@@ -252,6 +266,10 @@ void append_unique(std::vector<T>& to, const std::vector<T>& from) {
 
 void merge(Profile& into, const Layer& layer, SourceLocation& capabilities_where,
            SourceLocation& user_mode_where, SourceLocation& slirp_only_where, const SourceLocation& file_start) {
+    if (layer.name) {
+        into.name = *layer.name;
+        into.name_where = layer.name_where;
+    }
     if (layer.command) into.command = *layer.command;
     if (layer.cwd) into.cwd = *layer.cwd;
     if (layer.hostname) into.hostname = *layer.hostname;
@@ -276,6 +294,7 @@ void merge(Profile& into, const Layer& layer, SourceLocation& capabilities_where
     if (layer.ipc) into.ns_ipc = *layer.ipc;
     if (layer.cgroup) into.ns_cgroup = *layer.cgroup;
     merge_network(into, layer.network, slirp_only_where);
+    merge_limits(into.limits, layer.limits);
     append_unique(into.env_keep, layer.env_keep);
     for (const auto& name : layer.env_unset) {
         into.env_set.erase(name);

@@ -25,10 +25,13 @@ constexpr KindName kKindNames[] = {
 }  // namespace
 
 const char* to_string(MountKind kind) {
+    if (kind == MountKind::Cgroup) return "cgroup";  // added by the plan, not a profile type
     for (const auto& entry : kKindNames)
         if (entry.kind == kind) return entry.name;
     return "?";
 }
+namespace {
+}  // namespace
 
 std::optional<MountKind> parse_mount_kind(const std::string& text) {
     for (const auto& entry : kKindNames)

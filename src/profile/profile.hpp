@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroup/limits.hpp"
 #include "net/address.hpp"
 #include "sys/error.hpp"
 
@@ -15,7 +16,8 @@ namespace sb {
 
 enum class UserMode { Root, KeepId };
 enum class NetworkMode { None, Host, Slirp };
-enum class MountKind { RoBind, Bind, BindTry, RoBindTry, Tmpfs, Dir, Symlink, File, Proc, Dev };
+// Cgroup is never written in a profile: the plan adds it (the sandbox's own cgroup2 view).
+enum class MountKind { RoBind, Bind, BindTry, RoBindTry, Tmpfs, Dir, Symlink, File, Proc, Dev, Cgroup };
 
 const char* to_string(UserMode mode);
 const char* to_string(NetworkMode mode);
@@ -48,6 +50,8 @@ struct SlirpSettings {
 
 struct Profile {
     std::vector<std::string> files;  // every file read, in merge order
+    std::string name;                // the sandbox's name; "" = generated at start
+    SourceLocation name_where;
     std::vector<std::string> command;
     std::string cwd = "/";
     std::string hostname = "sandbox";
@@ -62,6 +66,7 @@ struct Profile {
     std::vector<std::string> env_keep, env_unset;
     std::map<std::string, std::string> env_set;
     std::vector<MountSpec> mounts;
+    Limits limits;
 };
 
 // Values for ${NAME} in profile strings. PROFILE_DIR is added per file by the loader.

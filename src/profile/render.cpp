@@ -60,6 +60,33 @@ std::string render_slirp(const SlirpSettings& net) {
     return out.str();
 }
 
+std::string size_or_max(std::uint64_t value) { return quoted(format_size(value)); }
+std::string count_or_max(std::uint64_t value) { return value == kNoLimit ? "\"max\"" : std::to_string(value); }
+
+// The [limits] table, with only the keys that are set (and always enforce and nested).
+std::string render_limits(const Limits& l) {
+    std::ostringstream out;
+    out << "[limits]\n";
+    if (l.memory_max) out << "memory = " << size_or_max(*l.memory_max) << "\n";
+    if (l.memory_high) out << "memory_high = " << size_or_max(*l.memory_high) << "\n";
+    if (l.memory_swap) out << "memory_swap = " << size_or_max(*l.memory_swap) << "\n";
+    if (l.cpu_millis) out << "cpus = " << format_cpus(*l.cpu_millis) << (*l.cpu_millis % 1000 ? "" : ".0") << "\n";
+    if (l.cpu_weight) out << "cpu_weight = " << *l.cpu_weight << "\n";
+    if (l.pids) out << "pids = " << count_or_max(*l.pids) << "\n";
+    if (l.io_weight) out << "io_weight = " << *l.io_weight << "\n";
+    if (l.cpuset_cpus) out << "cpuset = " << quoted(*l.cpuset_cpus) << "\n";
+    if (l.cpuset_mems) out << "cpuset_mems = " << quoted(*l.cpuset_mems) << "\n";
+    out << "enforce = " << quoted(to_string(l.enforce)) << "\nnested = " << std::boolalpha << l.nested << "\n";
+    for (const auto& device : l.io) {
+        out << "\n[[limits.io]]\ndevice = " << quoted(device.device) << "\n";
+        if (device.read_bps) out << "read_bps = " << size_or_max(*device.read_bps) << "\n";
+        if (device.write_bps) out << "write_bps = " << size_or_max(*device.write_bps) << "\n";
+        if (device.read_iops) out << "read_iops = " << count_or_max(*device.read_iops) << "\n";
+        if (device.write_iops) out << "write_iops = " << count_or_max(*device.write_iops) << "\n";
+    }
+    return out.str();
+}
+
 }  // namespace
 
 std::string render_profile_toml(const Profile& p) {
@@ -67,6 +94,7 @@ std::string render_profile_toml(const Profile& p) {
     out << "# effective profile, merged from: ";
     for (std::size_t i = 0; i < p.files.size(); ++i) out << (i ? ", " : "") << p.files[i];
     out << "\n";
+    if (!p.name.empty()) out << "name = " << quoted(p.name) << "\n";
     if (!p.command.empty()) out << "command = " << list(p.command) << "\n";
     out << "cwd = " << quoted(p.cwd) << "\n";
     out << "hostname = " << quoted(p.hostname) << "\n\n";
@@ -87,7 +115,8 @@ std::string render_profile_toml(const Profile& p) {
         out << (first ? " " : ", ") << name << " = " << quoted(value);
         first = false;
     }
-    out << (first ? "}" : " }") << "\n";
+    out << (first ? "}" : " }") << "\n\n";
+    out << render_limits(p.limits);
     for (const auto& m : p.mounts) {
         out << "\n[[mount]]\ntype = " << quoted(to_string(m.kind)) << "\n";
         if (!m.source.empty()) out << "source = " << quoted(m.source) << "\n";

@@ -1,7 +1,12 @@
 // Host facts: everything the plan needs to know about the machine and the caller, read once.
 #include <pwd.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include "cgroup/sandbox_cgroup.hpp"
+#include "state/registry.hpp"
 
 
 #include "supervisor/supervisor.hpp"
@@ -47,6 +52,15 @@ HostFacts prepare_host_facts() {
         struct stat st;
         return ::stat(path.c_str(), &st) == 0;
     };
+    facts.block_device = [](const std::string& path) -> std::optional<std::string> {
+        struct stat st;
+        if (::stat(path.c_str(), &st) != 0 || !S_ISBLK(st.st_mode)) return std::nullopt;
+        return std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev));
+    };
+    facts.cgroup = read_cgroup_facts();
+    facts.state_dir = state_directory(facts.env("XDG_RUNTIME_DIR"), facts.uid);
+    if (::getrandom(&facts.random, sizeof facts.random, GRND_NONBLOCK) != sizeof facts.random)
+        facts.random = static_cast<std::uint32_t>(::getpid()) * 2654435761u;
     return facts;
 }
 

@@ -24,12 +24,15 @@
 #include <map>
 #include <optional>
 
+#include "cgroup/sandbox_cgroup.hpp"
+#include "cgroup/stats.hpp"
 #include "exitcode.hpp"
 #include "idmap/write_maps.hpp"
 #include "init/init.hpp"
 #include "ipc/channel.hpp"
 #include "ipc/handshake.hpp"
 #include "net/slirp_network.hpp"
+#include "state/registry.hpp"
 #include "supervisor/supervisor.hpp"
 #include "sys/error.hpp"
 #include "sys/signals.hpp"
@@ -101,6 +104,9 @@ private:
         long long us = now_us() - start_us_;
         std::cerr << "sandbox: [" << us / 1000 << "." << (us / 100) % 10 << " ms] " << text << "\n";
     }
+    void check_limit_policy() const;
+    void register_and_make_cgroup();
+    void report_outcome(int exit_code) const;
     void start_children();
     void event_loop();
     int poll_timeout() const;
@@ -124,6 +130,10 @@ private:
     unsigned terminals_ = terminal_fd_mask();
     Handshake handshake_;
     UniqueFd sync_, signals_;
+    // Destroyed in reverse order: the children are killed first, then the cgroup is removed,
+    // then the record.
+    std::optional<Registration> registration_;
+    std::optional<SandboxCgroup> cgroup_;
     Child setup_, init_;
     std::map<pid_t, int> early_statuses_;  // reaped before we knew the pid (I, before InitStarted)
     std::optional<RawTerminal> raw_;
@@ -132,11 +142,63 @@ private:
     int aborted_by_ = 0;
 };
 
+// Honesty about limits: every limit asked for is enforced, or the run stops here (strict), or
+// each one that cannot be is named once (best-effort).
+void Supervisor::check_limit_policy() const {
+    const CgroupPlan& cgroup = plan_.cgroup;
+    if (cgroup.unenforceable.empty()) return;
+    if (cgroup.enforce == Enforce::Strict) {
+        const LimitProblem& first = cgroup.unenforceable.front();
+        std::string more;
+        if (cgroup.unenforceable.size() > 1)
+            more = " (and " + std::to_string(cgroup.unenforceable.size() - 1) + " more limit(s); see `sandbox doctor`)";
+        throw SetupError("limits", first.message + more,
+                         first.hint + "; or set [limits] enforce = \"best-effort\" to run without it");
+    }
+    for (const auto& problem : cgroup.unenforceable)
+        std::cerr << "sandbox: warning: " << problem.message << " (best-effort: running without it)\n";
+}
+
+void Supervisor::register_and_make_cgroup() {
+    StateRecord record;
+    record.name = plan_.name;
+    record.pid = ::getpid();
+    record.pid_start = own_start_time();
+    record.profile = plan_.profile_files.empty() ? "" : plan_.profile_files.back();
+    record.created = ::time(nullptr);
+    if (plan_.cgroup.use) record.cgroup = plan_.cgroup.parent + "/" + cgroup_leaf_name(plan_.name);
+    registration_.emplace(plan_.state_dir, record);
+    log("registered as " + plan_.name + " in " + plan_.state_dir);
+    if (!plan_.cgroup.use) {
+        log("no cgroup of its own: " + plan_.cgroup.reason);
+        return;
+    }
+    cgroup_.emplace(plan_.cgroup, plan_.name);
+    std::string limits;
+    for (const auto& write : plan_.cgroup.writes) limits += (limits.empty() ? "" : ", ") + write.label;
+    log("made the cgroup " + cgroup_->path() + (limits.empty() ? "" : " with " + limits));
+}
+
+// What the kernel did to the sandbox that its exit code does not say.
+void Supervisor::report_outcome(int exit_code) const {
+    if (!cgroup_) return;
+    CgroupStats stats = collect_stats([&](const std::string& file) { return cgroup_->read(file); });
+    if (exit_code == 128 + SIGKILL && stats.oom_kills.value_or(0) > 0) {
+        std::string limit = "memory.max " + (stats.memory_max && *stats.memory_max != kNoLimit
+                                                 ? format_size(*stats.memory_max)
+                                                 : std::string("of a parent cgroup"));
+        std::cerr << "sandbox: killed: out of memory (" << limit << ")\n";
+    }
+    if (stats.pids_limit_hits.value_or(0) > 0)
+        std::cerr << "sandbox: note: " << *stats.pids_limit_hits << " fork(s) failed at the process limit (pids.max "
+                  << (stats.pids_max ? std::to_string(*stats.pids_max) : "?") << ")\n";
+}
+
 void Supervisor::start_children() {
     auto [mine, theirs] = seqpacket_pair();
     pid_t pid = -1;
     try {
-        pid = clone_with_pidfd(CLONE_NEWUSER, setup_.pidfd);
+        pid = clone_with_pidfd(CLONE_NEWUSER, setup_.pidfd, cgroup_ ? cgroup_->fd() : -1);
     } catch (const SysError& error) {
         throw SetupError("user namespace", error.what(), hint_for_clone_error(error.error_number()));
     }
@@ -180,6 +242,9 @@ void Supervisor::handle_message() {
         init_.pidfd = std::move(received->fd);
         if (auto early = early_statuses_.find(init_.pid); early != early_statuses_.end())
             init_.status = early->second;
+        StateRecord record = registration_->record();
+        record.init_pid = init_.pid;
+        registration_->update(record);
         log("init started as host pid " + std::to_string(init_.pid));
     } else if (message.type == MessageType::NetworkReady) {
         if (!received->fd) throw SetupError("protocol", "network-ready without the frames fd");
@@ -303,11 +368,15 @@ int Supervisor::run() {
     sigset_t old = block_signals(set);
     signals_ = make_signalfd(set);
     ::signal(SIGPIPE, SIG_IGN);
+    check_limit_policy();
+    register_and_make_cgroup();
     start_children();
     event_loop();
     raw_.reset();
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
-    return conclude();
+    int exit_code = conclude();
+    report_outcome(exit_code);
+    return exit_code;
 }
 
 int Supervisor::conclude() {

@@ -90,7 +90,7 @@ UniqueFd pty_peer(int master) {
     return UniqueFd(fd);
 }
 
-pid_t clone_with_pidfd(unsigned long long flags, UniqueFd& pidfd) {
+pid_t clone_with_pidfd(unsigned long long flags, UniqueFd& pidfd, int cgroup_fd) {
     int raw_pidfd = -1;
     struct clone_args args;
     std::memset(&args, 0, sizeof args);
@@ -98,6 +98,10 @@ pid_t clone_with_pidfd(unsigned long long flags, UniqueFd& pidfd) {
     args.pidfd = reinterpret_cast<unsigned long long>(&raw_pidfd);
     // With CLONE_PARENT the kernel takes the exit signal from the parent; it must be 0 here.
     args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
+    if (cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = static_cast<unsigned long long>(cgroup_fd);
+    }
     long pid = ::syscall(SYS_clone3, &args, sizeof args);
     check(pid, "clone3");
     if (pid > 0) pidfd.reset(raw_pidfd);  // clone3 sets O_CLOEXEC on pidfds
@@ -160,6 +164,24 @@ void write_all(int fd, const std::string& data, const char* what) {
         check(n, "write", what);
         done += static_cast<std::size_t>(n);
     }
+}
+
+int try_write_file(const std::string& path, const std::string& text) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return errno;
+    UniqueFd owner(fd);
+    ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0) return errno;
+    return static_cast<std::size_t>(n) == text.size() ? 0 : EIO;
+}
+
+int try_create_file(const std::string& path, const std::string& text) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return errno;
+    UniqueFd owner(fd);
+    ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0) return errno;
+    return static_cast<std::size_t>(n) == text.size() ? 0 : EIO;
 }
 
 }  // namespace sb

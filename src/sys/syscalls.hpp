@@ -30,7 +30,8 @@ UniqueFd ptmx_master(int dirfd_of_dev);            // opens pts/ptmx below /dev
 UniqueFd pty_peer(int master);                     // the slave side, via TIOCGPTPEER
 
 // clone3 with CLONE_PIDFD (plus `flags`); returns 0 in the child, the child's pid in the parent.
-pid_t clone_with_pidfd(unsigned long long flags, UniqueFd& pidfd);
+// With cgroup_fd >= 0 the child starts in that cgroup (CLONE_INTO_CGROUP), atomically.
+pid_t clone_with_pidfd(unsigned long long flags, UniqueFd& pidfd, int cgroup_fd = -1);
 int send_signal_to_pidfd(int pidfd, int signal);
 
 // Duplicates an fd onto a specific number (for stdio), clearing CLOEXEC on it.
@@ -47,6 +48,12 @@ void set_nonblocking(int fd);
 UniqueFd reopen_terminal_for_writing(int fd);
 // The whole contents of a (small) file; nullopt with errno set when it cannot be read.
 std::optional<std::string> read_text_file(const std::string& path);
+
+// Writes `text` to an existing file in one write(2) (cgroup interface files want that);
+// returns 0 or the errno.
+int try_write_file(const std::string& path, const std::string& text);
+// Writes `text` to a new file `path` (mode 0600, fails if it exists); returns 0 or the errno.
+int try_create_file(const std::string& path, const std::string& text);
 
 // Writes all of `data`; throws SysError.
 void write_all(int fd, const std::string& data, const char* what);

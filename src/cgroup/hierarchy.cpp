@@ -1,0 +1,162 @@
+#include "cgroup/hierarchy.hpp"
+
+#include <sstream>
+
+namespace sb {
+namespace {
+
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string unescape_octal(const std::string& text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        bool octal = text[i] == '\\' && i + 3 < text.size() &&
+                     text.substr(i + 1, 3).find_first_not_of("01234567") == std::string::npos;
+        if (octal) {
+            out += static_cast<char>(std::stoi(text.substr(i + 1, 3), nullptr, 8));
+            i += 3;
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
+std::string join(const std::set<std::string>& names) {
+    std::string out;
+    for (const auto& name : names) out += (out.empty() ? "" : " ") + name;
+    return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+const char* const kHostProcessesLeaf = "sandbox.host-processes";
+
+std::string cgroup_leaf_name(const std::string& sandbox_name) { return "sandbox-" + sandbox_name; }
+
+std::string delegation_candidate(const std::string& own_path) {
+    auto slash = own_path.rfind('/');
+    if (slash == std::string::npos || own_path.compare(slash + 1, std::string::npos, kHostProcessesLeaf) != 0)
+        return own_path;
+    return slash == 0 ? "/" : own_path.substr(0, slash);
+}
+
+const char* const kSystemdDelegateDropIn =
+    "/etc/systemd/system/user@.service.d/delegate.conf containing \"[Service]\" and "
+    "\"Delegate=cpu cpuset io memory pids\", then `systemctl daemon-reload` and log in again";
+
+const std::vector<std::string>& known_controllers() {
+    static const std::vector<std::string> names{"cpuset", "cpu", "io", "memory", "pids"};
+    return names;
+}
+
+std::optional<std::string> parse_proc_cgroup(const std::string& text) {
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("0::", 0) == 0) return line.substr(3);
+    return std::nullopt;
+}
+
+std::optional<Cgroup2Mount> find_cgroup2_mount(const std::string& mountinfo) {
+    std::istringstream in(mountinfo);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::vector<std::string> parts;
+        std::string part;
+        while (fields >> part) parts.push_back(part);
+        std::size_t dash = 0;
+        for (std::size_t i = 6; i < parts.size(); ++i)
+            if (parts[i] == "-") {
+                dash = i;
+                break;
+            }
+        if (dash == 0 || dash + 1 >= parts.size() || parts[dash + 1] != "cgroup2") continue;
+        return Cgroup2Mount{unescape_octal(parts[4]), unescape_octal(parts[3])};
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> cgroup_directory(const Cgroup2Mount& mount, const std::string& path) {
+    if (path.empty() || path[0] != '/') return std::nullopt;
+    std::string root = mount.root == "/" ? "" : mount.root;
+    if (path.compare(0, root.size(), root) != 0) return std::nullopt;
+    std::string rest = path.substr(root.size());
+    if (!rest.empty() && rest[0] != '/') return std::nullopt;
+    if (rest == "/") rest.clear();
+    return mount.mount_point + rest;
+}
+
+std::set<std::string> parse_controller_list(const std::string& text) {
+    std::istringstream in(text);
+    std::set<std::string> out;
+    std::string name;
+    while (in >> name) out.insert(name);
+    return out;
+}
+
+Delegation decide_delegation(const CgroupFacts& facts) {
+    Delegation d;
+    d.directory = facts.directory;
+    d.controllers = facts.controllers;
+    const std::string systemd_hint =
+        "run it in a delegated scope: systemd-run --user --scope -p Delegate=yes sandbox run ...";
+    if (!facts.have_cgroup2) {
+        d.reason = "this host has no cgroup v2 hierarchy mounted";
+        d.hint = "boot with systemd.unified_cgroup_hierarchy=1 (or mount cgroup2 at /sys/fs/cgroup)";
+        return d;
+    }
+    if (facts.directory.empty()) {
+        d.reason = "the cgroup this runs in (" + facts.own_path + ") is not visible under any cgroup2 mount";
+        d.hint = "mount cgroup2 at /sys/fs/cgroup";
+        return d;
+    }
+    if (facts.running_as_root && !facts.marked_delegated) {
+        // Root can write every cgroup on the host: only a cgroup handed to us on purpose is ours.
+        d.reason = "running as root in " + facts.own_path + ", which is not marked as delegated";
+        d.hint = facts.systemd ? "run it in a scope of its own: systemd-run --scope -p Delegate=yes sandbox run ..."
+                               : "run it in a cgroup marked delegated (the trusted.delegate xattr set to 1)";
+        return d;
+    }
+    if (!facts.running_as_root && (!facts.owned || !facts.writable)) {
+        d.reason = "the cgroup this runs in (" + facts.own_path + ") is not delegated to you (" +
+                   (facts.owned ? "not writable" : "owned by another user") + ")";
+        d.hint = facts.systemd ? systemd_hint
+                               : "ask your administrator to delegate a cgroup v2 subtree to you (chown its "
+                                 "directory, cgroup.procs, cgroup.subtree_control and cgroup.threads) and "
+                                 "start your session in it";
+        return d;
+    }
+    d.usable = true;
+    return d;
+}
+
+LimitCheck check_limits(const std::vector<CgroupWrite>& writes, const Delegation& delegation) {
+    LimitCheck check;
+    for (const auto& write : writes) {
+        bool available = delegation.usable && delegation.controllers.count(write.controller);
+        (available ? check.enforced : check.missing).push_back(write);
+    }
+    return check;
+}
+
+LimitProblem explain_missing(const CgroupWrite& write, const Delegation& delegation, bool systemd) {
+    LimitProblem problem;
+    std::string limit = "cannot enforce " + write.label;
+    if (!delegation.usable) {
+        problem.message = limit + ": " + delegation.reason;
+        problem.hint = delegation.hint;
+        return problem;
+    }
+    problem.message = limit + ": the " + write.controller + " controller is not delegated to " +
+                      delegation.directory + " (available: " + join(delegation.controllers) + ")";
+    if (systemd)
+        problem.hint = "systemd delegates only memory and pids to users by default; as root, add " +
+                       std::string(kSystemdDelegateDropIn);
+    else
+        problem.hint = "as root, enable it in the parent cgroup: write +" + write.controller +
+                       " to the cgroup.subtree_control of every cgroup above " + delegation.directory;
+    return problem;
+}
+
+}  // namespace sb

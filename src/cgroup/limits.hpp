@@ -1,0 +1,76 @@
+// Resource limits ([limits] in a profile, --memory/--cpus/--pids on the command line) and what
+// they mean for cgroup v2: which controller each needs and which interface file gets which
+// value. Pure: the kernel is touched by cgroup/sandbox_cgroup.cpp.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sys/error.hpp"
+
+namespace sb {
+
+constexpr std::uint64_t kNoLimit = UINT64_MAX;  // "max" in a cgroup file
+
+// strict: a limit that cannot be enforced fails the run (exit 125);
+// best-effort: it is skipped with one warning.
+enum class Enforce { Strict, BestEffort };
+const char* to_string(Enforce enforce);
+
+// One [[limits.io]] entry: a block device and its io.max values.
+struct IoDeviceLimit {
+    std::string device;  // the path, as written (e.g. "/dev/sda")
+    std::string number;  // "MAJOR:MINOR", filled in at plan time from the host
+    std::optional<std::uint64_t> read_bps, write_bps, read_iops, write_iops;
+    SourceLocation where;
+};
+
+struct Limits {
+    std::optional<std::uint64_t> memory_max, memory_high, memory_swap;  // bytes or kNoLimit
+    std::optional<std::uint32_t> cpu_millis;  // 1500 = 1.5 CPUs (cpu.max)
+    std::optional<std::uint32_t> cpu_weight;  // 1..10000 (cpu.weight)
+    std::optional<std::uint64_t> pids;        // pids.max, or kNoLimit
+    std::optional<std::uint32_t> io_weight;   // 1..10000 (io.weight)
+    std::vector<IoDeviceLimit> io;
+    std::optional<std::string> cpuset_cpus, cpuset_mems;
+    Enforce enforce = Enforce::Strict;
+    bool nested = false;  // the sandbox may write its own /sys/fs/cgroup
+    // Where each key was set (for messages about it): "memory", "cpus", "io", ...
+    std::map<std::string, SourceLocation> where;
+
+    bool any() const;
+};
+
+// One value to write into the sandbox's cgroup before anything runs in it.
+struct CgroupWrite {
+    std::string controller;  // "memory", "cpu", "pids", "io", "cpuset"
+    std::string file;        // "memory.max"
+    std::string value;       // what is written: "134217728"
+    std::string label;       // for people: "memory.max 128M"
+    std::string key;         // the profile key it comes from: "memory"
+};
+
+// In a fixed order (cpuset first: the kernel wants cpuset.cpus before anything runs).
+std::vector<CgroupWrite> cgroup_writes(const Limits& limits);
+
+// The controllers `writes` need, sorted.
+std::set<std::string> controllers_needed(const std::vector<CgroupWrite>& writes);
+
+// "512M", "1G", "64k", "4096", or "max" (kNoLimit when allow_max). nullopt when malformed.
+std::optional<std::uint64_t> parse_size(const std::string& text, bool allow_max);
+// 128M, 1.5G-style rendering: the largest binary unit that divides exactly; "max" for kNoLimit.
+std::string format_size(std::uint64_t bytes);
+// "1.5" -> 1500 (thousandths of a CPU); from 0.01 to 1024 CPUs.
+std::optional<std::uint32_t> parse_cpus(const std::string& text);
+std::string format_cpus(std::uint32_t millis);
+// A cpuset list: "0-3,5". Only the syntax is checked here; the kernel checks the CPUs exist.
+bool valid_cpu_list(const std::string& text);
+
+// The command line's values: --memory 512M --cpus 1 --pids 256. Throws UsageError.
+void apply_limit_overrides(Limits& limits, const std::optional<std::string>& memory,
+                           const std::optional<std::string>& cpus, const std::optional<std::string>& pids);
+
+}  // namespace sb

@@ -1,0 +1,47 @@
+// The kernel side of cgroups: reading the facts about the cgroup we run in, preparing the
+// delegated cgroup (moving its processes out, enabling controllers), and the sandbox's own
+// cgroup, which its owner kills and removes.
+#pragma once
+#include <optional>
+#include <string>
+
+#include "cgroup/hierarchy.hpp"
+#include "plan/plan.hpp"
+#include "sys/unique_fd.hpp"
+
+namespace sb {
+
+// Reads /proc/self/cgroup, /proc/self/mountinfo and the candidate cgroup's directory.
+CgroupFacts read_cgroup_facts();
+
+// A cgroup interface file's contents; nullopt when it cannot be read.
+std::optional<std::string> read_cgroup_file(const std::string& directory, const std::string& file);
+
+class SandboxCgroup {
+public:
+    // Prepares plan.parent, makes parent/sandbox-NAME and writes the limits. Throws SetupError.
+    SandboxCgroup(const CgroupPlan& plan, const std::string& sandbox_name);
+    SandboxCgroup(const SandboxCgroup&) = delete;
+    SandboxCgroup& operator=(const SandboxCgroup&) = delete;
+    ~SandboxCgroup() { remove(); }
+
+    int fd() const { return directory_fd_.get(); }  // for clone3(CLONE_INTO_CGROUP)
+    const std::string& path() const { return path_; }
+    std::optional<std::string> read(const std::string& file) const { return read_cgroup_file(path_, file); }
+    // Kills whatever is left inside (cgroup.kill) and removes the directory.
+    void remove() noexcept;
+
+private:
+    std::string path_;
+    UniqueFd directory_fd_;
+    bool created_ = false;
+};
+
+// For a record whose supervisor is gone: kill what is left and remove the cgroup, but only a
+// directory named like ours (the tool removes only what it created). Returns false if it stayed.
+bool remove_sandbox_cgroup(const std::string& path) noexcept;
+
+// Freezes (true) or thaws a sandbox's cgroup and waits until the kernel says it is done.
+void set_frozen(const std::string& path, bool frozen);
+
+}  // namespace sb

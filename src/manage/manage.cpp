@@ -1,0 +1,132 @@
+#include "manage/manage.hpp"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "cgroup/sandbox_cgroup.hpp"
+#include "cgroup/stats.hpp"
+#include "state/registry.hpp"
+#include "sys/error.hpp"
+#include "sys/syscalls.hpp"
+
+namespace sb {
+namespace {
+
+StateRecord running_sandbox(const HostFacts& facts, const std::string& name) {
+    auto record = find_running(facts.state_dir, name);
+    if (!record)
+        throw SetupError("lookup", "no running sandbox named " + name, "see `sandbox ps` for the names");
+    return *record;
+}
+
+const std::string& cgroup_of(const StateRecord& record, const char* what) {
+    if (record.cgroup.empty())
+        throw SetupError(what, "sandbox " + record.name + " has no cgroup of its own (it started without a delegated cgroup)",
+                         "see `sandbox doctor`");
+    return record.cgroup;
+}
+
+std::string state_of(const StateRecord& record) {
+    if (record.cgroup.empty()) return "running";
+    auto events = read_cgroup_file(record.cgroup, "cgroup.events");
+    if (!events) return "running";
+    return parse_keyed_values(*events)["frozen"] ? "paused" : "running";
+}
+
+std::string padded(const std::string& text, std::size_t width) {
+    return text.size() >= width ? text + " " : text + std::string(width - text.size(), ' ');
+}
+
+}  // namespace
+
+int list_sandboxes(const HostFacts& facts, bool json) {
+    auto records = list_running(facts.state_dir);
+    std::int64_t now = ::time(nullptr);
+    if (json) {
+        std::cout << "[";
+        for (std::size_t i = 0; i < records.size(); ++i) {
+            const StateRecord& r = records[i];
+            std::cout << (i ? "," : "") << "{\"name\":" << json_string(r.name) << ",\"pid\":" << r.pid
+                      << ",\"init_pid\":" << r.init_pid << ",\"profile\":" << json_string(r.profile)
+                      << ",\"cgroup\":" << (r.cgroup.empty() ? "null" : json_string(r.cgroup)) << ",\"created\":" << r.created
+                      << ",\"uptime_seconds\":" << std::max<std::int64_t>(0, now - r.created)
+                      << ",\"state\":" << json_string(state_of(r)) << "}";
+        }
+        std::cout << "]\n";
+        return 0;
+    }
+    std::cout << padded("NAME", 24) << padded("PID", 9) << padded("UPTIME", 10) << padded("STATE", 9) << "PROFILE\n";
+    for (const auto& r : records)
+        std::cout << padded(r.name, 24) << padded(std::to_string(r.pid), 9) << padded(format_duration(now - r.created), 10)
+                  << padded(state_of(r), 9) << r.profile << "\n";
+    return 0;
+}
+
+int freeze_sandbox(const HostFacts& facts, const std::string& name, bool frozen) {
+    StateRecord record = running_sandbox(facts, name);
+    set_frozen(cgroup_of(record, frozen ? "pause" : "resume"), frozen);
+    std::cout << name << "\n";
+    return 0;
+}
+
+int show_stats(const HostFacts& facts, const std::string& name, bool json) {
+    StateRecord record = running_sandbox(facts, name);
+    const std::string& path = cgroup_of(record, "stats");
+    CgroupStats stats = collect_stats([&](const std::string& file) { return read_cgroup_file(path, file); });
+    std::cout << (json ? render_stats_json(name, stats) : render_stats_text(name, stats));
+    return 0;
+}
+
+int run_doctor(const HostFacts& facts) {
+    std::ostringstream out;
+    auto line = [&](const std::string& what, bool ok, const std::string& detail) {
+        out << (ok ? "  ok    " : "  no    ") << padded(what, 20) << detail << "\n";
+    };
+    out << "user namespaces and ids\n";
+    std::string max_userns = read_text_file("/proc/sys/user/max_user_namespaces").value_or("?\n");
+    line("user namespaces", max_userns != "0\n", "max_user_namespaces = " + max_userns.substr(0, max_userns.find('\n')));
+    line("id helpers", !facts.newuidmap.empty() && !facts.newgidmap.empty(),
+         facts.newuidmap.empty() ? "newuidmap not found: install the uidmap package" : facts.newuidmap + ", " + facts.newgidmap);
+    line("subordinate uids", facts.subuid.has_value(),
+         facts.subuid ? std::to_string(facts.subuid->count) + " from " + std::to_string(facts.subuid->start)
+                      : "none for " + facts.user_name + ": a single-id map will be used");
+    line("subordinate gids", facts.subgid.has_value(),
+         facts.subgid ? std::to_string(facts.subgid->count) + " from " + std::to_string(facts.subgid->start)
+                      : "none for " + facts.user_name);
+    out << "network\n";
+    bool tun = ::access("/dev/net/tun", R_OK | W_OK) == 0;
+    line("/dev/net/tun", tun, tun ? "slirp uses a tap device" : "not usable: slirp uses a veth pair and a packet socket");
+    out << "cgroups (resource limits, pause, stats)\n";
+    const CgroupFacts& cg = facts.cgroup;
+    Delegation delegation = decide_delegation(cg);
+    line("cgroup v2", cg.have_cgroup2, cg.have_cgroup2 ? "own cgroup " + cg.own_path : "no cgroup2 mount");
+    line("delegated cgroup", delegation.usable, delegation.usable ? delegation.directory : delegation.reason);
+    if (!delegation.usable) out << "        fix: " << delegation.hint << "\n";
+    for (const auto& controller : known_controllers()) {
+        bool available = delegation.usable && delegation.controllers.count(controller);
+        std::string detail = available ? "enforceable" : "";
+        if (!delegation.usable) {
+            detail = "not enforceable: no delegated cgroup";
+        } else if (!available) {
+            CgroupWrite probe{controller, "", "", controller + " limits", ""};
+            LimitProblem problem = explain_missing(probe, delegation, cg.systemd);
+            detail = problem.message.substr(problem.message.find(':') + 2) + "\n        fix: " + problem.hint;
+        }
+        line(controller, available, detail);
+    }
+    if (delegation.usable) {
+        bool kill = ::access((delegation.directory + "/cgroup.kill").c_str(), F_OK) == 0;
+        bool freeze = ::access((delegation.directory + "/cgroup.freeze").c_str(), F_OK) == 0;
+        line("cgroup.kill", kill, kill ? "ends a sandbox's every process at once" : "missing (kernel < 5.14)");
+        line("cgroup.freeze", freeze, freeze ? "pause and resume work" : "missing (kernel < 5.2): no pause");
+    }
+    line("state directory", true, facts.state_dir);
+    std::cout << out.str();
+    return 0;
+}
+
+}  // namespace sb

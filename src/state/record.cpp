@@ -1,0 +1,105 @@
+#include "state/record.hpp"
+
+#include <cctype>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+namespace sb {
+namespace {
+
+bool name_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+}
+
+std::optional<long long> integer_of(const std::string& text) {
+    if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+    return std::stoll(text);
+}
+
+}  // namespace
+
+bool valid_sandbox_name(const std::string& name) {
+    if (name.empty() || name.size() > 64 || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
+    for (char c : name)
+        if (!name_char(c)) return false;
+    return true;
+}
+
+std::string generate_sandbox_name(const std::string& profile_path, std::uint32_t random) {
+    std::string stem = profile_path.substr(profile_path.rfind('/') + 1);
+    if (stem.size() > 5 && stem.compare(stem.size() - 5, 5, ".toml") == 0) stem.resize(stem.size() - 5);
+    std::string clean;
+    for (char c : stem)
+        if (name_char(c)) clean += c;
+    while (!clean.empty() && !std::isalnum(static_cast<unsigned char>(clean[0]))) clean.erase(0, 1);
+    if (clean.size() > 48) clean.resize(48);
+    if (clean.empty()) clean = "sandbox";
+    char suffix[8];
+    std::snprintf(suffix, sizeof suffix, "%06x", random & 0xffffffu);
+    return clean + "-" + suffix;
+}
+
+std::string encode_state_record(const StateRecord& r) {
+    std::ostringstream out;
+    out << "name=" << r.name << "\npid=" << r.pid << "\npid_start=" << r.pid_start << "\ninit_pid=" << r.init_pid
+        << "\nprofile=" << r.profile << "\ncgroup=" << r.cgroup << "\ncreated=" << r.created << "\n";
+    return out.str();
+}
+
+std::optional<StateRecord> decode_state_record(const std::string& text) {
+    std::map<std::string, std::string> fields;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        auto eq = line.find('=');
+        if (eq == std::string::npos) return std::nullopt;
+        fields[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+    for (const char* key : {"name", "pid", "pid_start", "init_pid", "profile", "cgroup", "created"})
+        if (!fields.count(key)) return std::nullopt;
+    StateRecord r;
+    r.name = fields["name"];
+    auto pid = integer_of(fields["pid"]), start = integer_of(fields["pid_start"]),
+         init = integer_of(fields["init_pid"]), created = integer_of(fields["created"]);
+    if (!valid_sandbox_name(r.name) || !pid || !start || !init || !created || *pid <= 0 || *pid > 0x3fffffff ||
+        *init > 0x3fffffff)
+        return std::nullopt;
+    r.pid = static_cast<int>(*pid);
+    r.pid_start = static_cast<std::uint64_t>(*start);
+    r.init_pid = static_cast<int>(*init);
+    r.profile = fields["profile"];
+    r.cgroup = fields["cgroup"];
+    if (!r.cgroup.empty() && r.cgroup[0] != '/') return std::nullopt;
+    r.created = *created;
+    return r;
+}
+
+std::optional<std::uint64_t> process_start_time(const std::string& proc_stat) {
+    auto close = proc_stat.rfind(')');
+    if (close == std::string::npos) return std::nullopt;
+    std::istringstream in(proc_stat.substr(close + 1));
+    std::string field;
+    // After "pid (comm)", the state is field 3; starttime is field 22.
+    for (int index = 3; index <= 22; ++index)
+        if (!(in >> field)) return std::nullopt;
+    auto value = integer_of(field);
+    if (!value) return std::nullopt;
+    return static_cast<std::uint64_t>(*value);
+}
+
+std::string format_duration(std::int64_t seconds) {
+    if (seconds < 0) seconds = 0;
+    auto two = [](std::int64_t a, const char* ua, std::int64_t b, const char* ub) {
+        std::string out = std::to_string(a) + ua;
+        if (b) out += " " + std::to_string(b) + ub;
+        return out;
+    };
+    if (seconds >= 86400) return two(seconds / 86400, "d", seconds % 86400 / 3600, "h");
+    if (seconds >= 3600) return two(seconds / 3600, "h", seconds % 3600 / 60, "m");
+    if (seconds >= 60) return two(seconds / 60, "m", seconds % 60, "s");
+    return std::to_string(seconds) + "s";
+}
+
+}  // namespace sb
