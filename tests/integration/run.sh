@@ -66,6 +66,9 @@ SNAP=$(mktemp -d) || exit 1 # not in the /tmp snapshot: taken below, and removed
 snap_tmp "$SNAP/tmp.before"
 WORK=$(mktemp -d) || exit 1
 export WORK
+# A private runtime directory, as a login session has: sandbox keeps its records there.
+export XDG_RUNTIME_DIR=$WORK/.runtime
+mkdir -m 0700 "$XDG_RUNTIME_DIR" || exit 1
 snap_procs "$SNAP/procs.before"
 cat /proc/self/mountinfo >"$SNAP/mounts.before"
 
@@ -150,6 +153,13 @@ else
     diff "$SNAP/mounts.before" "$SNAP/mounts.after" | grep '^[<>]' | head -n 20 | cut -c1-200
   } >"$LEAK"
   result FAIL leftover-mounts "$LEAK"
+fi
+
+if [ -z "$(ls -A "$XDG_RUNTIME_DIR/sandbox" 2>/dev/null)" ]; then
+  result PASS leftover-state
+else
+  echo "records left in $XDG_RUNTIME_DIR/sandbox: $(ls -A "$XDG_RUNTIME_DIR/sandbox" | tr '\n' ' ')" >"$LEAK"
+  result FAIL leftover-state "$LEAK"
 fi
 
 snap_tmp "$SNAP/tmp.after"
