@@ -448,6 +448,250 @@ static int cmd_tiocsti(void)
     return 0;
 }
 
+/* ---------- limits (exercised in the qemu guest, tests/vm) ---------- */
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Forks up to n children that sleep; reports how many it got and the first error, then
+ * "ready", and sleeps until killed (the children stay, holding their pids). */
+static int cmd_forks(long n)
+{
+    long got = 0;
+    int err = 0;
+    for (long i = 0; i < n; i++) {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid < 0) {
+            err = errno;
+            break;
+        }
+        if (pid == 0) {
+            sleep_secs(86400);
+            _exit(0);
+        }
+        got++;
+    }
+    printf("forked=%ld\nfork_error=%s\nready\n", got, err ? errname(err) : "none");
+    fflush(stdout);
+    sleep_secs(86400);
+    return 0;
+}
+
+/* Allocates and touches mb MiB, one MiB at a time, reporting every 8 MiB. */
+static int cmd_alloc(long mb)
+{
+    for (long i = 1; i <= mb; i++) {
+        char *chunk = malloc(1 << 20);
+        if (!chunk) {
+            printf("malloc_failed_at=%ld\n", i);
+            return 1;
+        }
+        memset(chunk, 0x5a, 1 << 20);
+        if (i % 8 == 0) {
+            printf("allocated=%ld\n", i);
+            fflush(stdout);
+        }
+    }
+    printf("allocated=%ld\ndone\n", mb);
+    return 0;
+}
+
+/* Busy-loops for ms milliseconds of wall time; reports the CPU time it got. */
+static int cmd_spin(long ms)
+{
+    long start = now_ms();
+    volatile unsigned long x = 0;
+    while (now_ms() - start < ms)
+        for (int i = 0; i < 100000; i++)
+            x += i;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    long cpu = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000L + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000L;
+    printf("wall_ms=%ld\ncpu_ms=%ld\n", now_ms() - start, cpu);
+    return 0;
+}
+
+/* Reads `bytes` from a block device with O_DIRECT (no page cache), reporting the time. */
+static int cmd_direct_read(const char *path, long bytes)
+{
+    int fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+    if (fd < 0) {
+        printf("open=%s\n", errname(errno));
+        return 1;
+    }
+    void *buffer;
+    if (posix_memalign(&buffer, 4096, 1 << 16))
+        return 1;
+    long start = now_ms(), done = 0;
+    while (done < bytes) {
+        ssize_t n = read(fd, buffer, 1 << 16);
+        if (n <= 0) {
+            printf("read=%s\n", n < 0 ? errname(errno) : "eof");
+            return 1;
+        }
+        done += n;
+    }
+    printf("read_bytes=%ld\nread_ms=%ld\n", done, now_ms() - start);
+    close(fd);
+    return 0;
+}
+
+/* ---------- JSON (the guest has no python): a strict validator and a top-level lookup ---------- */
+
+static const char *json_value(const char *p);
+
+static const char *json_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+        p++;
+    return p;
+}
+
+static const char *json_string_end(const char *p)
+{
+    if (*p++ != '"')
+        return NULL;
+    while (*p && *p != '"') {
+        if ((unsigned char)*p < 0x20)
+            return NULL;
+        if (*p == '\\') {
+            p++;
+            if (*p == 'u') {
+                for (int i = 1; i <= 4; i++)
+                    if (!strchr("0123456789abcdefABCDEF", p[i]) || !p[i])
+                        return NULL;
+                p += 4;
+            } else if (!*p || !strchr("\"\\/bfnrt", *p)) {
+                return NULL;
+            }
+        }
+        p++;
+    }
+    return *p == '"' ? p + 1 : NULL;
+}
+
+static const char *json_number_end(const char *p)
+{
+    if (*p == '-')
+        p++;
+    if (!(*p >= '0' && *p <= '9'))
+        return NULL;
+    if (*p == '0')
+        p++;
+    else
+        while (*p >= '0' && *p <= '9')
+            p++;
+    if (*p == '.') {
+        p++;
+        if (!(*p >= '0' && *p <= '9'))
+            return NULL;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!(*p >= '0' && *p <= '9'))
+            return NULL;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    return p;
+}
+
+static const char *json_container(const char *p, char close, int keyed)
+{
+    p = json_ws(p + 1);
+    if (*p == close)
+        return p + 1;
+    for (;;) {
+        if (keyed) {
+            if (!(p = json_string_end(p)))
+                return NULL;
+            p = json_ws(p);
+            if (*p++ != ':')
+                return NULL;
+        }
+        if (!(p = json_value(p)))
+            return NULL;
+        if (*p == close)
+            return p + 1;
+        if (*p++ != ',')
+            return NULL;
+        p = json_ws(p);
+    }
+}
+
+/* Returns the end of the value at p (after trailing whitespace), or NULL. */
+static const char *json_value(const char *p)
+{
+    p = json_ws(p);
+    const char *end = NULL;
+    if (*p == '{')
+        end = json_container(p, '}', 1);
+    else if (*p == '[')
+        end = json_container(p, ']', 0);
+    else if (*p == '"')
+        end = json_string_end(p);
+    else if (!strncmp(p, "true", 4))
+        end = p + 4;
+    else if (!strncmp(p, "false", 5))
+        end = p + 5;
+    else if (!strncmp(p, "null", 4))
+        end = p + 4;
+    else
+        end = json_number_end(p);
+    return end ? json_ws(end) : NULL;
+}
+
+static char *read_stdin(void)
+{
+    size_t cap = 1 << 16, len = 0;
+    char *text = malloc(cap);
+    ssize_t n;
+    while (text && (n = read(0, text + len, cap - len - 1)) > 0) {
+        len += (size_t)n;
+        if (len + 1 == cap)
+            text = realloc(text, cap *= 2);
+    }
+    if (text)
+        text[len] = 0;
+    return text;
+}
+
+/* json-check: exit 0 and "json=ok" when stdin is one valid JSON value.
+ * json-get KEY: also print the raw value of KEY in the top-level object (or in its
+ * first element, for an array of objects). */
+static int cmd_json(const char *key)
+{
+    char *text = read_stdin();
+    const char *end = text ? json_value(text) : NULL;
+    if (!end || *end) {
+        printf("json=invalid at byte %ld\n", end ? (long)(end - text) : -1L);
+        return 1;
+    }
+    if (!key) {
+        printf("json=ok\n");
+        return 0;
+    }
+    char pattern[256];
+    snprintf(pattern, sizeof pattern, "\"%s\":", key);
+    const char *at = strstr(text, pattern);
+    if (!at) {
+        printf("%s=<missing>\n", key);
+        return 1;
+    }
+    const char *value = at + strlen(pattern), *value_end = json_value(value);
+    printf("%s=%.*s\n", key, (int)(value_end ? value_end - value : 0), value);
+    return 0;
+}
+
 /* ---------- dispatch ---------- */
 
 int main(int argc, char **argv)
@@ -497,9 +741,22 @@ int main(int argc, char **argv)
         return cmd_isatty();
     if (!strcmp(cmd, "tiocsti"))
         return cmd_tiocsti();
+    if (!strcmp(cmd, "forks"))
+        return cmd_forks(parse_num(a2, 100000));
+    if (!strcmp(cmd, "alloc"))
+        return cmd_alloc(parse_num(a2, 1 << 20));
+    if (!strcmp(cmd, "spin"))
+        return cmd_spin(parse_num(a2, 3600000));
+    if (!strcmp(cmd, "json-check"))
+        return cmd_json(NULL);
+    if (!strcmp(cmd, "json-get") && a2)
+        return cmd_json(a2);
+    if (!strcmp(cmd, "direct-read") && a2)
+        return cmd_direct_read(a2, parse_num(a3, 1L << 40));
 
     fprintf(stderr, "sandbox-probe: unknown or incomplete subcommand '%s'\n"
             "usage: sandbox-probe info|write P|mkdir P|remount-rw P|exit N|kill-self SIG|\n"
-            "       orphans N|signals|sleep S|spawn-sleepers N S|env|stat P|isatty|tiocsti\n", cmd);
+            "       orphans N|signals|sleep S|spawn-sleepers N S|env|stat P|isatty|tiocsti|\n"
+            "       forks N|alloc MIB|spin MS|direct-read DEV BYTES|json-check|json-get KEY\n", cmd);
     return 2;
 }
