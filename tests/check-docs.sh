@@ -51,7 +51,7 @@ long_options()
 
 # --- Collect the help texts -------------------------------------------------
 
-contexts=(@top run shell check) # @top: no subcommand
+contexts=(@top run shell check ps pause resume stats doctor) # @top: no subcommand
 declare -A help_text
 for ctx in "${contexts[@]}"; do
     args=(--help)

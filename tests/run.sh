@@ -172,6 +172,9 @@ if [ "$stage_ok" -eq 1 ]; then
     root_profile=$STAGE/root-probe.toml
     printf 'extends = ["%s"]\ncommand = ["/probe", "info"]\n[[mount]]\ntype = "ro-bind"\nsource = "%s"\ntarget = "/probe"\n' \
       "$STAGE/share/sandbox/profiles/default.toml" "$STAGE/bin/sandbox-probe" >"$root_profile"
+    # Records go to a runtime directory of the stage's, not to /tmp/sandbox-0.
+    export XDG_RUNTIME_DIR=$STAGE/runtime
+    mkdir -m 0700 -p "$XDG_RUNTIME_DIR"
     root_out=$(cd / && timeout 30 "$STAGE/bin/sandbox" run "$root_profile" </dev/null 2>&1)
     root_why=
     grep -qx 'uid=0' <<<"$root_out" || root_why="uid is not 0"
@@ -219,6 +222,29 @@ if [ "$stage_ok" -eq 1 ]; then
   fi
 else
   fail "integration: staging failed, integration tests not run"
+fi
+
+# ---------------------------------------------------------------- cgroup tests in a qemu guest
+# The host's cgroup v2 hierarchy has nothing delegated and must not be touched: the limits are
+# tested in a guest booted from Debian's kernel, with a subtree delegated as systemd does.
+echo "== cgroup tests (qemu guest)"
+if [ "$stage_ok" -eq 1 ] && [ -f tests/vm/run.sh ]; then
+  vm_log=$LOGDIR/vm.log
+  timeout -k 10 2400 bash tests/vm/run.sh "$STAGE" </dev/null 2>&1 | tee "$vm_log"
+  vm_rc=${PIPESTATUS[0]}
+  v_pass=$(count_lines '^PASS ' "$vm_log")
+  v_fail=$(count_lines '^FAIL ' "$vm_log")
+  v_skip=$(count_lines '^SKIP ' "$vm_log")
+  PASSED=$((PASSED + v_pass))
+  FAILED=$((FAILED + v_fail))
+  SKIPPED=$((SKIPPED + v_skip))
+  if [ "$vm_rc" -ne 0 ] && [ "$v_fail" -eq 0 ]; then
+    fail "vm: tests/vm/run.sh exited $vm_rc but reported no FAIL line"
+  elif [ "$v_pass" -eq 0 ] && [ "$v_fail" -eq 0 ] && [ "$v_skip" -eq 0 ]; then
+    fail "vm: tests/vm/run.sh reported no results"
+  fi
+else
+  fail "vm: not run (staging failed or tests/vm/run.sh is missing)"
 fi
 
 summary
