@@ -23,6 +23,20 @@ _sandbox_profile_names()
     done | LC_ALL=C sort -u
 }
 
+# Print the names of this user's sandboxes: the records in the state directory
+# ($XDG_RUNTIME_DIR/sandbox, or /tmp/sandbox-UID), one a line.  Cheap: no
+# process is started; a record left by a supervisor that died may be listed.
+_sandbox_names()
+{
+    local dir=/tmp/sandbox-$UID f
+    [[ ${XDG_RUNTIME_DIR-} == /* ]] && dir=$XDG_RUNTIME_DIR/sandbox
+    [[ -d $dir ]] || return 0
+    for f in "$dir"/[[:alnum:]]*; do
+        [[ -f $f ]] || continue
+        printf '%s\n' "${f##*/}"
+    done
+}
+
 # Add completions for a PROFILE argument: profile names, *.toml files and
 # directories (to reach more *.toml files).
 _sandbox_complete_profile()
@@ -66,7 +80,7 @@ _sandbox_complete_value()
                 compopt -o nospace 2>/dev/null
             fi
             ;;
-        --hostname) ;; # free text
+        --hostname | --name | --memory | --cpus | --pids) ;; # free text
     esac
 }
 
@@ -97,11 +111,12 @@ _sandbox()
     local prev=
     ((cword > 0)) && prev=${words[cword - 1]}
 
-    local subcommands='run shell check'
+    local subcommands='run shell check ps pause resume stats doctor'
     local global_opts='-h --help --version'
-    local run_opts='-h --help --dry-run -v --verbose --hostname --cwd -e --env --network -p --publish --user-mode'
+    local run_opts='-h --help --dry-run -v --verbose --hostname --cwd -e --env --network -p --publish --user-mode
+        --name --memory --cpus --pids'
     local check_opts='-h --help -v --verbose'
-    local value_opts='--hostname|--cwd|-e|--env|--network|-p|--publish|--user-mode'
+    local value_opts='--hostname|--cwd|-e|--env|--network|-p|--publish|--user-mode|--name|--memory|--cpus|--pids'
 
     # The subcommand is the first word that is not an option (the global
     # options take no value).
@@ -128,6 +143,29 @@ _sandbox()
 
     case $sub in
         run | shell | check) ;;
+        ps | doctor)
+            if [[ $cur == -* ]]; then
+                local opts='-h --help'
+                [[ $sub == ps ]] && opts+=' --json'
+                COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+            fi
+            return 0
+            ;;
+        pause | resume | stats)
+            # NAME, once; stats also takes --json (a flag).
+            if [[ $cur == -* ]]; then
+                local opts='-h --help'
+                [[ $sub == stats ]] && opts+=' --json'
+                COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+                return 0
+            fi
+            for ((i = subi + 1; i < cword; i++)); do
+                [[ ${words[i]} == -* ]] || return 0
+            done
+            local IFS=$'\n'
+            COMPREPLY=($(compgen -W "$(_sandbox_names)" -- "$cur"))
+            return 0
+            ;;
         *) return 0 ;;
     esac
 
@@ -140,7 +178,9 @@ _sandbox()
             break
         fi
         case $w in
-            --hostname | --cwd | -e | --env | --network | -p | --publish | --user-mode) ((i++)) ;;
+            --hostname | --cwd | -e | --env | --network | -p | --publish | --user-mode | --name | --memory | --cpus | --pids)
+                ((i++))
+                ;;
             -*) ;;
             *) ((npos++)) ;;
         esac

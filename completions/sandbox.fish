@@ -11,6 +11,7 @@ function __sandbox_profile_names
             test -f $f; and set -a names (string replace -r '^.*/(.*)\.toml$' '$1' -- $f)
         end
     end
+    test (count $names) -gt 0; or return 0
     printf '%s\tprofile\n' $names | sort -u
 end
 
@@ -26,6 +27,18 @@ function __sandbox_profile_files
         test -e $f; or continue
         string match -q -- '~/*' $cur; and set f '~'(string sub -s (math (string length -- $HOME) + 1) -- $f)
         echo $f
+    end
+end
+
+# Print the names of this user's sandboxes: the records in the state directory
+# ($XDG_RUNTIME_DIR/sandbox, or /tmp/sandbox-UID). Cheap: starts no process.
+function __sandbox_names
+    set -l dir /tmp/sandbox-(id -u)
+    set -q XDG_RUNTIME_DIR; and string match -q -- '/*' $XDG_RUNTIME_DIR; and set dir $XDG_RUNTIME_DIR/sandbox
+    for f in $dir/*
+        test -f $f; or continue
+        set -l name (string replace -r '^.*/' '' -- $f)
+        string match -qr -- '^[A-Za-z0-9]' $name; and printf '%s\tsandbox\n' $name
     end
 end
 
@@ -72,7 +85,7 @@ function __sandbox_npos
             continue
         end
         switch $t
-            case --hostname --cwd -e --env --network -p --publish --user-mode
+            case --hostname --cwd -e --env --network -p --publish --user-mode --name --memory --cpus --pids
                 set skip 1
             case '-*'
             case '*'
@@ -85,6 +98,12 @@ end
 # True when the word being completed is the PROFILE argument.
 function __sandbox_wants_profile
     __sandbox_using run shell check; or return 1
+    test (__sandbox_npos) = 0
+end
+
+# True when the word being completed is the NAME of pause, resume or stats.
+function __sandbox_wants_name
+    __sandbox_using pause resume stats; or return 1
     test (__sandbox_npos) = 0
 end
 
@@ -119,6 +138,11 @@ complete -c sandbox -n 'not __sandbox_subcommand' -l version -d 'Display program
 complete -c sandbox -n 'not __sandbox_subcommand' -a run -d 'Run a command in a new sandbox'
 complete -c sandbox -n 'not __sandbox_subcommand' -a shell -d 'Run a shell in a new sandbox (profile "shell" by default)'
 complete -c sandbox -n 'not __sandbox_subcommand' -a check -d 'Validate a profile and print the effective profile'
+complete -c sandbox -n 'not __sandbox_subcommand' -a ps -d 'List your running sandboxes'
+complete -c sandbox -n 'not __sandbox_subcommand' -a pause -d 'Freeze every process of a sandbox'
+complete -c sandbox -n 'not __sandbox_subcommand' -a resume -d 'Thaw a paused sandbox'
+complete -c sandbox -n 'not __sandbox_subcommand' -a stats -d 'Print cpu time, memory, pids, io and OOM kills of a sandbox'
+complete -c sandbox -n 'not __sandbox_subcommand' -a doctor -d 'Print what this host can isolate and enforce'
 
 # run and shell.
 set -l rs '__sandbox_using run shell'
@@ -131,12 +155,22 @@ complete -c sandbox -n $rs -s e -l env -x -a '(set -nx | string replace -r \'$\'
 complete -c sandbox -n $rs -l network -x -a 'none slirp host' -d 'Override the profile\'s network mode'
 complete -c sandbox -n $rs -s p -l publish -x -d 'Forward [ADDRESS:]HOSTPORT:PORT[/udp] into the sandbox'
 complete -c sandbox -n $rs -l user-mode -x -a 'root keep-id' -d 'Override the profile\'s user mode'
+complete -c sandbox -n $rs -l name -x -d 'Name of the sandbox (for ps, stats, pause, resume)'
+complete -c sandbox -n $rs -l memory -x -d 'Override the memory limit (memory.max), e.g. 512M'
+complete -c sandbox -n $rs -l cpus -x -d 'Override the CPU limit (cpu.max), e.g. 1.5'
+complete -c sandbox -n $rs -l pids -x -d 'Override the process limit (pids.max)'
 complete -c sandbox -n __sandbox_wants_dashdash -a -- -d 'End of options; a command follows'
 
 # check.
 set -l c '__sandbox_using check'
 complete -c sandbox -n $c -s h -l help -d 'Print this help message and exit'
-complete -c sandbox -n $c -s v -l verbose -d 'Log every stage to stderr'
+complete -c sandbox -n $c -s v -l verbose -d 'Also print the plan'
+
+# ps, pause, resume, stats, doctor.
+complete -c sandbox -n '__sandbox_using ps pause resume stats doctor' -s h -l help -d 'Print this help message and exit'
+complete -c sandbox -n '__sandbox_using ps' -l json -d 'Print a JSON array'
+complete -c sandbox -n '__sandbox_using stats' -l json -d 'Print a JSON object'
+complete -c sandbox -n __sandbox_wants_name -a '(__sandbox_names)'
 
 # PROFILE: a profile name or a *.toml file.
 complete -c sandbox -n __sandbox_wants_profile -a '(__sandbox_profile_names)'

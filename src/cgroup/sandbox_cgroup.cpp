@@ -1,5 +1,6 @@
 #include "cgroup/sandbox_cgroup.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -8,6 +9,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <vector>
 
 #include "cgroup/stats.hpp"
 #include "sys/error.hpp"
@@ -40,6 +43,27 @@ bool wait_for_event(const std::string& path, const char* key, std::uint64_t valu
         if (waited >= ms) return false;
         sleep_ms(2);
     }
+}
+
+// Removes the cgroups a nested sandbox made below `path`, deepest first (they are empty once
+// the subtree is killed), then `path` itself.
+bool remove_cgroup_tree(const std::string& path, int depth) {
+    if (depth > 32) return false;
+    std::vector<std::string> children;
+    {
+        std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(path.c_str()), ::closedir);
+        if (!dir) return errno == ENOENT;
+        while (const dirent* entry = ::readdir(dir.get()))
+            if (entry->d_type == DT_DIR && std::strcmp(entry->d_name, ".") && std::strcmp(entry->d_name, ".."))
+                children.push_back(path + "/" + entry->d_name);
+    }
+    for (const auto& child : children) remove_cgroup_tree(child, depth + 1);
+    for (int attempt = 0; attempt < 200; ++attempt) {
+        if (::rmdir(path.c_str()) == 0 || errno == ENOENT) return true;
+        if (errno != EBUSY) return false;
+        sleep_ms(5);  // the last tasks are still being released
+    }
+    return false;
 }
 
 SetupError cgroup_error(const std::string& op, const std::string& path, int err, std::string hint = {}) {
@@ -153,12 +177,7 @@ bool remove_sandbox_cgroup(const std::string& path) noexcept {
     try_write_file(path + "/cgroup.freeze", "0");
     try_write_file(path + "/cgroup.kill", "1");
     wait_for_event(path, "populated", 0, 2000);
-    for (int attempt = 0; attempt < 200; ++attempt) {
-        if (::rmdir(path.c_str()) == 0 || errno == ENOENT) return true;
-        if (errno != EBUSY) return false;
-        sleep_ms(5);
-    }
-    return false;
+    return remove_cgroup_tree(path, 0);
 }
 
 void set_frozen(const std::string& path, bool frozen) {
