@@ -172,8 +172,8 @@ void apply_limit_overrides(Limits& limits, const std::optional<std::string>& mem
     if (pids) {
         bool digits = !pids->empty() && pids->size() <= 9 && pids->find_first_not_of("0123456789") == std::string::npos;
         if (*pids == "max") limits.pids = kNoLimit;
-        else if (digits && std::stoul(*pids) > 0) limits.pids = std::stoul(*pids);
-        else throw UsageError("--pids " + *pids + ": expected a positive number of processes, or max");
+        else if (digits && std::stoul(*pids) > 0 && std::stoul(*pids) <= 4194304) limits.pids = std::stoul(*pids);
+        else throw UsageError("--pids " + *pids + ": expected a number of processes from 1 to 4194304, or max");
         limits.where["pids"] = command_line;
     }
 }

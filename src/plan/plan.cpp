@@ -224,19 +224,20 @@ void plan_limits(Plan& plan, const Profile& profile, const Overrides& overrides,
 
 // The records of running sandboxes must never be writable from inside one: where a writable
 // bind shows the state directory, a read-only bind of it goes on top.
-void protect_state_dir(Plan& plan) {
+// Paths are compared after resolving symlinks (a bind of /var/run/user/1000 shows /run/user/1000).
+void protect_state_dir(Plan& plan, const HostFacts& facts) {
     if (plan.state_dir.empty()) return;
+    const std::string state = facts.resolve_path(plan.state_dir);
     std::vector<MountStep> covers;
     for (const auto& mount : plan.mounts) {
         if (mount.kind != MountKind::Bind) continue;
-        const std::string& source = mount.source;
-        bool shows = plan.state_dir == source || source == "/" ||
-                     plan.state_dir.compare(0, source.size() + 1, source + "/") == 0;
+        const std::string source = facts.resolve_path(mount.source);
+        bool shows = state == source || source == "/" || state.compare(0, source.size() + 1, source + "/") == 0;
         if (!shows) continue;
         MountStep cover;
         cover.kind = MountKind::RoBind;
         cover.source = plan.state_dir;
-        cover.target = mount.target + (source == "/" ? plan.state_dir : plan.state_dir.substr(source.size()));
+        cover.target = mount.target + (source == "/" ? state : state.substr(source.size()));
         cover.read_only = true;
         covers.push_back(cover);
     }
@@ -283,7 +284,7 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     plan_name(plan, profile, overrides, facts);
     plan.state_dir = facts.state_dir;
     plan_limits(plan, profile, overrides, facts);
-    protect_state_dir(plan);
+    protect_state_dir(plan, facts);
     order_mounts(plan.mounts);
     plan.argv = overrides.command.empty() ? profile.command : overrides.command;
     if (plan.argv.empty())
@@ -357,7 +358,7 @@ std::string describe_cgroup(const Plan& plan) {
     for (const auto& write : cgroup.writes) out += "\n            limit " + write.label;
     for (const auto& problem : cgroup.unenforceable)
         out += std::string("\n            ") + (cgroup.enforce == Enforce::Strict ? "CANNOT ENFORCE: " : "skipped (best-effort): ") +
-               problem.message.substr(problem.message.find(':') + 2);
+               problem.message.substr(problem.message.rfind("cannot enforce ", 0) == 0 ? 15 : 0);
     return out;
 }
 

@@ -26,6 +26,8 @@ struct HostFacts {
     // "MAJOR:MINOR" of a block device; nullopt when the path is not one.
     std::function<std::optional<std::string>(const std::string&)> block_device =
         [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+    // The path with every symlink resolved (realpath); the path itself when it cannot be.
+    std::function<std::string(const std::string&)> resolve_path = [](const std::string& path) { return path; };
     CgroupFacts cgroup;     // the cgroup we run in (see cgroup/hierarchy.hpp)
     std::string state_dir;  // where running sandboxes are recorded ($XDG_RUNTIME_DIR/sandbox)
     std::uint32_t random = 0;  // for generated names

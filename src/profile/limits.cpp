@@ -5,6 +5,9 @@
 namespace sb {
 namespace {
 
+// pids.max cannot exceed the kernel's PID_MAX_LIMIT; iops are capped alike, for one rule.
+constexpr long long kMaxCount = 4194304;
+
 std::uint64_t size_of(const FileParser& p, const char* key, const toml::node& node, bool allow_zero) {
     if (const auto* integer = node.as_integer()) {
         if (integer->get() < 0 || (integer->get() == 0 && !allow_zero))
@@ -33,13 +36,16 @@ std::uint32_t cpus_of(const FileParser& p, const toml::node& node) {
         if (integer->get() >= 1 && integer->get() <= 1024) millis = static_cast<std::uint32_t>(integer->get() * 1000);
     } else if (const auto* real = node.as_floating_point()) {
         double value = real->get();
-        if (std::isfinite(value) && value >= 0.01 && value <= 1024) millis = static_cast<std::uint32_t>(std::llround(value * 1000));
+        // At most three decimals, as in the string form: 0.0149 is not silently 0.015.
+        bool exact = std::isfinite(value) && std::fabs(value * 1000 - std::round(value * 1000)) < 1e-6;
+        if (exact && value >= 0.01 && value <= 1024) millis = static_cast<std::uint32_t>(std::llround(value * 1000));
     } else if (const auto* text = node.as_string()) {
         millis = parse_cpus(text->get());
     } else {
         p.wrong_type("cpus", node, "a number of CPUs such as 1.5");
     }
-    if (!millis) throw ConfigError(p.at(node), "'cpus' must be a number of CPUs from 0.01 to 1024, such as 1.5");
+    if (!millis)
+        throw ConfigError(p.at(node), "'cpus' must be a number of CPUs from 0.01 to 1024 with at most three decimals, such as 1.5");
     return *millis;
 }
 
@@ -47,7 +53,8 @@ std::uint64_t count_of(const FileParser& p, const char* key, const toml::node& n
     if (const auto* text = node.as_string(); text && text->get() == "max") return kNoLimit;
     const auto* integer = node.as_integer();
     if (!integer) p.wrong_type(key, node, "a positive integer or \"max\"");
-    if (integer->get() < 1) throw ConfigError(p.at(node), std::string("'") + key + "' must be positive, or \"max\"");
+    if (integer->get() < 1 || integer->get() > kMaxCount)
+        throw ConfigError(p.at(node), std::string("'") + key + "' must be from 1 to " + std::to_string(kMaxCount) + ", or \"max\"");
     return static_cast<std::uint64_t>(integer->get());
 }
 

@@ -18,6 +18,32 @@ std::optional<long long> integer_of(const std::string& text) {
     return std::stoll(text);
 }
 
+// Values are one line each: backslash and newline are escaped.
+std::string escape(const std::string& value) {
+    std::string out;
+    for (char c : value) {
+        if (c == '\\') out += "\\\\";
+        else if (c == '\n') out += "\\n";
+        else out += c;
+    }
+    return out;
+}
+
+std::optional<std::string> unescape(const std::string& value) {
+    std::string out;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        if (value[i] != '\\') {
+            out += value[i];
+            continue;
+        }
+        if (++i == value.size()) return std::nullopt;
+        if (value[i] == 'n') out += '\n';
+        else if (value[i] == '\\') out += '\\';
+        else return std::nullopt;
+    }
+    return out;
+}
+
 }  // namespace
 
 bool valid_sandbox_name(const std::string& name) {
@@ -44,7 +70,7 @@ std::string generate_sandbox_name(const std::string& profile_path, std::uint32_t
 std::string encode_state_record(const StateRecord& r) {
     std::ostringstream out;
     out << "name=" << r.name << "\npid=" << r.pid << "\npid_start=" << r.pid_start << "\ninit_pid=" << r.init_pid
-        << "\nprofile=" << r.profile << "\ncgroup=" << r.cgroup << "\ncreated=" << r.created << "\n";
+        << "\nprofile=" << escape(r.profile) << "\ncgroup=" << escape(r.cgroup) << "\ncreated=" << r.created << "\n";
     return out.str();
 }
 
@@ -69,8 +95,10 @@ std::optional<StateRecord> decode_state_record(const std::string& text) {
     r.pid = static_cast<int>(*pid);
     r.pid_start = static_cast<std::uint64_t>(*start);
     r.init_pid = static_cast<int>(*init);
-    r.profile = fields["profile"];
-    r.cgroup = fields["cgroup"];
+    auto profile = unescape(fields["profile"]), cgroup = unescape(fields["cgroup"]);
+    if (!profile || !cgroup) return std::nullopt;
+    r.profile = *profile;
+    r.cgroup = *cgroup;
     if (!r.cgroup.empty() && r.cgroup[0] != '/') return std::nullopt;
     r.created = *created;
     return r;

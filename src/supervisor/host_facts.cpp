@@ -1,5 +1,7 @@
 // Host facts: everything the plan needs to know about the machine and the caller, read once.
+#include <limits.h>
 #include <pwd.h>
+#include <stdlib.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -56,6 +58,10 @@ HostFacts prepare_host_facts() {
         struct stat st;
         if (::stat(path.c_str(), &st) != 0 || !S_ISBLK(st.st_mode)) return std::nullopt;
         return std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev));
+    };
+    facts.resolve_path = [](const std::string& path) {
+        char resolved[PATH_MAX];
+        return ::realpath(path.c_str(), resolved) ? std::string(resolved) : path;
     };
     facts.cgroup = read_cgroup_facts();
     facts.state_dir = state_directory(facts.env("XDG_RUNTIME_DIR"), facts.uid);

@@ -808,6 +808,8 @@ TEST_CASE("render: exact text of a small profile", "[profile][render]") {
           "\n"
           "[env]\nkeep = []\nunset = []\nset = { A = \"1\", B = \"2\" }\n"
           "\n"
+          "[limits]\nenforce = \"strict\"\nnested = false\n"
+          "\n"
           "[[mount]]\ntype = \"tmpfs\"\ntarget = \"/tmp\"\nsize = 1024\nmode = \"1777\"\n");
 }
 
