@@ -57,6 +57,7 @@ static const char *errname(int e)
         {ENOENT, "ENOENT"}, {EEXIST, "EEXIST"}, {ENOTDIR, "ENOTDIR"},
         {EISDIR, "EISDIR"}, {ENOSPC, "ENOSPC"}, {EINVAL, "EINVAL"},
         {EBUSY, "EBUSY"}, {ENXIO, "ENXIO"}, {ENOTTY, "ENOTTY"}, {EIO, "EIO"},
+        {EAGAIN, "EAGAIN"}, {ENOMEM, "ENOMEM"}, {ESRCH, "ESRCH"},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (t[i].e == e)

@@ -227,7 +227,8 @@ tmin_cg_missing_controller_fails() {
   expect_rc 125 "a profile asking for a controller that is not delegated"
   grep -q "^sandbox: limits: cannot enforce cpu.max 1 CPUs: the cpu controller is not delegated to $VM_CG_DELEGATED (available: memory pids)" "$T/err" ||
     fail "the error does not name cpu.max, the cpu controller and the delegated cgroup"
-  grep -q 'Delegate=' "$T/err" || grep -q 'cgroup.subtree_control' "$T/err" || fail "the hint names no fix"
+  grep -q '^hint: systemd delegates only memory and pids to users by default; as root, add /etc/systemd/system/user@.service.d/delegate.conf containing "\[Service\]" and "Delegate=cpu cpuset io memory pids"' "$T/err" ||
+    fail "the hint does not name systemd's Delegate= drop-in"
   grep -q '^uid=' "$T/out" && fail "the payload ran"
   [ -z "$(ls -d "$VM_CG_DELEGATED"/sandbox-* 2>/dev/null)" ] || fail "a cgroup was left behind"
   sb doctor
@@ -255,6 +256,8 @@ tnone_cg_no_delegation() {
   expect_rc 125
   grep -q 'cannot enforce pids.max 20: the cgroup this runs in (/user.slice/user-1002.slice/session-1.scope) is not delegated to you' "$T/err" ||
     fail "the error does not say the cgroup is not delegated"
+  grep -q '^hint: run it in a delegated scope: systemd-run --user --scope -p Delegate=yes sandbox run' "$T/err" ||
+    fail "the hint does not name systemd-run --user --scope -p Delegate=yes"
   p=$(mkprofile q default)
   sb_bg "$T/bg.out" "$T/bg.err" run --name plain "$p" -- /bin/sh -c 'echo ready; exec sleep 600'
   pid=$BG
