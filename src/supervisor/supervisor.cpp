@@ -173,10 +173,12 @@ void Supervisor::register_and_make_cgroup() {
         log("no cgroup of its own: " + plan_.cgroup.reason);
         return;
     }
+    long long began = now_us();
     cgroup_.emplace(plan_.cgroup, plan_.name);
     std::string limits;
     for (const auto& write : plan_.cgroup.writes) limits += (limits.empty() ? "" : ", ") + write.label;
-    log("made the cgroup " + cgroup_->path() + (limits.empty() ? "" : " with " + limits));
+    log("made the cgroup " + cgroup_->path() + (limits.empty() ? "" : " with " + limits) + " in " +
+        std::to_string(now_us() - began) + " us");
 }
 
 // What the kernel did to the sandbox that its exit code does not say.
@@ -376,6 +378,11 @@ int Supervisor::run() {
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     int exit_code = conclude();
     report_outcome(exit_code);
+    if (cgroup_) {
+        long long began = now_us();
+        cgroup_.reset();  // kill what is left, remove the directory
+        log("removed the cgroup in " + std::to_string(now_us() - began) + " us");
+    }
     return exit_code;
 }
 
