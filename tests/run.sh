@@ -131,7 +131,7 @@ else
   cp "${profiles[@]}" "$STAGE/share/sandbox/profiles/" || stage_ok=0
 fi
 if [ -d tests/integration ]; then
-  cp -R tests/integration "$STAGE/tests/" || stage_ok=0
+  cp -R tests/integration tests/lib "$STAGE/tests/" || stage_ok=0
 else
   fail "integration: tests/integration is missing"
   stage_ok=0

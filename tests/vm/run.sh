@@ -352,6 +352,7 @@ chmod 4755 "$R/usr/bin/newuidmap" "$R/usr/bin/newgidmap"
 # The stage and this directory.
 cp -R "$STAGE/bin" "$STAGE/share" "$R/opt/sandbox/" || die "copying the stage failed"
 cp -R "$VM_SRC" "$R/opt/sandbox/tests/vm" || die "copying $VM_SRC failed"
+cp -R "$VM_SRC/../lib" "$R/opt/sandbox/tests/lib" || die "copying $VM_SRC/../lib failed"
 for b in "$R"/opt/sandbox/bin/*; do
   [ -f "$b" ] && file_is_elf=$(head -c 4 "$b" | od -An -c | tr -d ' ') && [ "$file_is_elf" = '177ELF' ] &&
     { copy_libs "$b" || die "copying the libraries of $b failed"; }
