@@ -24,11 +24,11 @@ _sandbox_profile_names()
 }
 
 # Print the names of this user's sandboxes: the records in the state directory
-# ($XDG_RUNTIME_DIR/sandbox, or /tmp/sandbox-UID), one a line.  Cheap: no
+# ($XDG_RUNTIME_DIR/sandbox, or /run/user/UID/sandbox), one a line.  Cheap: no
 # process is started; a record left by a supervisor that died may be listed.
 _sandbox_names()
 {
-    local dir=/tmp/sandbox-$UID f
+    local dir=/run/user/$UID/sandbox f
     [[ ${XDG_RUNTIME_DIR-} == /* ]] && dir=$XDG_RUNTIME_DIR/sandbox
     [[ -d $dir ]] || return 0
     for f in "$dir"/[[:alnum:]]*; do

@@ -31,9 +31,9 @@ function __sandbox_profile_files
 end
 
 # Print the names of this user's sandboxes: the records in the state directory
-# ($XDG_RUNTIME_DIR/sandbox, or /tmp/sandbox-UID). Cheap: starts no process.
+# ($XDG_RUNTIME_DIR/sandbox, or /run/user/UID/sandbox). Cheap: starts no process.
 function __sandbox_names
-    set -l dir /tmp/sandbox-(id -u)
+    set -l dir /run/user/(id -u)/sandbox
     set -q XDG_RUNTIME_DIR; and string match -q -- '/*' $XDG_RUNTIME_DIR; and set dir $XDG_RUNTIME_DIR/sandbox
     for f in $dir/*
         test -f $f; or continue

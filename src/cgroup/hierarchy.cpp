@@ -111,20 +111,28 @@ Delegation decide_delegation(const CgroupFacts& facts) {
         d.hint = "mount cgroup2 at /sys/fs/cgroup";
         return d;
     }
-    if (facts.running_as_root && !facts.marked_delegated) {
-        // Root can write every cgroup on the host: only a cgroup handed to us on purpose is ours.
-        d.reason = "running as root in " + facts.own_path + ", which is not marked as delegated";
-        d.hint = facts.systemd ? "run it in a scope of its own: systemd-run --scope -p Delegate=yes sandbox run ..."
-                               : "run it in a cgroup marked delegated (the trusted.delegate xattr set to 1)";
-        return d;
-    }
-    if (!facts.running_as_root && (!facts.owned || !facts.writable)) {
+    if (facts.running_as_root) {
+        // Root can write every cgroup on the host: only a cgroup handed to us on purpose is ours,
+        // and only systemd's trusted mark counts (any owner can set user.delegate).
+        if (!facts.trusted_delegate || !facts.owned) {
+            d.reason = "running as root in " + facts.own_path + ", which is not marked as delegated (trusted.delegate)";
+            d.hint = facts.systemd ? "run it in a scope of its own: systemd-run --scope -p Delegate=yes sandbox run ..."
+                                   : "run it in a cgroup marked delegated (the trusted.delegate xattr set to 1)";
+            return d;
+        }
+    } else if (!facts.owned || !facts.writable) {
         d.reason = "the cgroup this runs in (" + facts.own_path + ") is not delegated to you (" +
                    (facts.owned ? "not writable" : "owned by another user") + ")";
         d.hint = facts.systemd ? systemd_hint
                                : "ask your administrator to delegate a cgroup v2 subtree to you (chown its "
                                  "directory, cgroup.procs, cgroup.subtree_control and cgroup.threads) and "
                                  "start your session in it";
+        return d;
+    } else if (facts.systemd && !facts.trusted_delegate && !facts.user_delegate) {
+        // Yours, but a unit systemd manages (it may rewrite its controllers under us).
+        d.reason = "the cgroup this runs in (" + facts.own_path +
+                   ") belongs to you but systemd did not delegate it (no delegate mark)";
+        d.hint = systemd_hint;
         return d;
     }
     d.usable = true;

@@ -3,8 +3,10 @@
 // enforced. Pure.
 //
 // The sources, in order (ARCHITECTURE: rootless limits need a delegated subtree):
-//   (a) the cgroup we already run in, when it is delegated to us: owned by us and writable
-//       (for root: marked delegated by systemd, so that root never takes over a host cgroup);
+//   (a) the cgroup we already run in, when it is delegated to us: owned by us and writable, and
+//       on a systemd host also marked delegated (systemd owns and rewrites the rest of the user's
+//       cgroups, e.g. a terminal's app-*.scope); for root, marked trusted.delegate and owned by
+//       root, so that root never takes over a host cgroup nor one a user marked;
 //   (b) a transient systemd scope with Delegate=yes from the user's manager, over D-Bus (as crun
 //       does) -- not built yet: delegation.cpp has the place for it, between (a) and (c);
 //   (c) none: the sandbox runs in our cgroup, and only a run without limits can go on.
@@ -52,7 +54,8 @@ struct CgroupFacts {
     bool owned = false;             // the directory belongs to our euid
     bool writable = false;          // we can write the directory, cgroup.procs and cgroup.subtree_control
     bool running_as_root = false;
-    bool marked_delegated = false;  // systemd's trusted.delegate (or user.delegate) xattr is "1"
+    bool trusted_delegate = false;  // systemd's trusted.delegate xattr is "1" (set by the system manager)
+    bool user_delegate = false;     // user.delegate is "1" (systemd >= 251 sets it too; the owner can)
     bool systemd = false;           // /run/systemd/system exists
     std::set<std::string> controllers;  // the directory's cgroup.controllers
 };

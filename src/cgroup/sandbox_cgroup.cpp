@@ -7,9 +7,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "cgroup/stats.hpp"
@@ -91,17 +94,28 @@ void move_processes_to_leaf(const std::string& parent) {
     }
 }
 
-void enable_controllers(const std::string& parent, const std::vector<std::string>& wanted) {
+// Enables `wanted` for the children of `parent`. Only the `required` ones (those a limit needs)
+// must succeed: the others serve stats, and a run must not fail for them.
+void enable_controllers(const std::string& parent, const std::vector<std::string>& wanted,
+                        const std::set<std::string>& required) {
     auto enabled = parse_controller_list(read_cgroup_file(parent, "cgroup.subtree_control").value_or(""));
-    std::string request;
-    for (const auto& name : wanted)
-        if (!enabled.count(name)) request += (request.empty() ? "+" : " +") + name;
-    if (request.empty()) return;
+    auto request_for = [&](bool only_required) {
+        std::string request;
+        for (const auto& name : wanted)
+            if (!enabled.count(name) && (!only_required || required.count(name)))
+                request += (request.empty() ? "+" : " +") + name;
+        return request;
+    };
+    std::string request = request_for(false);
     // A process may land in the parent between the move and the write (EBUSY): move again.
-    for (int attempt = 0;; ++attempt) {
+    for (int attempt = 0; !request.empty(); ++attempt) {
         move_processes_to_leaf(parent);
         int err = try_write_file(parent + "/cgroup.subtree_control", request);
         if (!err) return;
+        if (err != EBUSY && request != request_for(true)) {
+            request = request_for(true);
+            continue;
+        }
         if (err != EBUSY || attempt == 20)
             throw cgroup_error("enable controllers (" + request + ") in", parent, err,
                                err == EBUSY ? "processes keep appearing in the delegated cgroup" : "");
@@ -131,39 +145,101 @@ CgroupFacts read_cgroup_facts() {
     facts.owned = st.st_uid == ::geteuid();
     facts.writable = can_write(facts.directory) && can_write(facts.directory + "/cgroup.procs") &&
                      can_write(facts.directory + "/cgroup.subtree_control");
-    facts.marked_delegated =
-        xattr_is_one(facts.directory, "trusted.delegate") || xattr_is_one(facts.directory, "user.delegate");
+    facts.trusted_delegate = xattr_is_one(facts.directory, "trusted.delegate");
+    facts.user_delegate = xattr_is_one(facts.directory, "user.delegate");
     facts.controllers = parse_controller_list(read_cgroup_file(facts.directory, "cgroup.controllers").value_or(""));
     return facts;
 }
 
-SandboxCgroup::SandboxCgroup(const CgroupPlan& plan, const std::string& sandbox_name) {
-    if (!plan.enable.empty()) enable_controllers(plan.parent, plan.enable);
+namespace {
+
+// A sandbox may build cgroups of its own below its payload cgroup (nested = true); these bounds,
+// set where it cannot change them, keep the teardown short.
+constexpr const char* kMaxDepth = "8";
+constexpr const char* kMaxDescendants = "256";
+
+std::string write_failure_hint(int err, const CgroupWrite& write) {
+    if (err == ENOENT && write.file == "memory.swap.max")
+        return "swap accounting is off in this kernel (boot with swapaccount=1), or remove memory_swap";
+    if (err == ENOENT && write.file == "io.weight") return "the io.weight interface needs the BFQ or iocost scheduler";
+    if (err == ENODEV) return "io limits apply to whole disks (e.g. /dev/sda), not partitions";
+    if (err == EINVAL || err == ERANGE)
+        return write.controller == "cpuset" ? "the CPUs (or memory nodes) must exist and be allowed to your cgroup"
+                                            : "check the value: the kernel refused it";
+    return "the delegated cgroup does not allow this limit";
+}
+
+}  // namespace
+
+SandboxCgroup::SandboxCgroup(const CgroupPlan& plan, const std::string& sandbox_name,
+                             std::vector<std::string>& warnings) {
+    enable_controllers(plan.parent, plan.enable, controllers_needed(plan.writes));
     path_ = plan.parent + "/" + cgroup_leaf_name(sandbox_name);
-    if (::mkdir(path_.c_str(), 0755) < 0) {
+    int rc = ::mkdir(path_.c_str(), 0755);
+    if (rc < 0 && errno == EEXIST) {
+        // We hold the name (state/registry.cpp), so no running sandbox owns this one: it is what
+        // a supervisor that died left behind. Kill what is left and start afresh.
+        remove_sandbox_cgroup(path_);
+        rc = ::mkdir(path_.c_str(), 0755);
+    }
+    if (rc < 0) {
         int err = errno;
         throw cgroup_error("mkdir", path_, err,
-                           err == EEXIST ? "a cgroup of that name exists but no running sandbox owns it; remove it "
+                           err == EEXIST ? "a cgroup of that name is left over and cannot be removed; remove it "
                                            "(rmdir) or pick another --name"
                                          : "");
     }
     created_ = true;
+    struct stat st;
+    if (::lstat(path_.c_str(), &st) == 0) inode_ = st.st_ino;
+    try {
+        build(plan, warnings);
+    } catch (...) {
+        remove();  // bad input leaves nothing behind
+        throw;
+    }
+}
+
+// The limits go on sandbox-NAME, the processes into its child sandbox-NAME/payload, whose cgroup
+// namespace root is all the sandbox sees: the files that enforce the limits are above that root,
+// out of reach even where cgroup2 is mounted without nsdelegate (there the namespace root's own
+// files are writable by the sandbox's root, who owns them). The payload cgroup gets the same
+// values, so that programs inside read their limits in /sys/fs/cgroup (as JVMs and Go do).
+void SandboxCgroup::build(const CgroupPlan& plan, std::vector<std::string>& warnings) {
+    try_write_file(path_ + "/cgroup.max.depth", kMaxDepth);
+    try_write_file(path_ + "/cgroup.max.descendants", kMaxDescendants);
+    std::vector<CgroupWrite> applied;
     for (const auto& write : plan.writes) {
         int err = try_write_file(path_ + "/" + write.file, write.value);
-        if (err)
-            throw SetupError("limits", "cannot set " + write.label + " (write \"" + write.value + "\" to " + path_ + "/" +
-                                           write.file + "): " + std::strerror(err),
-                             err == EINVAL || err == ERANGE ? "check the value: the kernel refused it"
-                                                            : "the delegated cgroup does not allow this limit");
+        if (!err) {
+            applied.push_back(write);
+            continue;
+        }
+        std::string what = "cannot set " + write.label + " (write \"" + write.value + "\" to " + path_ + "/" +
+                           write.file + "): " + std::strerror(err);
+        if (plan.enforce == Enforce::Strict)
+            throw SetupError("limits", what,
+                             write_failure_hint(err, write) + "; or set [limits] enforce = \"best-effort\"");
+        warnings.push_back(what + " (best-effort: running without it)");
     }
-    directory_fd_ = open_fd(path_, O_PATH | O_DIRECTORY);
+    std::vector<std::string> controllers;
+    for (const auto& name : plan.enable)
+        if (name != "cpuset" || std::any_of(applied.begin(), applied.end(), [](const CgroupWrite& w) { return w.controller == "cpuset"; }))
+            controllers.push_back(name);
+    enable_controllers(path_, controllers, controllers_needed(applied));
+    payload_ = path_ + "/payload";
+    if (::mkdir(payload_.c_str(), 0755) < 0) throw cgroup_error("mkdir", payload_, errno);
+    for (const auto& write : applied) try_write_file(payload_ + "/" + write.file, write.value);
+    payload_fd_ = open_fd(payload_, O_PATH | O_DIRECTORY);
 }
 
 void SandboxCgroup::remove() noexcept {
     if (!created_) return;
     created_ = false;
-    directory_fd_.reset();
-    remove_sandbox_cgroup(path_);
+    payload_fd_.reset();
+    if (!remove_sandbox_cgroup(path_))
+        std::fprintf(stderr, "sandbox: warning: could not remove the cgroup %s (it is removed at the next start)\n",
+                     path_.c_str());
 }
 
 bool remove_sandbox_cgroup(const std::string& path) noexcept {
@@ -187,5 +263,7 @@ void set_frozen(const std::string& path, bool frozen) {
         throw SetupError("cgroup", std::string("the sandbox did not ") + (frozen ? "freeze" : "thaw") + " within 10 s",
                          "see cgroup.events in " + path);
 }
+
+std::string payload_cgroup(const std::string& sandbox_cgroup) { return sandbox_cgroup + "/payload"; }
 
 }  // namespace sb

@@ -2,8 +2,10 @@
 // delegated cgroup (moving its processes out, enabling controllers), and the sandbox's own
 // cgroup, which its owner kills and removes.
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cgroup/hierarchy.hpp"
 #include "plan/plan.hpp"
@@ -19,27 +21,37 @@ std::optional<std::string> read_cgroup_file(const std::string& directory, const 
 
 class SandboxCgroup {
 public:
-    // Prepares plan.parent, makes parent/sandbox-NAME and writes the limits. Throws SetupError.
-    SandboxCgroup(const CgroupPlan& plan, const std::string& sandbox_name);
+    // Prepares plan.parent, makes parent/sandbox-NAME and its child payload/, writes the limits.
+    // Throws SetupError (and leaves nothing behind); with enforce = best-effort a limit the
+    // kernel refuses is skipped and described in `warnings`.
+    SandboxCgroup(const CgroupPlan& plan, const std::string& sandbox_name, std::vector<std::string>& warnings);
     SandboxCgroup(const SandboxCgroup&) = delete;
     SandboxCgroup& operator=(const SandboxCgroup&) = delete;
     ~SandboxCgroup() { remove(); }
 
-    int fd() const { return directory_fd_.get(); }  // for clone3(CLONE_INTO_CGROUP)
+    int fd() const { return payload_fd_.get(); }  // the payload cgroup, for clone3(CLONE_INTO_CGROUP)
     const std::string& path() const { return path_; }
-    std::optional<std::string> read(const std::string& file) const { return read_cgroup_file(path_, file); }
+    std::uint64_t inode() const { return inode_; }
+    // The payload cgroup's files: its events are its own, its limits mirror ours.
+    std::optional<std::string> read(const std::string& file) const { return read_cgroup_file(payload_, file); }
     // Kills whatever is left inside (cgroup.kill) and removes the directory.
     void remove() noexcept;
 
 private:
-    std::string path_;
-    UniqueFd directory_fd_;
+    void build(const CgroupPlan& plan, std::vector<std::string>& warnings);
+
+    std::string path_, payload_;
+    UniqueFd payload_fd_;
+    std::uint64_t inode_ = 0;
     bool created_ = false;
 };
 
 // For a record whose supervisor is gone: kill what is left and remove the cgroup, but only a
 // directory named like ours (the tool removes only what it created). Returns false if it stayed.
 bool remove_sandbox_cgroup(const std::string& path) noexcept;
+
+// The cgroup whose files describe the sandbox's processes (sandbox-NAME/payload).
+std::string payload_cgroup(const std::string& sandbox_cgroup);
 
 // Freezes (true) or thaws a sandbox's cgroup and waits until the kernel says it is done.
 void set_frozen(const std::string& path, bool frozen);

@@ -27,11 +27,15 @@ const std::string& cgroup_of(const StateRecord& record, const char* what) {
     if (record.cgroup.empty())
         throw SetupError(what, "sandbox " + record.name + " has no cgroup of its own (it started without a delegated cgroup)",
                          "see `sandbox doctor`");
+    if (!record_cgroup_is_valid(record))
+        throw SetupError(what, "the record of " + record.name + " does not point at the cgroup its sandbox made (" +
+                                   record.cgroup + ")",
+                         "it may be still starting: try again");
     return record.cgroup;
 }
 
 std::string state_of(const StateRecord& record) {
-    if (record.cgroup.empty()) return "running";
+    if (record.cgroup.empty() || !record_cgroup_is_valid(record)) return "running";
     auto events = read_cgroup_file(record.cgroup, "cgroup.events");
     if (!events) return "running";
     return parse_keyed_values(*events)["frozen"] ? "paused" : "running";
@@ -76,7 +80,8 @@ int freeze_sandbox(const HostFacts& facts, const std::string& name, bool frozen)
 int show_stats(const HostFacts& facts, const std::string& name, bool json) {
     StateRecord record = running_sandbox(facts, name);
     const std::string& path = cgroup_of(record, "stats");
-    CgroupStats stats = collect_stats([&](const std::string& file) { return read_cgroup_file(path, file); });
+    std::string payload = payload_cgroup(path);
+    CgroupStats stats = collect_stats([&](const std::string& file) { return read_cgroup_file(payload, file); });
     std::cout << (json ? render_stats_json(name, stats) : render_stats_text(name, stats));
     return 0;
 }

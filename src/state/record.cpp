@@ -70,7 +70,7 @@ std::string generate_sandbox_name(const std::string& profile_path, std::uint32_t
 std::string encode_state_record(const StateRecord& r) {
     std::ostringstream out;
     out << "name=" << r.name << "\npid=" << r.pid << "\npid_start=" << r.pid_start << "\ninit_pid=" << r.init_pid
-        << "\nprofile=" << escape(r.profile) << "\ncgroup=" << escape(r.cgroup) << "\ncreated=" << r.created << "\n";
+        << "\nprofile=" << escape(r.profile) << "\ncgroup=" << escape(r.cgroup) << "\ncgroup_inode=" << r.cgroup_inode << "\ncreated=" << r.created << "\n";
     return out.str();
 }
 
@@ -83,13 +83,14 @@ std::optional<StateRecord> decode_state_record(const std::string& text) {
         if (eq == std::string::npos) return std::nullopt;
         fields[line.substr(0, eq)] = line.substr(eq + 1);
     }
-    for (const char* key : {"name", "pid", "pid_start", "init_pid", "profile", "cgroup", "created"})
+    for (const char* key : {"name", "pid", "pid_start", "init_pid", "profile", "cgroup", "cgroup_inode", "created"})
         if (!fields.count(key)) return std::nullopt;
     StateRecord r;
     r.name = fields["name"];
     auto pid = integer_of(fields["pid"]), start = integer_of(fields["pid_start"]),
-         init = integer_of(fields["init_pid"]), created = integer_of(fields["created"]);
-    if (!valid_sandbox_name(r.name) || !pid || !start || !init || !created || *pid <= 0 || *pid > 0x3fffffff ||
+         init = integer_of(fields["init_pid"]), created = integer_of(fields["created"]),
+         inode = integer_of(fields["cgroup_inode"]);
+    if (!valid_sandbox_name(r.name) || !pid || !start || !init || !created || !inode || *pid <= 0 || *pid > 0x3fffffff ||
         *init > 0x3fffffff)
         return std::nullopt;
     r.pid = static_cast<int>(*pid);
@@ -101,6 +102,7 @@ std::optional<StateRecord> decode_state_record(const std::string& text) {
     r.cgroup = *cgroup;
     if (!r.cgroup.empty() && r.cgroup[0] != '/') return std::nullopt;
     r.created = *created;
+    r.cgroup_inode = static_cast<std::uint64_t>(*inode);
     return r;
 }
 

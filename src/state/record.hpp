@@ -20,6 +20,7 @@ struct StateRecord {
     int init_pid = 0;                  // the sandbox's pid 1, as the host sees it (0 until known)
     std::string profile;               // the profile file
     std::string cgroup;                // the sandbox's cgroup directory; "" when it has none
+    std::uint64_t cgroup_inode = 0;    // its inode (0 until made): a record cannot point elsewhere
     std::int64_t created = 0;          // seconds since the epoch
 };
 

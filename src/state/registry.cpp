@@ -1,7 +1,9 @@
 #include "state/registry.hpp"
 
 #include <dirent.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,6 +11,7 @@
 #include <cstring>
 #include <memory>
 
+#include "cgroup/hierarchy.hpp"
 #include "cgroup/sandbox_cgroup.hpp"
 #include "sys/error.hpp"
 #include "sys/syscalls.hpp"
@@ -23,15 +26,24 @@ std::optional<std::uint64_t> start_time_of(int pid) {
 }
 
 // The directory must be ours alone: a real directory (not a link), owned by us, mode 0700.
+// Returns false when it does not exist.
+bool check_private_directory(const std::string& dir) {
+    struct stat st;
+    if (::lstat(dir.c_str(), &st) < 0) {
+        if (errno == ENOENT) return false;
+        throw SetupError("state", "stat " + dir + ": " + std::strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 077))
+        throw SetupError("state", dir + " is not a private directory of yours (mode 0700)",
+                         "remove it, or set XDG_RUNTIME_DIR to a directory of yours");
+    return true;
+}
+
 void ensure_private_directory(const std::string& dir) {
     if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST)
         throw SetupError("state", "mkdir " + dir + ": " + std::strerror(errno),
                          "set XDG_RUNTIME_DIR to a directory of yours (normally /run/user/$UID)");
-    struct stat st;
-    if (::lstat(dir.c_str(), &st) < 0) throw SetupError("state", "stat " + dir + ": " + std::strerror(errno));
-    if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 077))
-        throw SetupError("state", dir + " is not a private directory of yours (mode 0700)",
-                         "remove it, or set XDG_RUNTIME_DIR to a directory of yours");
+    check_private_directory(dir);
 }
 
 std::vector<std::string> record_names(const std::string& dir) {
@@ -45,8 +57,9 @@ std::vector<std::string> record_names(const std::string& dir) {
     return names;
 }
 
+// A record is a regular file of ours, never a link, and names itself.
 std::optional<StateRecord> read_record(const std::string& dir, const std::string& name) {
-    auto text = read_text_file(dir + "/" + name);
+    auto text = read_own_file(dir + "/" + name);
     if (!text) return std::nullopt;
     auto record = decode_state_record(*text);
     if (!record || record->name != name) return std::nullopt;
@@ -57,11 +70,34 @@ std::string temporary_name(const std::string& dir, const std::string& name) {
     return dir + "/." + name + "." + std::to_string(::getpid()) + ".tmp";
 }
 
+std::uint64_t inode_of(const std::string& path) {
+    struct stat st;
+    return ::lstat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+// Writes the record under a temporary name; returns that file's inode (0 on failure).
+std::uint64_t write_temporary(const std::string& temporary, const StateRecord& record) {
+    ::unlink(temporary.c_str());
+    if (int err = try_create_file(temporary, encode_state_record(record))) {
+        errno = err;
+        return 0;
+    }
+    return inode_of(temporary);
+}
+
 }  // namespace
 
-std::string state_directory(const std::string& xdg_runtime_dir, unsigned uid) {
+std::string state_directory(const std::string& xdg_runtime_dir, const std::string& fallback_runtime_dir) {
     if (!xdg_runtime_dir.empty() && xdg_runtime_dir[0] == '/') return xdg_runtime_dir + "/sandbox";
-    return "/tmp/sandbox-" + std::to_string(uid);
+    if (!fallback_runtime_dir.empty()) return fallback_runtime_dir + "/sandbox";
+    return "";
+}
+
+std::string private_runtime_dir(unsigned uid) {
+    std::string dir = "/run/user/" + std::to_string(uid);
+    struct stat st;
+    if (::lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid && !(st.st_mode & 077)) return dir;
+    return "";
 }
 
 bool supervisor_alive(const StateRecord& record) {
@@ -71,30 +107,44 @@ bool supervisor_alive(const StateRecord& record) {
 
 std::uint64_t own_start_time() { return start_time_of(::getpid()).value_or(0); }
 
+bool record_cgroup_is_valid(const StateRecord& record) {
+    const std::string& path = record.cgroup;
+    if (path.empty() || path[0] != '/' || record.cgroup_inode == 0) return false;
+    if (path.find("/../") != std::string::npos || path.find("/./") != std::string::npos) return false;
+    if (path.substr(path.rfind('/') + 1) != cgroup_leaf_name(record.name)) return false;
+    struct stat st;
+    struct statfs fs;
+    if (::lstat(path.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) return false;
+    if (st.st_uid != ::geteuid() || st.st_ino != record.cgroup_inode) return false;
+    return ::statfs(path.c_str(), &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
 void clean_stale_records(const std::string& dir) {
     for (const auto& name : record_names(dir)) {
         std::string path = dir + "/" + name;
         auto record = read_record(dir, name);
         if (!record) {
-            // A record being written has a temporary name; a malformed one is junk of ours.
-            ::unlink(path.c_str());
+            // Not a record of ours (a record being written has a temporary name): leave it.
             continue;
         }
         if (supervisor_alive(*record)) continue;
-        bool removed = record->cgroup.empty() || remove_sandbox_cgroup(record->cgroup);
-        if (removed) ::unlink(path.c_str());
+        // Its cgroup is removed only when the record really points at the one it made; a
+        // leftover sandbox-NAME is otherwise removed when the name is used again.
+        if (record_cgroup_is_valid(*record)) remove_sandbox_cgroup(record->cgroup);
+        ::unlink(path.c_str());
     }
 }
 
 std::vector<StateRecord> list_running(const std::string& dir) {
     std::vector<StateRecord> out;
+    if (dir.empty() || !check_private_directory(dir)) return out;
     for (const auto& name : record_names(dir))
         if (auto record = read_record(dir, name); record && supervisor_alive(*record)) out.push_back(*record);
     return out;
 }
 
 std::optional<StateRecord> find_running(const std::string& dir, const std::string& name) {
-    if (!valid_sandbox_name(name)) return std::nullopt;
+    if (dir.empty() || !valid_sandbox_name(name) || !check_private_directory(dir)) return std::nullopt;
     auto record = read_record(dir, name);
     if (record && supervisor_alive(*record)) return record;
     return std::nullopt;
@@ -103,16 +153,21 @@ std::optional<StateRecord> find_running(const std::string& dir, const std::strin
 Registration::Registration(const std::string& dir, const StateRecord& record)
     : dir_(dir), path_(dir + "/" + record.name), record_(record) {
     ensure_private_directory(dir_);
+    // One start at a time cleans and claims: a stale record cannot be cleaned by one start
+    // after another has claimed its name again.
+    UniqueFd lock = lock_directory(dir_);
     clean_stale_records(dir_);
     std::string temporary = temporary_name(dir_, record.name);
-    ::unlink(temporary.c_str());
-    if (int err = try_create_file(temporary, encode_state_record(record)))
-        throw SetupError("state", "write " + temporary + ": " + std::strerror(err));
+    std::uint64_t inode = write_temporary(temporary, record);
+    if (!inode) throw SetupError("state", "write " + temporary + ": " + std::strerror(errno));
     // link(2) fails if the name exists: the claim and the complete record arrive together.
     int rc = ::link(temporary.c_str(), path_.c_str());
     int err = errno;
     ::unlink(temporary.c_str());
-    if (rc == 0) return;
+    if (rc == 0) {
+        record_inode_ = inode;
+        return;
+    }
     if (err == EEXIST) {
         auto other = read_record(dir_, record.name);
         throw SetupError("state",
@@ -126,12 +181,19 @@ Registration::Registration(const std::string& dir, const StateRecord& record)
 void Registration::update(const StateRecord& record) {
     record_ = record;
     std::string temporary = temporary_name(dir_, record.name);
-    ::unlink(temporary.c_str());
-    if (try_create_file(temporary, encode_state_record(record)) == 0) {
-        if (::rename(temporary.c_str(), path_.c_str()) < 0) ::unlink(temporary.c_str());
-    }
+    std::uint64_t inode = write_temporary(temporary, record);
+    if (!inode) return;
+    if (::rename(temporary.c_str(), path_.c_str()) == 0) record_inode_ = inode;
+    else ::unlink(temporary.c_str());
 }
 
-Registration::~Registration() { ::unlink(path_.c_str()); }
+Registration::~Registration() {
+    // Only our own record: never one that replaced it.
+    try {
+        UniqueFd lock = lock_directory(dir_);
+        if (inode_of(path_) == record_inode_) ::unlink(path_.c_str());
+    } catch (const std::exception&) {
+    }
+}
 
 }  // namespace sb

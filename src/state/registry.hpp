@@ -11,8 +11,16 @@
 
 namespace sb {
 
-// $XDG_RUNTIME_DIR/sandbox, or /tmp/sandbox-UID when XDG_RUNTIME_DIR is unset.
-std::string state_directory(const std::string& xdg_runtime_dir, unsigned uid);
+// $XDG_RUNTIME_DIR/sandbox, else FALLBACK/sandbox (/run/user/UID, see private_runtime_dir),
+// else "": no records (never a shared directory such as /tmp, where anyone, a sandbox with a
+// writable /tmp among them, could plant records first).
+std::string state_directory(const std::string& xdg_runtime_dir, const std::string& fallback_runtime_dir);
+// /run/user/UID when it exists, belongs to uid and is private; "" otherwise.
+std::string private_runtime_dir(unsigned uid);
+
+// The record's cgroup is the one its supervisor made: named sandbox-NAME, ours, the same inode,
+// on a cgroup2 filesystem. Nothing else is ever frozen, killed or removed for a record.
+bool record_cgroup_is_valid(const StateRecord& record);
 
 // True while the record's supervisor runs (same pid and start time).
 bool supervisor_alive(const StateRecord& record);
@@ -43,6 +51,7 @@ public:
 private:
     std::string dir_, path_;
     StateRecord record_;
+    std::uint64_t record_inode_ = 0;
 };
 
 }  // namespace sb

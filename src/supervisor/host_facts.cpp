@@ -64,7 +64,8 @@ HostFacts prepare_host_facts() {
         return ::realpath(path.c_str(), resolved) ? std::string(resolved) : path;
     };
     facts.cgroup = read_cgroup_facts();
-    facts.state_dir = state_directory(facts.env("XDG_RUNTIME_DIR"), facts.uid);
+    facts.state_dir = state_directory(facts.env("XDG_RUNTIME_DIR"),
+                                      facts.env("XDG_RUNTIME_DIR").empty() ? private_runtime_dir(facts.uid) : "");
     if (::getrandom(&facts.random, sizeof facts.random, GRND_NONBLOCK) != sizeof facts.random)
         facts.random = static_cast<std::uint32_t>(::getpid()) * 2654435761u;
     return facts;

@@ -167,14 +167,21 @@ void Supervisor::register_and_make_cgroup() {
     record.profile = plan_.profile_files.empty() ? "" : plan_.profile_files.back();
     record.created = ::time(nullptr);
     if (plan_.cgroup.use) record.cgroup = plan_.cgroup.parent + "/" + cgroup_leaf_name(plan_.name);
-    registration_.emplace(plan_.state_dir, record);
-    log("registered as " + plan_.name + " in " + plan_.state_dir);
+    if (plan_.state_dir.empty()) {
+        std::cerr << "sandbox: warning: no runtime directory (XDG_RUNTIME_DIR is unset and /run/user/" << ::getuid()
+                  << " is not yours): `sandbox ps`, `stats`, `pause` and `resume` will not see " << plan_.name << "\n";
+    } else {
+        registration_.emplace(plan_.state_dir, record);
+        log("registered as " + plan_.name + " in " + plan_.state_dir);
+    }
     if (!plan_.cgroup.use) {
         log("no cgroup of its own: " + plan_.cgroup.reason);
         return;
     }
     long long began = now_us();
-    cgroup_.emplace(plan_.cgroup, plan_.name);
+    std::vector<std::string> warnings;
+    cgroup_.emplace(plan_.cgroup, plan_.name, warnings);
+    for (const auto& warning : warnings) std::cerr << "sandbox: warning: " << warning << "\n";
     std::string limits;
     for (const auto& write : plan_.cgroup.writes) limits += (limits.empty() ? "" : ", ") + write.label;
     log("made the cgroup " + cgroup_->path() + (limits.empty() ? "" : " with " + limits) + " in " +
@@ -202,7 +209,12 @@ void Supervisor::start_children() {
     try {
         pid = clone_with_pidfd(CLONE_NEWUSER, setup_.pidfd, cgroup_ ? cgroup_->fd() : -1);
     } catch (const SysError& error) {
-        throw SetupError("user namespace", error.what(), hint_for_clone_error(error.error_number()));
+        int err = error.error_number();
+        if (cgroup_ && err != EAGAIN && err != ENOSPC && err != ENOMEM)
+            throw SetupError("cgroup", std::string(error.what()) + " (into " + cgroup_->path() + "/payload)",
+                             "clone3 could not start the sandbox in its cgroup (CLONE_INTO_CGROUP needs Linux 5.7); "
+                             "if the cgroup is fine, " + hint_for_clone_error(err));
+        throw SetupError("user namespace", error.what(), hint_for_clone_error(err));
     }
     if (pid == 0) {
         mine.reset();
@@ -244,9 +256,12 @@ void Supervisor::handle_message() {
         init_.pidfd = std::move(received->fd);
         if (auto early = early_statuses_.find(init_.pid); early != early_statuses_.end())
             init_.status = early->second;
-        StateRecord record = registration_->record();
-        record.init_pid = init_.pid;
-        registration_->update(record);
+        if (registration_) {
+            StateRecord record = registration_->record();
+            record.init_pid = init_.pid;
+            if (cgroup_) record.cgroup_inode = cgroup_->inode();
+            registration_->update(record);
+        }
         log("init started as host pid " + std::to_string(init_.pid));
     } else if (message.type == MessageType::NetworkReady) {
         if (!received->fd) throw SetupError("protocol", "network-ready without the frames fd");

@@ -4,7 +4,9 @@
 #include <linux/close_range.h>
 #include <linux/openat2.h>
 #include <linux/sched.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
@@ -182,6 +184,25 @@ int try_create_file(const std::string& path, const std::string& text) {
     ssize_t n = ::write(fd, text.data(), text.size());
     if (n < 0) return errno;
     return static_cast<std::size_t>(n) == text.size() ? 0 : EIO;
+}
+
+std::optional<std::string> read_own_file(const std::string& path) {
+    UniqueFd fd = try_open_at(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    if (!fd) return std::nullopt;
+    struct stat st;
+    if (::fstat(fd.get(), &st) < 0) return std::nullopt;
+    if (!S_ISREG(st.st_mode) || st.st_uid != ::geteuid()) {
+        errno = EPERM;
+        return std::nullopt;
+    }
+    return read_text_file("/proc/self/fd/" + std::to_string(fd.get()));
+}
+
+UniqueFd lock_directory(const std::string& path) {
+    UniqueFd fd = open_fd(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    while (::flock(fd.get(), LOCK_EX) < 0)
+        if (errno != EINTR) check(-1, "flock", path);
+    return fd;
 }
 
 }  // namespace sb

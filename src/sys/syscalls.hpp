@@ -49,6 +49,12 @@ UniqueFd reopen_terminal_for_writing(int fd);
 // The whole contents of a (small) file; nullopt with errno set when it cannot be read.
 std::optional<std::string> read_text_file(const std::string& path);
 
+// The contents of a regular file owned by our euid, opened without following a symlink;
+// nullopt (errno set; EPERM for another owner) otherwise.
+std::optional<std::string> read_own_file(const std::string& path);
+// An exclusive flock(2) on a directory, released when the fd closes.
+UniqueFd lock_directory(const std::string& path);
+
 // Writes `text` to an existing file in one write(2) (cgroup interface files want that);
 // returns 0 or the errno.
 int try_write_file(const std::string& path, const std::string& text);

@@ -136,7 +136,7 @@ t_stale_record_is_cleaned() {
 
 t_state_dir_read_only_inside() {
   local p
-  mkdir -p "$(state_dir)"
+  mkdir -p -m 0700 "$(state_dir)"
   p=$(mkprofile -n p default 'command = ["/bin/sh", "-c", "ls /xdg/sandbox >/dev/null && touch /xdg/sandbox/forged; echo rc=$?; touch /xdg/other; echo other=$?"]' \
     '[[mount]]' 'type = "bind"' "source = \"$XDG_RUNTIME_DIR\"" 'target = "/xdg"')
   sb run "$p"
@@ -155,4 +155,42 @@ t_doctor_reports() {
   done
   host_has_delegation || grep -A1 '^  no    delegated cgroup' "$T/out" | grep -q 'fix: ' ||
     fail "doctor does not name the fix for the missing delegation"
+}
+
+t_state_without_runtime_dir() {
+  local dir=/run/user/$MYUID
+  [ -d "$dir" ] && [ "$(stat -c %u "$dir")" = "$MYUID" ] && skip "$dir exists: it is the fallback runtime directory"
+  local existed=0
+  [ -e "/tmp/sandbox-$MYUID" ] && existed=1
+  LAST_CMD="env -u XDG_RUNTIME_DIR sandbox run --name unrecorded default -- /bin/true"
+  RC=0
+  env -u XDG_RUNTIME_DIR "$SANDBOX" run --name unrecorded default -- /bin/true </dev/null >"$T/out" 2>"$T/err" || RC=$?
+  expect_rc 0 "a run without a runtime directory"
+  grep -q '^sandbox: warning: no runtime directory (XDG_RUNTIME_DIR is unset' "$T/err" || fail "no warning that the sandbox is not recorded"
+  [ "$existed" = 1 ] || [ ! -e "/tmp/sandbox-$MYUID" ] || fail "a shared /tmp/sandbox-$MYUID directory was used"
+}
+
+# Records are trusted only as far as they are checked: a record of ours must point at the very
+# cgroup its sandbox made, links are not records.
+t_state_forged_records_not_trusted() {
+  local dir start
+  dir=$(state_dir)
+  mkdir -p -m 0700 "$dir"
+  mkdir -p "$T/fake/sandbox-forged"
+  start=$(sed 's/^.*) //' /proc/1/stat | cut -d' ' -f20) # pid 1 is alive: the record looks live
+  printf 'name=forged\npid=1\npid_start=%s\ninit_pid=1\nprofile=/x.toml\ncgroup=%s\ncgroup_inode=%s\ncreated=1\n' \
+    "$start" "$T/fake/sandbox-forged" "$(stat -c %i "$T/fake/sandbox-forged")" >"$dir/forged"
+  ln -s /etc/passwd "$dir/linked"
+  at_exit "rm -f '$dir/forged' '$dir/linked'"
+  sb pause forged
+  expect_rc 125 "pausing a record whose cgroup is not a cgroup"
+  grep -q 'does not point at the cgroup its sandbox made' "$T/err" || fail "pause does not refuse the forged cgroup"
+  [ ! -e "$T/fake/sandbox-forged/cgroup.freeze" ] || fail "pause wrote into a directory that is not a cgroup"
+  sb ps
+  expect_rc 0
+  grep -q '^linked ' "$T/out" && fail "ps read a symbolic link as a record"
+  sb run default -- /bin/true
+  expect_rc 0
+  [ -d "$T/fake/sandbox-forged" ] || fail "a start removed a directory a record pointed at"
+  [ -L "$dir/linked" ] || fail "a start removed a file that is not a record of ours"
 }

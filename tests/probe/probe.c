@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -748,6 +749,11 @@ int main(int argc, char **argv)
         return cmd_alloc(parse_num(a2, 1 << 20));
     if (!strcmp(cmd, "spin"))
         return cmd_spin(parse_num(a2, 3600000));
+    if (!strcmp(cmd, "set-xattr") && a2 && a3 && argc > 4) {
+        int rc = setxattr(a2, a3, argv[4], strlen(argv[4]), 0);
+        report("setxattr", rc);
+        return rc == 0 ? 0 : 1;
+    }
     if (!strcmp(cmd, "json-check"))
         return cmd_json(NULL);
     if (!strcmp(cmd, "json-get") && a2)
@@ -758,6 +764,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "sandbox-probe: unknown or incomplete subcommand '%s'\n"
             "usage: sandbox-probe info|write P|mkdir P|remount-rw P|exit N|kill-self SIG|\n"
             "       orphans N|signals|sleep S|spawn-sleepers N S|env|stat P|isatty|tiocsti|\n"
-            "       forks N|alloc MIB|spin MS|direct-read DEV BYTES|json-check|json-get KEY\n", cmd);
+            "       forks N|alloc MIB|spin MS|direct-read DEV BYTES|json-check|json-get KEY|\n"
+            "       set-xattr PATH NAME VALUE\n", cmd);
     return 2;
 }

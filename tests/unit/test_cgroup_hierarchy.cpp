@@ -25,7 +25,7 @@ CgroupFacts usable_facts() {
     facts.owned = true;
     facts.writable = true;
     facts.running_as_root = false;
-    facts.marked_delegated = false;
+    facts.user_delegate = true;  // systemd-run --user --scope -p Delegate=yes marks it
     facts.systemd = true;
     facts.controllers = {"cpu", "io", "memory", "pids"};
     return facts;
@@ -272,19 +272,20 @@ TEST_CASE("decide_delegation: root without the delegation mark is never usable",
     facts.running_as_root = true;
     facts.own_path = "/system.slice/ssh.service";
     facts.directory = "/sys/fs/cgroup/system.slice/ssh.service";
-    facts.marked_delegated = false;
+    facts.user_delegate = true;  // anyone who owns a cgroup can set user.*: it does not count for root
+    facts.trusted_delegate = false;
     SECTION("with systemd") {
         facts.systemd = true;
         Delegation d = sb::decide_delegation(facts);
         CHECK_FALSE(d.usable);
-        CHECK(d.reason == "running as root in /system.slice/ssh.service, which is not marked as delegated");
+        CHECK(d.reason == "running as root in /system.slice/ssh.service, which is not marked as delegated (trusted.delegate)");
         CHECK(d.hint == "run it in a scope of its own: systemd-run --scope -p Delegate=yes sandbox run ...");
     }
     SECTION("without systemd") {
         facts.systemd = false;
         Delegation d = sb::decide_delegation(facts);
         CHECK_FALSE(d.usable);
-        CHECK(d.reason == "running as root in /system.slice/ssh.service, which is not marked as delegated");
+        CHECK(d.reason == "running as root in /system.slice/ssh.service, which is not marked as delegated (trusted.delegate)");
         CHECK(d.hint == "run it in a cgroup marked delegated (the trusted.delegate xattr set to 1)");
     }
 }
@@ -292,15 +293,43 @@ TEST_CASE("decide_delegation: root without the delegation mark is never usable",
 TEST_CASE("decide_delegation: root in a cgroup marked delegated is usable", "[cgroup][hierarchy][delegation]") {
     CgroupFacts facts = usable_facts();
     facts.running_as_root = true;
-    facts.marked_delegated = true;
-    facts.owned = false;  // root's own cgroup belongs to root, not to "us" in the user sense: not needed
-    facts.writable = false;
+    facts.trusted_delegate = true;
+    facts.owned = true;  // owned by root, who runs it
     Delegation d = sb::decide_delegation(facts);
     CHECK(d.usable);
     CHECK(d.directory == kScopeDir);
     CHECK(d.controllers == Names{"cpu", "io", "memory", "pids"});
     CHECK(d.reason.empty());
     CHECK(d.hint.empty());
+}
+
+TEST_CASE("decide_delegation: root never uses a cgroup a user owns, marked or not", "[cgroup][hierarchy][delegation]") {
+    CgroupFacts facts = usable_facts();
+    facts.running_as_root = true;
+    facts.trusted_delegate = true;
+    facts.owned = false;  // e.g. `sudo sandbox run` from a user's delegated scope
+    Delegation d = sb::decide_delegation(facts);
+    CHECK_FALSE(d.usable);
+}
+
+TEST_CASE("decide_delegation: on systemd, a user's own cgroup needs the delegate mark", "[cgroup][hierarchy][delegation]") {
+    CgroupFacts facts = usable_facts();
+    facts.user_delegate = false;
+    facts.trusted_delegate = false;
+    SECTION("an app scope of the user's (a terminal): not delegated") {
+        Delegation d = sb::decide_delegation(facts);
+        CHECK_FALSE(d.usable);
+        CHECK(d.reason == "the cgroup this runs in (" + kScope + ") belongs to you but systemd did not delegate it (no delegate mark)");
+        CHECK(d.hint == "run it in a delegated scope: systemd-run --user --scope -p Delegate=yes sandbox run ...");
+    }
+    SECTION("user@.service, marked by the system manager") {
+        facts.trusted_delegate = true;
+        CHECK(sb::decide_delegation(facts).usable);
+    }
+    SECTION("without systemd the ownership is the delegation") {
+        facts.systemd = false;
+        CHECK(sb::decide_delegation(facts).usable);
+    }
 }
 
 TEST_CASE("decide_delegation: a user's cgroup owned by someone else", "[cgroup][hierarchy][delegation]") {

@@ -31,6 +31,7 @@ CgroupFacts delegated_cgroup() {
     c.owned = true;
     c.writable = true;
     c.systemd = true;
+    c.user_delegate = true;  // a scope from systemd-run --user --scope -p Delegate=yes
     c.controllers = {"cpu", "io", "memory", "pids"};
     return c;
 }

@@ -16,6 +16,7 @@ StateRecord sample_record() {
     r.init_pid = 4250;
     r.profile = "/home/tester/.config/sandbox/web.toml";
     r.cgroup = "/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/app.slice/run-r1.scope/sandbox-web-1";
+    r.cgroup_inode = 31337;
     r.created = 1700000000;
     return r;
 }
@@ -27,6 +28,7 @@ const std::string kSampleText =
     "init_pid=4250\n"
     "profile=/home/tester/.config/sandbox/web.toml\n"
     "cgroup=/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/app.slice/run-r1.scope/sandbox-web-1\n"
+    "cgroup_inode=31337\n"
     "created=1700000000\n";
 
 void check_same(const StateRecord& a, const StateRecord& b) {
@@ -36,6 +38,7 @@ void check_same(const StateRecord& a, const StateRecord& b) {
     CHECK(a.init_pid == b.init_pid);
     CHECK(a.profile == b.profile);
     CHECK(a.cgroup == b.cgroup);
+    CHECK(a.cgroup_inode == b.cgroup_inode);
     CHECK(a.created == b.created);
 }
 
@@ -178,7 +181,7 @@ TEST_CASE("state record: the largest accepted pids", "[state][record]") {
 
 TEST_CASE("decode_state_record: fields in any order, unknown fields ignored", "[state][record]") {
     auto r = sb::decode_state_record(
-        "created=5\ncgroup=\nprofile=/p.toml\nfuture=1\ninit_pid=0\npid_start=9\npid=2\nname=x\n");
+        "created=5\ncgroup=\nprofile=/p.toml\nfuture=1\ninit_pid=0\npid_start=9\npid=2\nname=x\ncgroup_inode=0\n");
     REQUIRE(r);
     CHECK(r->name == "x");
     CHECK(r->pid == 2);
@@ -196,7 +199,7 @@ TEST_CASE("decode_state_record: the last line needs no newline", "[state][record
 }
 
 TEST_CASE("decode_state_record: each missing field is rejected", "[state][record]") {
-    for (const char* key : {"name", "pid", "pid_start", "init_pid", "profile", "cgroup", "created"}) {
+    for (const char* key : {"name", "pid", "pid_start", "init_pid", "profile", "cgroup", "cgroup_inode", "created"}) {
         INFO("without " << key);
         CHECK_FALSE(sb::decode_state_record(with_line(key, "")));
     }

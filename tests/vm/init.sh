@@ -112,6 +112,12 @@ for spec in "1000 cpu cpuset io memory pids" "1001 memory pids"; do
   cg_enable "$slice" "$@"
   mkcg "$slice/user@$uid.service"
   delegate "$slice/user@$uid.service" "$uid"
+  # systemd (>= 251) marks what it delegates, with trusted.delegate and, readable by the user,
+  # user.delegate; the user's own app scopes stay unmarked.
+  for x in trusted.delegate user.delegate; do
+    /opt/sandbox/bin/sandbox-probe set-xattr "$slice/user@$uid.service" $x 1 >/dev/null ||
+      err "marking user@$uid.service delegated ($x) failed"
+  done
   mkcg "$slice/user@$uid.service/init.scope"
   delegate "$slice/user@$uid.service/init.scope" "$uid"
 done

@@ -43,6 +43,11 @@ t_cg_pids_stops_fork_bomb() {
   cg=$(sandbox_cg bomb)
   expect_file_eq "pids.max of the sandbox's cgroup" 10 "$cg/pids.max"
   expect_file_eq "pids.current of the sandbox's cgroup" 10 "$cg/pids.current"
+  # The processes live in the payload child (the namespace root inside); the limits are set on
+  # sandbox-NAME, above it, where the sandbox cannot reach them.
+  [ -z "$(cat "$cg/cgroup.procs")" ] || fail "processes sit in $cg itself, not in its payload cgroup"
+  expect_eq "processes in $cg/payload" 10 "$(wc -l <"$cg/payload/cgroup.procs")"
+  expect_file_eq "cgroup.max.descendants of the sandbox's cgroup" 256 "$cg/cgroup.max.descendants"
   # Outside the sandbox nothing is limited: this shell can still fork plenty.
   local i
   for i in 1 2 3 4 5 6 7 8 9 10 11 12; do /bin/true || fail "fork $i failed outside the sandbox"; done
@@ -206,6 +211,24 @@ t_cg_cleanup_and_ownership() {
   [ ! -d "$cg" ] || fail "the dead sandbox's cgroup was not removed at the next start"
   [ -d "$VM_CG_DELEGATED/mine" ] || fail "the tool removed a cgroup it did not create"
   rmdir "$VM_CG_DELEGATED/mine"
+}
+
+# On a systemd host a cgroup of the user's that systemd did not delegate (a terminal's app
+# scope) is not taken over: systemd may rewrite its controllers.
+t_cg_unmarked_scope_not_used() {
+  need_delegation
+  local p scope=$VM_CG_DELEGATED/app-terminal.scope
+  mkdir "$scope" || fail "cannot make $scope"
+  echo "$BASHPID" >"$scope/cgroup.procs" || fail "cannot move into $scope"
+  p=$(mkprofile p default)
+  sb run --pids 20 "$p"
+  expect_rc 125 "limits from a cgroup systemd did not delegate"
+  grep -q "cannot enforce pids.max 20: the cgroup this runs in (${scope#/sys/fs/cgroup}) belongs to you but systemd did not delegate it" "$T/err" ||
+    fail "the error does not say the scope is not delegated"
+  sb run "$p"
+  expect_rc 0 "a run without limits"
+  [ -z "$(ls -d "$scope"/sandbox* "$VM_CG_DELEGATED"/sandbox-* 2>/dev/null)" ] || fail "the tool made cgroups in a scope it does not own"
+  expect_eq "this shell's cgroup" "${scope#/sys/fs/cgroup}" "$(cg_of)"
 }
 
 t_cg_doctor_all_enforceable() {
