@@ -231,6 +231,25 @@ t_cg_unmarked_scope_not_used() {
   expect_eq "this shell's cgroup" "${scope#/sys/fs/cgroup}" "$(cg_of)"
 }
 
+# A limit the kernel refuses (CPU 7 on a 2-CPU guest): strict stops with the reason and leaves
+# no cgroup behind; best-effort warns and runs without it.
+t_cg_refused_value() {
+  need_delegation
+  local p
+  p=$(mkprofile p default '[limits]' 'cpuset = "7"' 'pids = 50')
+  sb run --name refused "$p"
+  expect_rc 125 "a cpuset the kernel refuses"
+  grep -q '^sandbox: limits: cannot set cpuset.cpus 7 (write "7" to .*/sandbox-refused/cpuset.cpus): ' "$T/err" ||
+    fail "the error does not name the limit, the file and the errno"
+  grep -q '^hint: the CPUs (or memory nodes) must exist' "$T/err" || fail "the hint does not say the CPUs must exist"
+  [ ! -d "$(sandbox_cg refused)" ] || fail "the cgroup of a sandbox that failed to start was left behind"
+  p=$(mkprofile -n q default 'command = ["/bin/sh", "-c", "cat /sys/fs/cgroup/pids.max"]' '[limits]' 'cpuset = "7"' 'pids = 50' 'enforce = "best-effort"')
+  sb run --name refused "$p"
+  expect_rc 0 "best-effort with a refused cpuset"
+  grep -q '^sandbox: warning: cannot set cpuset.cpus 7 .*(best-effort: running without it)' "$T/err" || fail "no best-effort warning"
+  grep -qx 50 "$T/out" || fail "the other limit (pids.max 50) was not applied"
+}
+
 t_cg_doctor_all_enforceable() {
   need_delegation
   sb doctor
