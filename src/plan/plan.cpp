@@ -227,7 +227,12 @@ void plan_limits(Plan& plan, const Profile& profile, const Overrides& overrides,
 // Paths are compared after resolving symlinks (a bind of /var/run/user/1000 shows /run/user/1000).
 void protect_state_dir(Plan& plan, const HostFacts& facts) {
     if (plan.state_dir.empty()) return;
-    const std::string state = facts.resolve_path(plan.state_dir);
+    // Resolved through its parent: on a first run the state directory itself does not exist yet.
+    const std::string& dir = plan.state_dir;
+    const std::size_t slash = dir.rfind('/');
+    const std::string state = slash == 0 || slash == std::string::npos
+                                  ? facts.resolve_path(dir)
+                                  : facts.resolve_path(dir.substr(0, slash)) + dir.substr(slash);
     std::vector<MountStep> covers;
     for (const auto& mount : plan.mounts) {
         if (mount.kind != MountKind::Bind) continue;

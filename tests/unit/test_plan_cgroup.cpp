@@ -620,3 +620,24 @@ TEST_CASE("plan state dir: a writable bind through a symlinked path is covered t
     REQUIRE(find_step(plan, MountKind::Bind, "/xdg"));
     CHECK(find_step(plan, MountKind::RoBind, "/xdg/sandbox"));
 }
+
+TEST_CASE("plan state dir: covered on a first run, through a symlinked runtime dir", "[plan][state]") {
+    // XDG_RUNTIME_DIR is a link and its sandbox/ does not exist yet (made after planning).
+    test::TempDir dir;
+    std::filesystem::create_directories(dir.path() + "/real/1000");
+    std::filesystem::create_directory_symlink(dir.path() + "/real", dir.path() + "/link");
+    Profile profile = base_profile();
+    profile.mounts.push_back(bind(MountKind::Bind, dir.path() + "/real/1000", "/xdg"));
+    HostFacts facts = delegated_facts();
+    facts.path_exists = [](const std::string& path) { return std::filesystem::exists(path); };
+    facts.state_dir = dir.path() + "/link/1000/sandbox";
+    facts.resolve_path = [](const std::string& path) {
+        std::error_code error;
+        auto resolved = std::filesystem::canonical(path, error);
+        return error ? path : resolved.string();
+    };
+    Plan plan = sb::build_plan(profile, {}, facts);
+    const MountStep* cover = find_step(plan, MountKind::RoBind, "/xdg/sandbox");
+    REQUIRE(cover);
+    CHECK(cover->source == facts.state_dir);
+}
