@@ -171,12 +171,12 @@ std::string write_failure_hint(int err, const CgroupWrite& write) {
 
 }  // namespace
 
-SandboxCgroup::SandboxCgroup(const CgroupPlan& plan, const std::string& sandbox_name,
+SandboxCgroup::SandboxCgroup(const CgroupPlan& plan, const std::string& sandbox_name, bool name_claimed,
                              std::vector<std::string>& warnings) {
     enable_controllers(plan.parent, plan.enable, controllers_needed(plan.writes));
     path_ = plan.parent + "/" + cgroup_leaf_name(sandbox_name);
     int rc = ::mkdir(path_.c_str(), 0755);
-    if (rc < 0 && errno == EEXIST) {
+    if (rc < 0 && errno == EEXIST && name_claimed) {
         // We hold the name (state/registry.cpp), so no running sandbox owns this one: it is what
         // a supervisor that died left behind. Kill what is left and start afresh.
         remove_sandbox_cgroup(path_);

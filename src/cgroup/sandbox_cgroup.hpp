@@ -23,8 +23,10 @@ class SandboxCgroup {
 public:
     // Prepares plan.parent, makes parent/sandbox-NAME and its child payload/, writes the limits.
     // Throws SetupError (and leaves nothing behind); with enforce = best-effort a limit the
-    // kernel refuses is skipped and described in `warnings`.
-    SandboxCgroup(const CgroupPlan& plan, const std::string& sandbox_name, std::vector<std::string>& warnings);
+    // kernel refuses is skipped and described in `warnings`. With `name_claimed` (the name is
+    // ours in the state directory) a leftover sandbox-NAME of a dead supervisor is replaced.
+    SandboxCgroup(const CgroupPlan& plan, const std::string& sandbox_name, bool name_claimed,
+                  std::vector<std::string>& warnings);
     SandboxCgroup(const SandboxCgroup&) = delete;
     SandboxCgroup& operator=(const SandboxCgroup&) = delete;
     ~SandboxCgroup() { remove(); }

@@ -180,7 +180,7 @@ void Supervisor::register_and_make_cgroup() {
     }
     long long began = now_us();
     std::vector<std::string> warnings;
-    cgroup_.emplace(plan_.cgroup, plan_.name, warnings);
+    cgroup_.emplace(plan_.cgroup, plan_.name, registration_.has_value(), warnings);
     for (const auto& warning : warnings) std::cerr << "sandbox: warning: " << warning << "\n";
     std::string limits;
     for (const auto& write : plan_.cgroup.writes) limits += (limits.empty() ? "" : ", ") + write.label;
