@@ -1,6 +1,7 @@
 #include "cgroup/hierarchy.hpp"
 
 #include <sstream>
+#include <string_view>
 
 namespace sb {
 namespace {
@@ -49,32 +50,52 @@ const std::vector<std::string>& known_controllers() {
     return names;
 }
 
-std::optional<std::string> parse_proc_cgroup(const std::string& text) {
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("0::", 0) == 0) return line.substr(3);
-    return std::nullopt;
+// Calls `each` with every line of `text` (without its newline) until it returns true.
+template <typename Each>
+void for_each_line(const std::string& text, Each each) {
+    std::size_t start = 0;
+    while (start < text.size()) {
+        std::size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        if (each(std::string_view(text).substr(start, end - start))) return;
+        start = end + 1;
+    }
 }
 
+std::optional<std::string> parse_proc_cgroup(const std::string& text) {
+    std::optional<std::string> path;
+    for_each_line(text, [&](std::string_view line) {
+        if (line.substr(0, 3) != "0::") return false;
+        path = std::string(line.substr(3));
+        return true;
+    });
+    return path;
+}
+
+// mountinfo: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS".
+// Parsed without streams: this runs at every start, and the host may have many mounts.
 std::optional<Cgroup2Mount> find_cgroup2_mount(const std::string& mountinfo) {
-    std::istringstream in(mountinfo);
-    std::string line;
-    while (std::getline(in, line)) {
-        std::istringstream fields(line);
-        std::vector<std::string> parts;
-        std::string part;
-        while (fields >> part) parts.push_back(part);
+    std::optional<Cgroup2Mount> found;
+    for_each_line(mountinfo, [&](std::string_view line) {
+        std::vector<std::string_view> fields;
+        std::size_t at = 0;
+        while (at < line.size()) {
+            std::size_t end = line.find(' ', at);
+            if (end == std::string_view::npos) end = line.size();
+            if (end > at) fields.push_back(line.substr(at, end - at));
+            at = end + 1;
+        }
         std::size_t dash = 0;
-        for (std::size_t i = 6; i < parts.size(); ++i)
-            if (parts[i] == "-") {
+        for (std::size_t i = 6; i < fields.size(); ++i)
+            if (fields[i] == "-") {
                 dash = i;
                 break;
             }
-        if (dash == 0 || dash + 1 >= parts.size() || parts[dash + 1] != "cgroup2") continue;
-        return Cgroup2Mount{unescape_octal(parts[4]), unescape_octal(parts[3])};
-    }
-    return std::nullopt;
+        if (dash == 0 || dash + 1 >= fields.size() || fields[dash + 1] != "cgroup2") return false;
+        found = Cgroup2Mount{unescape_octal(std::string(fields[4])), unescape_octal(std::string(fields[3]))};
+        return true;
+    });
+    return found;
 }
 
 std::optional<std::string> cgroup_directory(const Cgroup2Mount& mount, const std::string& path) {
