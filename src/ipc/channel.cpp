@@ -51,6 +51,9 @@ std::optional<Received> receive_message(int socket) {
     ssize_t got;
     do got = ::recvmsg(socket, &header, MSG_CMSG_CLOEXEC);
     while (got < 0 && errno == EINTR);
+    // A peer killed with a message unread resets the connection: for us it is gone, as at EOF
+    // (the caller then says how it ended).
+    if (got < 0 && errno == ECONNRESET) return std::nullopt;
     check(got, "recvmsg", "sync socket");
     Received received;
     for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg; cmsg = CMSG_NXTHDR(&header, cmsg)) {
