@@ -149,7 +149,7 @@ Delegation decide_delegation(const CgroupFacts& facts) {
                                  "directory, cgroup.procs, cgroup.subtree_control and cgroup.threads) and "
                                  "start your session in it";
         return d;
-    } else if (facts.systemd && !facts.trusted_delegate && !facts.user_delegate) {
+    } else if (facts.systemd && facts.ancestor_user_delegate && !facts.trusted_delegate && !facts.user_delegate) {
         // Yours, but a unit systemd manages (it may rewrite its controllers under us).
         d.reason = "the cgroup this runs in (" + facts.own_path +
                    ") belongs to you but systemd did not delegate it (no delegate mark)";

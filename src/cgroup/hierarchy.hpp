@@ -56,6 +56,9 @@ struct CgroupFacts {
     bool running_as_root = false;
     bool trusted_delegate = false;  // systemd's trusted.delegate xattr is "1" (set by the system manager)
     bool user_delegate = false;     // user.delegate is "1" (systemd >= 251 sets it too; the owner can)
+    bool ancestor_user_delegate = false;  // a cgroup above carries user.delegate: this systemd marks
+                                          // what it delegates (before 251 it set only trusted.*,
+                                          // which users cannot read)
     bool systemd = false;           // /run/systemd/system exists
     std::set<std::string> controllers;  // the directory's cgroup.controllers
 };

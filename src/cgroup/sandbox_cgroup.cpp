@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -147,6 +148,17 @@ CgroupFacts read_cgroup_facts() {
                      can_write(facts.directory + "/cgroup.subtree_control");
     facts.trusted_delegate = xattr_is_one(facts.directory, "trusted.delegate");
     facts.user_delegate = xattr_is_one(facts.directory, "user.delegate");
+    if (facts.systemd && !facts.user_delegate) {
+        // Does this systemd mark delegated cgroups where users can see it? Look above us (the
+        // user's user@UID.service is delegated by the system manager).
+        for (std::string above = facts.directory; above.size() > mount->mount_point.size();) {
+            above.resize(above.rfind('/'));
+            if (xattr_is_one(above, "user.delegate")) {
+                facts.ancestor_user_delegate = true;
+                break;
+            }
+        }
+    }
     facts.controllers = parse_controller_list(read_cgroup_file(facts.directory, "cgroup.controllers").value_or(""));
     return facts;
 }
@@ -171,28 +183,28 @@ std::string write_failure_hint(int err, const CgroupWrite& write) {
 
 }  // namespace
 
-SandboxCgroup::SandboxCgroup(const CgroupPlan& plan, const std::string& sandbox_name, bool name_claimed,
+SandboxCgroup::SandboxCgroup(const CgroupPlan& plan, const std::string& sandbox_name,
                              std::vector<std::string>& warnings) {
     enable_controllers(plan.parent, plan.enable, controllers_needed(plan.writes));
     path_ = plan.parent + "/" + cgroup_leaf_name(sandbox_name);
     int rc = ::mkdir(path_.c_str(), 0755);
-    if (rc < 0 && errno == EEXIST && name_claimed) {
-        // We hold the name (state/registry.cpp), so no running sandbox owns this one: it is what
-        // a supervisor that died left behind. Kill what is left and start afresh.
-        remove_sandbox_cgroup(path_);
+    if (rc < 0 && errno == EEXIST) {
+        // Every supervisor holds a lock on its sandbox-NAME for its whole life: a free lock
+        // means a supervisor that died left this one behind (kill what is left, start afresh);
+        // a held one, a sandbox of that name running from another runtime directory.
+        if (!remove_sandbox_cgroup(path_, 0, false))
+            throw SetupError("cgroup", "a sandbox named " + sandbox_name + " is already running (its cgroup " + path_ +
+                                           " is in use)",
+                             "choose another name with --name");
         rc = ::mkdir(path_.c_str(), 0755);
     }
-    if (rc < 0) {
-        int err = errno;
-        throw cgroup_error("mkdir", path_, err,
-                           err == EEXIST ? "a cgroup of that name is left over and cannot be removed; remove it "
-                                           "(rmdir) or pick another --name"
-                                         : "");
-    }
+    if (rc < 0) throw cgroup_error("mkdir", path_, errno);
     created_ = true;
-    struct stat st;
-    if (::lstat(path_.c_str(), &st) == 0) inode_ = st.st_ino;
     try {
+        lock_ = lock_directory(path_, 0);
+        struct stat st;
+        if (!lock_ || ::fstat(lock_.get(), &st) < 0) throw cgroup_error("lock", path_, errno);
+        inode_ = st.st_ino;
         build(plan, warnings);
     } catch (...) {
         remove();  // bad input leaves nothing behind
@@ -237,17 +249,26 @@ void SandboxCgroup::remove() noexcept {
     if (!created_) return;
     created_ = false;
     payload_fd_.reset();
-    if (!remove_sandbox_cgroup(path_))
+    // Only the directory we made (its inode), under the lock we hold.
+    if (!remove_sandbox_cgroup(path_, inode_, true))
         std::fprintf(stderr, "sandbox: warning: could not remove the cgroup %s (it is removed at the next start)\n",
                      path_.c_str());
+    lock_.reset();
 }
 
-bool remove_sandbox_cgroup(const std::string& path) noexcept {
+bool remove_sandbox_cgroup(const std::string& path, std::uint64_t inode, bool lock_held) noexcept {
     std::string base = path.substr(path.rfind('/') + 1);
     if (base.rfind("sandbox-", 0) != 0) return false;
+    UniqueFd directory;
+    try {
+        directory = open_fd(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    } catch (const SysError& error) {
+        return error.error_number() == ENOENT;
+    }
     struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT;
-    if (!S_ISDIR(st.st_mode)) return false;
+    if (::fstat(directory.get(), &st) < 0 || (inode && st.st_ino != inode)) return false;
+    // A live supervisor holds the lock of its cgroup: never touch a cgroup in use.
+    if (!lock_held && ::flock(directory.get(), LOCK_EX | LOCK_NB) < 0) return false;
     // cgroup.kill (5.14+) ends the whole subtree; without it, the pid namespace is already gone
     // with pid 1, so the cgroup is usually empty anyway.
     try_write_file(path + "/cgroup.freeze", "0");
@@ -264,6 +285,10 @@ void set_frozen(const std::string& path, bool frozen) {
                          "see cgroup.events in " + path);
 }
 
-std::string payload_cgroup(const std::string& sandbox_cgroup) { return sandbox_cgroup + "/payload"; }
+std::optional<std::string> read_sandbox_stat(const std::string& sandbox_cgroup, const std::string& file) {
+    return read_cgroup_file(file == "pids.events" ? sandbox_cgroup + "/payload" : sandbox_cgroup, file);
+}
+
+std::optional<std::string> SandboxCgroup::read(const std::string& file) const { return read_sandbox_stat(path_, file); }
 
 }  // namespace sb

@@ -23,10 +23,9 @@ class SandboxCgroup {
 public:
     // Prepares plan.parent, makes parent/sandbox-NAME and its child payload/, writes the limits.
     // Throws SetupError (and leaves nothing behind); with enforce = best-effort a limit the
-    // kernel refuses is skipped and described in `warnings`. With `name_claimed` (the name is
-    // ours in the state directory) a leftover sandbox-NAME of a dead supervisor is replaced.
-    SandboxCgroup(const CgroupPlan& plan, const std::string& sandbox_name, bool name_claimed,
-                  std::vector<std::string>& warnings);
+    // kernel refuses is skipped and described in `warnings`. A leftover sandbox-NAME of a
+    // supervisor that died is replaced; one in use (its lock held) is an error.
+    SandboxCgroup(const CgroupPlan& plan, const std::string& sandbox_name, std::vector<std::string>& warnings);
     SandboxCgroup(const SandboxCgroup&) = delete;
     SandboxCgroup& operator=(const SandboxCgroup&) = delete;
     ~SandboxCgroup() { remove(); }
@@ -34,8 +33,8 @@ public:
     int fd() const { return payload_fd_.get(); }  // the payload cgroup, for clone3(CLONE_INTO_CGROUP)
     const std::string& path() const { return path_; }
     std::uint64_t inode() const { return inode_; }
-    // The payload cgroup's files: its events are its own, its limits mirror ours.
-    std::optional<std::string> read(const std::string& file) const { return read_cgroup_file(payload_, file); }
+    // A file for stats (see read_sandbox_stat).
+    std::optional<std::string> read(const std::string& file) const;
     // Kills whatever is left inside (cgroup.kill) and removes the directory.
     void remove() noexcept;
 
@@ -44,16 +43,20 @@ private:
 
     std::string path_, payload_;
     UniqueFd payload_fd_;
+    UniqueFd lock_;  // flock on sandbox-NAME, held while the sandbox lives
     std::uint64_t inode_ = 0;
     bool created_ = false;
 };
 
-// For a record whose supervisor is gone: kill what is left and remove the cgroup, but only a
-// directory named like ours (the tool removes only what it created). Returns false if it stayed.
-bool remove_sandbox_cgroup(const std::string& path) noexcept;
+// Kills what is left in a sandbox's cgroup and removes it, but only a directory named like ours
+// (the tool removes only what it created), with inode `inode` (0: any), and, unless `lock_held`,
+// only when no live supervisor holds its lock. Returns false if it stayed.
+bool remove_sandbox_cgroup(const std::string& path, std::uint64_t inode, bool lock_held) noexcept;
 
-// The cgroup whose files describe the sandbox's processes (sandbox-NAME/payload).
-std::string payload_cgroup(const std::string& sandbox_cgroup);
+// A file describing a sandbox, from the right one of its two cgroups: the limits and
+// memory.events of sandbox-NAME, which enforces them (memory.events counts what happened below
+// too); pids.events of payload, where the refused forks are counted (locally, on Linux 6.1).
+std::optional<std::string> read_sandbox_stat(const std::string& sandbox_cgroup, const std::string& file);
 
 // Freezes (true) or thaws a sandbox's cgroup and waits until the kernel says it is done.
 void set_frozen(const std::string& path, bool frozen);

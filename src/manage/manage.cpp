@@ -80,8 +80,7 @@ int freeze_sandbox(const HostFacts& facts, const std::string& name, bool frozen)
 int show_stats(const HostFacts& facts, const std::string& name, bool json) {
     StateRecord record = running_sandbox(facts, name);
     const std::string& path = cgroup_of(record, "stats");
-    std::string payload = payload_cgroup(path);
-    CgroupStats stats = collect_stats([&](const std::string& file) { return read_cgroup_file(payload, file); });
+    CgroupStats stats = collect_stats([&](const std::string& file) { return read_sandbox_stat(path, file); });
     std::cout << (json ? render_stats_json(name, stats) : render_stats_text(name, stats));
     return 0;
 }

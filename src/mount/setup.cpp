@@ -64,12 +64,14 @@ void bind_from_host(Roots& roots, const MountStep& step) {
     attach_mount(tree.get(), target.get(), step.target);
 }
 
-void mount_tmpfs(const Roots& roots, const std::string& target, unsigned mode, std::uint64_t size) {
+void mount_tmpfs(const Roots& roots, const std::string& target, unsigned mode, std::uint64_t size,
+                 bool read_only = false) {
     int root = roots.sandbox.get();
     std::vector<std::pair<std::string, std::string>> options{{"mode", octal(mode)}};
     if (size) options.emplace_back("size", std::to_string(size));
     UniqueFd fs = new_filesystem("tmpfs", options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target);
     check(::fchownat(fs.get(), "", roots.owner_uid, roots.owner_gid, AT_EMPTY_PATH), "chown", target);
+    if (read_only) set_mount_attributes(fs.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC, false, target);
     UniqueFd at = ensure_path_in_root(root, target, Leaf::Directory);
     attach_mount(fs.get(), at.get(), target);
 }
@@ -204,7 +206,7 @@ void apply_step(Roots& roots, const MountStep& step) {
         case MountKind::Bind:
         case MountKind::BindTry:
         case MountKind::RoBindTry: bind_from_host(roots, step); break;
-        case MountKind::Tmpfs: mount_tmpfs(roots, step.target, step.mode, step.size_bytes); break;
+        case MountKind::Tmpfs: mount_tmpfs(roots, step.target, step.mode, step.size_bytes, step.read_only); break;
         case MountKind::Dir: make_directory(roots, step); break;
         case MountKind::Symlink: make_symlink(root, step.source, step.target); break;
         case MountKind::File: make_file(roots, step); break;

@@ -222,8 +222,9 @@ void plan_limits(Plan& plan, const Profile& profile, const Overrides& overrides,
     }
 }
 
-// The records of running sandboxes must never be writable from inside one: where a writable
-// bind shows the state directory, a read-only bind of it goes on top.
+// The records of running sandboxes are none of a sandbox's business: where a bind (writable or
+// not) shows the state directory, an empty read-only tmpfs hides it. Not even a read-only view:
+// a sandbox could hold a lock on it (flock needs only a read-only open) and stall every start.
 // Paths are compared after resolving symlinks (a bind of /var/run/user/1000 shows /run/user/1000).
 void protect_state_dir(Plan& plan, const HostFacts& facts) {
     if (plan.state_dir.empty()) return;
@@ -235,15 +236,16 @@ void protect_state_dir(Plan& plan, const HostFacts& facts) {
                                   : facts.resolve_path(dir.substr(0, slash)) + dir.substr(slash);
     std::vector<MountStep> covers;
     for (const auto& mount : plan.mounts) {
-        if (mount.kind != MountKind::Bind) continue;
+        if (mount.kind != MountKind::Bind && mount.kind != MountKind::RoBind) continue;
         const std::string source = facts.resolve_path(mount.source);
         bool shows = state == source || source == "/" || state.compare(0, source.size() + 1, source + "/") == 0;
         if (!shows) continue;
         MountStep cover;
-        cover.kind = MountKind::RoBind;
-        cover.source = plan.state_dir;
+        cover.kind = MountKind::Tmpfs;
         cover.target = mount.target + (source == "/" ? state : state.substr(source.size()));
         cover.read_only = true;
+        cover.mode = 0500;
+        cover.size_bytes = 4096;
         covers.push_back(cover);
     }
     plan.mounts.insert(plan.mounts.end(), covers.begin(), covers.end());

@@ -83,6 +83,7 @@ std::optional<StateRecord> decode_state_record(const std::string& text) {
         if (eq == std::string::npos) return std::nullopt;
         fields[line.substr(0, eq)] = line.substr(eq + 1);
     }
+    fields.emplace("cgroup_inode", "0");  // records of versions before it: unknown
     for (const char* key : {"name", "pid", "pid_start", "init_pid", "profile", "cgroup", "cgroup_inode", "created"})
         if (!fields.count(key)) return std::nullopt;
     StateRecord r;

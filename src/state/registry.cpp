@@ -19,6 +19,9 @@
 namespace sb {
 namespace {
 
+// Starts hold the state directory's lock for a few milliseconds: waiting longer means trouble.
+constexpr int kLockTimeoutMs = 5000;
+
 std::optional<std::uint64_t> start_time_of(int pid) {
     auto text = read_text_file("/proc/" + std::to_string(pid) + "/stat");
     if (!text) return std::nullopt;
@@ -119,18 +122,37 @@ bool record_cgroup_is_valid(const StateRecord& record) {
     return ::statfs(path.c_str(), &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
+// ".NAME.PID.tmp" of a start that died while writing.
+void clean_temporary_files(const std::string& dir) {
+    std::unique_ptr<DIR, int (*)(DIR*)> handle(::opendir(dir.c_str()), ::closedir);
+    if (!handle) return;
+    while (const dirent* entry = ::readdir(handle.get())) {
+        std::string name = entry->d_name;
+        if (name.size() < 6 || name[0] != '.' || name.compare(name.size() - 4, 4, ".tmp") != 0) continue;
+        std::string stem = name.substr(0, name.size() - 4);
+        std::string pid = stem.substr(stem.rfind('.') + 1);
+        if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos || pid.size() > 9) continue;
+        struct stat st;
+        if (::stat(("/proc/" + pid).c_str(), &st) < 0 && errno == ENOENT) ::unlinkat(::dirfd(handle.get()), name.c_str(), 0);
+    }
+}
+
 void clean_stale_records(const std::string& dir) {
+    clean_temporary_files(dir);
     for (const auto& name : record_names(dir)) {
         std::string path = dir + "/" + name;
         auto record = read_record(dir, name);
         if (!record) {
-            // Not a record of ours (a record being written has a temporary name): leave it.
+            // A file of ours that is no record (a record being written has a temporary name,
+            // which is not a valid sandbox name) would block its name forever: the directory is
+            // ours alone, so it goes. Anything else (a link, another owner's file) stays.
+            if (read_own_file(path)) ::unlink(path.c_str());
             continue;
         }
         if (supervisor_alive(*record)) continue;
         // Its cgroup is removed only when the record really points at the one it made; a
         // leftover sandbox-NAME is otherwise removed when the name is used again.
-        if (record_cgroup_is_valid(*record)) remove_sandbox_cgroup(record->cgroup);
+        if (record_cgroup_is_valid(*record)) remove_sandbox_cgroup(record->cgroup, record->cgroup_inode, false);
         ::unlink(path.c_str());
     }
 }
@@ -155,7 +177,10 @@ Registration::Registration(const std::string& dir, const StateRecord& record)
     ensure_private_directory(dir_);
     // One start at a time cleans and claims: a stale record cannot be cleaned by one start
     // after another has claimed its name again.
-    UniqueFd lock = lock_directory(dir_);
+    UniqueFd lock = lock_directory(dir_, kLockTimeoutMs);
+    if (!lock)
+        throw SetupError("state", dir_ + " stayed locked for " + std::to_string(kLockTimeoutMs / 1000) + " s",
+                         "another sandbox start holds it; if none runs, a process of yours may hold a lock on it");
     clean_stale_records(dir_);
     std::string temporary = temporary_name(dir_, record.name);
     std::uint64_t inode = write_temporary(temporary, record);
@@ -170,9 +195,11 @@ Registration::Registration(const std::string& dir, const StateRecord& record)
     }
     if (err == EEXIST) {
         auto other = read_record(dir_, record.name);
+        if (!other)
+            throw SetupError("state", path_ + " exists but is not a record of yours", "remove it, or choose another --name");
         throw SetupError("state",
-                         "a sandbox named " + record.name + " is already running" +
-                             (other ? " (supervisor pid " + std::to_string(other->pid) + ")" : ""),
+                         "a sandbox named " + record.name + " is already running (supervisor pid " +
+                             std::to_string(other->pid) + ")",
                          "choose another name with --name, or see `sandbox ps`");
     }
     throw SetupError("state", "link " + path_ + ": " + std::strerror(err));
@@ -190,7 +217,7 @@ void Registration::update(const StateRecord& record) {
 Registration::~Registration() {
     // Only our own record: never one that replaced it.
     try {
-        UniqueFd lock = lock_directory(dir_);
+        UniqueFd lock = lock_directory(dir_, kLockTimeoutMs / 5);  // unlinking by inode is safe without it
         if (inode_of(path_) == record_inode_) ::unlink(path_.c_str());
     } catch (const std::exception&) {
     }

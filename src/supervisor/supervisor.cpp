@@ -180,8 +180,13 @@ void Supervisor::register_and_make_cgroup() {
     }
     long long began = now_us();
     std::vector<std::string> warnings;
-    cgroup_.emplace(plan_.cgroup, plan_.name, registration_.has_value(), warnings);
+    cgroup_.emplace(plan_.cgroup, plan_.name, warnings);
     for (const auto& warning : warnings) std::cerr << "sandbox: warning: " << warning << "\n";
+    if (registration_) {  // at once: a record must never point at a cgroup it cannot prove is its own
+        StateRecord record = registration_->record();
+        record.cgroup_inode = cgroup_->inode();
+        registration_->update(record);
+    }
     std::string limits;
     for (const auto& write : plan_.cgroup.writes) limits += (limits.empty() ? "" : ", ") + write.label;
     log("made the cgroup " + cgroup_->path() + (limits.empty() ? "" : " with " + limits) + " in " +
@@ -210,10 +215,10 @@ void Supervisor::start_children() {
         pid = clone_with_pidfd(CLONE_NEWUSER, setup_.pidfd, cgroup_ ? cgroup_->fd() : -1);
     } catch (const SysError& error) {
         int err = error.error_number();
-        if (cgroup_ && err != EAGAIN && err != ENOSPC && err != ENOMEM)
+        bool cgroup_error = err == ENOENT || err == EBUSY || err == EOPNOTSUPP || err == ENODEV || err == EBADF;
+        if (cgroup_ && cgroup_error)
             throw SetupError("cgroup", std::string(error.what()) + " (into " + cgroup_->path() + "/payload)",
-                             "clone3 could not start the sandbox in its cgroup (CLONE_INTO_CGROUP needs Linux 5.7); "
-                             "if the cgroup is fine, " + hint_for_clone_error(err));
+                             "clone3 could not start the sandbox in its cgroup (CLONE_INTO_CGROUP needs Linux 5.7)");
         throw SetupError("user namespace", error.what(), hint_for_clone_error(err));
     }
     if (pid == 0) {
@@ -259,7 +264,6 @@ void Supervisor::handle_message() {
         if (registration_) {
             StateRecord record = registration_->record();
             record.init_pid = init_.pid;
-            if (cgroup_) record.cgroup_inode = cgroup_->inode();
             registration_->update(record);
         }
         log("init started as host pid " + std::to_string(init_.pid));

@@ -13,6 +13,7 @@
 #include <linux/if_packet.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -198,11 +199,18 @@ std::optional<std::string> read_own_file(const std::string& path) {
     return read_text_file("/proc/self/fd/" + std::to_string(fd.get()));
 }
 
-UniqueFd lock_directory(const std::string& path) {
+UniqueFd lock_directory(const std::string& path, int timeout_ms) {
     UniqueFd fd = open_fd(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    while (::flock(fd.get(), LOCK_EX) < 0)
-        if (errno != EINTR) check(-1, "flock", path);
-    return fd;
+    for (int waited = 0;; waited += 10) {
+        if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return fd;
+        if (errno != EWOULDBLOCK && errno != EINTR) check(-1, "flock", path);
+        if (waited >= timeout_ms) {
+            errno = EWOULDBLOCK;
+            return UniqueFd();
+        }
+        timespec pause{0, 10 * 1000 * 1000};
+        ::nanosleep(&pause, nullptr);
+    }
 }
 
 }  // namespace sb

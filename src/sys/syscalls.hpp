@@ -52,8 +52,9 @@ std::optional<std::string> read_text_file(const std::string& path);
 // The contents of a regular file owned by our euid, opened without following a symlink;
 // nullopt (errno set; EPERM for another owner) otherwise.
 std::optional<std::string> read_own_file(const std::string& path);
-// An exclusive flock(2) on a directory, released when the fd closes.
-UniqueFd lock_directory(const std::string& path);
+// An exclusive flock(2) on a directory, released when the fd closes. Waits up to timeout_ms;
+// then returns an invalid fd (errno EWOULDBLOCK). Throws SysError when it cannot be opened.
+UniqueFd lock_directory(const std::string& path, int timeout_ms);
 
 // Writes `text` to an existing file in one write(2) (cgroup interface files want that);
 // returns 0 or the errno.

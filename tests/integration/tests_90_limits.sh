@@ -137,12 +137,14 @@ t_stale_record_is_cleaned() {
 t_state_dir_read_only_inside() {
   local p
   mkdir -p -m 0700 "$(state_dir)"
-  p=$(mkprofile -n p default 'command = ["/bin/sh", "-c", "ls /xdg/sandbox >/dev/null && touch /xdg/sandbox/forged; echo rc=$?; touch /xdg/other; echo other=$?"]' \
+  p=$(mkprofile -n p default 'command = ["/bin/sh", "-c", "echo seen=$(ls -A /xdg/sandbox | wc -l); touch /xdg/sandbox/forged; echo rc=$?; touch /xdg/other; echo other=$?"]' \
     '[[mount]]' 'type = "bind"' "source = \"$XDG_RUNTIME_DIR\"" 'target = "/xdg"')
   sb run "$p"
   expect_rc 0
   expect_kv other 0 # the rest of the runtime dir stays writable, as the profile asks
   expect_kv_not rc 0
+  # Not even visible (its own record is there outside): nothing inside can read or lock them.
+  expect_kv seen 0
   [ ! -e "$(state_dir)/forged" ] || fail "the sandbox wrote into the state directory"
   rm -f "$XDG_RUNTIME_DIR/other"
 }

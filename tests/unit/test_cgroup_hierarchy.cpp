@@ -316,6 +316,7 @@ TEST_CASE("decide_delegation: on systemd, a user's own cgroup needs the delegate
     CgroupFacts facts = usable_facts();
     facts.user_delegate = false;
     facts.trusted_delegate = false;
+    facts.ancestor_user_delegate = true;  // user@1000.service above is marked: systemd >= 251
     SECTION("an app scope of the user's (a terminal): not delegated") {
         Delegation d = sb::decide_delegation(facts);
         CHECK_FALSE(d.usable);
@@ -328,6 +329,10 @@ TEST_CASE("decide_delegation: on systemd, a user's own cgroup needs the delegate
     }
     SECTION("without systemd the ownership is the delegation") {
         facts.systemd = false;
+        CHECK(sb::decide_delegation(facts).usable);
+    }
+    SECTION("systemd before 251 marks nothing users can read: the ownership is the delegation") {
+        facts.ancestor_user_delegate = false;
         CHECK(sb::decide_delegation(facts).usable);
     }
 }

@@ -473,16 +473,15 @@ TEST_CASE("render_plan: each unenforceable limit is named", "[plan][render]") {
 // ---------------------------------------------------------------------------------------------
 // protect_state_dir
 
-TEST_CASE("plan state dir: a writable bind of its parent gets a read-only cover", "[plan][state]") {
+TEST_CASE("plan state dir: a writable bind of its parent gets an empty read-only cover", "[plan][state]") {
     Profile profile = base_profile();
     profile.mounts.push_back(bind(MountKind::Bind, "/run/user/1000", "/run/user/1000"));
     HostFacts facts = delegated_facts();
     facts.state_dir = kStateDir;
     Plan plan = sb::build_plan(profile, {}, facts);
     CHECK(plan.state_dir == kStateDir);
-    const MountStep* cover = find_step(plan, MountKind::RoBind, kStateDir);
+    const MountStep* cover = find_step(plan, MountKind::Tmpfs, kStateDir);
     REQUIRE(cover);
-    CHECK(cover->source == kStateDir);
     CHECK(cover->read_only);
     // After the writable bind it covers.
     std::size_t bind_at = 0, cover_at = 0;
@@ -499,11 +498,10 @@ TEST_CASE("plan state dir: the cover follows the bind to another target", "[plan
     HostFacts facts = delegated_facts();
     facts.state_dir = kStateDir;
     Plan plan = sb::build_plan(profile, {}, facts);
-    const MountStep* cover = find_step(plan, MountKind::RoBind, "/xdg/sandbox");
+    const MountStep* cover = find_step(plan, MountKind::Tmpfs, "/xdg/sandbox");
     REQUIRE(cover);
-    CHECK(cover->source == kStateDir);
     CHECK(cover->read_only);
-    CHECK_FALSE(find_step(plan, MountKind::RoBind, kStateDir));
+    CHECK_FALSE(find_step(plan, MountKind::Tmpfs, kStateDir));
 }
 
 TEST_CASE("plan state dir: binds of /, of an ancestor and of the directory itself", "[plan][state]") {
@@ -515,7 +513,7 @@ TEST_CASE("plan state dir: binds of /, of an ancestor and of the directory itsel
         Plan plan = sb::build_plan(profile, {}, facts);
         std::string found;
         for (const auto& m : plan.mounts)
-            if (m.kind == MountKind::RoBind && m.source == kStateDir) {
+            if (m.kind == MountKind::Tmpfs && m.read_only) {
                 CHECK(found.empty());  // exactly one cover
                 CHECK(m.read_only);
                 found = m.target;
@@ -540,18 +538,19 @@ TEST_CASE("plan state dir: bind-try counts as a writable bind", "[plan][state]")
     HostFacts facts = delegated_facts();
     facts.state_dir = kStateDir;
     Plan plan = sb::build_plan(profile, {}, facts);
-    CHECK(find_step(plan, MountKind::RoBind, kStateDir));
+    CHECK(find_step(plan, MountKind::Tmpfs, kStateDir));
 }
 
-TEST_CASE("plan state dir: read-only binds need no cover", "[plan][state]") {
+TEST_CASE("plan state dir: read-only binds are covered too (no flock on the records)", "[plan][state]") {
     HostFacts facts = delegated_facts();
     facts.state_dir = kStateDir;
     for (MountKind kind : {MountKind::RoBind, MountKind::RoBindTry}) {
         Profile profile = base_profile();
         profile.mounts.push_back(bind(kind, "/run/user/1000", "/run/user/1000"));
         Plan plan = sb::build_plan(profile, {}, facts);
-        CHECK(count_kind(plan, MountKind::RoBind) == 1);  // only the profile's own
-        CHECK_FALSE(find_step(plan, MountKind::RoBind, kStateDir));
+        const MountStep* cover = find_step(plan, MountKind::Tmpfs, kStateDir);
+        REQUIRE(cover);
+        CHECK(cover->read_only);
     }
 }
 
@@ -563,7 +562,7 @@ TEST_CASE("plan state dir: a missing bind-try adds no cover", "[plan][state]") {
     facts.path_exists = [](const std::string& path) { return path != "/run/user/1000"; };
     Plan plan = sb::build_plan(profile, {}, facts);
     CHECK(count_kind(plan, MountKind::Bind) == 0);
-    CHECK(count_kind(plan, MountKind::RoBind) == 0);
+    CHECK_FALSE(find_step(plan, MountKind::Tmpfs, kStateDir));
 }
 
 TEST_CASE("plan state dir: no state dir, no cover", "[plan][state]") {
@@ -572,7 +571,7 @@ TEST_CASE("plan state dir: no state dir, no cover", "[plan][state]") {
     HostFacts facts = delegated_facts();
     facts.state_dir.clear();
     Plan plan = sb::build_plan(profile, {}, facts);
-    CHECK(count_kind(plan, MountKind::RoBind) == 0);
+    CHECK_FALSE(find_step(plan, MountKind::Tmpfs, "/host/run/user/1000/sandbox"));
 }
 
 TEST_CASE("plan state dir: one cover per writable bind that shows it", "[plan][state]") {
@@ -582,9 +581,9 @@ TEST_CASE("plan state dir: one cover per writable bind that shows it", "[plan][s
     HostFacts facts = delegated_facts();
     facts.state_dir = kStateDir;
     Plan plan = sb::build_plan(profile, {}, facts);
-    CHECK(find_step(plan, MountKind::RoBind, kStateDir));
-    CHECK(find_step(plan, MountKind::RoBind, "/host/run/user/1000/sandbox"));
-    CHECK(count_kind(plan, MountKind::RoBind) == 2);
+    CHECK(find_step(plan, MountKind::Tmpfs, kStateDir));
+    CHECK(find_step(plan, MountKind::Tmpfs, "/host/run/user/1000/sandbox"));
+    CHECK(count_kind(plan, MountKind::RoBind) == 0);
 }
 
 TEST_CASE("plan state dir: a loaded profile binding ${XDG_RUNTIME_DIR}", "[plan][state]") {
@@ -596,11 +595,11 @@ TEST_CASE("plan state dir: a loaded profile binding ${XDG_RUNTIME_DIR}", "[plan]
     HostFacts facts = delegated_facts();
     facts.state_dir = kStateDir;
     Plan plan = sb::build_plan(profile, {}, facts);
-    const MountStep* cover = find_step(plan, MountKind::RoBind, kStateDir);
+    const MountStep* cover = find_step(plan, MountKind::Tmpfs, kStateDir);
     REQUIRE(cover);
-    CHECK(cover->source == kStateDir);
+    CHECK(cover->read_only);
     std::string text = sb::render_plan(plan);
-    CHECK_THAT(text, Catch::Matchers::Contains("ro-bind " + kStateDir + " -> " + kStateDir + " (read-only, recursive)"));
+    CHECK_THAT(text, Catch::Matchers::Contains("tmpfs " + kStateDir + " mode=500 size=4096 (read-only, recursive)"));
 }
 
 TEST_CASE("plan state dir: a writable bind through a symlinked path is covered too", "[plan][state]") {
@@ -618,7 +617,7 @@ TEST_CASE("plan state dir: a writable bind through a symlinked path is covered t
     facts.resolve_path = [](const std::string& path) { return std::filesystem::weakly_canonical(path).string(); };
     Plan plan = sb::build_plan(profile, {}, facts);
     REQUIRE(find_step(plan, MountKind::Bind, "/xdg"));
-    CHECK(find_step(plan, MountKind::RoBind, "/xdg/sandbox"));
+    CHECK(find_step(plan, MountKind::Tmpfs, "/xdg/sandbox"));
 }
 
 TEST_CASE("plan state dir: covered on a first run, through a symlinked runtime dir", "[plan][state]") {
@@ -637,7 +636,7 @@ TEST_CASE("plan state dir: covered on a first run, through a symlinked runtime d
         return error ? path : resolved.string();
     };
     Plan plan = sb::build_plan(profile, {}, facts);
-    const MountStep* cover = find_step(plan, MountKind::RoBind, "/xdg/sandbox");
+    const MountStep* cover = find_step(plan, MountKind::Tmpfs, "/xdg/sandbox");
     REQUIRE(cover);
-    CHECK(cover->source == facts.state_dir);
+    CHECK(cover->read_only);
 }

@@ -250,6 +250,27 @@ t_cg_refused_value() {
   grep -qx 50 "$T/out" || fail "the other limit (pids.max 50) was not applied"
 }
 
+# Names are unique per delegated cgroup too: a second runtime directory cannot take over the
+# cgroup of a running sandbox (its supervisor holds a lock on it).
+t_cg_same_name_from_another_runtime_dir() {
+  need_delegation
+  local p pid other=$T/other-runtime
+  p=$(mkprofile p default)
+  sb_bg "$T/bg.out" "$T/bg.err" run --name web "$p" -- /bin/sh -c 'echo ready; exec sleep 600'
+  pid=$BG
+  wait_for_line "$T/bg.out" '^ready$' 60 || fail "the first sandbox did not start" "$(cat "$T/bg.err")"
+  mkdir -m 0700 "$other"
+  LAST_CMD="XDG_RUNTIME_DIR=$other sandbox run --name web"
+  RC=0
+  XDG_RUNTIME_DIR=$other "$SANDBOX" run --name web "$p" -- /bin/true </dev/null >"$T/out" 2>"$T/err" || RC=$?
+  expect_rc 125 "a second sandbox web from another runtime directory"
+  grep -q "a sandbox named web is already running (its cgroup .*/sandbox-web is in use)" "$T/err" ||
+    fail "the error does not say the cgroup is in use"
+  alive "$pid" || fail "the first sandbox died"
+  [ -d "$(sandbox_cg web)/payload" ] || fail "the first sandbox's cgroup was removed"
+  stop_bg "$pid"
+}
+
 t_cg_doctor_all_enforceable() {
   need_delegation
   sb doctor
