@@ -120,6 +120,7 @@ Delegation decide_delegation(const CgroupFacts& facts) {
     Delegation d;
     d.directory = facts.directory;
     d.controllers = facts.controllers;
+    d.has_file = facts.has_file;
     const std::string systemd_hint =
         "run it in a delegated scope: systemd-run --user --scope -p Delegate=yes sandbox run ...";
     if (!facts.have_cgroup2) {
@@ -163,7 +164,10 @@ Delegation decide_delegation(const CgroupFacts& facts) {
 LimitCheck check_limits(const std::vector<CgroupWrite>& writes, const Delegation& delegation) {
     LimitCheck check;
     for (const auto& write : writes) {
-        bool available = delegation.usable && delegation.controllers.count(write.controller);
+        // The delegated cgroup's own files show what its children will have: a controller's
+        // file missing there (with the controller on) is a feature this kernel lacks.
+        bool available = delegation.usable && delegation.controllers.count(write.controller) &&
+                         delegation.has_file(write.file);
         (available ? check.enforced : check.missing).push_back(write);
     }
     return check;
@@ -175,6 +179,13 @@ LimitProblem explain_missing(const CgroupWrite& write, const Delegation& delegat
     if (!delegation.usable) {
         problem.message = limit + ": " + delegation.reason;
         problem.hint = delegation.hint;
+        return problem;
+    }
+    if (delegation.controllers.count(write.controller)) {
+        problem.message = limit + ": this kernel offers no " + write.file + " (in " + delegation.directory + ")";
+        problem.hint = write.file == "memory.swap.max" ? "swap accounting is off: boot with swapaccount=1, or drop memory_swap"
+                       : write.file == "io.weight"     ? "io.weight needs the io cost model (CONFIG_BLK_CGROUP_IOCOST), or drop io_weight"
+                                                       : "this limit needs a kernel feature that is missing";
         return problem;
     }
     problem.message = limit + ": the " + write.controller + " controller is not delegated to " +

@@ -11,6 +11,7 @@
 //       does) -- not built yet: delegation.cpp has the place for it, between (a) and (c);
 //   (c) none: the sandbox runs in our cgroup, and only a run without limits can go on.
 #pragma once
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -61,12 +62,16 @@ struct CgroupFacts {
                                           // which users cannot read)
     bool systemd = false;           // /run/systemd/system exists
     std::set<std::string> controllers;  // the directory's cgroup.controllers
+    // Whether the directory has an interface file (memory.swap.max exists only with swap
+    // accounting, io.weight only with an io cost model); asked lazily, for requested limits.
+    std::function<bool(const std::string&)> has_file = [](const std::string&) { return true; };
 };
 
 struct Delegation {
     bool usable = false;
     std::string directory;  // the delegated cgroup; sandboxes become its children
     std::set<std::string> controllers;
+    std::function<bool(const std::string&)> has_file = [](const std::string&) { return true; };
     std::string reason;     // why it is not usable (for messages and `doctor`)
     std::string hint;       // the fix
 };

@@ -160,6 +160,9 @@ CgroupFacts read_cgroup_facts() {
         }
     }
     facts.controllers = parse_controller_list(read_cgroup_file(facts.directory, "cgroup.controllers").value_or(""));
+    facts.has_file = [directory = facts.directory](const std::string& file) {
+        return ::access((directory + "/" + file).c_str(), F_OK) == 0;
+    };
     return facts;
 }
 

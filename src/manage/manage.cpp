@@ -123,6 +123,14 @@ int run_doctor(const HostFacts& facts) {
         line(controller, available, detail);
     }
     if (delegation.usable) {
+        if (delegation.controllers.count("memory")) {
+            bool swap = delegation.has_file("memory.swap.max");
+            line("memory_swap", swap, swap ? "enforceable" : "no memory.swap.max: swap accounting is off (swapaccount=1)");
+        }
+        if (delegation.controllers.count("io")) {
+            bool weight = delegation.has_file("io.weight");
+            line("io_weight", weight, weight ? "enforceable" : "no io.weight: the kernel has no io cost model");
+        }
         bool kill = ::access((delegation.directory + "/cgroup.kill").c_str(), F_OK) == 0;
         bool freeze = ::access((delegation.directory + "/cgroup.freeze").c_str(), F_OK) == 0;
         line("cgroup.kill", kill, kill ? "ends a sandbox's every process at once" : "missing (kernel < 5.14)");

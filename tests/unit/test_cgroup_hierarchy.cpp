@@ -497,3 +497,21 @@ TEST_CASE("kSystemdDelegateDropIn names the file and the directive", "[cgroup][h
     CHECK_THAT(text, Catch::Matchers::Contains("Delegate=cpu cpuset io memory pids"));
     CHECK_THAT(text, Catch::Matchers::Contains("systemctl daemon-reload"));
 }
+
+TEST_CASE("check_limits: a limit whose interface file the kernel lacks is not enforceable", "[cgroup][hierarchy]") {
+    CgroupFacts facts = usable_facts();
+    facts.has_file = [](const std::string& file) { return file != "memory.swap.max" && file != "io.weight"; };
+    Delegation d = sb::decide_delegation(facts);
+    REQUIRE(d.usable);
+    std::vector<CgroupWrite> writes{write_of("memory", "memory.swap.max", "0", "memory.swap.max 0", "memory_swap"),
+                                    write_of("memory", "memory.max", "1024", "memory.max 1K", "memory"),
+                                    write_of("io", "io.weight", "default 50", "io.weight 50", "io_weight")};
+    auto check = sb::check_limits(writes, d);
+    CHECK(files_of(check.enforced) == std::vector<std::string>{"memory.max"});
+    REQUIRE(files_of(check.missing) == std::vector<std::string>{"memory.swap.max", "io.weight"});
+    auto swap = sb::explain_missing(check.missing[0], d, true);
+    CHECK(swap.message == "cannot enforce memory.swap.max 0: this kernel offers no memory.swap.max (in " + kScopeDir + ")");
+    CHECK(swap.hint == "swap accounting is off: boot with swapaccount=1, or drop memory_swap");
+    auto weight = sb::explain_missing(check.missing[1], d, true);
+    CHECK_THAT(weight.hint, Catch::Matchers::StartsWith("io.weight needs the io cost model"));
+}
