@@ -28,6 +28,11 @@ std::optional<std::uint64_t> start_time_of(int pid) {
     return process_start_time(*text);
 }
 
+// A real directory (lstat: not a link) of uid's that nobody else may enter.
+bool is_private_directory(const struct stat& st, uid_t uid) {
+    return S_ISDIR(st.st_mode) && st.st_uid == uid && !(st.st_mode & 077);
+}
+
 // The directory must be ours alone: a real directory (not a link), owned by us, mode 0700.
 // Returns false when it does not exist.
 bool check_private_directory(const std::string& dir) {
@@ -36,7 +41,7 @@ bool check_private_directory(const std::string& dir) {
         if (errno == ENOENT) return false;
         throw SetupError("state", "stat " + dir + ": " + std::strerror(errno));
     }
-    if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 077))
+    if (!is_private_directory(st, ::geteuid()))
         throw SetupError("state", dir + " is not a private directory of yours (mode 0700)",
                          "remove it, or set XDG_RUNTIME_DIR to a directory of yours");
     return true;
@@ -49,16 +54,26 @@ void ensure_private_directory(const std::string& dir) {
     check_private_directory(dir);
 }
 
-std::vector<std::string> record_names(const std::string& dir) {
-    std::vector<std::string> names;
+// The entries of the state directory, read once: records (named like sandboxes) and the
+// temporaries of starts that wrote one (".NAME.PID.tmp").
+struct Listing {
+    std::vector<std::string> records, temporaries;
+};
+
+Listing list_directory(const std::string& dir) {
+    Listing listing;
     std::unique_ptr<DIR, int (*)(DIR*)> handle(::opendir(dir.c_str()), ::closedir);
-    if (!handle) return names;
+    if (!handle) return listing;
     while (const dirent* entry = ::readdir(handle.get())) {
         std::string name = entry->d_name;
-        if (valid_sandbox_name(name)) names.push_back(name);
+        if (valid_sandbox_name(name)) listing.records.push_back(name);
+        else if (name.size() > 5 && name[0] == '.' && name.compare(name.size() - 4, 4, ".tmp") == 0)
+            listing.temporaries.push_back(name);
     }
-    return names;
+    return listing;
 }
+
+std::vector<std::string> record_names(const std::string& dir) { return list_directory(dir).records; }
 
 // A record is a regular file of ours, never a link, and names itself.
 std::optional<StateRecord> read_record(const std::string& dir, const std::string& name) {
@@ -99,7 +114,7 @@ std::string state_directory(const std::string& xdg_runtime_dir, const std::strin
 std::string private_runtime_dir(unsigned uid) {
     std::string dir = "/run/user/" + std::to_string(uid);
     struct stat st;
-    if (::lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid && !(st.st_mode & 077)) return dir;
+    if (::lstat(dir.c_str(), &st) == 0 && is_private_directory(st, uid)) return dir;
     return "";
 }
 
@@ -123,23 +138,20 @@ bool record_cgroup_is_valid(const StateRecord& record) {
 }
 
 // ".NAME.PID.tmp" of a start that died while writing.
-void clean_temporary_files(const std::string& dir) {
-    std::unique_ptr<DIR, int (*)(DIR*)> handle(::opendir(dir.c_str()), ::closedir);
-    if (!handle) return;
-    while (const dirent* entry = ::readdir(handle.get())) {
-        std::string name = entry->d_name;
-        if (name.size() < 6 || name[0] != '.' || name.compare(name.size() - 4, 4, ".tmp") != 0) continue;
+void clean_temporary_files(const std::string& dir, const std::vector<std::string>& temporaries) {
+    for (const auto& name : temporaries) {
         std::string stem = name.substr(0, name.size() - 4);
         std::string pid = stem.substr(stem.rfind('.') + 1);
         if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos || pid.size() > 9) continue;
         struct stat st;
-        if (::stat(("/proc/" + pid).c_str(), &st) < 0 && errno == ENOENT) ::unlinkat(::dirfd(handle.get()), name.c_str(), 0);
+        if (::stat(("/proc/" + pid).c_str(), &st) < 0 && errno == ENOENT) ::unlink((dir + "/" + name).c_str());
     }
 }
 
 void clean_stale_records(const std::string& dir) {
-    clean_temporary_files(dir);
-    for (const auto& name : record_names(dir)) {
+    Listing listing = list_directory(dir);
+    clean_temporary_files(dir, listing.temporaries);
+    for (const auto& name : listing.records) {
         std::string path = dir + "/" + name;
         auto record = read_record(dir, name);
         if (!record) {

@@ -145,18 +145,26 @@ UniqueFd reopen_terminal_for_writing(int fd) {
     return UniqueFd(static_cast<int>(check(::fcntl(fd, F_DUPFD_CLOEXEC, 3), "dup", "terminal")));
 }
 
-std::optional<std::string> read_text_file(const std::string& path) {
-    UniqueFd fd = try_open_at(AT_FDCWD, path, O_RDONLY);
-    if (!fd) return std::nullopt;
+namespace {
+
+std::optional<std::string> read_to_end(int fd) {
     std::string text;
     char buffer[4096];
     for (;;) {
-        ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        ssize_t n = ::read(fd, buffer, sizeof buffer);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return std::nullopt;
         if (n == 0) return text;
         text.append(buffer, static_cast<std::size_t>(n));
     }
+}
+
+}  // namespace
+
+std::optional<std::string> read_text_file(const std::string& path) {
+    UniqueFd fd = try_open_at(AT_FDCWD, path, O_RDONLY);
+    if (!fd) return std::nullopt;
+    return read_to_end(fd.get());
 }
 
 void write_all(int fd, const std::string& data, const char* what) {
@@ -196,7 +204,7 @@ std::optional<std::string> read_own_file(const std::string& path) {
         errno = EPERM;
         return std::nullopt;
     }
-    return read_text_file("/proc/self/fd/" + std::to_string(fd.get()));
+    return read_to_end(fd.get());
 }
 
 UniqueFd lock_directory(const std::string& path, int timeout_ms) {

@@ -1,4 +1,4 @@
-# Helpers for the integration tests. Sourced by one.sh (one test per bash process).
+# Helpers for the integration tests. Sourced by tests/lib/one.sh (one test per bash process).
 #
 # Conventions:
 # - A test is a function t_NAME in a tests_*.sh file. It runs in its own bash process, in its own

@@ -17,26 +17,7 @@ export STAGE IT_DIR SANDBOX PROBE PROFILES
 
 MYUID=$(id -u)
 MYNAME=$(id -un)
-PASSED=0
-FAILED=0
-SKIPPED=0
-
-result() { # result KIND NAME [REASON-FILE] [LOG-FILE]
-  local kind=$1 name=$2 reason=${3:-} log=${4:-} first=
-  [ -n "$reason" ] && [ -s "$reason" ] && first=$(head -n 1 "$reason")
-  case $kind in
-    PASS) echo "PASS $name"; PASSED=$((PASSED + 1)); return ;;
-    SKIP) echo "SKIP $name: ${first:-skipped}"; SKIPPED=$((SKIPPED + 1)); return ;;
-  esac
-  echo "FAIL $name: ${first:-no reason given}"
-  FAILED=$((FAILED + 1))
-  [ -n "$reason" ] && [ -s "$reason" ] && tail -n +2 "$reason" | sed 's/^\([^ ]\)/    \1/'
-  if [ -n "$log" ] && [ -s "$log" ]; then
-    echo "    test's own output (last lines):"
-    tail -n 10 "$log" | cut -c1-200 | sed 's/^/    | /'
-  fi
-  return 0
-}
+source "$IT_DIR/../lib/results.sh"
 
 # ------------------------------------------------------------------ leftovers: snapshots
 
@@ -107,7 +88,7 @@ for name in "${ALL[@]}"; do
   T=$WORK/$name
   mkdir -p "$T"
   rc=0
-  timeout -k 5 "$TEST_TIMEOUT" bash "$IT_DIR/one.sh" "$name" </dev/null >"$T/.log" 2>&1 || rc=$?
+  timeout -k 5 "$TEST_TIMEOUT" bash "$IT_DIR/../lib/one.sh" "$IT_DIR" "$name" </dev/null >"$T/.log" 2>&1 || rc=$?
   case $rc in
     0) result PASS "$name" ;;
     77) result SKIP "$name" "$T/.reason" ;;

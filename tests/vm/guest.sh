@@ -5,7 +5,7 @@
 #   t_NAME     sbuser (1000): cpu cpuset io memory pids delegated (user@1000.service)
 #   tmin_NAME  sbmin  (1001): memory pids delegated (user@1001.service)
 #   tnone_NAME sbnone (1002): nothing delegated (session-1.scope, owned by root)
-# Each test runs in its own bash process (one.sh) under timeout, started by enter.sh, which puts
+# Each test runs in its own bash process (tests/lib/one.sh) under timeout, started by enter.sh, which puts
 # it into the user's cgroup and drops to the user. After each test, the user's cgroup subtree is
 # reset (processes killed, child cgroups removed, subtree_control emptied): every test starts from
 # the same state. Processes still there after a test are reported by the leftover-processes check.
@@ -37,26 +37,9 @@ fi
 out() { printf '%s\n' "$@" >&3; }
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 
-PASSED=0
-FAILED=0
-SKIPPED=0
-
-result() { # result KIND NAME [REASON-FILE] [LOG-FILE]
-  local kind=$1 name=$2 reason=${3:-} log=${4:-} first=
-  [ -n "$reason" ] && [ -s "$reason" ] && first=$(head -n 1 "$reason")
-  case $kind in
-    PASS) out "PASS $name"; PASSED=$((PASSED + 1)); return ;;
-    SKIP) out "SKIP $name: ${first:-skipped}"; SKIPPED=$((SKIPPED + 1)); return ;;
-  esac
-  out "FAIL $name: ${first:-no reason given}"
-  FAILED=$((FAILED + 1))
-  [ -n "$reason" ] && [ -s "$reason" ] && tail -n +2 "$reason" | sed 's/^\([^ ]\)/    \1/' >&3
-  if [ -n "$log" ] && [ -s "$log" ]; then
-    out "    test's own output (last lines):"
-    tail -n 10 "$log" | cut -c1-200 | sed 's/^/    | /' >&3
-  fi
-  return 0
-}
+# PASS/FAIL/SKIP lines go to the results port (fd 3).
+RESULT_FD=3
+source "$VM_DIR/../lib/results.sh"
 
 finish() {
   out "@@vm done $(uptime_s)"
@@ -242,7 +225,7 @@ for name in "${ALL[@]}"; do
   mkdir -p "$T"
   chown "$uid:$uid" "$T"
   chmod 0700 "$T"
-  run_as "$user" "$VM_TEST_TIMEOUT" "$T/.log" /usr/bin/bash "$VM_DIR/one.sh" "$name"
+  run_as "$user" "$VM_TEST_TIMEOUT" "$T/.log" /usr/bin/bash "$VM_DIR/../lib/one.sh" "$VM_DIR" "$name"
   after_test "$name"
   case $RC in
     0) result PASS "$name" ;;

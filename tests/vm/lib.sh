@@ -1,4 +1,4 @@
-# Helpers for the guest tests. Sourced by one.sh (one test per bash process).
+# Helpers for the guest tests. Sourced by tests/lib/one.sh (one test per bash process).
 #
 # Conventions (as in tests/integration):
 # - A test is a function in a tests_*.sh file; its prefix picks the user it runs as:
