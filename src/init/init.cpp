@@ -28,6 +28,7 @@
 #include "mount/mount.hpp"
 #include "net/guest_interface.hpp"
 #include "ns/namespaces.hpp"
+#include "seccomp/apply.hpp"
 #include "sys/error.hpp"
 #include "sys/signals.hpp"
 #include "sys/mountapi.hpp"
@@ -139,6 +140,9 @@ bool reap_children(pid_t payload, int& payload_status) {
         apply_capability_bounds({CAP_KILL});
         apply_capability_sets({CAP_KILL});
         apply_no_new_privs();
+        // pid 1 is inside the sandbox too: the same filter, so a payload that took it over
+        // (ptrace is refused, but defence in depth) gains nothing.
+        in_stage("seccomp", [&] { apply_seccomp(child.seccomp, false); });
         supervise_payload(child.sync, signals.get(), payload);
     } catch (const std::exception& error) {
         fail_child(child.sync, error);

@@ -4,6 +4,7 @@
 #include <cerrno>
 
 #include "plan/plan.hpp"
+#include "seccomp/compile.hpp"
 #include "sys/error.hpp"
 
 namespace sb {
@@ -12,6 +13,7 @@ struct SandboxChild {
     const Plan& plan;
     int sync;          // our end of the sync socket (CLOEXEC)
     unsigned terminal_fds;  // bit N: the caller's fd N is a terminal; it gets a pty of our own
+    const SeccompProgram& seccomp;  // compiled by the supervisor before the clone
 };
 
 // C: in the new user namespace; waits for the maps, creates the nested namespaces and clones

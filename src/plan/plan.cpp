@@ -293,6 +293,7 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     plan_limits(plan, profile, overrides, facts);
     protect_state_dir(plan, facts);
     order_mounts(plan.mounts);
+    plan.seccomp = build_seccomp_policy(profile.seccomp, overrides.seccomp_mode);
     plan.argv = overrides.command.empty() ? profile.command : overrides.command;
     if (plan.argv.empty())
         throw UsageError("no command: the profile has no 'command' and none was given after --");
@@ -399,6 +400,7 @@ std::string render_plan(const Plan& plan) {
     out << "root:       tmpfs, read-only after setup, pivot_root, old root detached\n";
     out << "mounts:\n";
     for (const auto& m : plan.mounts) out << "  " << describe_mount(m) << "\n";
+    out << render_seccomp_policy(plan.seccomp);
     out << "cwd:        " << plan.cwd << "\nenv:\n";
     for (const auto& var : plan.env) out << "  " << var << "\n";
     out << "argv:      ";

@@ -11,6 +11,7 @@
 #include "cgroup/hierarchy.hpp"
 #include "idmap/idmap.hpp"
 #include "profile/profile.hpp"
+#include "seccomp/policy.hpp"
 
 namespace sb {
 
@@ -49,6 +50,7 @@ struct Overrides {
     std::vector<std::string> env;  // NAME=VALUE
     std::optional<std::string> name;
     std::optional<std::string> memory, cpus, pids;  // --memory, --cpus, --pids
+    SeccompMode seccomp_mode = SeccompMode::Enforce;  // --violations, --learn
 };
 
 // One step of the filesystem plan, applied in order inside the new root.
@@ -90,6 +92,7 @@ struct Plan {
     std::vector<std::string> env;  // NAME=VALUE, sorted
     std::string cwd;
     std::vector<int> capabilities;  // kept by the payload (root mode only)
+    SeccompPolicy seccomp;          // the filter pid 1 and the payload load
     std::vector<std::string> profile_files;
 };
 

@@ -11,6 +11,7 @@
 #include "profile/file_parser.hpp"
 #include "profile/limits.hpp"
 #include "profile/network.hpp"
+#include "profile/security.hpp"
 #include "state/record.hpp"
 #include "profile/profile.hpp"
 
@@ -33,6 +34,7 @@ struct Layer {
     std::map<std::string, std::string> env_set;
     std::vector<MountSpec> mounts;
     LimitsLayer limits;
+    SecurityLayer security;
     std::optional<std::string> name;
     SourceLocation name_where;
 };
@@ -221,7 +223,7 @@ void parse_mounts(const FileParser& p, const toml::node& node, Layer& layer) {
 
 Layer parse_layer(const FileParser& p, const toml::table& root) {
     p.only_keys(root, {"extends", "name", "command", "cwd", "hostname", "user", "namespaces", "network", "env",
-                       "mount", "limits"},
+                       "mount", "limits", "security", "seccomp"},
                 "the profile");
     Layer layer;
     if (const auto* node = root.get("command")) {
@@ -255,6 +257,8 @@ Layer parse_layer(const FileParser& p, const toml::table& root) {
     if (const auto* t = table_of("env")) parse_env(p, *t, layer);
     if (const auto* node = root.get("mount")) parse_mounts(p, *node, layer);
     if (const auto* t = table_of("limits")) layer.limits = parse_limits(p, *t);
+    if (const auto* t = table_of("security")) parse_security(p, *t, layer.security);
+    if (const auto* t = table_of("seccomp")) parse_seccomp(p, *t, layer.security);
     return layer;
 }
 
@@ -295,6 +299,7 @@ void merge(Profile& into, const Layer& layer, SourceLocation& capabilities_where
     if (layer.cgroup) into.ns_cgroup = *layer.cgroup;
     merge_network(into, layer.network, slirp_only_where);
     merge_limits(into.limits, layer.limits);
+    merge_security(into.seccomp, layer.security);
     append_unique(into.env_keep, layer.env_keep);
     for (const auto& name : layer.env_unset) {
         into.env_set.erase(name);

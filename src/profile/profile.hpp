@@ -10,6 +10,7 @@
 
 #include "cgroup/limits.hpp"
 #include "net/address.hpp"
+#include "seccomp/policy.hpp"
 #include "sys/error.hpp"
 
 namespace sb {
@@ -67,6 +68,7 @@ struct Profile {
     std::map<std::string, std::string> env_set;
     std::vector<MountSpec> mounts;
     Limits limits;
+    SeccompSettings seccomp;  // [security] and [seccomp]
 };
 
 // Values for ${NAME} in profile strings. PROFILE_DIR is added per file by the loader.

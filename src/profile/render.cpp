@@ -87,6 +87,21 @@ std::string render_limits(const Limits& l) {
     return out.str();
 }
 
+// [security] and [seccomp]: the switches, then the profile's own allow/deny lines (the built-in
+// denials are listed by `check -v` and --dry-run).
+std::string render_security(const SeccompSettings& s) {
+    std::ostringstream out;
+    out << "[security]\nseccomp = " << std::boolalpha << s.enabled << "\nnested_namespaces = " << s.nested_namespaces
+        << "\n\n[seccomp]\n";
+    std::vector<std::string> allow, deny;
+    for (const auto& [name, choice] : s.syscalls) {
+        if (choice.allow) allow.push_back(name);
+        else deny.push_back(choice.error == 1 ? name : name + ":" + errno_name(choice.error));
+    }
+    out << "allow = " << list(allow) << "\ndeny = " << list(deny) << "\n";
+    return out.str();
+}
+
 }  // namespace
 
 std::string render_profile_toml(const Profile& p) {
@@ -117,6 +132,7 @@ std::string render_profile_toml(const Profile& p) {
     }
     out << (first ? "}" : " }") << "\n\n";
     out << render_limits(p.limits);
+    out << "\n" << render_security(p.seccomp);
     for (const auto& m : p.mounts) {
         out << "\n[[mount]]\ntype = " << quoted(to_string(m.kind)) << "\n";
         if (!m.source.empty()) out << "source = " << quoted(m.source) << "\n";

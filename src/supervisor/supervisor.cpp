@@ -32,6 +32,7 @@
 #include "ipc/channel.hpp"
 #include "ipc/handshake.hpp"
 #include "net/slirp_network.hpp"
+#include "seccomp/compile.hpp"
 #include "state/registry.hpp"
 #include "supervisor/supervisor.hpp"
 #include "sys/error.hpp"
@@ -125,6 +126,7 @@ private:
 
     const Plan& plan_;
     RunOptions options_;
+    SeccompProgram seccomp_;  // compiled before the clone; the children inherit it
     long long start_us_ = now_us();
     long long deadline_ms_ = now_ms() + kSetupDeadlineMs;
     unsigned terminals_ = terminal_fd_mask();
@@ -224,7 +226,7 @@ void Supervisor::start_children() {
     if (pid == 0) {
         mine.reset();
         signals_.reset();
-        run_setup_child(SandboxChild{plan_, theirs.get(), terminals_});
+        run_setup_child(SandboxChild{plan_, theirs.get(), terminals_, seccomp_});
     }
     setup_.pid = pid;
     sync_ = std::move(mine);
@@ -390,6 +392,8 @@ int Supervisor::run() {
     signals_ = make_signalfd(set);
     ::signal(SIGPIPE, SIG_IGN);
     check_limit_policy();
+    seccomp_ = seccomp_program_for(plan_.seccomp);
+    log("compiled the seccomp filter: " + std::to_string(seccomp_.code.size()) + " instructions");
     register_and_make_cgroup();
     start_children();
     event_loop();

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 extern char **environ;
+int cmd_syscalls(void);
 
 /* ---------- small helpers ---------- */
 
@@ -758,6 +759,8 @@ int main(int argc, char **argv)
         return cmd_json(NULL);
     if (!strcmp(cmd, "json-get") && a2)
         return cmd_json(a2);
+    if (!strcmp(cmd, "syscalls"))
+        return cmd_syscalls(); /* probe_seccomp.c */
     if (!strcmp(cmd, "direct-read") && a2)
         return cmd_direct_read(a2, parse_num(a3, 1L << 40));
 
@@ -765,6 +768,6 @@ int main(int argc, char **argv)
             "usage: sandbox-probe info|write P|mkdir P|remount-rw P|exit N|kill-self SIG|\n"
             "       orphans N|signals|sleep S|spawn-sleepers N S|env|stat P|isatty|tiocsti|\n"
             "       forks N|alloc MIB|spin MS|direct-read DEV BYTES|json-check|json-get KEY|\n"
-            "       set-xattr PATH NAME VALUE\n", cmd);
+            "       set-xattr PATH NAME VALUE|syscalls\n", cmd);
     return 2;
 }

@@ -1,0 +1,21 @@
+// The [security] and [seccomp] tables of a profile: parsing one file's and merging it in.
+#pragma once
+#include <optional>
+
+#include "profile/file_parser.hpp"
+#include "seccomp/policy.hpp"
+
+namespace sb {
+
+struct SecurityLayer {
+    std::optional<bool> seccomp, nested_namespaces;
+    std::map<std::string, SyscallChoice> syscalls;  // [seccomp] allow / deny of this file
+};
+
+void parse_security(const FileParser& p, const toml::table& table, SecurityLayer& layer);
+void parse_seccomp(const FileParser& p, const toml::table& table, SecurityLayer& layer);
+
+// Later files win: a syscall a later file allows is allowed, whatever an earlier one denied.
+void merge_security(SeccompSettings& into, const SecurityLayer& layer);
+
+}  // namespace sb

@@ -1,0 +1,162 @@
+#include "seccomp/compile.hpp"
+
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "sys/error.hpp"
+
+namespace sb {
+namespace {
+
+using FilterContext = std::unique_ptr<void, decltype(&seccomp_release)>;
+constexpr std::uint32_t kX32Bit = 0x40000000;
+constexpr std::uint32_t kArmPrivateBase = 0x0f0000;  // cacheflush, set_tls, ...: never "future"
+constexpr std::size_t kMaxInstructions = 4096;       // BPF_MAXINSNS
+
+[[noreturn]] void fail(const std::string& what, int rc) {
+    throw SetupError("seccomp", what + ": " + std::strerror(-rc),
+                     "this libseccomp cannot express the policy; check [seccomp] in the profile");
+}
+
+scmp_compare compare_op(ArgCheck::Op op) {
+    switch (op) {
+        case ArgCheck::Op::Equal: return SCMP_CMP_EQ;
+        case ArgCheck::Op::MaskedEqual: return SCMP_CMP_MASKED_EQ;
+        case ArgCheck::Op::GreaterEqual: return SCMP_CMP_GE;
+    }
+    return SCMP_CMP_EQ;
+}
+
+std::uint32_t arch_token(const std::string& name) {
+    return name == "native" ? seccomp_arch_native() : seccomp_arch_resolve_name(name.c_str());
+}
+
+void add_rule(scmp_filter_ctx ctx, const SyscallRule& rule, bool notify) {
+    int nr = seccomp_syscall_resolve_name(rule.syscall.c_str());
+    if (nr == __NR_SCMP_ERROR) fail("unknown system call " + rule.syscall, -EINVAL);
+    std::vector<scmp_arg_cmp> checks;
+    for (const auto& check : rule.when) {
+        scmp_arg_cmp cmp{};
+        cmp.arg = check.arg;
+        cmp.op = compare_op(check.op);
+        cmp.datum_a = check.op == ArgCheck::Op::MaskedEqual ? check.mask : check.value;
+        cmp.datum_b = check.op == ArgCheck::Op::MaskedEqual ? check.value : 0;
+        checks.push_back(cmp);
+    }
+    std::uint32_t action = notify ? SCMP_ACT_NOTIFY : SCMP_ACT_ERRNO(static_cast<std::uint16_t>(rule.error));
+    int rc = seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned>(checks.size()), checks.data());
+    // -EDOM: the call does not exist on any architecture of the filter (vm86 on x86_64 only);
+    // nothing to refuse there.
+    if (rc < 0 && rc != -EDOM) fail("seccomp_rule_add " + rule.syscall, rc);
+}
+
+// The highest syscall number this build's policy was written against. Since Linux 5.1 new calls
+// get the same number on every architecture we filter (x32 adds its bit), so one name decides.
+// Looked up by name: a scan of numbers costs milliseconds at every start.
+std::uint32_t highest_known(std::uint32_t token) {
+    for (const char* name : {"futex_requeue", "futex_wait", "futex_wake", "map_shadow_stack", "fchmodat2",
+                             "cachestat", "set_mempolicy_home_node", "futex_waitv"}) {
+        int nr = seccomp_syscall_resolve_name_arch(token, name);
+        if (nr >= 0) return static_cast<std::uint32_t>(nr) & ~kX32Bit;
+    }
+    return 448;  // an older libseccomp: process_mrelease (Linux 5.15) is the newest it may know
+}
+
+struct FutureRange {
+    std::uint32_t audit_arch, first, last;  // nr in [first, last] gets ENOSYS
+};
+
+std::vector<FutureRange> future_ranges() {
+    std::vector<FutureRange> ranges;
+    for (const auto& name : seccomp_architectures()) {
+        std::uint32_t token = arch_token(name);
+        std::uint32_t top = highest_known(token);
+        if (token == SCMP_ARCH_X86_64) {
+            ranges.push_back({AUDIT_ARCH_X86_64, top + 1, kX32Bit - 1});
+        } else if (token == SCMP_ARCH_X32) {
+            // x32 shares AUDIT_ARCH_X86_64; its own compat calls sit at 512..547.
+            ranges.push_back({AUDIT_ARCH_X86_64, kX32Bit + top + 1, kX32Bit + 511});
+            ranges.push_back({AUDIT_ARCH_X86_64, kX32Bit + 548, 0xffffffffu});
+        } else if (token == SCMP_ARCH_ARM) {
+            ranges.push_back({token, top + 1, kArmPrivateBase - 1});
+        } else {
+            ranges.push_back({token, top + 1, 0xffffffffu});
+        }
+    }
+    return ranges;
+}
+
+// A prefix that answers ENOSYS for syscall numbers in a future range, then falls through to
+// libseccomp's program (which reloads what it needs). Jumps are relative, so prepending is safe.
+std::vector<sock_filter> future_prefix() {
+    std::vector<sock_filter> code;
+    constexpr std::uint32_t kArch = offsetof(seccomp_data, arch), kNr = offsetof(seccomp_data, nr);
+    for (const auto& range : future_ranges()) {
+        // if (arch == A && nr >= first && nr <= last) return ERRNO(ENOSYS);
+        code.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArch));
+        code.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, range.audit_arch, 0, 4));
+        code.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kNr));
+        code.push_back(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, range.first, 0, 2));
+        code.push_back(BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, range.last, 1, 0));
+        code.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS));
+    }
+    return code;
+}
+
+std::vector<sock_filter> export_program(scmp_filter_ctx ctx) {
+    int fd = ::memfd_create("seccomp-bpf", MFD_CLOEXEC);
+    if (fd < 0) throw SysError("memfd_create", "seccomp-bpf", errno);
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    int rc = seccomp_export_bpf(ctx, fd);
+    if (rc < 0) fail("seccomp_export_bpf", rc);
+    off_t size = ::lseek(fd, 0, SEEK_END);
+    if (size < 0 || size % sizeof(sock_filter) != 0) throw SysError("lseek", "seccomp-bpf", errno ? errno : EINVAL);
+    std::vector<sock_filter> code(static_cast<std::size_t>(size) / sizeof(sock_filter));
+    if (::pread(fd, code.data(), static_cast<std::size_t>(size), 0) != size)
+        throw SysError("pread", "seccomp-bpf", errno ? errno : EIO);
+    return code;
+}
+
+}  // namespace
+
+SeccompProgram compile_seccomp(const SeccompPolicy& policy) {
+    SeccompProgram program;
+    if (!policy.enabled) return program;
+    program.notify = policy.mode != SeccompMode::Enforce;
+    FilterContext ctx(seccomp_init(SCMP_ACT_ALLOW), &seccomp_release);
+    if (!ctx) throw SetupError("seccomp", "seccomp_init failed", "libseccomp could not allocate a filter");
+    // Any other architecture (say, a 32-bit ARM binary on an x86 host through binfmt) is killed:
+    // a call the filter cannot read must not run.
+    int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    if (rc < 0) fail("seccomp_attr_set ACT_BADARCH", rc);
+    // We set no_new_privs ourselves, in the order the payload needs.
+    rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0);
+    if (rc < 0) fail("seccomp_attr_set CTL_NNP", rc);
+    for (const auto& name : seccomp_architectures()) {
+        std::uint32_t token = arch_token(name);
+        if (token == seccomp_arch_native()) continue;  // already in
+        rc = seccomp_arch_add(ctx.get(), token);
+        if (rc < 0 && rc != -EEXIST) fail("seccomp_arch_add " + name, rc);
+    }
+    for (const auto& rule : policy.rules) add_rule(ctx.get(), rule, program.notify);
+    program.code = future_prefix();
+    auto body = export_program(ctx.get());
+    program.code.insert(program.code.end(), body.begin(), body.end());
+    if (program.code.size() > kMaxInstructions)
+        throw SetupError("seccomp", "the filter has " + std::to_string(program.code.size()) +
+                                        " instructions; the kernel takes at most 4096",
+                         "deny fewer system calls with argument conditions in [seccomp]");
+    return program;
+}
+
+}  // namespace sb

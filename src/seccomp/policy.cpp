@@ -1,0 +1,255 @@
+#include "seccomp/policy.hpp"
+
+#include <seccomp.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <sstream>
+
+namespace sb {
+namespace {
+
+// Values from <linux/sched.h>, <sys/socket.h> and <asm/ioctls.h>, spelled out so the table does
+// not depend on which headers a libc happens to expose.
+constexpr std::uint64_t kCloneNamespaceFlags[] = {
+    0x00020000,  // CLONE_NEWNS
+    0x02000000,  // CLONE_NEWCGROUP
+    0x04000000,  // CLONE_NEWUTS
+    0x08000000,  // CLONE_NEWIPC
+    0x10000000,  // CLONE_NEWUSER
+    0x20000000,  // CLONE_NEWPID
+    0x40000000,  // CLONE_NEWNET
+};
+constexpr std::uint64_t kCloneNewTime = 0x00000080;  // unshare only: in clone() it is the exit signal
+constexpr std::uint64_t kTiocsti = 0x5412, kTioclinux = 0x541C;
+constexpr std::uint64_t kLow32 = 0xffffffffu;
+// socket() families a sandboxed program needs: AF_UNIX, AF_INET, AF_INET6, AF_NETLINK.
+constexpr std::uint64_t kAllowedFamilies[] = {1, 2, 10, 16};
+constexpr std::uint64_t kLastAllowedFamily = 16;
+// personality(): PER_LINUX, PER_LINUX32, UNAME26 with either, and 0xffffffff (the query), as podman.
+constexpr unsigned kPersonalityFreeBits[] = {3, 17};  // PER_LINUX32 = 8, UNAME26 = 0x20000
+
+SyscallRule deny(const char* name, int error, const char* why, std::vector<ArgCheck> when = {}) {
+    return SyscallRule{name, error, std::move(when), why};
+}
+
+ArgCheck bits_set(unsigned arg, std::uint64_t bits) { return {arg, ArgCheck::Op::MaskedEqual, bits, bits}; }
+
+void add_namespace_rules(std::vector<SyscallRule>& rules) {
+    const char* why = "namespaces";
+    for (std::uint64_t flag : kCloneNamespaceFlags) rules.push_back(deny("clone", EPERM, why, {bits_set(0, flag)}));
+    for (std::uint64_t flag : kCloneNamespaceFlags) rules.push_back(deny("unshare", EPERM, why, {bits_set(0, flag)}));
+    rules.push_back(deny("unshare", EPERM, why, {bits_set(0, kCloneNewTime)}));
+    rules.push_back(deny("setns", EPERM, why));
+    // clone3 passes its flags in memory, out of the filter's sight: ENOSYS makes libc fall back
+    // to clone, whose flags are checked above.
+    rules.push_back(deny("clone3", ENOSYS, why));
+}
+
+void add_mount_rules(std::vector<SyscallRule>& rules) {
+    const char* why = "mounts";
+    for (const char* name : {"mount", "umount", "umount2", "pivot_root", "chroot"})
+        rules.push_back(deny(name, EPERM, why));
+    // The new mount API: ENOSYS, as flatpak does, so tools fall back to mount(2), refused above.
+    for (const char* name : {"open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr"})
+        rules.push_back(deny(name, ENOSYS, why));
+}
+
+void add_kernel_surface_rules(std::vector<SyscallRule>& rules) {
+    for (const char* name : {"add_key", "keyctl", "request_key"}) rules.push_back(deny(name, EPERM, "keyring"));
+    for (const char* name : {"io_uring_setup", "io_uring_enter", "io_uring_register"})
+        rules.push_back(deny(name, EPERM, "io_uring"));
+    for (const char* name : {"bpf", "perf_event_open", "userfaultfd", "fanotify_init", "lookup_dcookie"})
+        rules.push_back(deny(name, EPERM, "kernel-surface"));
+    for (const char* name : {"ptrace", "process_vm_readv", "process_vm_writev", "kcmp"})
+        rules.push_back(deny(name, EPERM, "tracing"));
+    for (const char* name : {"open_by_handle_at", "name_to_handle_at"})
+        rules.push_back(deny(name, EPERM, "file-handles"));
+    for (const char* name : {"init_module", "finit_module", "delete_module", "create_module", "get_kernel_syms",
+                             "query_module", "kexec_load", "kexec_file_load"})
+        rules.push_back(deny(name, EPERM, "modules"));
+    for (const char* name : {"reboot", "swapon", "swapoff", "syslog", "acct", "quotactl", "quotactl_fd", "vhangup",
+                             "settimeofday", "stime", "clock_settime", "clock_adjtime", "nfsservctl", "_sysctl"})
+        rules.push_back(deny(name, EPERM, "system"));
+    for (const char* name : {"iopl", "ioperm", "modify_ldt", "vm86", "vm86old", "uselib", "ustat", "sysfs"})
+        rules.push_back(deny(name, EPERM, "obsolete"));
+    for (const char* name : {"mbind", "get_mempolicy", "set_mempolicy", "migrate_pages", "move_pages",
+                             "set_mempolicy_home_node"})
+        rules.push_back(deny(name, EPERM, "numa"));
+}
+
+void add_terminal_rules(std::vector<SyscallRule>& rules) {
+    // The kernel reads the request as 32 bits: compare only those, or a request with high bits
+    // set slips through (CVE-2019-10063).
+    for (std::uint64_t request : {kTiocsti, kTioclinux})
+        rules.push_back(deny("ioctl", EPERM, "terminal", {{1, ArgCheck::Op::MaskedEqual, kLow32, request}}));
+}
+
+void add_socket_rules(std::vector<SyscallRule>& rules) {
+    for (std::uint64_t family = 0; family < kLastAllowedFamily; ++family) {
+        bool allowed = std::find(std::begin(kAllowedFamilies), std::end(kAllowedFamilies), family) !=
+                       std::end(kAllowedFamilies);
+        if (!allowed) rules.push_back(deny("socket", EAFNOSUPPORT, "sockets", {{0, ArgCheck::Op::Equal, ~0ull, family}}));
+    }
+    // Every larger value, including ones with high bits set.
+    rules.push_back(deny("socket", EAFNOSUPPORT, "sockets",
+                         {{0, ArgCheck::Op::GreaterEqual, ~0ull, kLastAllowedFamily + 1}}));
+}
+
+// personality(2) takes 32 bits. The allowed values are 0xffffffff and those with no bit outside
+// kPersonalityFreeBits. With one comparison per argument, "none of these" is a union of rules:
+// a value is refused when bit 31 is clear and a non-free bit is set, or when bit 31 is set and
+// some other bit is clear.
+void add_personality_rules(std::vector<SyscallRule>& rules) {
+    constexpr std::uint64_t top = 1ull << 31;
+    for (unsigned bit = 0; bit < 31; ++bit) {
+        if (std::find(std::begin(kPersonalityFreeBits), std::end(kPersonalityFreeBits), bit) !=
+            std::end(kPersonalityFreeBits))
+            continue;
+        rules.push_back(deny("personality", EPERM, "personality",
+                             {{0, ArgCheck::Op::MaskedEqual, top | (1ull << bit), 1ull << bit}}));
+    }
+    for (unsigned bit = 0; bit < 31; ++bit)
+        rules.push_back(deny("personality", EPERM, "personality",
+                             {{0, ArgCheck::Op::MaskedEqual, top | (1ull << bit), top}}));
+}
+
+bool holds(const ArgCheck& check, const std::uint64_t (&args)[6]) {
+    std::uint64_t value = args[check.arg];
+    switch (check.op) {
+        case ArgCheck::Op::Equal: return value == check.value;
+        case ArgCheck::Op::MaskedEqual: return (value & check.mask) == check.value;
+        case ArgCheck::Op::GreaterEqual: return value >= check.value;
+    }
+    return false;
+}
+
+std::string describe(const ArgCheck& check) {
+    std::ostringstream out;
+    out << "arg" << check.arg << std::hex;
+    switch (check.op) {
+        case ArgCheck::Op::Equal: out << " == 0x" << check.value; break;
+        case ArgCheck::Op::MaskedEqual: out << " & 0x" << check.mask << " == 0x" << check.value; break;
+        case ArgCheck::Op::GreaterEqual: out << " >= 0x" << check.value; break;
+    }
+    return out.str();
+}
+
+}  // namespace
+
+std::vector<SyscallRule> default_seccomp_rules(bool nested_namespaces) {
+    std::vector<SyscallRule> rules;
+    if (!nested_namespaces) {
+        add_namespace_rules(rules);
+        add_mount_rules(rules);
+    }
+    add_kernel_surface_rules(rules);
+    add_terminal_rules(rules);
+    add_socket_rules(rules);
+    add_personality_rules(rules);
+    return rules;
+}
+
+SeccompPolicy build_seccomp_policy(const SeccompSettings& settings, SeccompMode mode) {
+    SeccompPolicy policy;
+    policy.enabled = settings.enabled;
+    policy.nested_namespaces = settings.nested_namespaces;
+    policy.mode = mode;
+    if (!settings.enabled) return policy;
+    policy.builtin = settings.syscalls.empty();
+    std::set<std::string> defaults;
+    for (auto& rule : default_seccomp_rules(settings.nested_namespaces)) {
+        defaults.insert(rule.syscall);
+        if (!settings.syscalls.count(rule.syscall)) policy.rules.push_back(std::move(rule));
+    }
+    for (const auto& [name, choice] : settings.syscalls) {
+        if (!choice.allow) policy.rules.push_back(SyscallRule{name, choice.error, {}, "profile"});
+        else if (defaults.count(name)) policy.allowed.push_back(name);
+    }
+    return policy;
+}
+
+bool known_syscall(const std::string& name) {
+    for (const auto& arch : seccomp_architectures()) {
+        std::uint32_t token = arch == "native" ? SCMP_ARCH_NATIVE : seccomp_arch_resolve_name(arch.c_str());
+        if (seccomp_syscall_resolve_name_arch(token, name.c_str()) >= 0) return true;
+    }
+    return false;
+}
+
+std::optional<int> errno_from_name(const std::string& name) {
+    for (int error = 1; error < 4096; ++error) {
+        const char* known = ::strerrorname_np(error);
+        if (known && name == known) return error;
+    }
+    return std::nullopt;
+}
+
+std::string errno_name(int error) {
+    const char* known = ::strerrorname_np(error);
+    return known ? known : std::to_string(error);
+}
+
+std::vector<std::string> seccomp_architectures() {
+    std::uint32_t native = seccomp_arch_native();
+    if (native == SCMP_ARCH_X86_64) return {"x86_64", "x86", "x32"};
+    if (native == SCMP_ARCH_AARCH64) return {"aarch64", "arm"};
+    return {"native"};  // other machines: their own ABI only
+}
+
+const SyscallRule* matching_rule(const SeccompPolicy& policy, const std::string& syscall,
+                                 const std::uint64_t (&args)[6]) {
+    if (!policy.enabled) return nullptr;
+    for (const auto& rule : policy.rules) {
+        if (rule.syscall != syscall) continue;
+        if (std::all_of(rule.when.begin(), rule.when.end(), [&](const ArgCheck& c) { return holds(c, args); }))
+            return &rule;
+    }
+    return nullptr;
+}
+
+std::string render_seccomp_policy(const SeccompPolicy& policy) {
+    if (!policy.enabled) return "seccomp: off ([security] seccomp = false): every system call is allowed\n";
+    std::ostringstream out;
+    const char* mode = policy.mode == SeccompMode::Learn ? "learn (refusals let through and recorded)"
+                       : policy.mode == SeccompMode::Log ? "enforce, every refusal recorded"
+                                                         : "enforce";
+    out << "seccomp: " << mode << "; architectures:";
+    for (const auto& arch : seccomp_architectures()) out << " " << arch;
+    out << "; nested namespaces " << (policy.nested_namespaces ? "allowed" : "refused") << "\n";
+    // One line per syscall: its group, errno and conditions.
+    std::vector<std::string> order;
+    std::map<std::string, std::vector<const SyscallRule*>> by_name;
+    for (const auto& rule : policy.rules) {
+        if (!by_name.count(rule.syscall)) order.push_back(rule.syscall);
+        by_name[rule.syscall].push_back(&rule);
+    }
+    for (const auto& name : order) {
+        const auto& rules = by_name[name];
+        out << "  deny " << name << " (" << rules.front()->why << "): " << errno_name(rules.front()->error);
+        if (!rules.front()->when.empty()) {
+            out << " when ";
+            if (rules.size() > 3) {
+                out << rules.size() << " argument patterns";
+            } else {
+                for (std::size_t i = 0; i < rules.size(); ++i) {
+                    out << (i ? " or " : "");
+                    for (std::size_t j = 0; j < rules[i]->when.size(); ++j)
+                        out << (j ? " and " : "") << describe(rules[i]->when[j]);
+                }
+            }
+        }
+        out << "\n";
+    }
+    if (!policy.allowed.empty()) {
+        out << "  allowed by the profile:";
+        for (const auto& name : policy.allowed) out << " " << name;
+        out << "\n";
+    }
+    out << "  calls newer than this build's syscall table: ENOSYS\n";
+    return out.str();
+}
+
+}  // namespace sb

@@ -1,0 +1,15 @@
+#include "seccomp/compile.hpp"
+#include "seccomp/prebuilt.hpp"
+
+namespace sb {
+
+SeccompProgram seccomp_program_for(const SeccompPolicy& policy) {
+    if (!policy.enabled || !policy.builtin) return compile_seccomp(policy);
+    SeccompProgram program;
+    program.notify = policy.mode != SeccompMode::Enforce;
+    auto [code, size] = prebuilt_seccomp(policy.nested_namespaces, program.notify);
+    program.code.assign(code, code + size);
+    return program;
+}
+
+}  // namespace sb
