@@ -30,6 +30,7 @@
 
 extern char **environ;
 int cmd_syscalls(void);
+int cmd_nested(const char *read_only_dir, const char *masked);
 
 /* ---------- small helpers ---------- */
 
@@ -761,6 +762,8 @@ int main(int argc, char **argv)
         return cmd_json(a2);
     if (!strcmp(cmd, "syscalls"))
         return cmd_syscalls(); /* probe_seccomp.c */
+    if (!strcmp(cmd, "nested") && a2 && a3)
+        return cmd_nested(a2, a3); /* probe_seccomp.c */
     if (!strcmp(cmd, "direct-read") && a2)
         return cmd_direct_read(a2, parse_num(a3, 1L << 40));
 
@@ -768,6 +771,6 @@ int main(int argc, char **argv)
             "usage: sandbox-probe info|write P|mkdir P|remount-rw P|exit N|kill-self SIG|\n"
             "       orphans N|signals|sleep S|spawn-sleepers N S|env|stat P|isatty|tiocsti|\n"
             "       forks N|alloc MIB|spin MS|direct-read DEV BYTES|json-check|json-get KEY|\n"
-            "       set-xattr PATH NAME VALUE|syscalls\n", cmd);
+            "       set-xattr PATH NAME VALUE|syscalls|nested RO-DIR MASKED\n", cmd);
     return 2;
 }

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -229,6 +230,22 @@ static void x32_calls(void)
     show("x32_getpid", syscall(X32 | SYS_getpid));
     show("x32_keyctl", syscall(X32 | SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0));
     show("x32_setns", syscall(X32 | SYS_setns, -1, 0));
+}
+
+/* The attack a nested user namespace allows: full capabilities over a new mount namespace, then
+   an attempt to undo the outer sandbox's read-only view and masks (locked mounts must hold). */
+int cmd_nested(const char *read_only_dir, const char *masked)
+{
+    show("unshare", unshare(CLONE_NEWUSER | CLONE_NEWNS));
+    show("remount_rw", syscall(SYS_mount, NULL, read_only_dir, NULL, MS_REMOUNT | MS_BIND, NULL));
+    show("umount_mask", syscall(SYS_umount2, masked, MNT_DETACH));
+    char path[4096];
+    snprintf(path, sizeof path, "%s/.nested-escape", read_only_dir);
+    long fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    show("create", fd);
+    if (fd >= 0) { close((int)fd); unlink(path); }
+    fflush(stdout);
+    return 0;
 }
 
 int cmd_syscalls(void)

@@ -1,0 +1,167 @@
+# seccomp, from inside: the probe tries every refused call (tests/probe/probe_seccomp.c) and a
+# control run with [security] seccomp = false shows that the kernel alone would have answered
+# differently, so each expectation is the filter's doing.
+
+# Denials that this kernel answers differently without the filter (bad pointers give EFAULT,
+# bad fds EBADF, and so on before any permission check): NAME=ERRNO-WITH-THE-FILTER.
+SECCOMP_DENIALS=(
+  unshare_user=EPERM clone_newuser=EPERM clone3=ENOSYS setns=EPERM
+  mount=EPERM umount2=EPERM chroot=EPERM open_tree=ENOSYS fsopen=ENOSYS move_mount=ENOSYS
+  keyctl=EPERM add_key=EPERM request_key=EPERM
+  io_uring_setup=EPERM io_uring_enter=EPERM io_uring_register=EPERM
+  perf_event_open=EPERM userfaultfd=EPERM bpf=EPERM
+  name_to_handle_at=EPERM open_by_handle_at=EPERM
+  ptrace=EPERM process_vm_readv=EPERM kcmp=EPERM modify_ldt=EPERM get_mempolicy=EPERM
+  clock_settime=EPERM
+  ioctl_tiocsti=EPERM ioctl_tiocsti_high_bits=EPERM ioctl_tioclinux=EPERM
+  socket_packet=EAFNOSUPPORT socket_packet_high_bits=EAFNOSUPPORT
+  personality_no_randomize=EPERM personality_read_implies_exec=EPERM personality_top_bit=EPERM
+)
+
+seccomp_profiles() { # makes $T/on.toml and $T/off.toml running the syscall probe
+  mkprofile -n on default 'command = ["/probe", "syscalls"]' >/dev/null
+  mkprofile -n off default 'command = ["/probe", "syscalls"]' '[security]' 'seccomp = false' >/dev/null
+}
+
+run_probe_pair() { # the probe with the filter in $T/on.out, without in $T/off.out
+  seccomp_profiles
+  sb run "$T/off.toml"
+  expect_rc 0 "the control run (seccomp off)"
+  cp "$T/out" "$T/off.out"
+  sb run "$T/on.toml"
+  expect_rc 0 "the run with the filter"
+  cp "$T/out" "$T/on.out"
+}
+
+t_seccomp_default_denials() {
+  local entry name want control
+  run_probe_pair
+  for entry in "${SECCOMP_DENIALS[@]}"; do
+    name=${entry%%=*}
+    want=${entry#*=}
+    expect_kv "$name" "$want" "$T/on.out"
+    control=$(val "$name" "$T/off.out") || fail "the control run did not report $name"
+    [ "$control" != "$want" ] ||
+      fail "$name: the kernel alone also answers $want, so this check proves nothing about the filter"
+  done
+}
+
+t_seccomp_allows_the_usual() {
+  run_probe_pair
+  local name
+  for name in socket_unix socket_inet socket_inet6 socket_netlink personality_query personality_linux32 \
+    personality_linux; do
+    expect_kv "$name" ok "$T/on.out"
+  done
+  # An ioctl the filter does not look at reaches the kernel (bad fd).
+  expect_kv ioctl_fionread EBADF "$T/on.out"
+}
+
+t_seccomp_calls_newer_than_the_table() {
+  run_probe_pair
+  # listmount (458) is newer than the policy's syscall table: refused with ENOSYS (libc falls back).
+  expect_kv listmount ENOSYS "$T/on.out"
+  local control
+  control=$(val listmount "$T/off.out")
+  [ "$control" != ENOSYS ] || skip "this kernel has no listmount (Linux 6.8): nothing newer to refuse"
+}
+
+t_seccomp_x32_abi_filtered() {
+  run_probe_pair
+  # The filter reads x32 numbers before the kernel decides whether it runs x32 at all.
+  expect_kv x32_keyctl EPERM "$T/on.out"
+  expect_kv x32_setns EPERM "$T/on.out"
+  expect_kv_not x32_keyctl EPERM "$T/off.out"
+}
+
+t_seccomp_i386_abi_filtered() {
+  "$PROBE" syscalls >"$T/host.out" 2>/dev/null
+  [ "$(val i386 "$T/host.out")" = available ] ||
+    skip "this kernel does not run i386 system calls: int \$0x80 killed the control process outside the sandbox (no IA32 emulation)"
+  run_probe_pair
+  expect_kv i386 available "$T/on.out"
+  local name
+  for name in i386_keyctl=EPERM i386_setns=EPERM i386_ioctl_tiocsti=EPERM i386_socket_packet=EAFNOSUPPORT \
+    i386_personality_no_randomize=EPERM i386_unshare_user=EPERM; do
+    expect_kv "${name%%=*}" "${name#*=}" "$T/on.out"
+    expect_kv_not "${name%%=*}" "${name#*=}" "$T/off.out"
+  done
+}
+
+t_seccomp_pid1_and_children_filtered() {
+  local p
+  p=$(mkprofile p default)
+  sb run "$p" -- /bin/sh -c 'grep ^Seccomp: /proc/1/status; /bin/sh -c "grep ^Seccomp: /proc/self/status"'
+  expect_rc 0
+  [ "$(grep -c $'^Seccomp:\t2' "$T/out")" = 2 ] ||
+    fail "pid 1 and a grandchild of the payload must both run in filter mode (Seccomp: 2)" "$(cat "$T/out")"
+  p=$(mkprofile q default '[security]' 'seccomp = false')
+  sb run "$p" -- /bin/sh -c 'grep ^Seccomp: /proc/self/status'
+  expect_rc 0
+  grep -q $'^Seccomp:\t0' "$T/out" || fail "with seccomp = false there is no filter" "$(cat "$T/out")"
+}
+
+t_seccomp_profile_allow_and_deny() {
+  local p
+  p=$(mkprofile -n p default 'command = ["/probe", "syscalls"]' '[seccomp]' 'allow = ["keyctl", "personality"]')
+  sb run "$p"
+  expect_rc 0
+  expect_kv keyctl ok
+  expect_kv personality_no_randomize ok
+  expect_kv ptrace EPERM
+  p=$(mkprofile q default '[seccomp]' 'deny = ["mkdir:EACCES", "mkdirat:EACCES"]')
+  sb run "$p" -- /probe mkdir /tmp/x
+  expect_rc 0
+  expect_kv mkdir EACCES
+}
+
+t_seccomp_bad_profile_values() {
+  local p
+  p=$(mkprofile p default '[seccomp]' 'deny = ["nosuchcall"]')
+  sb run "$p"
+  expect_rc 125
+  expect_match "unknown syscall error" "p\.toml:[0-9]+:[0-9]+: unknown system call 'nosuchcall'" "$(cat "$T/err")"
+  p=$(mkprofile q default '[seccomp]' 'deny = ["ptrace:EWHAT"]')
+  sb run "$p"
+  expect_rc 125
+  expect_match "unknown errno error" "q\.toml:[0-9]+:[0-9]+: unknown errno 'EWHAT'" "$(cat "$T/err")"
+  p=$(mkprofile r default '[seccomp]' 'allow = ["ptrace"]' 'deny = ["ptrace"]')
+  sb run "$p"
+  expect_rc 125
+  expect_match "conflict error" "'ptrace' is both allowed" "$(cat "$T/err")"
+}
+
+t_seccomp_shown_by_dry_run_and_check() {
+  local p
+  p=$(mkprofile p default '[seccomp]' 'allow = ["ptrace"]' 'deny = ["acct:EACCES"]')
+  sb run --dry-run "$p"
+  expect_rc 0
+  grep -q '^seccomp: enforce; architectures: ' "$T/out" || fail "--dry-run does not show the filter" "$(cat "$T/out")"
+  grep -q 'deny keyctl (keyring): EPERM' "$T/out" || fail "--dry-run does not list keyctl"
+  grep -q 'allowed by the profile: ptrace' "$T/out" || fail "--dry-run does not show the lifted denial"
+  grep -q 'deny acct (profile): EACCES' "$T/out" || fail "--dry-run does not show the profile's denial"
+  sb check "$p"
+  expect_rc 0
+  grep -q '^allow = \["ptrace"\]' "$T/out" || fail "check does not show [seccomp] allow" "$(cat "$T/out")"
+  grep -q '^deny = \["acct:EACCES"\]' "$T/out" || fail "check does not show [seccomp] deny"
+}
+
+t_seccomp_nested_namespaces_keep_outer_guarantees() {
+  local p mask=
+  for mask in /proc/keys /proc/timer_list /proc/kcore; do [ -e "$mask" ] && break; done
+  [ -e "$mask" ] || skip "none of /proc/keys, /proc/timer_list, /proc/kcore exists on this kernel"
+  p=$(mkprofile p default '[security]' 'nested_namespaces = true')
+  # With every capability in a new user and mount namespace, the outer read-only view and the
+  # /proc masks are locked mounts: they hold.
+  sb run "$p" -- /probe nested /usr "$mask"
+  expect_rc 0
+  expect_kv unshare ok
+  expect_kv remount_rw EPERM
+  expect_kv umount_mask EINVAL
+  expect_kv create EROFS
+  # Without the switch the nested namespace itself is refused.
+  p=$(mkprofile q default)
+  sb run "$p" -- /probe nested /usr "$mask"
+  expect_rc 0
+  expect_kv unshare EPERM
+}
