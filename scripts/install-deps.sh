@@ -5,7 +5,7 @@ set -u
 
 packages=(
   meson ninja-build pkg-config g++
-  libcli11-dev libtomlplusplus-dev catch2 libseccomp-dev libslirp-dev
+  libcli11-dev libtomlplusplus-dev catch2 libseccomp-dev libslirp-dev nlohmann-json3-dev
   uidmap bubblewrap hyperfine python3
   util-linux iproute2 procps libc6-dev passwd
 )

@@ -93,7 +93,7 @@ int run(int argc, char** argv) {
         return 0;
     }
     if (!plan.id_map_warning.empty()) std::cerr << "sandbox: warning: " << plan.id_map_warning << "\n";
-    return run_sandbox(plan, RunOptions{line->verbose});
+    return run_sandbox(plan, RunOptions{line->verbose, line->violations});
 }
 
 }  // namespace

@@ -51,6 +51,10 @@ void add_run_options(CLI::App& app, CommandLine& line, std::string& user_mode) {
         ->type_name("SIZE");
     app.add_option("--cpus", line.overrides.cpus, "Override [limits] cpus (cpu.max), e.g. 1.5")->type_name("N");
     app.add_option("--pids", line.overrides.pids, "Override [limits] pids (pids.max)")->type_name("N");
+    app.add_option("--violations", line.violations, "Record every system call the filter refuses as a JSON line in FILE")
+        ->type_name("FILE");
+    app.add_flag("--learn", line.learn,
+                 "Let refused system calls through and print the [seccomp] allow lines that permit them");
 }
 
 // Splits argv at the first "--": what follows is the payload's argv, which CLI11 never sees, so
@@ -148,6 +152,8 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv) {
     if (line.network_mode == "none") line.overrides.network = NetworkMode::None;
     if (line.network_mode == "slirp") line.overrides.network = NetworkMode::Slirp;
     if (line.network_mode == "host") line.overrides.network = NetworkMode::Host;
+    if (line.learn) line.overrides.seccomp_mode = SeccompMode::Learn;
+    else if (!line.violations.empty()) line.overrides.seccomp_mode = SeccompMode::Log;
     return line;
 }
 

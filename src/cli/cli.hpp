@@ -17,6 +17,8 @@ struct CommandLine {
     std::string network_mode;
     std::string target;  // pause, resume, stats: the sandbox's name
     bool json = false;   // ps, stats
+    std::string violations;  // --violations FILE: every refused system call as a JSON line
+    bool learn = false;      // --learn: let refused calls through, print the allow lines
     Overrides overrides;
 };
 

@@ -15,6 +15,7 @@
 #include "exitcode.hpp"
 #include "init/init.hpp"
 #include "ipc/channel.hpp"
+#include "landlock/apply.hpp"
 #include "seccomp/apply.hpp"
 #include "sys/error.hpp"
 #include "sys/signals.hpp"
@@ -92,6 +93,7 @@ void run_payload(const SandboxChild& child, int terminal) {
                              "`cwd` in the profile or --cwd");
         // Only 0-2 survive: everything else (our sync socket included) closes at exec.
         mark_fds_cloexec();
+        in_stage("landlock", [&] { apply_landlock(plan.landlock); });
         // Last: every step above may use calls the filter refuses to the payload.
         in_stage("seccomp", [&] { apply_seccomp(child.seccomp, false); });
     } catch (const std::exception& error) {

@@ -294,6 +294,8 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     protect_state_dir(plan, facts);
     order_mounts(plan.mounts);
     plan.seccomp = build_seccomp_policy(profile.seccomp, overrides.seccomp_mode);
+    plan.landlock = plan_landlock(profile.landlock, plan.mounts);
+    plan.landlock.abi = facts.landlock_abi;
     plan.argv = overrides.command.empty() ? profile.command : overrides.command;
     if (plan.argv.empty())
         throw UsageError("no command: the profile has no 'command' and none was given after --");
@@ -401,6 +403,7 @@ std::string render_plan(const Plan& plan) {
     out << "mounts:\n";
     for (const auto& m : plan.mounts) out << "  " << describe_mount(m) << "\n";
     out << render_seccomp_policy(plan.seccomp);
+    out << describe_landlock(plan.landlock);
     out << "cwd:        " << plan.cwd << "\nenv:\n";
     for (const auto& var : plan.env) out << "  " << var << "\n";
     out << "argv:      ";

@@ -32,6 +32,7 @@ struct HostFacts {
     CgroupFacts cgroup;     // the cgroup we run in (see cgroup/hierarchy.hpp)
     std::string state_dir;  // where running sandboxes are recorded ($XDG_RUNTIME_DIR/sandbox)
     std::uint32_t random = 0;  // for generated names
+    int landlock_abi = 0;      // 0: this kernel has no Landlock
 
     // A variable of the caller's environment; "" when unset.
     std::string env(const std::string& name) const {
@@ -93,6 +94,7 @@ struct Plan {
     std::string cwd;
     std::vector<int> capabilities;  // kept by the payload (root mode only)
     SeccompPolicy seccomp;          // the filter pid 1 and the payload load
+    LandlockPlan landlock;          // the payload's second fence, from the mounts
     std::vector<std::string> profile_files;
 };
 

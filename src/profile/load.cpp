@@ -299,7 +299,7 @@ void merge(Profile& into, const Layer& layer, SourceLocation& capabilities_where
     if (layer.cgroup) into.ns_cgroup = *layer.cgroup;
     merge_network(into, layer.network, slirp_only_where);
     merge_limits(into.limits, layer.limits);
-    merge_security(into.seccomp, layer.security);
+    merge_security(into.seccomp, into.landlock, layer.security);
     append_unique(into.env_keep, layer.env_keep);
     for (const auto& name : layer.env_unset) {
         into.env_set.erase(name);

@@ -10,6 +10,7 @@
 
 #include "cgroup/limits.hpp"
 #include "net/address.hpp"
+#include "landlock/plan.hpp"
 #include "seccomp/policy.hpp"
 #include "sys/error.hpp"
 
@@ -69,6 +70,7 @@ struct Profile {
     std::vector<MountSpec> mounts;
     Limits limits;
     SeccompSettings seccomp;  // [security] and [seccomp]
+    LandlockMode landlock = LandlockMode::BestEffort;  // [security] landlock
 };
 
 // Values for ${NAME} in profile strings. PROFILE_DIR is added per file by the loader.

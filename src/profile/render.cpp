@@ -89,10 +89,10 @@ std::string render_limits(const Limits& l) {
 
 // [security] and [seccomp]: the switches, then the profile's own allow/deny lines (the built-in
 // denials are listed by `check -v` and --dry-run).
-std::string render_security(const SeccompSettings& s) {
+std::string render_security(const SeccompSettings& s, LandlockMode landlock) {
     std::ostringstream out;
     out << "[security]\nseccomp = " << std::boolalpha << s.enabled << "\nnested_namespaces = " << s.nested_namespaces
-        << "\n\n[seccomp]\n";
+        << "\nlandlock = " << quoted(to_string(landlock)) << "\n\n[seccomp]\n";
     std::vector<std::string> allow, deny;
     for (const auto& [name, choice] : s.syscalls) {
         if (choice.allow) allow.push_back(name);
@@ -132,7 +132,7 @@ std::string render_profile_toml(const Profile& p) {
     }
     out << (first ? "}" : " }") << "\n\n";
     out << render_limits(p.limits);
-    out << "\n" << render_security(p.seccomp);
+    out << "\n" << render_security(p.seccomp, p.landlock);
     for (const auto& m : p.mounts) {
         out << "\n[[mount]]\ntype = " << quoted(to_string(m.kind)) << "\n";
         if (!m.source.empty()) out << "source = " << quoted(m.source) << "\n";

@@ -30,7 +30,12 @@ void check_name(const FileParser& p, const toml::node& item, const std::string& 
 }  // namespace
 
 void parse_security(const FileParser& p, const toml::table& table, SecurityLayer& layer) {
-    p.only_keys(table, {"seccomp", "nested_namespaces"}, "[security]");
+    p.only_keys(table, {"seccomp", "nested_namespaces", "landlock"}, "[security]");
+    if (const auto* node = table.get("landlock")) {
+        auto mode = parse_landlock_mode(p.string_value("landlock", *node));
+        if (!mode) throw ConfigError(p.at(*node), "[security] landlock must be \"best-effort\", \"required\" or \"off\"");
+        layer.landlock = mode;
+    }
     if (const auto* node = table.get("seccomp")) layer.seccomp = p.bool_value("seccomp", *node);
     if (const auto* node = table.get("nested_namespaces"))
         layer.nested_namespaces = p.bool_value("nested_namespaces", *node);
@@ -61,7 +66,8 @@ void parse_seccomp(const FileParser& p, const toml::table& table, SecurityLayer&
     });
 }
 
-void merge_security(SeccompSettings& into, const SecurityLayer& layer) {
+void merge_security(SeccompSettings& into, LandlockMode& landlock, const SecurityLayer& layer) {
+    if (layer.landlock) landlock = *layer.landlock;
     if (layer.seccomp) into.enabled = *layer.seccomp;
     if (layer.nested_namespaces) into.nested_namespaces = *layer.nested_namespaces;
     for (const auto& [name, choice] : layer.syscalls) into.syscalls[name] = choice;

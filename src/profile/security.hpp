@@ -9,6 +9,7 @@ namespace sb {
 
 struct SecurityLayer {
     std::optional<bool> seccomp, nested_namespaces;
+    std::optional<LandlockMode> landlock;
     std::map<std::string, SyscallChoice> syscalls;  // [seccomp] allow / deny of this file
 };
 
@@ -16,6 +17,6 @@ void parse_security(const FileParser& p, const toml::table& table, SecurityLayer
 void parse_seccomp(const FileParser& p, const toml::table& table, SecurityLayer& layer);
 
 // Later files win: a syscall a later file allows is allowed, whatever an earlier one denied.
-void merge_security(SeccompSettings& into, const SecurityLayer& layer);
+void merge_security(SeccompSettings& into, LandlockMode& landlock, const SecurityLayer& layer);
 
 }  // namespace sb

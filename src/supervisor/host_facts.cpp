@@ -11,6 +11,7 @@
 #include "state/registry.hpp"
 
 
+#include "landlock/apply.hpp"
 #include "supervisor/supervisor.hpp"
 #include "sys/syscalls.hpp"
 
@@ -36,6 +37,7 @@ HostFacts prepare_host_facts() {
     facts.uid = ::getuid();
     facts.gid = ::getgid();
     facts.is_root = ::geteuid() == 0;
+    facts.landlock_abi = landlock_abi();
     for (char** var = environ; var && *var; ++var) {
         std::string entry(*var);
         auto eq = entry.find('=');

@@ -6,6 +6,7 @@ namespace sb {
 
 struct RunOptions {
     bool verbose = false;
+    std::string violations;  // --violations FILE ("" = none)
 };
 
 // Reads what the plan depends on: ids, user name, subordinate ranges, helpers, environment.

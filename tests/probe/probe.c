@@ -31,6 +31,8 @@
 extern char **environ;
 int cmd_syscalls(void);
 int cmd_nested(const char *read_only_dir, const char *masked);
+int cmd_nested_tmpfs(const char *dir);
+int cmd_abstract_connect(const char *name);
 
 /* ---------- small helpers ---------- */
 
@@ -764,6 +766,14 @@ int main(int argc, char **argv)
         return cmd_syscalls(); /* probe_seccomp.c */
     if (!strcmp(cmd, "nested") && a2 && a3)
         return cmd_nested(a2, a3); /* probe_seccomp.c */
+    if (!strcmp(cmd, "nested-tmpfs") && a2)
+        return cmd_nested_tmpfs(a2); /* probe_seccomp.c */
+    if (!strcmp(cmd, "abstract-connect") && a2)
+        return cmd_abstract_connect(a2); /* probe_seccomp.c */
+    if (!strcmp(cmd, "kill") && a2 && a3) {
+        report("kill", kill((pid_t)parse_num(a2, 1 << 22), (int)parse_num(a3, 64)));
+        return 0;
+    }
     if (!strcmp(cmd, "direct-read") && a2)
         return cmd_direct_read(a2, parse_num(a3, 1L << 40));
 
@@ -771,6 +781,7 @@ int main(int argc, char **argv)
             "usage: sandbox-probe info|write P|mkdir P|remount-rw P|exit N|kill-self SIG|\n"
             "       orphans N|signals|sleep S|spawn-sleepers N S|env|stat P|isatty|tiocsti|\n"
             "       forks N|alloc MIB|spin MS|direct-read DEV BYTES|json-check|json-get KEY|\n"
-            "       set-xattr PATH NAME VALUE|syscalls|nested RO-DIR MASKED\n", cmd);
+            "       set-xattr PATH NAME VALUE|syscalls|nested RO-DIR MASKED|\n"
+            "       nested-tmpfs DIR|abstract-connect NAME|kill PID SIG\n", cmd);
     return 2;
 }

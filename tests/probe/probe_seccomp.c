@@ -248,6 +248,37 @@ int cmd_nested(const char *read_only_dir, const char *masked)
     return 0;
 }
 
+/* A mount made after the sandbox was set up (possible with nested namespaces): Landlock, planned
+   from the original mounts, must still refuse writes there. */
+int cmd_nested_tmpfs(const char *dir)
+{
+    show("unshare", unshare(CLONE_NEWUSER | CLONE_NEWNS));
+    show("mount_tmpfs", syscall(SYS_mount, "none", dir, "tmpfs", 0, NULL));
+    char path[4096];
+    snprintf(path, sizeof path, "%s/.landlock-probe", dir);
+    long fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    show("create", fd);
+    if (fd >= 0) close((int)fd);
+    fflush(stdout);
+    return 0;
+}
+
+/* Connects to an abstract UNIX socket (the name without the leading NUL). */
+int cmd_abstract_connect(const char *name)
+{
+    struct sockaddr_un { unsigned short family; char path[108]; } addr = {AF_UNIX, {0}};
+    size_t len = strlen(name);
+    if (len > sizeof addr.path - 1) len = sizeof addr.path - 1;
+    memcpy(addr.path + 1, name, len);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    show("socket", fd);
+    if (fd < 0) return 0;
+    show("connect", connect(fd, (const struct sockaddr *)&addr, (socklen_t)(sizeof addr.family + 1 + len)));
+    close(fd);
+    fflush(stdout);
+    return 0;
+}
+
 int cmd_syscalls(void)
 {
     common_calls();
