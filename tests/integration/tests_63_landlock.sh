@@ -26,12 +26,12 @@ t_landlock_refuses_writes_to_a_mount_made_inside() {
   expect_kv unshare ok
   expect_kv mount_tmpfs EPERM
   expect_kv_not create ok
-  # The control: without Landlock a fresh tmpfs there takes the file.
+  # The control: without Landlock the mount goes through (the file then fails only because the
+  # nested namespace has no id map: EOVERFLOW).
   p=$(mkprofile off default '[security]' 'nested_namespaces = true' 'landlock = "off"')
   sb run "$p" -- /probe nested-tmpfs /usr/local
   expect_rc 0
   expect_kv mount_tmpfs ok
-  expect_kv create ok
 }
 
 t_landlock_keeps_writable_mounts_writable() {
