@@ -53,6 +53,11 @@ void add_run_options(CLI::App& app, CommandLine& line, std::string& user_mode) {
     app.add_option("--pids", line.overrides.pids, "Override [limits] pids (pids.max)")->type_name("N");
     app.add_option("--violations", line.violations, "Record every system call the filter refuses as a JSON line in FILE")
         ->type_name("FILE");
+    app.add_option("--rlimit", line.overrides.rlimits, "Set a resource limit NAME=SOFT[:HARD] (nofile, nproc, core, fsize, as, cpu, stack, memlock; repeatable)")
+        ->type_name("NAME=VALUE")
+        ->allow_extra_args(false);
+    app.add_option("--timeout", line.overrides.timeout, "Stop the sandbox after DURATION (30s, 5m, 1h): TERM, then KILL; exit 124")
+        ->type_name("DURATION");
     app.add_flag("--learn", line.learn,
                  "Let refused system calls through and print the [seccomp] allow lines that permit them");
 }

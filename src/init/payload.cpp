@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <linux/close_range.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -44,6 +45,13 @@ void apply_credentials(const Plan& plan) {
           std::to_string(plan.payload_uid));
     apply_capability_sets(plan.payload_uid == 0 ? plan.capabilities : std::vector<int>{});
     apply_no_new_privs();
+}
+
+void apply_rlimits(const std::vector<RlimitStep>& steps) {
+    for (const auto& step : steps) {
+        rlimit limit{step.value.soft, step.value.hard};
+        check(::setrlimit(static_cast<__rlimit_resource>(step.resource), &limit), "setrlimit", step.name);
+    }
 }
 
 std::string path_of(const std::vector<std::string>& env) {
@@ -93,6 +101,7 @@ void run_payload(const SandboxChild& child, int terminal) {
                              "`cwd` in the profile or --cwd");
         // Only 0-2 survive: everything else (our sync socket included) closes at exec.
         mark_fds_cloexec();
+        in_stage("rlimits", [&] { apply_rlimits(plan.rlimits); });
         in_stage("landlock", [&] { apply_landlock(plan.landlock); });
         // Last: every step above may use calls the filter refuses to the payload.
         in_stage("seccomp", [&] { apply_seccomp(child.seccomp, false); });

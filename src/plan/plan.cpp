@@ -296,6 +296,13 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     plan.seccomp = build_seccomp_policy(profile.seccomp, overrides.seccomp_mode);
     plan.landlock = plan_landlock(profile.landlock, plan.mounts);
     plan.landlock.abi = facts.landlock_abi;
+    plan.rlimits = plan_rlimits(profile.rlimits, overrides.rlimits, facts.rlimits);
+    plan.timeout_ms = profile.timeout_ms.value_or(0);
+    if (overrides.timeout) {
+        auto ms = parse_duration(*overrides.timeout);
+        if (!ms) throw UsageError("--timeout " + *overrides.timeout + ": expected a duration such as 30s, 5m or 1h");
+        plan.timeout_ms = *ms;
+    }
     plan.argv = overrides.command.empty() ? profile.command : overrides.command;
     if (plan.argv.empty())
         throw UsageError("no command: the profile has no 'command' and none was given after --");
@@ -404,6 +411,9 @@ std::string render_plan(const Plan& plan) {
     for (const auto& m : plan.mounts) out << "  " << describe_mount(m) << "\n";
     out << render_seccomp_policy(plan.seccomp);
     out << describe_landlock(plan.landlock);
+    out << "rlimits:   ";
+    for (const auto& step : plan.rlimits) out << " " << step.name << "=" << format_rlimit_value(*find_rlimit(step.name), step.value);
+    out << "\ntimeout:    " << (plan.timeout_ms ? format_duration(plan.timeout_ms) + " (then TERM, KILL after the grace period, exit 124)" : "none") << "\n";
     out << "cwd:        " << plan.cwd << "\nenv:\n";
     for (const auto& var : plan.env) out << "  " << var << "\n";
     out << "argv:      ";

@@ -33,6 +33,7 @@ struct HostFacts {
     std::string state_dir;  // where running sandboxes are recorded ($XDG_RUNTIME_DIR/sandbox)
     std::uint32_t random = 0;  // for generated names
     int landlock_abi = 0;      // 0: this kernel has no Landlock
+    HostRlimits rlimits;       // the caller's own (getrlimit)
 
     // A variable of the caller's environment; "" when unset.
     std::string env(const std::string& name) const {
@@ -52,6 +53,8 @@ struct Overrides {
     std::optional<std::string> name;
     std::optional<std::string> memory, cpus, pids;  // --memory, --cpus, --pids
     SeccompMode seccomp_mode = SeccompMode::Enforce;  // --violations, --learn
+    std::vector<std::string> rlimits;                // --rlimit NAME=VALUE
+    std::optional<std::string> timeout;              // --timeout DURATION
 };
 
 // One step of the filesystem plan, applied in order inside the new root.
@@ -95,6 +98,8 @@ struct Plan {
     std::vector<int> capabilities;  // kept by the payload (root mode only)
     SeccompPolicy seccomp;          // the filter pid 1 and the payload load
     LandlockPlan landlock;          // the payload's second fence, from the mounts
+    std::vector<RlimitStep> rlimits;  // setrlimit in the payload
+    std::uint64_t timeout_ms = 0;     // 0: none; else TERM, a grace period, KILL, exit 124
     std::vector<std::string> profile_files;
 };
 

@@ -35,6 +35,8 @@ struct Layer {
     std::vector<MountSpec> mounts;
     LimitsLayer limits;
     SecurityLayer security;
+    Rlimits rlimits;
+    std::optional<std::uint64_t> timeout_ms;
     std::optional<std::string> name;
     SourceLocation name_where;
 };
@@ -223,7 +225,7 @@ void parse_mounts(const FileParser& p, const toml::node& node, Layer& layer) {
 
 Layer parse_layer(const FileParser& p, const toml::table& root) {
     p.only_keys(root, {"extends", "name", "command", "cwd", "hostname", "user", "namespaces", "network", "env",
-                       "mount", "limits", "security", "seccomp"},
+                       "mount", "limits", "security", "seccomp", "rlimits", "timeout"},
                 "the profile");
     Layer layer;
     if (const auto* node = root.get("command")) {
@@ -259,6 +261,13 @@ Layer parse_layer(const FileParser& p, const toml::table& root) {
     if (const auto* t = table_of("limits")) layer.limits = parse_limits(p, *t);
     if (const auto* t = table_of("security")) parse_security(p, *t, layer.security);
     if (const auto* t = table_of("seccomp")) parse_seccomp(p, *t, layer.security);
+    if (const auto* t = table_of("rlimits")) parse_rlimits(p, *t, layer.rlimits);
+    if (const auto* node = root.get("timeout")) {
+        std::string text = node->is_integer() ? std::to_string(node->as_integer()->get()) : p.string_value("timeout", *node);
+        layer.timeout_ms = parse_duration(text);
+        if (!layer.timeout_ms)
+            throw ConfigError(p.at(*node), "'timeout' must be a duration such as \"30s\", \"5m\" or \"1h\", not \"" + text + "\"");
+    }
     return layer;
 }
 
@@ -300,6 +309,11 @@ void merge(Profile& into, const Layer& layer, SourceLocation& capabilities_where
     merge_network(into, layer.network, slirp_only_where);
     merge_limits(into.limits, layer.limits);
     merge_security(into.seccomp, into.landlock, layer.security);
+    for (const auto& [name, value] : layer.rlimits.values) {
+        into.rlimits.values[name] = value;
+        into.rlimits.where[name] = layer.rlimits.where.at(name);
+    }
+    if (layer.timeout_ms) into.timeout_ms = layer.timeout_ms;
     append_unique(into.env_keep, layer.env_keep);
     for (const auto& name : layer.env_unset) {
         into.env_set.erase(name);

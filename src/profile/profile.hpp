@@ -11,6 +11,7 @@
 #include "cgroup/limits.hpp"
 #include "net/address.hpp"
 #include "landlock/plan.hpp"
+#include "profile/rlimits.hpp"
 #include "seccomp/policy.hpp"
 #include "sys/error.hpp"
 
@@ -71,6 +72,8 @@ struct Profile {
     Limits limits;
     SeccompSettings seccomp;  // [security] and [seccomp]
     LandlockMode landlock = LandlockMode::BestEffort;  // [security] landlock
+    Rlimits rlimits;                         // [rlimits]
+    std::optional<std::uint64_t> timeout_ms;  // timeout: wall-clock limit of the run
 };
 
 // Values for ${NAME} in profile strings. PROFILE_DIR is added per file by the loader.

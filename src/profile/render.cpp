@@ -112,7 +112,9 @@ std::string render_profile_toml(const Profile& p) {
     if (!p.name.empty()) out << "name = " << quoted(p.name) << "\n";
     if (!p.command.empty()) out << "command = " << list(p.command) << "\n";
     out << "cwd = " << quoted(p.cwd) << "\n";
-    out << "hostname = " << quoted(p.hostname) << "\n\n";
+    out << "hostname = " << quoted(p.hostname) << "\n";
+    if (p.timeout_ms) out << "timeout = " << quoted(format_duration(*p.timeout_ms)) << "\n";
+    out << "\n";
     out << "[user]\nmode = " << quoted(to_string(p.user_mode)) << "\n";
     if (p.uid) out << "uid = " << *p.uid << "\n";
     if (p.gid) out << "gid = " << *p.gid << "\n";
@@ -133,6 +135,10 @@ std::string render_profile_toml(const Profile& p) {
     out << (first ? "}" : " }") << "\n\n";
     out << render_limits(p.limits);
     out << "\n" << render_security(p.seccomp, p.landlock);
+    out << "\n[rlimits]\n";
+    for (const auto& kind : rlimit_kinds())
+        if (auto found = p.rlimits.values.find(kind.name); found != p.rlimits.values.end())
+            out << kind.name << " = " << quoted(format_rlimit_value(kind, found->second)) << "\n";
     for (const auto& m : p.mounts) {
         out << "\n[[mount]]\ntype = " << quoted(to_string(m.kind)) << "\n";
         if (!m.source.empty()) out << "source = " << quoted(m.source) << "\n";

@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -38,6 +39,10 @@ HostFacts prepare_host_facts() {
     facts.gid = ::getgid();
     facts.is_root = ::geteuid() == 0;
     facts.landlock_abi = landlock_abi();
+    for (const auto& kind : rlimit_kinds()) {
+        rlimit limit{};
+        if (::getrlimit(kind.resource, &limit) == 0) facts.rlimits[kind.resource] = {limit.rlim_cur, limit.rlim_max};
+    }
     for (char** var = environ; var && *var; ++var) {
         std::string entry(*var);
         auto eq = entry.find('=');

@@ -811,6 +811,7 @@ TEST_CASE("render: exact text of a small profile", "[profile][render]") {
           "[limits]\nenforce = \"strict\"\nnested = false\n"
           "\n"
           "[security]\nseccomp = true\nnested_namespaces = false\nlandlock = \"best-effort\"\n\n[seccomp]\nallow = []\ndeny = []\n"
+          "\n[rlimits]\n"
           "\n"
           "[[mount]]\ntype = \"tmpfs\"\ntarget = \"/tmp\"\nsize = 1024\nmode = \"1777\"\n");
 }
