@@ -5,9 +5,12 @@
   netutil.py listen-busy ADDRESS PORTFILE     a TCP listener that only holds its port
   netutil.py client tcp|udp HOST PORT         (inside the sandbox) send "hi", print the answer
                                               or "error=ERRNONAME", and "elapsed_ms=N"
+  netutil.py client-from LOCALPORT tcp|udp HOST PORT
+                                              (inside) the same, from LOCALPORT (a forward's guest port)
   netutil.py local-address                    (inside) the source address towards the gateway
   netutil.py echo-listen PORT                 (inside) TCP echo server on [::]:PORT (and IPv4), prints ready
-  netutil.py udp-echo-once PORT               (inside) answers one UDP datagram on 0.0.0.0:PORT
+  netutil.py udp-echo-once PORT [COUNT]       (inside) answers COUNT (1) UDP datagrams on [::]:PORT
+                                              (IPv4 and IPv6)
   netutil.py dns-stub PORTFILE                 a DNS server on 127.0.0.1 answering every A query with
                                               192.0.2.123 (and AAAA with no records)
   netutil.py resolve NAME                     (inside) gethostbyname NAME: "resolved=ADDRESS" or error
@@ -46,11 +49,14 @@ def serve(kind, address, portfile):
             s.sendto(b"echo:" + data, peer)
 
 
-def client(kind, host, port):
+def client(kind, host, port, local_port=None):
     start = time.monotonic()
     try:
         s = socket.socket(family(host), socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM)
         s.settimeout(5)
+        if local_port is not None:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("::" if family(host) == socket.AF_INET6 else "0.0.0.0", int(local_port)))
         s.connect((host, int(port)))
         s.send(b"hi")
         print("answer=" + s.recv(100).decode())
@@ -96,6 +102,8 @@ def main():
         time.sleep(120)
     elif cmd == "client":
         client(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif cmd == "client-from":
+        client(sys.argv[3], sys.argv[4], sys.argv[5], local_port=sys.argv[2])
     elif cmd == "local-address":
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.connect(("10.0.2.2", 9))
@@ -104,10 +112,12 @@ def main():
         s6.connect(("fd00::2", 9))
         print("local6=" + s6.getsockname()[0])
     elif cmd == "udp-echo-once":
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("0.0.0.0", int(sys.argv[2])))
-        data, peer = s.recvfrom(1000)
-        s.sendto(b"inside-udp:" + data, peer)
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)  # dual-stack, as echo-listen
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.bind(("::", int(sys.argv[2])))
+        for _ in range(int(sys.argv[3]) if len(sys.argv) > 3 else 1):
+            data, peer = s.recvfrom(1000)
+            s.sendto(b"inside-udp:" + data, peer)
     elif cmd == "echo-listen":
         s = socket.socket(socket.AF_INET6)  # dual-stack: IPv4 and IPv6 forwards both arrive
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
