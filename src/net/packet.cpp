@@ -175,6 +175,22 @@ const IpAddress& gateway(const VirtualNetwork& network, IpFamily family) {
     return family == IpFamily::V4 ? network.gateway4 : network.gateway6;
 }
 
+// 255.255.255.255, or the subnet's broadcast address (all host bits set).
+bool is_broadcast(const IpAddress& address, const Cidr& subnet) {
+    if (address == *parse_ip("255.255.255.255")) return true;
+    if (!subnet.contains(address)) return false;
+    for (unsigned bit = subnet.prefix; bit < 32; ++bit)
+        if (!(address.bytes[bit / 8] & (0x80 >> (bit % 8)))) return false;
+    return true;
+}
+
+// libslirp's Ethernet address: 52:55 and the gateway's IPv4 address.
+void gateway_mac(std::uint8_t* mac, const VirtualNetwork& network) {
+    mac[0] = 0x52;
+    mac[1] = 0x55;
+    std::memcpy(mac + 2, network.gateway4.bytes.data(), 4);
+}
+
 }  // namespace
 
 std::optional<UdpFlow> forward_delivery(const PacketInfo& packet, const VirtualNetwork& network) {
@@ -201,23 +217,33 @@ bool answers_forward(const PacketInfo& packet, const VirtualNetwork& network, co
                              now_ms);
 }
 
+bool reaches_host_loopback(const IpAddress& destination, const VirtualNetwork& network) {
+    if (destination.family == IpFamily::V4)
+        return destination == network.gateway4 || destination == *parse_ip("255.255.255.255");
+    return destination == network.gateway6 || destination == *parse_ip("ff02::1");
+}
+
 Verdict egress_verdict(const PacketInfo& packet, const EgressPolicy& outside, const EgressPolicy& loopback,
                        const VirtualNetwork& network, const ForwardedUdpFlows& udp_flows, std::int64_t now_ms) {
     bool v4 = packet.family == IpFamily::V4;
     if (packet.protocol != Protocol::Any && !packet.transport_header) return Verdict::Drop;
     const EgressPolicy* policy = &outside;
     IpAddress destination = packet.destination;
-    // Link-local and multicast (neighbour discovery, router solicitations) never leave the
-    // virtual link; neither do ICMP messages to the gateway (echo, NDP): they pass.
     bool link_local = !v4 && (destination.bytes[0] == 0xff || (destination.bytes[0] == 0xfe && (destination.bytes[1] & 0xc0) == 0x80));
-    if (link_local) return Verdict::Pass;
-    if (destination == (v4 ? network.gateway4 : network.gateway6)) {
-        if (packet.protocol == Protocol::Any) return Verdict::Pass;
+    bool inside = (v4 ? network.subnet4 : network.subnet6).contains(destination);
+    // Everything but TCP and UDP (ICMP echo, neighbour discovery, router solicitations) to the
+    // virtual link, its multicast and the gateway is answered by libslirp itself: it passes.
+    if (packet.protocol == Protocol::Any && (link_local || inside || destination == gateway(network, packet.family)))
+        return Verdict::Pass;
+    if (destination == (v4 ? network.dns4 : network.dns6)) return Verdict::Pass;  // libslirp's DNS forwarder
+    if (reaches_host_loopback(destination, network)) {
         if (!network.host_loopback && !answers_forward(packet, network, udp_flows, now_ms)) return denied(packet);
         policy = &loopback;
         destination = *parse_ip(v4 ? "127.0.0.1" : "::1");
-    } else if ((v4 ? network.subnet4 : network.subnet6).contains(destination)) {
-        return Verdict::Pass;
+    } else if (inside) {
+        // Nothing listens on the virtual network's other addresses (the sandbox's own never
+        // leave it); libslirp would take them for the host's loopback or send them out.
+        return denied(packet);
     }
     if (policy->allows(destination, packet.destination_port, packet.protocol)) return Verdict::Pass;
     return denied(packet);
@@ -279,9 +305,14 @@ std::vector<std::uint8_t> udp_reply_for(const std::uint8_t* frame, const PacketI
 }
 
 std::vector<std::uint8_t> icmp_unreachable_for(const std::uint8_t* frame, std::size_t length,
-                                               const PacketInfo& packet) {
+                                               const PacketInfo& denied_packet, const VirtualNetwork& network) {
     std::vector<std::uint8_t> out;
     if (length <= kEthernet) return out;
+    PacketInfo packet = denied_packet;
+    const IpAddress& to = packet.destination;
+    bool group = to.family == IpFamily::V4 ? (to.bytes[0] >= 224 || is_broadcast(to, network.subnet4))
+                                           : to.bytes[0] == 0xff;
+    if (group) packet.destination = gateway(network, packet.family);
     const std::uint8_t* original = frame + kEthernet;
     std::size_t original_length = length - kEthernet;
     bool v4 = packet.family == IpFamily::V4;
@@ -289,6 +320,7 @@ std::vector<std::uint8_t> icmp_unreachable_for(const std::uint8_t* frame, std::s
         // RFC 792: the original IP header and the first 8 bytes of its data.
         std::size_t quoted = std::min(original_length, std::size_t(original[0] & 0x0f) * 4 + 8);
         std::size_t at = start_reply(out, frame, packet, kIcmp, 8 + quoted);
+        if (group) gateway_mac(out.data() + 6, network);
         std::uint8_t* icmp = out.data() + at;
         icmp[0] = 3;   // destination unreachable
         icmp[1] = 13;  // communication administratively prohibited
@@ -298,6 +330,7 @@ std::vector<std::uint8_t> icmp_unreachable_for(const std::uint8_t* frame, std::s
         // RFC 4443: as much of the original as fits in the minimum MTU.
         std::size_t quoted = std::min(original_length, std::size_t(1280 - 40 - 8));
         std::size_t at = start_reply(out, frame, packet, kIcmpv6, 8 + quoted);
+        if (group) gateway_mac(out.data() + 6, network);
         std::uint8_t* icmp = out.data() + at;
         icmp[0] = 1;  // destination unreachable
         icmp[1] = 1;  // communication with destination administratively prohibited

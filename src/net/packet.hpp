@@ -40,6 +40,7 @@ struct VirtualNetwork {
     Cidr subnet4, subnet6;          // 10.0.2.0/24, fd00::/64
     IpAddress gateway4, gateway6;   // 10.0.2.2, fd00::2: the host's loopback, when allowed
     bool host_loopback = false;     // allow_host_loopback
+    IpAddress dns4, dns6;           // 10.0.2.3, fd00::3: libslirp's DNS forwarder
     // Guest ports of the port forwards. The host's clients reach the sandbox from the gateway's
     // address; what the sandbox answers them passes even without host loopback (see
     // answers_forward).
@@ -100,11 +101,17 @@ std::optional<UdpFlow> forward_delivery(const PacketInfo& packet, const VirtualN
 bool answers_forward(const PacketInfo& packet, const VirtualNetwork& network, const ForwardedUdpFlows& udp_flows,
                      std::int64_t now_ms);
 
+// Whether libslirp sends TCP and UDP to `destination` to the host's loopback: the gateway, and
+// the broadcast 255.255.255.255 and all-nodes ff02::1 it translates like the gateway.
+bool reaches_host_loopback(const IpAddress& destination, const VirtualNetwork& network);
+
 // What to do with a frame from the sandbox. Traffic leaving the virtual network is checked
-// against `outside`. Traffic to the gateway is traffic to the host's loopback: denied unless
-// host loopback is allowed (or it answers a port forward, see answers_forward), then checked
-// against `loopback` (the profile's own rules, without a preset's) as if sent to 127.0.0.1 or
-// ::1. Everything else inside the virtual network (DNS, neighbour discovery, multicast) passes.
+// against `outside`. TCP and UDP that reach the host's loopback (reaches_host_loopback) are
+// denied unless host loopback is allowed (or they answer a port forward, see answers_forward),
+// then checked against `loopback` (the profile's own rules, without a preset's) as if sent to
+// 127.0.0.1 or ::1. TCP and UDP to the DNS forwarder pass, to other addresses of the virtual
+// network are denied. Everything else to the virtual network, its link-local and multicast
+// addresses and the gateway (ICMP: echo, neighbour discovery) passes.
 // A first IPv4 fragment of TCP or UDP too short to hold the whole transport header is dropped
 // wherever it goes: libslirp's reassembly would let a later overlapping first fragment (the one
 // judged) supply only the rest of the header, so the ports judged would not be the ports used.
@@ -113,8 +120,10 @@ Verdict egress_verdict(const PacketInfo& packet, const EgressPolicy& outside, co
 
 // The reply frame for a denied packet (sent back into the sandbox); empty if none is possible.
 std::vector<std::uint8_t> tcp_reset_for(const std::uint8_t* frame, std::size_t length, const PacketInfo& packet);
+// The ICMP error comes from the denied destination, unless that is a broadcast or multicast
+// address (no host takes an error from one): then from the gateway, as libslirp sends it.
 std::vector<std::uint8_t> icmp_unreachable_for(const std::uint8_t* frame, std::size_t length,
-                                               const PacketInfo& packet);
+                                               const PacketInfo& packet, const VirtualNetwork& network);
 
 // The UDP payload of a frame (empty when it is not UDP or is malformed).
 std::vector<std::uint8_t> udp_payload(const std::uint8_t* frame, std::size_t length, const PacketInfo& packet);

@@ -120,8 +120,8 @@ SlirpConfig slirp_config(const SlirpSettings& settings, const GuestAddresses& ad
 
 SlirpNetwork::SlirpNetwork(const SlirpSettings& settings, UniqueFd frames)
     : settings_(settings), addresses_(guest_addresses(settings)), frames_(std::move(frames)) {
-    virtual_network_ = {settings.subnet4, settings.subnet6, addresses_.gateway4, addresses_.gateway6,
-                        settings.allow_host_loopback, {}};
+    virtual_network_ = {settings.subnet4, settings.subnet6,  addresses_.gateway4, addresses_.gateway6,
+                        settings.allow_host_loopback, addresses_.dns4, addresses_.dns6, {}};
     for (const auto& forward : settings.ports)
         virtual_network_.forwarded_ports.emplace_back(forward.protocol, forward.guest_port);
     outside_policy_ = settings.egress;
@@ -197,7 +197,7 @@ void SlirpNetwork::read_frames() {
         if (verdict == Verdict::Pass && packet && forward_dns(frame, length, *packet)) continue;
         if (verdict == Verdict::Pass) slirp_input(slirp_, frame, static_cast<int>(length));
         else if (verdict == Verdict::Reset) reply = tcp_reset_for(frame, length, *packet);
-        else if (verdict == Verdict::Unreachable) reply = icmp_unreachable_for(frame, length, *packet);
+        else if (verdict == Verdict::Unreachable) reply = icmp_unreachable_for(frame, length, *packet, virtual_network_);
         if (!reply.empty()) send_to_guest(reply.data(), reply.size());
     }
 }

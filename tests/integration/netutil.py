@@ -7,6 +7,7 @@
                                               or "error=ERRNONAME", and "elapsed_ms=N"
   netutil.py client-from LOCALPORT tcp|udp HOST PORT
                                               (inside) the same, from LOCALPORT (a forward's guest port)
+  netutil.py broadcast PORT                   (inside) as client, to 255.255.255.255:PORT
   netutil.py local-address                    (inside) the source address towards the gateway
   netutil.py echo-listen PORT                 (inside) TCP echo server on [::]:PORT (and IPv4), prints ready
   netutil.py udp-echo-once PORT [COUNT]       (inside) answers COUNT (1) UDP datagrams on [::]:PORT
@@ -104,6 +105,18 @@ def main():
         client(sys.argv[2], sys.argv[3], sys.argv[4])
     elif cmd == "client-from":
         client(sys.argv[3], sys.argv[4], sys.argv[5], local_port=sys.argv[2])
+    elif cmd == "broadcast":
+        start = time.monotonic()
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        s.settimeout(5)
+        try:
+            s.connect(("255.255.255.255", int(sys.argv[2])))  # connected: ICMP errors are reported
+            s.send(b"hi")
+            print("answer=" + s.recv(100).decode())
+        except OSError as e:
+            print("error=" + errno.errorcode.get(e.errno, "timeout" if isinstance(e, socket.timeout) else str(e.errno)))
+        print("elapsed_ms=%d" % ((time.monotonic() - start) * 1000))
     elif cmd == "local-address":
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.connect(("10.0.2.2", 9))

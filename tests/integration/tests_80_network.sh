@@ -258,3 +258,16 @@ t_net_cli_publish() {
   expect_rc 125
   grep -q -- '--publish needs the slirp network' "$T/err" || fail "no clear error for -p without slirp: $(cat "$T/err")"
 }
+
+# libslirp sends what goes to the broadcast address 255.255.255.255 to the host's loopback, as
+# what goes to the gateway: without allow_host_loopback it is denied at once.
+t_net_broadcast_no_host_loopback() {
+  need_python_inside
+  local p
+  serve udp 127.0.0.1
+  p=$(netprofile p)
+  sb run "$p" -- python3 /netutil.py broadcast "$PORT"
+  expect_rc 0
+  grep -q '^answer=' "$T/out" && fail "the host's 127.0.0.1:$PORT was reachable through 255.255.255.255: $(cat "$T/out")"
+  expect_kv error EHOSTUNREACH
+}

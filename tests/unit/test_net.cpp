@@ -56,7 +56,8 @@ bool transport_checksum_ok(const std::vector<std::uint8_t>& frame, bool v4, std:
 }
 
 VirtualNetwork virtual_network(bool host_loopback = true) {
-    return {cidr("10.0.2.0/24"), cidr("[fd00::]/64"), ip("10.0.2.2"), ip("fd00::2"), host_loopback, {}};
+    return {cidr("10.0.2.0/24"), cidr("[fd00::]/64"), ip("10.0.2.2"), ip("fd00::2"), host_loopback,
+            ip("10.0.2.3"), ip("fd00::3"), {}};
 }
 
 // The verdict with no UDP flow delivered by a forward.
@@ -367,7 +368,7 @@ TEST_CASE("net: a denied UDP packet gets an ICMP unreachable", "[net][packet]") 
         auto udp = captured(name);
         auto info = *inspect_frame(udp.data(), udp.size());
         bool v4 = info.family == IpFamily::V4;
-        auto icmp = icmp_unreachable_for(udp.data(), udp.size(), info);
+        auto icmp = icmp_unreachable_for(udp.data(), udp.size(), info, virtual_network());
         std::size_t at = 14 + (v4 ? 20 : 40);
         REQUIRE(icmp.size() > at + 8);
         auto reply = *inspect_frame(icmp.data(), icmp.size());
@@ -574,4 +575,63 @@ TEST_CASE("net: neighbour discovery and ICMP to the gateway always pass", "[net]
     CHECK(verdict_of(ndp, public_only, EgressPolicy{}, virtual_network(false)) == Verdict::Pass);
     ndp.destination = ip("fd00::2");  // an NA to the gateway's own address
     CHECK(verdict_of(ndp, public_only, EgressPolicy{}, virtual_network(false)) == Verdict::Pass);
+}
+
+// libslirp sends TCP and UDP for 255.255.255.255 and ff02::1 to the host's loopback, like the
+// gateway's; the virtual network's other addresses have nothing behind them.
+TEST_CASE("net: broadcast and the virtual network's other addresses are no way to the host", "[net][packet]") {
+    std::string error;
+    EgressPolicy deny_all{{}, {*parse_egress_rule("0.0.0.0/0", error), *parse_egress_rule("[::]/0", error)}};
+    for (auto [guest, target] : {std::pair{"10.0.2.100", "255.255.255.255"}, std::pair{"fd00::100", "ff02::1"}}) {
+        INFO(target);
+        CHECK(reaches_host_loopback(ip(target), virtual_network()));
+        for (Protocol protocol : {Protocol::Tcp, Protocol::Udp}) {
+            auto packet = info_of(frame(guest, 40000, target, 53, protocol));
+            CHECK(verdict_of(packet, EgressPolicy{}, EgressPolicy{}, virtual_network(false)) ==
+                  (protocol == Protocol::Tcp ? Verdict::Reset : Verdict::Unreachable));
+            // With host loopback, judged by the loopback rules (not the outside ones).
+            CHECK(verdict_of(packet, deny_all, EgressPolicy{}, virtual_network(true)) == Verdict::Pass);
+            CHECK(verdict_of(packet, EgressPolicy{}, deny_all, virtual_network(true)) != Verdict::Pass);
+        }
+    }
+    for (const char* other : {"10.0.2.255", "10.0.2.50", "fd00::50", "fd00::ffff"}) {
+        INFO(other);
+        CHECK_FALSE(reaches_host_loopback(ip(other), virtual_network()));
+        const char* guest = ip(other).family == IpFamily::V4 ? "10.0.2.100" : "fd00::100";
+        CHECK(verdict_of(info_of(frame(guest, 40000, other, 22, Protocol::Tcp)), EgressPolicy{}, EgressPolicy{},
+                         virtual_network(true)) == Verdict::Reset);
+        CHECK(verdict_of(info_of(frame(guest, 40000, other, 22, Protocol::Udp)), EgressPolicy{}, EgressPolicy{},
+                         virtual_network(true)) == Verdict::Unreachable);
+    }
+    // The DNS forwarder stays reachable whatever the rules; TCP and UDP to other link-local and
+    // multicast addresses leave the host and follow the outside rules.
+    CHECK(verdict_of(info_of(frame("fd00::100", 40000, "fd00::3", 53, Protocol::Udp)), deny_all, deny_all,
+                     virtual_network(false)) == Verdict::Pass);
+    CHECK(verdict_of(info_of(frame("10.0.2.100", 40000, "10.0.2.3", 53, Protocol::Tcp)), deny_all, deny_all,
+                     virtual_network(false)) == Verdict::Pass);
+    auto mdns = info_of(frame("fd00::100", 5353, "ff02::fb", 5353, Protocol::Udp));
+    CHECK(verdict_of(mdns, EgressPolicy{}, EgressPolicy{}, virtual_network(false)) == Verdict::Pass);
+    CHECK(verdict_of(mdns, public_only_policy(), EgressPolicy{}, virtual_network(false)) == Verdict::Unreachable);
+}
+
+TEST_CASE("net: an ICMP error for a broadcast or multicast destination comes from the gateway", "[net][packet]") {
+    for (auto [guest, target, gateway] : {std::tuple{"10.0.2.100", "255.255.255.255", "10.0.2.2"},
+                                          std::tuple{"10.0.2.100", "10.0.2.255", "10.0.2.2"},
+                                          std::tuple{"fd00::100", "ff02::1", "fd00::2"}}) {
+        INFO(target);
+        auto udp = frame(guest, 40000, target, 53, Protocol::Udp);
+        std::fill(udp.begin(), udp.begin() + 6, std::uint8_t(0xff));  // to the broadcast MAC
+        auto icmp = icmp_unreachable_for(udp.data(), udp.size(), info_of(udp), virtual_network());
+        auto reply = info_of(icmp);
+        CHECK(reply.source == ip(gateway));
+        CHECK(reply.destination == ip(guest));
+        CHECK(std::vector<std::uint8_t>(icmp.begin() + 6, icmp.begin() + 12) ==
+              std::vector<std::uint8_t>{0x52, 0x55, 10, 0, 2, 2});
+        bool v4 = reply.family == IpFamily::V4;
+        if (v4) CHECK(internet_checksum(icmp.data() + 34, icmp.size() - 34) == 0);
+        else CHECK(transport_checksum_ok(icmp, false, 58));
+    }
+    auto unicast = frame("10.0.2.100", 40000, "10.0.2.2", 53, Protocol::Udp);
+    CHECK(info_of(icmp_unreachable_for(unicast.data(), unicast.size(), info_of(unicast), virtual_network())).source ==
+          ip("10.0.2.2"));
 }
