@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Small network helpers for the slirp tests. Loopback only on the host.
 
-  netutil.py serve tcp|udp ADDRESS PORTFILE   echo server on ADDRESS, a free port written to PORTFILE
+  netutil.py serve tcp|udp ADDRESS PORTFILE   echo server on ADDRESS, a free port written to PORTFILE;
+                                              a line in PORTFILE.log for each client it hears
   netutil.py listen-busy ADDRESS PORTFILE     a TCP listener that only holds its port
   netutil.py client tcp|udp HOST PORT         (inside the sandbox) send "hi", print the answer
                                               or "error=ERRNONAME", and "elapsed_ms=N"
@@ -36,9 +37,14 @@ def serve(kind, address, portfile):
     with open(portfile + ".tmp", "w") as f:
         f.write(str(s.getsockname()[1]))
     os.rename(portfile + ".tmp", portfile)
+    def heard(peer):
+        with open(portfile + ".log", "a") as log:
+            log.write("%s %s\n" % (kind, peer))
+
     while True:
         if kind == "tcp":
-            c, _ = s.accept()
+            c, peer = s.accept()
+            heard(peer)
             c.settimeout(5)
             try:
                 c.sendall(b"echo:" + c.recv(1000))
@@ -47,6 +53,7 @@ def serve(kind, address, portfile):
             c.close()
         else:
             data, peer = s.recvfrom(1000)
+            heard(peer)
             s.sendto(b"echo:" + data, peer)
 
 

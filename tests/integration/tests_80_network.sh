@@ -13,13 +13,15 @@ need_python_inside() {
   [ -x /usr/bin/python3 ] || skip "/usr/bin/python3 is not installed (needed inside the sandbox)"
 }
 
-# serve KIND ADDRESS: an echo server of the test's own; its port in $PORT
+# serve KIND ADDRESS: an echo server of the test's own; its port in $PORT, the file where it
+# notes each client it hears in $HEARD
 serve() {
   local portfile=$T/port.$RANDOM
   start_bg python3 "$IT_DIR/netutil.py" serve "$1" "$2" "$portfile"
   local i
   for ((i = 0; i < 50; i++)); do [ -s "$portfile" ] && break; sleep 0.1; done
   PORT=$(cat "$portfile") || fail "the $1 echo server on $2 did not start"
+  HEARD=$portfile.log
 }
 
 t_net_slirp_interface() {
@@ -229,6 +231,7 @@ forward_port_attack() {
   expect_rc 0
   grep -q '^answer=' "$T/out" &&
     fail "the host's $host:$PORT ($kind) was reachable from the forward's guest port $guest_port: $(cat "$T/out")"
+  [ -s "$HEARD" ] && fail "the host's $host:$PORT ($kind) heard from the sandbox: $(cat "$HEARD")"
   [ "$(grep -c '^error=E' "$T/out")" -eq 2 ] || fail "not both denied with an error: $(cat "$T/out")"
   [ "$(grep '^error=' "$T/out" | sed -n 1p)" = "$(grep '^error=' "$T/out" | sed -n 2p)" ] ||
     fail "the forward's guest port was answered unlike any other port: $(cat "$T/out")"
@@ -269,5 +272,6 @@ t_net_broadcast_no_host_loopback() {
   sb run "$p" -- python3 /netutil.py broadcast "$PORT"
   expect_rc 0
   grep -q '^answer=' "$T/out" && fail "the host's 127.0.0.1:$PORT was reachable through 255.255.255.255: $(cat "$T/out")"
+  [ -s "$HEARD" ] && fail "the host's 127.0.0.1:$PORT heard from the sandbox through 255.255.255.255: $(cat "$HEARD")"
   expect_kv error EHOSTUNREACH
 }
