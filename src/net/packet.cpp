@@ -175,9 +175,19 @@ const IpAddress& gateway(const VirtualNetwork& network, IpFamily family) {
     return family == IpFamily::V4 ? network.gateway4 : network.gateway6;
 }
 
+const IpAddress& limited_broadcast() {
+    static const IpAddress address = *parse_ip("255.255.255.255");
+    return address;
+}
+
+const IpAddress& all_nodes() {
+    static const IpAddress address = *parse_ip("ff02::1");
+    return address;
+}
+
 // 255.255.255.255, or the subnet's broadcast address (all host bits set).
 bool is_broadcast(const IpAddress& address, const Cidr& subnet) {
-    if (address == *parse_ip("255.255.255.255")) return true;
+    if (address == limited_broadcast()) return true;
     if (!subnet.contains(address)) return false;
     for (unsigned bit = subnet.prefix; bit < 32; ++bit)
         if (!(address.bytes[bit / 8] & (0x80 >> (bit % 8)))) return false;
@@ -218,9 +228,8 @@ bool answers_forward(const PacketInfo& packet, const VirtualNetwork& network, co
 }
 
 bool reaches_host_loopback(const IpAddress& destination, const VirtualNetwork& network) {
-    if (destination.family == IpFamily::V4)
-        return destination == network.gateway4 || destination == *parse_ip("255.255.255.255");
-    return destination == network.gateway6 || destination == *parse_ip("ff02::1");
+    if (destination.family == IpFamily::V4) return destination == network.gateway4 || destination == limited_broadcast();
+    return destination == network.gateway6 || destination == all_nodes();
 }
 
 Verdict egress_verdict(const PacketInfo& packet, const EgressPolicy& outside, const EgressPolicy& loopback,
