@@ -244,7 +244,9 @@ Verdict egress_verdict(const PacketInfo& packet, const EgressPolicy& outside, co
     // virtual link, its multicast and the gateway is answered by libslirp itself: it passes.
     if (packet.protocol == Protocol::Any && (link_local || inside || destination == gateway(network, packet.family)))
         return Verdict::Pass;
-    if (destination == (v4 ? network.dns4 : network.dns6)) return Verdict::Pass;  // libslirp's DNS forwarder
+    // libslirp's DNS forwarder; another port there would reach the host's resolver's address.
+    if (destination == (v4 ? network.dns4 : network.dns6))
+        return packet.destination_port == 53 ? Verdict::Pass : denied(packet);
     if (reaches_host_loopback(destination, network)) {
         if (!network.host_loopback && !answers_forward(packet, network, udp_flows, now_ms)) return denied(packet);
         policy = &loopback;

@@ -109,8 +109,8 @@ bool reaches_host_loopback(const IpAddress& destination, const VirtualNetwork& n
 // against `outside`. TCP and UDP that reach the host's loopback (reaches_host_loopback) are
 // denied unless host loopback is allowed (or they answer a port forward, see answers_forward),
 // then checked against `loopback` (the profile's own rules, without a preset's) as if sent to
-// 127.0.0.1 or ::1. TCP and UDP to the DNS forwarder pass, to other addresses of the virtual
-// network are denied. Everything else to the virtual network, its link-local and multicast
+// 127.0.0.1 or ::1. TCP and UDP to the DNS forwarder's port 53 pass, to its other ports and to
+// other addresses of the virtual network are denied. Everything else to the virtual network, its link-local and multicast
 // addresses and the gateway (ICMP: echo, neighbour discovery) passes.
 // A first IPv4 fragment of TCP or UDP too short to hold the whole transport header is dropped
 // wherever it goes: libslirp's reassembly would let a later overlapping first fragment (the one

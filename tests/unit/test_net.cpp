@@ -609,6 +609,10 @@ TEST_CASE("net: broadcast and the virtual network's other addresses are no way t
                      virtual_network(false)) == Verdict::Pass);
     CHECK(verdict_of(info_of(frame("10.0.2.100", 40000, "10.0.2.3", 53, Protocol::Tcp)), deny_all, deny_all,
                      virtual_network(false)) == Verdict::Pass);
+    CHECK(verdict_of(info_of(frame("10.0.2.100", 40000, "10.0.2.3", 22, Protocol::Tcp)), EgressPolicy{}, EgressPolicy{},
+                     virtual_network(true)) == Verdict::Reset);
+    CHECK(verdict_of(info_of(frame("fd00::100", 40000, "fd00::3", 5353, Protocol::Udp)), EgressPolicy{}, EgressPolicy{},
+                     virtual_network(true)) == Verdict::Unreachable);
     auto mdns = info_of(frame("fd00::100", 5353, "ff02::fb", 5353, Protocol::Udp));
     CHECK(verdict_of(mdns, EgressPolicy{}, EgressPolicy{}, virtual_network(false)) == Verdict::Pass);
     CHECK(verdict_of(mdns, public_only_policy(), EgressPolicy{}, virtual_network(false)) == Verdict::Unreachable);
