@@ -19,8 +19,8 @@ struct PacketInfo {
     IpAddress source, destination;
     std::uint16_t source_port = 0, destination_port = 0;
     std::size_t ip_offset = 14;           // where the IP header starts in the frame
-    // TCP/UDP: the whole transport header (20 bytes TCP, 8 UDP) is in this frame; false for a
-    // first IPv4 fragment too short to hold it (its ports are then 0).
+    // TCP/UDP: the whole transport header (20 bytes TCP, 8 UDP) is in this frame; false when the
+    // packet is too short to hold it, a tiny first IPv4 fragment say (its ports are then 0).
     bool transport_header = false;
     std::uint8_t tcp_flags = 0;           // with the whole TCP header
     bool fragment = false;                // IPv4: "more fragments" set, or a later fragment
