@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
+#include <tuple>
 
 namespace sb {
 namespace {
@@ -90,6 +92,7 @@ std::optional<PacketInfo> inspect_frame(const std::uint8_t* frame, std::size_t l
     const std::uint8_t* ip = frame + kEthernet;
     std::size_t available = length - kEthernet;
     std::size_t header = 0;
+    bool later_fragment = false;
     if (ethertype == kEtherIpv4) {
         if (available < 20 || (ip[0] >> 4) != 4) return std::nullopt;
         header = std::size_t(ip[0] & 0x0f) * 4;
@@ -98,7 +101,9 @@ std::optional<PacketInfo> inspect_frame(const std::uint8_t* frame, std::size_t l
         info.ip_protocol = ip[9];
         std::memcpy(info.source.bytes.data(), ip + 12, 4);
         std::memcpy(info.destination.bytes.data(), ip + 16, 4);
-        if (get16(ip + 6) & 0x1fff) header = available;  // a later fragment: no ports in it
+        std::uint16_t fragment_field = get16(ip + 6);
+        info.fragment = (fragment_field & 0x3fff) != 0;  // more fragments, or an offset
+        later_fragment = (fragment_field & 0x1fff) != 0;  // no transport header in it
     } else if (ethertype == kEtherIpv6) {
         if (available < 40 || (ip[0] >> 4) != 6) return std::nullopt;
         header = 40;
@@ -110,33 +115,146 @@ std::optional<PacketInfo> inspect_frame(const std::uint8_t* frame, std::size_t l
         return std::nullopt;
     }
     info.source.family = info.destination.family = info.family;
-    if ((info.ip_protocol == kTcp || info.ip_protocol == kUdp) && available >= header + 4) {
-        info.protocol = info.ip_protocol == kTcp ? Protocol::Tcp : Protocol::Udp;
-        info.source_port = get16(ip + header);
-        info.destination_port = get16(ip + header + 2);
+    if ((info.ip_protocol == kTcp || info.ip_protocol == kUdp) && !later_fragment) {
+        bool tcp = info.ip_protocol == kTcp;
+        info.protocol = tcp ? Protocol::Tcp : Protocol::Udp;
+        // The header counts only if the IP length says it is there, not just the frame's padding.
+        std::size_t ip_length = info.family == IpFamily::V4 ? get16(ip + 2) : 40 + std::size_t(get16(ip + 4));
+        std::size_t present = std::min(available, ip_length);
+        info.transport_header = present >= header + (tcp ? 20 : 8);
+        if (info.transport_header) {
+            info.source_port = get16(ip + header);
+            info.destination_port = get16(ip + header + 2);
+            if (tcp) info.tcp_flags = ip[header + 13];
+        }
     }
     return info;
 }
 
+bool ForwardedUdpFlows::Less::operator()(const UdpFlow& a, const UdpFlow& b) const {
+    auto key = [](const UdpFlow& f) {
+        return std::tie(f.guest.family, f.guest.bytes, f.guest_port, f.peer.family, f.peer.bytes, f.peer_port);
+    };
+    return key(a) < key(b);
+}
+
+void ForwardedUdpFlows::forget_expired(std::int64_t now_ms) {
+    for (auto it = last_delivery_.begin(); it != last_delivery_.end();)
+        it = now_ms - it->second >= lifetime_ms_ ? last_delivery_.erase(it) : std::next(it);
+}
+
+void ForwardedUdpFlows::delivered(const UdpFlow& flow, std::int64_t now_ms) {
+    if (capacity_ == 0) return;
+    auto known = last_delivery_.find(flow);
+    if (known != last_delivery_.end()) {
+        known->second = now_ms;
+        return;
+    }
+    if (last_delivery_.size() >= capacity_) forget_expired(now_ms);
+    if (last_delivery_.size() >= capacity_) {
+        auto oldest = std::min_element(last_delivery_.begin(), last_delivery_.end(),
+                                       [](const auto& a, const auto& b) { return a.second < b.second; });
+        last_delivery_.erase(oldest);
+    }
+    last_delivery_.emplace(flow, now_ms);
+}
+
+bool ForwardedUdpFlows::answers(const UdpFlow& flow, std::int64_t now_ms) const {
+    auto known = last_delivery_.find(flow);
+    return known != last_delivery_.end() && now_ms - known->second < lifetime_ms_;
+}
+
+namespace {
+
+bool forwarded(const VirtualNetwork& network, Protocol protocol, std::uint16_t guest_port) {
+    return std::find(network.forwarded_ports.begin(), network.forwarded_ports.end(),
+                     std::make_pair(protocol, guest_port)) != network.forwarded_ports.end();
+}
+
+const IpAddress& gateway(const VirtualNetwork& network, IpFamily family) {
+    return family == IpFamily::V4 ? network.gateway4 : network.gateway6;
+}
+
+const IpAddress& limited_broadcast() {
+    static const IpAddress address = *parse_ip("255.255.255.255");
+    return address;
+}
+
+const IpAddress& all_nodes() {
+    static const IpAddress address = *parse_ip("ff02::1");
+    return address;
+}
+
+// 255.255.255.255, or the subnet's broadcast address (all host bits set).
+bool is_broadcast(const IpAddress& address, const Cidr& subnet) {
+    if (address == limited_broadcast()) return true;
+    if (!subnet.contains(address)) return false;
+    for (unsigned bit = subnet.prefix; bit < 32; ++bit)
+        if (!(address.bytes[bit / 8] & (0x80 >> (bit % 8)))) return false;
+    return true;
+}
+
+// libslirp's Ethernet address: 52:55 and the gateway's IPv4 address.
+void gateway_mac(std::uint8_t* mac, const VirtualNetwork& network) {
+    mac[0] = 0x52;
+    mac[1] = 0x55;
+    std::memcpy(mac + 2, network.gateway4.bytes.data(), 4);
+}
+
+}  // namespace
+
+std::optional<UdpFlow> forward_delivery(const PacketInfo& packet, const VirtualNetwork& network) {
+    if (packet.protocol != Protocol::Udp || !packet.transport_header) return std::nullopt;
+    if (packet.source != gateway(network, packet.family)) return std::nullopt;
+    if (!forwarded(network, Protocol::Udp, packet.destination_port)) return std::nullopt;
+    return UdpFlow{packet.destination, packet.destination_port, packet.source, packet.source_port};
+}
+
+bool answers_forward(const PacketInfo& packet, const VirtualNetwork& network, const ForwardedUdpFlows& udp_flows,
+                     std::int64_t now_ms) {
+    if (!packet.transport_header || !forwarded(network, packet.protocol, packet.source_port)) return false;
+    if (packet.protocol == Protocol::Tcp) {
+        // libslirp opens a connection to the host only for a SYN without ACK; every other
+        // segment goes to a connection it already has (a forward's, from the host) or is reset.
+        // Fragmented TCP never answers: the sandbox's stack does not fragment its segments, and
+        // reassembly must not get to decide the flags.
+        bool opens = (packet.tcp_flags & kTcpSyn) && !(packet.tcp_flags & kTcpAck);
+        return !opens && !packet.fragment;
+    }
+    // libslirp sends a UDP datagram through whatever socket it has for the sandbox's address and
+    // port, to wherever it is addressed: only the delivered flows are answers.
+    return udp_flows.answers(UdpFlow{packet.source, packet.source_port, packet.destination, packet.destination_port},
+                             now_ms);
+}
+
+bool reaches_host_loopback(const IpAddress& destination, const VirtualNetwork& network) {
+    if (destination.family == IpFamily::V4) return destination == network.gateway4 || destination == limited_broadcast();
+    return destination == network.gateway6 || destination == all_nodes();
+}
+
 Verdict egress_verdict(const PacketInfo& packet, const EgressPolicy& outside, const EgressPolicy& loopback,
-                       const VirtualNetwork& network) {
+                       const VirtualNetwork& network, const ForwardedUdpFlows& udp_flows, std::int64_t now_ms) {
     bool v4 = packet.family == IpFamily::V4;
+    if (packet.protocol != Protocol::Any && !packet.transport_header) return Verdict::Drop;
     const EgressPolicy* policy = &outside;
     IpAddress destination = packet.destination;
-    // Link-local and multicast (neighbour discovery, router solicitations) never leave the
-    // virtual link; neither do ICMP messages to the gateway (echo, NDP): they pass.
     bool link_local = !v4 && (destination.bytes[0] == 0xff || (destination.bytes[0] == 0xfe && (destination.bytes[1] & 0xc0) == 0x80));
-    if (link_local) return Verdict::Pass;
-    if (destination == (v4 ? network.gateway4 : network.gateway6)) {
-        if (packet.protocol == Protocol::Any) return Verdict::Pass;
-        bool answers_forward = std::find(network.forwarded_ports.begin(), network.forwarded_ports.end(),
-                                         std::make_pair(packet.protocol, packet.source_port)) !=
-                               network.forwarded_ports.end();
-        if (!network.host_loopback && !answers_forward) return denied(packet);
+    bool inside = (v4 ? network.subnet4 : network.subnet6).contains(destination);
+    // Everything but TCP and UDP (ICMP echo, neighbour discovery, router solicitations) to the
+    // virtual link, its multicast and the gateway is answered by libslirp itself: it passes.
+    if (packet.protocol == Protocol::Any && (link_local || inside || destination == gateway(network, packet.family)))
+        return Verdict::Pass;
+    // libslirp's DNS forwarder; another port there would reach the host's resolver's address.
+    if (destination == (v4 ? network.dns4 : network.dns6))
+        return packet.destination_port == 53 ? Verdict::Pass : denied(packet);
+    if (reaches_host_loopback(destination, network)) {
+        if (!network.host_loopback && !answers_forward(packet, network, udp_flows, now_ms)) return denied(packet);
         policy = &loopback;
         destination = *parse_ip(v4 ? "127.0.0.1" : "::1");
-    } else if ((v4 ? network.subnet4 : network.subnet6).contains(destination)) {
-        return Verdict::Pass;
+    } else if (inside) {
+        // Nothing listens on the virtual network's other addresses (the sandbox's own never
+        // leave it); libslirp would take them for the host's loopback or send them out.
+        return denied(packet);
     }
     if (policy->allows(destination, packet.destination_port, packet.protocol)) return Verdict::Pass;
     return denied(packet);
@@ -198,9 +316,14 @@ std::vector<std::uint8_t> udp_reply_for(const std::uint8_t* frame, const PacketI
 }
 
 std::vector<std::uint8_t> icmp_unreachable_for(const std::uint8_t* frame, std::size_t length,
-                                               const PacketInfo& packet) {
+                                               const PacketInfo& denied_packet, const VirtualNetwork& network) {
     std::vector<std::uint8_t> out;
     if (length <= kEthernet) return out;
+    PacketInfo packet = denied_packet;
+    const IpAddress& to = packet.destination;
+    bool group = to.family == IpFamily::V4 ? (to.bytes[0] >= 224 || is_broadcast(to, network.subnet4))
+                                           : to.bytes[0] == 0xff;
+    if (group) packet.destination = gateway(network, packet.family);
     const std::uint8_t* original = frame + kEthernet;
     std::size_t original_length = length - kEthernet;
     bool v4 = packet.family == IpFamily::V4;
@@ -208,6 +331,7 @@ std::vector<std::uint8_t> icmp_unreachable_for(const std::uint8_t* frame, std::s
         // RFC 792: the original IP header and the first 8 bytes of its data.
         std::size_t quoted = std::min(original_length, std::size_t(original[0] & 0x0f) * 4 + 8);
         std::size_t at = start_reply(out, frame, packet, kIcmp, 8 + quoted);
+        if (group) gateway_mac(out.data() + 6, network);
         std::uint8_t* icmp = out.data() + at;
         icmp[0] = 3;   // destination unreachable
         icmp[1] = 13;  // communication administratively prohibited
@@ -217,6 +341,7 @@ std::vector<std::uint8_t> icmp_unreachable_for(const std::uint8_t* frame, std::s
         // RFC 4443: as much of the original as fits in the minimum MTU.
         std::size_t quoted = std::min(original_length, std::size_t(1280 - 40 - 8));
         std::size_t at = start_reply(out, frame, packet, kIcmpv6, 8 + quoted);
+        if (group) gateway_mac(out.data() + 6, network);
         std::uint8_t* icmp = out.data() + at;
         icmp[0] = 1;  // destination unreachable
         icmp[1] = 1;  // communication with destination administratively prohibited

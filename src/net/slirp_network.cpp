@@ -33,7 +33,7 @@ SlirpNetwork& self(void* opaque) { return *static_cast<SlirpNetwork*>(opaque); }
 
 // libslirp's callbacks: noexcept trampolines into the SlirpNetwork.
 ssize_t send_packet(const void* buf, size_t len, void* opaque) noexcept {
-    self(opaque).send_to_guest(static_cast<const std::uint8_t*>(buf), len);
+    self(opaque).deliver_from_slirp(static_cast<const std::uint8_t*>(buf), len);
     return static_cast<ssize_t>(len);
 }
 void guest_error(const char*, void*) noexcept {}
@@ -120,8 +120,8 @@ SlirpConfig slirp_config(const SlirpSettings& settings, const GuestAddresses& ad
 
 SlirpNetwork::SlirpNetwork(const SlirpSettings& settings, UniqueFd frames)
     : settings_(settings), addresses_(guest_addresses(settings)), frames_(std::move(frames)) {
-    virtual_network_ = {settings.subnet4, settings.subnet6, addresses_.gateway4, addresses_.gateway6,
-                        settings.allow_host_loopback, {}};
+    virtual_network_ = {settings.subnet4, settings.subnet6,  addresses_.gateway4, addresses_.gateway6,
+                        settings.allow_host_loopback, addresses_.dns4, addresses_.dns6, {}};
     for (const auto& forward : settings.ports)
         virtual_network_.forwarded_ports.emplace_back(forward.protocol, forward.guest_port);
     outside_policy_ = settings.egress;
@@ -168,6 +168,14 @@ void SlirpNetwork::open_forwards(const SlirpSettings& settings) {
     }
 }
 
+void SlirpNetwork::deliver_from_slirp(const std::uint8_t* frame, std::size_t length) {
+    // Only libslirp's frames can carry a forward's datagrams (the filter's own replies and the
+    // DNS answers come from elsewhere); noted before the sandbox can answer them.
+    if (auto packet = inspect_frame(frame, length))
+        if (auto flow = forward_delivery(*packet, virtual_network_)) udp_flows_.delivered(*flow, now_ns() / 1000000);
+    send_to_guest(frame, length);
+}
+
 void SlirpNetwork::send_to_guest(const std::uint8_t* frame, std::size_t length) {
     // Non-blocking: when the sandbox does not take frames, drop them (TCP retransmits).
     ssize_t ignored = ::write(frames_.get(), frame, length);
@@ -182,12 +190,14 @@ void SlirpNetwork::read_frames() {
         auto length = static_cast<std::size_t>(got);
         auto packet = inspect_frame(frame, length);
         Verdict verdict =
-            packet ? egress_verdict(*packet, outside_policy_, settings_.egress, virtual_network_) : Verdict::Pass;
+            packet ? egress_verdict(*packet, outside_policy_, settings_.egress, virtual_network_, udp_flows_,
+                                    now_ns() / 1000000)
+                   : Verdict::Pass;
         std::vector<std::uint8_t> reply;
         if (verdict == Verdict::Pass && packet && forward_dns(frame, length, *packet)) continue;
         if (verdict == Verdict::Pass) slirp_input(slirp_, frame, static_cast<int>(length));
         else if (verdict == Verdict::Reset) reply = tcp_reset_for(frame, length, *packet);
-        else if (verdict == Verdict::Unreachable) reply = icmp_unreachable_for(frame, length, *packet);
+        else if (verdict == Verdict::Unreachable) reply = icmp_unreachable_for(frame, length, *packet, virtual_network_);
         if (!reply.empty()) send_to_guest(reply.data(), reply.size());
     }
 }

@@ -33,7 +33,7 @@ public:
 
     // Called from libslirp's C callbacks.
     struct Timer;
-    void send_to_guest(const std::uint8_t* frame, std::size_t length);
+    void deliver_from_slirp(const std::uint8_t* frame, std::size_t length);
     std::vector<std::unique_ptr<Timer>>& timers() { return timers_; }
 
 private:
@@ -48,11 +48,13 @@ private:
     void read_frames();
     bool forward_dns(const std::uint8_t* frame, std::size_t length, const PacketInfo& packet);
     void answer_dns(DnsQuery& query);
+    void send_to_guest(const std::uint8_t* frame, std::size_t length);
 
     SlirpSettings settings_;
     GuestAddresses addresses_;
     VirtualNetwork virtual_network_;
     EgressPolicy outside_policy_;  // the profile's rules and its preset's
+    ForwardedUdpFlows udp_flows_;  // what the UDP forwards delivered: the answers allowed back
     UniqueFd frames_;
     Slirp* slirp_ = nullptr;
     std::vector<std::unique_ptr<Timer>> timers_;

@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """Small network helpers for the slirp tests. Loopback only on the host.
 
-  netutil.py serve tcp|udp ADDRESS PORTFILE   echo server on ADDRESS, a free port written to PORTFILE
+  netutil.py serve tcp|udp ADDRESS PORTFILE   echo server on ADDRESS, a free port written to PORTFILE;
+                                              a line in PORTFILE.log for each client it hears
   netutil.py listen-busy ADDRESS PORTFILE     a TCP listener that only holds its port
   netutil.py client tcp|udp HOST PORT         (inside the sandbox) send "hi", print the answer
                                               or "error=ERRNONAME", and "elapsed_ms=N"
+  netutil.py client-from LOCALPORT tcp|udp HOST PORT
+                                              (inside) the same, from LOCALPORT (a forward's guest port)
+  netutil.py broadcast PORT                   (inside) as client, to 255.255.255.255:PORT
   netutil.py local-address                    (inside) the source address towards the gateway
   netutil.py echo-listen PORT                 (inside) TCP echo server on [::]:PORT (and IPv4), prints ready
-  netutil.py udp-echo-once PORT               (inside) answers one UDP datagram on 0.0.0.0:PORT
+  netutil.py udp-echo-once PORT [COUNT]       (inside) answers COUNT (1) UDP datagrams on [::]:PORT
+                                              (IPv4 and IPv6)
   netutil.py dns-stub PORTFILE                 a DNS server on 127.0.0.1 answering every A query with
                                               192.0.2.123 (and AAAA with no records)
   netutil.py resolve NAME                     (inside) gethostbyname NAME: "resolved=ADDRESS" or error
@@ -32,9 +37,14 @@ def serve(kind, address, portfile):
     with open(portfile + ".tmp", "w") as f:
         f.write(str(s.getsockname()[1]))
     os.rename(portfile + ".tmp", portfile)
+    def heard(peer):
+        with open(portfile + ".log", "a") as log:
+            log.write("%s %s\n" % (kind, peer))
+
     while True:
         if kind == "tcp":
-            c, _ = s.accept()
+            c, peer = s.accept()
+            heard(peer)
             c.settimeout(5)
             try:
                 c.sendall(b"echo:" + c.recv(1000))
@@ -43,14 +53,18 @@ def serve(kind, address, portfile):
             c.close()
         else:
             data, peer = s.recvfrom(1000)
+            heard(peer)
             s.sendto(b"echo:" + data, peer)
 
 
-def client(kind, host, port):
+def client(kind, host, port, local_port=None):
     start = time.monotonic()
     try:
         s = socket.socket(family(host), socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM)
         s.settimeout(5)
+        if local_port is not None:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("::" if family(host) == socket.AF_INET6 else "0.0.0.0", int(local_port)))
         s.connect((host, int(port)))
         s.send(b"hi")
         print("answer=" + s.recv(100).decode())
@@ -96,6 +110,20 @@ def main():
         time.sleep(120)
     elif cmd == "client":
         client(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif cmd == "client-from":
+        client(sys.argv[3], sys.argv[4], sys.argv[5], local_port=sys.argv[2])
+    elif cmd == "broadcast":
+        start = time.monotonic()
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        s.settimeout(5)
+        try:
+            s.connect(("255.255.255.255", int(sys.argv[2])))  # connected: ICMP errors are reported
+            s.send(b"hi")
+            print("answer=" + s.recv(100).decode())
+        except OSError as e:
+            print("error=" + errno.errorcode.get(e.errno, "timeout" if isinstance(e, socket.timeout) else str(e.errno)))
+        print("elapsed_ms=%d" % ((time.monotonic() - start) * 1000))
     elif cmd == "local-address":
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.connect(("10.0.2.2", 9))
@@ -104,10 +132,12 @@ def main():
         s6.connect(("fd00::2", 9))
         print("local6=" + s6.getsockname()[0])
     elif cmd == "udp-echo-once":
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("0.0.0.0", int(sys.argv[2])))
-        data, peer = s.recvfrom(1000)
-        s.sendto(b"inside-udp:" + data, peer)
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)  # dual-stack, as echo-listen
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.bind(("::", int(sys.argv[2])))
+        for _ in range(int(sys.argv[3]) if len(sys.argv) > 3 else 1):
+            data, peer = s.recvfrom(1000)
+            s.sendto(b"inside-udp:" + data, peer)
     elif cmd == "echo-listen":
         s = socket.socket(socket.AF_INET6)  # dual-stack: IPv4 and IPv6 forwards both arrive
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)

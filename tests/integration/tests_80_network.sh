@@ -13,13 +13,15 @@ need_python_inside() {
   [ -x /usr/bin/python3 ] || skip "/usr/bin/python3 is not installed (needed inside the sandbox)"
 }
 
-# serve KIND ADDRESS: an echo server of the test's own; its port in $PORT
+# serve KIND ADDRESS: an echo server of the test's own; its port in $PORT, the file where it
+# notes each client it hears in $HEARD
 serve() {
   local portfile=$T/port.$RANDOM
   start_bg python3 "$IT_DIR/netutil.py" serve "$1" "$2" "$portfile"
   local i
   for ((i = 0; i < 50; i++)); do [ -s "$portfile" ] && break; sleep 0.1; done
   PORT=$(cat "$portfile") || fail "the $1 echo server on $2 did not start"
+  HEARD=$portfile.log
 }
 
 t_net_slirp_interface() {
@@ -177,23 +179,69 @@ t_net_host_mode_check_warns() {
     fail "check did not warn about host networking: $(cat "$T/err")"
 }
 
-# UDP and IPv6 forwards: "127.0.0.1:PORT:5353/udp" and "[::1]:PORT:8443".
+need_ipv6_loopback() {
+  python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null || skip "no IPv6 loopback on this host"
+}
+
+# free_port tcp|udp ADDRESS: a port free on the host's ADDRESS just now
+free_port() {
+  python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[2] else socket.AF_INET,
+                  socket.SOCK_STREAM if sys.argv[1] == "tcp" else socket.SOCK_DGRAM)
+s.bind((sys.argv[2], 0)); print(s.getsockname()[1])' "$1" "$2"
+}
+
+# UDP and IPv6 forwards: "127.0.0.1:PORT:5353/udp", "[::1]:PORT:5353/udp" and "[::1]:PORT:8443".
+# The sandbox's UDP answers go back through the gateway without allow_host_loopback.
 t_net_port_forward_udp_and_ipv6() {
   need_python_inside
-  python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null || skip "no IPv6 loopback on this host"
-  local p udp tcp6 pid i a1= a2=
-  udp=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  tcp6=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0)); print(s.getsockname()[1])')
-  p=$(netprofile p "ports = [\"127.0.0.1:$udp:5353/udp\", \"[::1]:$tcp6:8443\"]")
-  sb_bg_net "$p" /bin/sh -c 'python3 /netutil.py udp-echo-once 5353 & python3 /netutil.py echo-listen 8443; wait'
+  need_ipv6_loopback
+  local p udp udp6 tcp6 pid i a1= a2= a3=
+  udp=$(free_port udp 127.0.0.1)
+  udp6=$(free_port udp ::1)
+  tcp6=$(free_port tcp ::1)
+  p=$(netprofile p "ports = [\"127.0.0.1:$udp:5353/udp\", \"[::1]:$udp6:5353/udp\", \"[::1]:$tcp6:8443\"]")
+  sb_bg_net "$p" /bin/sh -c 'python3 /netutil.py udp-echo-once 5353 2 & python3 /netutil.py echo-listen 8443; wait'
   pid=$BG
   wait_for_line "$T/out" '^ready$' 10 || fail "the listeners inside did not start: $(cat "$T/err")"
   a1=$(host_answer udp 127.0.0.1 "$udp")
+  a3=$(host_answer udp ::1 "$udp6")
   a2=$(host_answer tcp ::1 "$tcp6")
   [ "$a1" = "inside-udp:hi" ] || fail "the UDP forward 127.0.0.1:$udp -> 5353 did not answer (got '$a1')"
+  [ "$a3" = "inside-udp:hi" ] || fail "the UDP forward [::1]:$udp6 -> 5353 did not answer (got '$a3')"
   [ "$a2" = "inside:hi" ] || fail "the IPv6 forward [::1]:$tcp6 -> 8443 did not answer (got '$a2')"
   wait_exit "$pid" 10 || fail "the sandbox did not end"
 }
+
+# Issue 8 A.1: a forward's guest port is no way to the host's loopback. The payload chooses its
+# source port: bound to the forward's guest port, it connects to the gateway, where the test's
+# own service listens on the host's 127.0.0.1 / ::1. Without allow_host_loopback that must fail
+# fast (a reset, an ICMP error), as from any other port.
+# forward_port_attack tcp|udp 4|6
+forward_port_attack() {
+  local kind=$1 host=127.0.0.1 gateway=10.0.2.2 guest_port=8080 p forward
+  need_python_inside
+  [ "$2" = 6 ] && { need_ipv6_loopback; host=::1; gateway=fd00::2; }
+  [ "$kind" = udp ] && guest_port=5353
+  serve "$kind" "$host"
+  forward="$(free_port "$kind" "$host"):$guest_port/$kind"
+  [ "$2" = 6 ] && forward="[::1]:$forward"
+  p=$(netprofile p "ports = [\"$forward\"]")
+  sb run "$p" -- /bin/sh -c "python3 /netutil.py client $kind $gateway $PORT; python3 /netutil.py client-from $guest_port $kind $gateway $PORT"
+  expect_rc 0
+  grep -q '^answer=' "$T/out" &&
+    fail "the host's $host:$PORT ($kind) was reachable from the forward's guest port $guest_port: $(cat "$T/out")"
+  [ -s "$HEARD" ] && fail "the host's $host:$PORT ($kind) heard from the sandbox: $(cat "$HEARD")"
+  [ "$(grep -c '^error=E' "$T/out")" -eq 2 ] || fail "not both denied with an error: $(cat "$T/out")"
+  [ "$(grep '^error=' "$T/out" | sed -n 1p)" = "$(grep '^error=' "$T/out" | sed -n 2p)" ] ||
+    fail "the forward's guest port was answered unlike any other port: $(cat "$T/out")"
+  awk -F= '$1 == "elapsed_ms" && $2 > 2000 { bad = 1 } END { exit bad }' "$T/out" || fail "a denied packet did not fail fast: $(cat "$T/out")"
+}
+
+t_net_forward_port_no_host_loopback_tcp4() { forward_port_attack tcp 4; }
+t_net_forward_port_no_host_loopback_tcp6() { forward_port_attack tcp 6; }
+t_net_forward_port_no_host_loopback_udp4() { forward_port_attack udp 4; }
+t_net_forward_port_no_host_loopback_udp6() { forward_port_attack udp 6; }
 
 # The command line: --network slirp and -p/--publish on a profile without networking.
 t_net_cli_publish() {
@@ -212,4 +260,18 @@ t_net_cli_publish() {
   sb run -p 8080:80 "$p" -- /bin/true
   expect_rc 125
   grep -q -- '--publish needs the slirp network' "$T/err" || fail "no clear error for -p without slirp: $(cat "$T/err")"
+}
+
+# libslirp sends what goes to the broadcast address 255.255.255.255 to the host's loopback, as
+# what goes to the gateway: without allow_host_loopback it is denied at once.
+t_net_broadcast_no_host_loopback() {
+  need_python_inside
+  local p
+  serve udp 127.0.0.1
+  p=$(netprofile p)
+  sb run "$p" -- python3 /netutil.py broadcast "$PORT"
+  expect_rc 0
+  grep -q '^answer=' "$T/out" && fail "the host's 127.0.0.1:$PORT was reachable through 255.255.255.255: $(cat "$T/out")"
+  [ -s "$HEARD" ] && fail "the host's 127.0.0.1:$PORT heard from the sandbox through 255.255.255.255: $(cat "$HEARD")"
+  expect_kv error EHOSTUNREACH
 }
