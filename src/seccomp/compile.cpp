@@ -148,7 +148,8 @@ SeccompProgram compile_seccomp(const SeccompPolicy& policy) {
         rc = seccomp_arch_add(ctx.get(), token);
         if (rc < 0 && rc != -EEXIST) fail("seccomp_arch_add " + name, rc);
     }
-    for (const auto& rule : policy.rules) add_rule(ctx.get(), rule, program.notify);
+    for (const auto& rule : policy.rules)
+        if (!rule.derived) add_rule(ctx.get(), rule, program.notify);
     program.code = future_prefix();
     auto body = export_program(ctx.get());
     program.code.insert(program.code.end(), body.begin(), body.end());

@@ -98,6 +98,19 @@ void add_socket_rules(std::vector<SyscallRule>& rules) {
                          {{0, ArgCheck::Op::GreaterEqual, ~0ull, kLastAllowedFamily + 1}}));
 }
 
+// i386's socketcall(SYS_SOCKET, args) passes the family in memory, out of the filter's sight, so
+// libseccomp turns every socket rule into one that refuses socketcall(SYS_SOCKET) whole, with that
+// rule's errno. The same rule, in the data, keeps matching_rule() and the program in agreement;
+// it follows the socket rules in force (allow = ["socket"] lifts it too).
+void add_derived_socketcall_rule(std::vector<SyscallRule>& rules, const std::map<std::string, SyscallChoice>& chosen) {
+    if (chosen.count("socketcall")) return;  // the profile's own rule decides
+    auto socket = std::find_if(rules.begin(), rules.end(), [](const SyscallRule& r) { return r.syscall == "socket"; });
+    if (socket == rules.end()) return;
+    SyscallRule rule = deny("socketcall", socket->error, "sockets", {{0, ArgCheck::Op::Equal, ~0ull, 1}});
+    rule.derived = true;
+    rules.push_back(rule);
+}
+
 // personality(2) takes 32 bits. The allowed values are 0xffffffff and those with no bit outside
 // kPersonalityFreeBits. With one comparison per argument, "none of these" is a union of rules:
 // a value is refused when bit 31 is clear and a non-free bit is set, or when bit 31 is set and
@@ -168,6 +181,7 @@ SeccompPolicy build_seccomp_policy(const SeccompSettings& settings, SeccompMode 
         if (!choice.allow) policy.rules.push_back(SyscallRule{name, choice.error, {}, "profile"});
         else if (defaults.count(name)) policy.allowed.push_back(name);
     }
+    add_derived_socketcall_rule(policy.rules, settings.syscalls);
     return policy;
 }
 
@@ -180,6 +194,10 @@ bool known_syscall(const std::string& name) {
 }
 
 std::optional<int> errno_from_name(const std::string& name) {
+    // errno(3)'s aliases, which strerrorname_np never returns.
+    if (name == "EWOULDBLOCK") return EWOULDBLOCK;
+    if (name == "ENOTSUP") return ENOTSUP;
+    if (name == "EDEADLOCK") return EDEADLOCK;
     for (int error = 1; error < 4096; ++error) {
         const char* known = ::strerrorname_np(error);
         if (known && name == known) return error;

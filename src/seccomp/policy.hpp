@@ -35,6 +35,7 @@ struct SyscallRule {
     int error = 1;               // errno the call fails with (EPERM unless said otherwise)
     std::vector<ArgCheck> when;  // empty: every call
     std::string why;             // the group it belongs to, for --dry-run, check and the log
+    bool derived = false;        // libseccomp makes it from other rules: data only, never compiled
     bool operator==(const SyscallRule&) const = default;
 };
 
