@@ -269,7 +269,8 @@ void Supervisor::handle_message() {
         if (!received->fd) throw SetupError("protocol", "network-ready without the frames fd");
         // Throws for a forward that cannot listen: I is still waiting, the payload never runs.
         network_.emplace(plan_.slirp, std::move(received->fd));
-        send_message(sync_.get(), Message{MessageType::NetworkStarted, 0, 0, {}});
+        // If I is gone (its set-up failed meanwhile), its own report follows: no error here.
+        send_message_noexcept(sync_.get(), Message{MessageType::NetworkStarted, 0, 0, {}});
         handshake_.network_started();
         log("user-mode network (libslirp) started; told init to go on");
     } else if (message.type == MessageType::PayloadStarted) {
