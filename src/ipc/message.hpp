@@ -1,6 +1,7 @@
 // Messages between the supervisor (S), the setup child (C), the sandbox's init (I) and the
 // payload (W), carried over one SOCK_SEQPACKET socket (S holds one end; C, I and W share the
-// other, so S's messages reach whichever of them reads: C only MapsWritten, I only after). Pure: encoding and decoding only.
+// other, so S's messages reach whichever of them reads: C only MapsWritten, I only after).
+// Pure: encoding and decoding only.
 #pragma once
 #include <cstdint>
 #include <optional>
