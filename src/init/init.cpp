@@ -4,6 +4,8 @@
 //   - non-dumpable, so the payload cannot ptrace or read our memory;
 //   - build the filesystem, set the hostname, bring up lo; open a pty in our own devpts when the
 //     user is on a terminal, and hand its master to the supervisor;
+//   - mode slirp: hand the frames fd over first, and before the payload wait for the
+//     supervisor's word that the network runs and every port forward listens;
 //   - vfork the payload, drop every capability but CAP_KILL, then loop on a signalfd: reap every child (orphans are reparented to us),
 //     forward signals to the payload, and when the payload exits report its status and exit,
 //     which makes the kernel kill everything left in the PID namespace.
@@ -40,6 +42,14 @@ namespace {
 bool supervisor_gone(int sync) {
     pollfd p{sync, 0, 0};
     return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
+}
+
+// Mode slirp: the payload starts only once the supervisor runs the network and every port
+// forward listens. Anything else (the supervisor failed, e.g. on a busy port, and is gone or
+// going) ends us quietly: the supervisor reports why.
+void wait_for_network(int sync) {
+    auto go = receive_message(sync);
+    if (!go || go->message.type != MessageType::NetworkStarted) ::_exit(kExitSetupFailed);
 }
 
 struct Terminal {
@@ -125,6 +135,8 @@ bool reap_children(pid_t payload, int& payload_status) {
         if (child.plan.unshare_net) setup_loopback();
         Terminal terminal;
         if (child.terminal_fds) terminal = in_stage("terminal", open_terminal);
+        // Everything that can fail is set up before the payload's first instruction.
+        if (child.plan.network == NetworkMode::Slirp) in_stage("network", [&] { wait_for_network(child.sync); });
         // Announce before forking: the payload's own messages (exec failed) must come after.
         send_message(child.sync, Message{MessageType::PayloadStarted, 0, 0, {}}, terminal.master.get());
         terminal.master.reset();

@@ -1,7 +1,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/keyctl.h>
 
 #include <cerrno>
 
@@ -34,6 +37,27 @@ void fail_child(int sync, const std::exception& error) noexcept {
     ::_exit(kExitSetupFailed);
 }
 
+namespace {
+
+bool key_syscalls_refused(int err) { return err == ENOSYS || err == EPERM; }
+
+// A fresh anonymous session keyring, as runc and crun give each container: the caller's holds
+// its Kerberos tickets, fscrypt and cifs keys; shared, the payload could read them, plant keys
+// that outlive the sandbox, and two sandboxes would share one. I and the payload inherit it.
+// Where key syscalls are refused outright (an outer seccomp filter, a kernel without keys) they
+// are refused to the payload too, which then cannot reach any keyring: that is checked by
+// naming our session keyring, not assumed.
+void join_fresh_session_keyring() {
+    if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) >= 0) return;
+    int err = errno;
+    if (key_syscalls_refused(err) && ::syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0) < 0 &&
+        key_syscalls_refused(errno))
+        return;
+    throw SysError("keyctl", "join a new session keyring", err);
+}
+
+}  // namespace
+
 void run_setup_child(const SandboxChild& child) {
     try {
         // If the supervisor dies, so do we (and the namespaces with us).
@@ -46,6 +70,7 @@ void run_setup_child(const SandboxChild& child) {
         check(::setsid(), "setsid");
         auto go = receive_message(child.sync);
         if (!go || go->message.type != MessageType::MapsWritten) ::_exit(kExitSetupFailed);
+        in_stage("keyring", join_fresh_session_keyring);
         setup_nested_namespaces(child.plan);
         UniqueFd init_pidfd;
         // CLONE_PARENT: I becomes the supervisor's child, so it can wait for it and I's

@@ -7,7 +7,6 @@ namespace sb {
 const char* to_string(HandshakeState state) {
     switch (state) {
         case HandshakeState::WaitingForMaps: return "waiting-for-maps";
-        case HandshakeState::WaitingForInit: return "waiting-for-init";
         case HandshakeState::SettingUp: return "setting-up";
         case HandshakeState::Running: return "running";
         case HandshakeState::Finished: return "finished";
@@ -16,47 +15,81 @@ const char* to_string(HandshakeState state) {
     return "?";
 }
 
-void Handshake::maps_written() {
-    if (state_ == HandshakeState::WaitingForMaps) state_ = HandshakeState::WaitingForInit;
+const char* to_string(NetworkState state) {
+    switch (state) {
+        case NetworkState::None: return "none";
+        case NetworkState::Awaited: return "awaited";
+        case NetworkState::Ready: return "ready";
+        case NetworkState::Started: return "started";
+    }
+    return "?";
 }
 
-std::optional<std::string> Handshake::receive(const Message& message) {
-    auto reject = [&] {
-        return std::string("unexpected message ") + to_string(message.type) + " while " + to_string(state_);
-    };
-    if (state_ == HandshakeState::Finished || state_ == HandshakeState::Failed) return reject();
+std::string Handshake::describe() const {
+    std::string text = to_string(state_);
+    if (network_ != NetworkState::None) text += std::string(", network ") + to_string(network_);
+    if (state_ != HandshakeState::WaitingForMaps && !init_known_) text += ", init not reported";
+    return text;
+}
+
+void Handshake::maps_written() {
+    if (state_ == HandshakeState::WaitingForMaps) state_ = HandshakeState::SettingUp;
+}
+
+void Handshake::network_started() {
+    if (network_ == NetworkState::Ready) network_ = NetworkState::Started;
+}
+
+MessageVerdict Handshake::reject(const Message& message) const {
+    return MessageVerdict{MessageVerdict::Reject,
+                   std::string("unexpected message ") + to_string(message.type) + " while " + describe()};
+}
+
+MessageVerdict Handshake::receive(const Message& message) {
+    // Nothing comes from the sandbox before it was told the maps are in place.
+    if (state_ == HandshakeState::WaitingForMaps) return reject(message);
+    // C's report is independent of how far I and W have come: any state after the maps.
+    if (message.type == MessageType::InitStarted) {
+        if (init_known_) return reject(message);
+        init_known_ = true;
+        return MessageVerdict{};
+    }
+    // Once the outcome is known, the rest is the sandbox winding down (I reports the exit of a
+    // payload whose exec failed): nothing changes it.
+    if (outcome_known()) return MessageVerdict{MessageVerdict::Ignore, {}};
     switch (message.type) {
         case MessageType::SetupFailed:
-            if (state_ == HandshakeState::WaitingForMaps) return reject();
             failure_ = message;
             exit_code_ = kExitSetupFailed;
             state_ = HandshakeState::Failed;
-            return std::nullopt;
-        case MessageType::InitStarted:
-            if (state_ != HandshakeState::WaitingForInit) return reject();
-            state_ = HandshakeState::SettingUp;
-            return std::nullopt;
+            return MessageVerdict{};
         case MessageType::NetworkReady:
-            if (state_ != HandshakeState::SettingUp) return reject();
-            return std::nullopt;
+            if (state_ != HandshakeState::SettingUp || network_ != NetworkState::Awaited) return reject(message);
+            network_ = NetworkState::Ready;
+            return MessageVerdict{};
         case MessageType::PayloadStarted:
-            if (state_ != HandshakeState::SettingUp) return reject();
+            if (state_ != HandshakeState::SettingUp) return reject(message);
+            // I waits for NetworkStarted before it announces the payload.
+            if (network_ != NetworkState::None && network_ != NetworkState::Started) return reject(message);
             state_ = HandshakeState::Running;
-            return std::nullopt;
+            return MessageVerdict{};
         case MessageType::ExecFailed:
-            if (state_ != HandshakeState::Running) return reject();
+            if (state_ != HandshakeState::Running) return reject(message);
             failure_ = message;
             exit_code_ = exit_code_for_exec_error(message.int0);
             state_ = HandshakeState::Failed;
-            return std::nullopt;
+            return MessageVerdict{};
         case MessageType::PayloadExited:
-            if (state_ != HandshakeState::Running) return reject();
+            if (state_ != HandshakeState::Running) return reject(message);
             exit_code_ = exit_code_for_status(message.int0 != 0, message.int1);
             state_ = HandshakeState::Finished;
-            return std::nullopt;
-        case MessageType::MapsWritten: return reject();
+            return MessageVerdict{};
+        case MessageType::MapsWritten:
+        case MessageType::NetworkStarted:
+        case MessageType::InitStarted:  // handled above
+            return reject(message);
     }
-    return reject();
+    return reject(message);
 }
 
 }  // namespace sb

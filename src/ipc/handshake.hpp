@@ -1,7 +1,13 @@
 // The supervisor's side of the start-up handshake as a small state machine, so the order of
 // messages is checked in one place (and unit-tested) rather than spread over the code.
+//
+// Messages come from three processes over one socket: C (InitStarted, or SetupFailed), I
+// (NetworkReady, PayloadStarted, SetupFailed, PayloadExited) and W (ExecFailed, SetupFailed).
+// Each process's own messages arrive in the order it sent them, but nothing orders one
+// process's against another's: I may report its whole run before C's InitStarted arrives.
+// So whether I's pid is known is tracked apart from how far the sandbox has come, and every
+// interleaving of C's message with I's and W's is legal.
 #pragma once
-#include <optional>
 #include <string>
 
 #include "ipc/message.hpp"
@@ -9,31 +15,66 @@
 namespace sb {
 
 enum class HandshakeState {
-    WaitingForMaps,    // S still has to write the maps and send MapsWritten
-    WaitingForInit,    // MapsWritten sent; C will report I's pid
-    SettingUp,         // I is building the sandbox
-    Running,           // the payload was forked (exec may still fail)
-    Finished,          // the payload exited (PayloadExited)
-    Failed,            // setup or exec failed; `failure` says why
+    WaitingForMaps,  // S still has to write the maps and send MapsWritten
+    SettingUp,       // C and I are building the sandbox
+    Running,         // the payload was forked (exec may still fail)
+    Finished,        // the payload exited (PayloadExited)
+    Failed,          // setup or exec failed; `failure` says why
+};
+
+// The user-mode network (mode slirp) on the way to the payload's start: I sends the frames fd
+// (NetworkReady), S starts libslirp and opens the port forwards, then tells I to go on
+// (NetworkStarted). The payload must not start before: a forward that cannot listen must stop
+// the run before the payload's first instruction.
+enum class NetworkState {
+    None,      // no user-mode network
+    Awaited,   // I has not sent its frames fd yet
+    Ready,     // S has the frames fd and starts the network
+    Started,   // S started it and told I to go on
 };
 
 const char* to_string(HandshakeState state);
+const char* to_string(NetworkState state);
+
+// What S does with a message from the sandbox.
+struct MessageVerdict {
+    enum Kind {
+        Act,     // apply it
+        Ignore,  // harmless, but the outcome is already known (e.g. PayloadExited after ExecFailed)
+        Reject,  // a protocol error: `error` says which message came in which state
+    } kind = Act;
+    std::string error;
+};
 
 class Handshake {
 public:
+    explicit Handshake(bool with_network = false)
+        : network_(with_network ? NetworkState::Awaited : NetworkState::None) {}
+
     HandshakeState state() const { return state_; }
+    NetworkState network() const { return network_; }
+    // C's InitStarted arrived: I's pid (and pidfd) are known.
+    bool init_known() const { return init_known_; }
     // S wrote the maps and told the child.
     void maps_written();
-    // Applies a message from the sandbox. Returns an error text for a message that is not
-    // allowed in the current state (a protocol error), nullopt when accepted.
-    std::optional<std::string> receive(const Message& message);
+    // S started the network and sent NetworkStarted to I. Only after NetworkReady.
+    void network_started();
+    // Applies a message from the sandbox.
+    MessageVerdict receive(const Message& message);
     // The exit code this run ends with, once Finished or Failed.
     int exit_code() const { return exit_code_; }
     // For Failed: the SetupFailed or ExecFailed message.
     const Message& failure() const { return failure_; }
+    // A short description for timeouts and logs: "setting-up, network ready, init unknown".
+    std::string describe() const;
 
 private:
+    MessageVerdict reject(const Message& message) const;
+    bool outcome_known() const { return state_ == HandshakeState::Finished || state_ == HandshakeState::Failed; }
+
     HandshakeState state_ = HandshakeState::WaitingForMaps;
+    NetworkState network_;
+    bool init_known_ = false;
     int exit_code_ = 125;
     Message failure_;
 };

@@ -22,7 +22,7 @@ std::uint32_t get32(const std::uint8_t* data) {
     return value;
 }
 
-bool known_type(std::uint8_t type) { return type >= 1 && type <= 7; }
+bool known_type(std::uint8_t type) { return type >= 1 && type <= 8; }
 
 }  // namespace
 
@@ -78,6 +78,7 @@ const char* to_string(MessageType type) {
         case MessageType::ExecFailed: return "exec-failed";
         case MessageType::PayloadExited: return "payload-exited";
         case MessageType::NetworkReady: return "network-ready";
+        case MessageType::NetworkStarted: return "network-started";
     }
     return "unknown";
 }

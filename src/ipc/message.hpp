@@ -1,5 +1,7 @@
 // Messages between the supervisor (S), the setup child (C), the sandbox's init (I) and the
-// payload (W), carried over one SOCK_SEQPACKET socket. Pure: encoding and decoding only.
+// payload (W), carried over one SOCK_SEQPACKET socket (S holds one end; C, I and W share the
+// other, so S's messages reach whichever of them reads: C only MapsWritten, I only after).
+// Pure: encoding and decoding only.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -16,6 +18,7 @@ enum class MessageType : std::uint8_t {
     ExecFailed = 5,     // W -> S: int0 = errno of execve; text = command
     PayloadExited = 6,  // I -> S: int0 = 0 exited / 1 killed by signal; int1 = code or signal
     NetworkReady = 7,   // I -> S: the sandbox's eth0 is up; the fd carrying its frames attached
+    NetworkStarted = 8, // S -> I: libslirp runs and every port forward listens: start the payload
 };
 
 struct Message {

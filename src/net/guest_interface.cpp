@@ -169,6 +169,9 @@ UniqueFd setup_guest_interface(const SlirpSettings& net) {
         if (veth) create_veth_pair();
         // No duplicate address detection: the address is ours alone, and DAD would delay it.
         write_sysctl(std::string("/proc/sys/net/ipv6/conf/") + kGuest + "/accept_dad", "0");
+        // The address and route are static: no second address from libslirp's router
+        // advertisements (SLAAC), which would be the source of the sandbox's connections.
+        write_sysctl(std::string("/proc/sys/net/ipv6/conf/") + kGuest + "/accept_ra", "0");
         if (veth) write_sysctl(std::string("/proc/sys/net/ipv6/conf/") + kPeer + "/disable_ipv6", "1");
         UniqueFd sock = dgram_socket(AF_INET);
         set_up(sock.get(), kGuest, net.mtu);

@@ -2,8 +2,11 @@
 //   1. block the forwarded signals and SIGCHLD and read them from a signalfd (one poll loop);
 //   2. clone C into a new user namespace (C waits), write its id maps, tell it to go on;
 //   3. C creates the nested namespaces and clones I (pid 1) as our child; C sends I's pidfd;
-//   4. I builds the sandbox and announces the payload (with a pty master when any of our
-//      stdio is a terminal);
+//      I's own messages may overtake C's (they are two processes): the handshake takes them
+//      in any order;
+//   4. I builds the sandbox (mode slirp: sends the frames fd, and waits for our go-ahead once
+//      libslirp runs and every forward listens) and announces the payload (with a pty master
+//      when any of our stdio is a terminal);
 //   5. loop: relay the terminal, forward signals to I, reap children, until I has exited and
 //      the sync socket is closed. Every wait before the payload starts has a deadline.
 // The sandbox runs in a session of its own (C calls setsid), so nothing inside has our
@@ -113,6 +116,7 @@ private:
     int poll_timeout() const;
     void on_timeout();
     void handle_message();
+    void init_started(pid_t pid, UniqueFd pidfd);
     void start_relay(UniqueFd master);
     void add_relay_fds(std::vector<pollfd>& fds) const;
     void handle_relay(int fd, short events);
@@ -130,7 +134,7 @@ private:
     long long start_us_ = now_us();
     long long deadline_ms_ = now_ms() + kSetupDeadlineMs;
     unsigned terminals_ = terminal_fd_mask();
-    Handshake handshake_;
+    Handshake handshake_{plan_.network == NetworkMode::Slirp};
     UniqueFd sync_, signals_;
     // Destroyed in reverse order: the children are killed first, then the cgroup is removed,
     // then the record.
@@ -138,6 +142,8 @@ private:
     std::optional<SandboxCgroup> cgroup_;
     Child setup_, init_;
     std::map<pid_t, int> early_statuses_;  // reaped before we knew the pid (I, before InitStarted)
+    std::vector<int> early_signals_;       // for the payload, before we knew I's pidfd
+    bool relayed_input_ = false;           // the payload read our terminal (stdin) through the pty
     std::optional<RawTerminal> raw_;
     std::optional<PtyRelay> relay_;
     std::optional<SlirpNetwork> network_;  // mode slirp, once the sandbox's eth0 is up
@@ -244,6 +250,7 @@ void Supervisor::start_relay(UniqueFd master) {
     // Raw only when keystrokes are relayed (then Ctrl-C travels as a byte to the pty inside);
     // otherwise the terminal keeps ISIG, and Ctrl-C signals us, which we forward.
     if (typing) raw_.emplace(STDIN_FILENO);
+    relayed_input_ = typing;
     relay_.emplace(std::move(master), typing ? STDIN_FILENO : -1, reopen_terminal_for_writing(terminal));
 }
 
@@ -254,31 +261,42 @@ void Supervisor::handle_message() {
         return;
     }
     const Message& message = received->message;
-    HandshakeState before = handshake_.state();
-    if (before == HandshakeState::Failed || before == HandshakeState::Finished) return;
-    if (auto error = handshake_.receive(message))
-        throw SetupError("protocol", *error, "this is a bug in sandbox; please report it");
+    MessageVerdict verdict = handshake_.receive(message);
+    if (verdict.kind == MessageVerdict::Reject)
+        throw SetupError("protocol", verdict.error, "this is a bug in sandbox; please report it");
+    if (verdict.kind == MessageVerdict::Ignore) return;
     if (message.type == MessageType::InitStarted) {
-        init_.pid = message.int0;
-        init_.pidfd = std::move(received->fd);
-        if (auto early = early_statuses_.find(init_.pid); early != early_statuses_.end())
-            init_.status = early->second;
-        if (registration_) {
-            StateRecord record = registration_->record();
-            record.init_pid = init_.pid;
-            registration_->update(record);
-        }
-        log("init started as host pid " + std::to_string(init_.pid));
+        init_started(message.int0, std::move(received->fd));
     } else if (message.type == MessageType::NetworkReady) {
         if (!received->fd) throw SetupError("protocol", "network-ready without the frames fd");
+        // Throws for a forward that cannot listen: I is still waiting, the payload never runs.
         network_.emplace(plan_.slirp, std::move(received->fd));
-        log("user-mode network (libslirp) started");
+        // If I is gone (its set-up failed meanwhile), its own report follows: no error here.
+        send_message_noexcept(sync_.get(), Message{MessageType::NetworkStarted, 0, 0, {}});
+        handshake_.network_started();
+        log("user-mode network (libslirp) started; told init to go on");
     } else if (message.type == MessageType::PayloadStarted) {
         log("sandbox ready; starting the payload");
         if (received->fd) start_relay(std::move(received->fd));
     } else if (message.type == MessageType::PayloadExited) {
         log("payload exited; exit code " + std::to_string(handshake_.exit_code()));
     }
+}
+
+void Supervisor::init_started(pid_t pid, UniqueFd pidfd) {
+    init_.pid = pid;
+    init_.pidfd = std::move(pidfd);
+    if (auto early = early_statuses_.find(init_.pid); early != early_statuses_.end()) init_.status = early->second;
+    if (registration_) {
+        StateRecord record = registration_->record();
+        record.init_pid = init_.pid;
+        registration_->update(record);
+    }
+    log("init started as host pid " + std::to_string(init_.pid));
+    // Signals for a payload that started before C's report reached us.
+    if (init_.pidfd && handshake_.state() == HandshakeState::Running)
+        for (int signal : early_signals_) send_signal_to_pidfd(init_.pidfd.get(), signal);
+    early_signals_.clear();
 }
 
 void Supervisor::reap_children() {
@@ -310,6 +328,8 @@ void Supervisor::handle_signals() {
             }
         } else if (init_.pidfd) {
             send_signal_to_pidfd(init_.pidfd.get(), signal);
+        } else {
+            early_signals_.push_back(signal);  // I runs the payload, but C's report is still on its way
         }
     }
 }
@@ -330,7 +350,7 @@ void Supervisor::on_timeout() {
         return;
     }
     throw SetupError("setup", std::string("the sandbox did not finish setting up within 30 s (") +
-                                  to_string(handshake_.state()) + ")",
+                                  handshake_.describe() + ")",
                      "run with --verbose to see the last stage reached");
 }
 
@@ -398,6 +418,9 @@ int Supervisor::run() {
     start_children();
     event_loop();
     raw_.reset();
+    // Answers of the user's terminal to queries the payload sent (cursor position, colours)
+    // that came too late for the relay must not land in the user's shell.
+    if (relayed_input_) discard_pending_input(STDIN_FILENO);
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     int exit_code = conclude();
     report_outcome(exit_code);

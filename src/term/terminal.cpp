@@ -23,6 +23,11 @@ RawTerminal::~RawTerminal() {
 
 bool is_terminal(int fd) { return ::isatty(fd) == 1; }
 
+void discard_pending_input(int fd) {
+    if (::tcgetpgrp(fd) != ::getpgrp()) return;
+    ::tcflush(fd, TCIFLUSH);
+}
+
 unsigned terminal_fd_mask() {
     unsigned mask = 0;
     for (int fd = 0; fd < 3; ++fd)

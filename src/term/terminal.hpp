@@ -24,6 +24,11 @@ private:
 };
 
 bool is_terminal(int fd);
+// Discards what the terminal `fd` received but nobody read (tcflush TCIFLUSH): the late answers
+// of the terminal to queries of the payload. Only while we are in the terminal's foreground
+// process group: a background job must not eat the input of the foreground one (and would be
+// stopped by SIGTTOU).
+void discard_pending_input(int fd);
 // Bit N set when fd N (0, 1, 2) is a terminal.
 unsigned terminal_fd_mask();
 // Copies the window size of `from` (a tty) to `to` (the pty master); the kernel then sends

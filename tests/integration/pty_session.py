@@ -13,6 +13,9 @@ Scenarios:
   isatty  COMMAND runs `sandbox-probe isatty`: stdin and stdout are a terminal, /dev/pts/0.
   private-pty  COMMAND runs `sandbox-probe isatty`: the terminal is not the caller's pty.
   interrupt    COMMAND runs `sandbox-probe sleep N` with stdin from /dev/null: Ctrl-C -> 130.
+  late-reply   COMMAND's payload prints a cursor position query, closes its terminal and waits
+          on the fifo $PTY_SESSION_FIFO: the terminal's answer, typed once the sandbox stopped
+          relaying, must not reach the shell that runs after the sandbox.
 """
 import errno
 import fcntl
@@ -265,8 +268,72 @@ def scenario_interrupt(argv, env):
         s.close()
 
 
+# Run after the sandbox on the same terminal: reports what input is pending there, unread.
+PENDING_READER = r'''
+import os, termios
+attrs = termios.tcgetattr(0)
+attrs[3] &= ~termios.ICANON  # pending bytes of an unfinished line count too
+attrs[6][termios.VMIN] = 0
+attrs[6][termios.VTIME] = 0
+termios.tcsetattr(0, termios.TCSANOW, attrs)
+print("pending=%r" % os.read(0, 4096))
+'''
+
+
+def canonical(fd):
+    return bool(termios.tcgetattr(fd)[3] & termios.ICANON)
+
+
+def release(fifo, timeout=DEADLINE):
+    """Opens the fifo for writing once its reader (the payload) has it open, and closes it."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError as e:
+            if e.errno != errno.ENXIO:  # ENXIO: no reader yet
+                raise
+            if time.monotonic() > end:
+                raise Failure(f"the payload did not open {fifo} within {timeout:.0f} s") from None
+            time.sleep(0.02)
+    os.write(fd, b"go\n")
+    os.close(fd)
+
+
+def scenario_late_reply(argv, env):
+    """The payload asks the terminal for the cursor position (ESC [ 6 n) and lets go of the
+    terminal, and the terminal answers late: after the sandbox stopped relaying (the supervisor
+    put the terminal back out of raw mode), while the sandbox still runs. The answer must be
+    discarded when the sandbox ends, not read by the shell after it. Deterministic: the payload
+    only exits once the answer was typed (it waits on a fifo)."""
+    fifo = os.environ["PTY_SESSION_FIFO"]
+    env = dict(env, PENDING_READER=PENDING_READER)
+    script = '"$@"; echo "rc=$?"; exec python3 -c "$PENDING_READER"'
+    s = Session(["/bin/sh", "-c", script, "sh"] + argv, env=env)
+    try:
+        s.expect(re.escape(b"query:\x1b[6n"), what="the payload's cursor position query")
+        # The supervisor relays in raw mode; once it stopped, the terminal is canonical again.
+        end = time.monotonic() + DEADLINE
+        while not canonical(s.fd):
+            if time.monotonic() > end:
+                raise Failure("the terminal did not leave raw mode after the payload closed it")
+            s._read(0.02)
+        s.send(b"\x1b[24;1R")  # the terminal's late answer
+        release(fifo)  # now the payload may exit
+        s.expect(r"rc=0", what="the sandbox's exit code 0")
+        m = s.expect(r"pending=(b'[^\r\n]*'|b\"[^\r\n]*\")", what="the pending input after the sandbox")
+        if m.group(1) != b"b''":
+            raise Failure(f"the shell after the sandbox received {m.group(1).decode()} (the terminal's late answer)")
+        s.wait()
+    except Failure as f:
+        raise Failure(f"{f}\noutput seen:\n{shorten(s.seen)}") from None
+    finally:
+        s.close()
+
+
 SCENARIOS = {"shell": scenario_shell, "isatty": scenario_isatty, "private-pty": scenario_private_pty,
-             "interrupt": scenario_interrupt}
+             "interrupt": scenario_interrupt, "late-reply": scenario_late_reply}
 
 
 def main():

@@ -58,3 +58,16 @@ t_interactive_ctrl_c_when_only_output_is_a_terminal() {
   p=$(mkprofile p default)
   pty_run interrupt "$T" run "$p" -- /probe sleep 30
 }
+
+# The terminal's answer to a query of the payload (here the cursor position), arriving after
+# the sandbox stopped relaying, is discarded when the sandbox ends: it does not land in the
+# shell after it. The payload lets go of its terminal (and ignores the hangup when the relay
+# ends) and waits on a fifo until the answer was typed.
+t_interactive_late_terminal_reply_discarded() {
+  local p
+  mkdir -p "$T/w"
+  mkfifo "$T/w/fifo"
+  p=$(mkprofile p default '' '[[mount]]' 'type = "bind"' "source = \"$T/w\"" 'target = "/w"')
+  PTY_SESSION_FIFO=$T/w/fifo pty_run late-reply "$T" run "$p" -- /bin/sh -c \
+    'trap "" HUP; printf "query:\033[6n\n"; exec </dev/null >/dev/null 2>&1; read x </w/fifo'
+}

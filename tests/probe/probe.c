@@ -22,11 +22,14 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/keyctl.h>
 
 extern char **environ;
 int cmd_syscalls(void);
@@ -63,6 +66,7 @@ static const char *errname(int e)
         {EISDIR, "EISDIR"}, {ENOSPC, "ENOSPC"}, {EINVAL, "EINVAL"},
         {EBUSY, "EBUSY"}, {ENXIO, "ENXIO"}, {ENOTTY, "ENOTTY"}, {EIO, "EIO"},
         {EAGAIN, "EAGAIN"}, {ENOMEM, "ENOMEM"}, {ESRCH, "ESRCH"},
+        {ENOKEY, "ENOKEY"}, {ENOSYS, "ENOSYS"}, {EKEYREVOKED, "EKEYREVOKED"},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (t[i].e == e)
@@ -698,6 +702,85 @@ static int cmd_json(const char *key)
     return 0;
 }
 
+/* ---------- keyrings (no libkeyutils: the raw syscalls) ---------- */
+
+#define CALLER_KEY_NAME "sandbox-probe-caller"
+#define PLANTED_KEY_NAME "sandbox-probe-planted"
+
+static long add_user_key(const char *name, const char *value)
+{
+    return syscall(SYS_add_key, "user", name, value, strlen(value), KEY_SPEC_SESSION_KEYRING);
+}
+
+static long search_session(const char *name)
+{
+    return syscall(SYS_keyctl, KEYCTL_SEARCH, KEY_SPEC_SESSION_KEYRING, "user", name, 0);
+}
+
+/*
+ * keyring-caller CMD...: OUTSIDE the sandbox. Joins a fresh session keyring, puts a secret key
+ * in it, runs CMD (with @CALLER_SESSION@ and @CALLER_KEY@ in its arguments replaced by the ids)
+ * and then says whether a key planted inside is in our session keyring.
+ * Prints caller_session=, caller_key=, cmd_rc=, planted_seen=yes|no. Exit 3: no keys here.
+ */
+static int cmd_keyring_caller(int argc, char **argv)
+{
+    long session = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL);
+    long key = session < 0 ? -1 : add_user_key(CALLER_KEY_NAME, "caller-secret");
+    if (session < 0 || key < 0) {
+        printf("caller_keyring=%s\n", errname(errno));
+        return 3;
+    }
+    char session_text[24], key_text[24];
+    snprintf(session_text, sizeof session_text, "%ld", session);
+    snprintf(key_text, sizeof key_text, "%ld", key);
+    printf("caller_session=%s\ncaller_key=%s\n", session_text, key_text);
+    fflush(stdout);
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    if (!args)
+        return 1;
+    for (int i = 0; i < argc; i++)
+        args[i] = !strcmp(argv[i], "@CALLER_SESSION@") ? session_text
+                  : !strcmp(argv[i], "@CALLER_KEY@")   ? key_text
+                                                       : argv[i];
+    pid_t pid = fork();
+    if (pid == 0) {
+        execvp(args[0], args);
+        _exit(127);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0)
+        return 1;
+    printf("cmd_rc=%d\n", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    printf("planted_seen=%s\n", search_session(PLANTED_KEY_NAME) >= 0 ? "yes" : "no");
+    return 0;
+}
+
+/*
+ * keyring-inside SESSION KEY: INSIDE the sandbox, given the caller's session keyring and key
+ * ids. A key syscall refused outright (EPERM, ENOSYS: a seccomp filter) reaches nothing:
+ * session_is_callers=no, read/search report the errno. Plants a key in its own session keyring.
+ */
+static int cmd_keyring_inside(const char *session_arg, const char *key_arg)
+{
+    long callers = parse_num(session_arg, LONG_MAX), key = parse_num(key_arg, LONG_MAX);
+    long session = syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0);
+    if (session < 0)
+        printf("session=%s\n", errname(errno));
+    else
+        printf("session=%ld\n", session);
+    printf("session_is_callers=%s\n", session == callers ? "yes" : "no");
+    char buf[64] = "";
+    long got = syscall(SYS_keyctl, KEYCTL_READ, key, buf, sizeof buf - 1);
+    if (got < 0)
+        printf("read_caller_key=%s\n", errname(errno));
+    else
+        printf("read_caller_key=ok:%.*s\n", (int)(got < (long)sizeof buf ? got : (long)sizeof buf - 1), buf);
+    printf("search_caller_key=%s\n", search_session(CALLER_KEY_NAME) >= 0 ? "found" : errname(errno));
+    report("plant", add_user_key(PLANTED_KEY_NAME, "planted-inside") < 0 ? -1 : 0);
+    return 0;
+}
+
 /* ---------- dispatch ---------- */
 
 int main(int argc, char **argv)
@@ -774,6 +857,10 @@ int main(int argc, char **argv)
         report("kill", kill((pid_t)parse_num(a2, 1 << 22), (int)parse_num(a3, 64)));
         return 0;
     }
+    if (!strcmp(cmd, "keyring-caller") && a2)
+        return cmd_keyring_caller(argc - 2, argv + 2);
+    if (!strcmp(cmd, "keyring-inside") && a2 && a3)
+        return cmd_keyring_inside(a2, a3);
     if (!strcmp(cmd, "direct-read") && a2)
         return cmd_direct_read(a2, parse_num(a3, 1L << 40));
 
@@ -782,6 +869,7 @@ int main(int argc, char **argv)
             "       orphans N|signals|sleep S|spawn-sleepers N S|env|stat P|isatty|tiocsti|\n"
             "       forks N|alloc MIB|spin MS|direct-read DEV BYTES|json-check|json-get KEY|\n"
             "       set-xattr PATH NAME VALUE|syscalls|nested RO-DIR MASKED|\n"
-            "       nested-tmpfs DIR|abstract-connect NAME|kill PID SIG\n", cmd);
+            "       nested-tmpfs DIR|abstract-connect NAME|kill PID SIG|\n"
+            "       keyring-caller CMD...|keyring-inside SESSION KEY\n", cmd);
     return 2;
 }

@@ -46,7 +46,7 @@ namespace {
 const MessageType kAllTypes[] = {MessageType::MapsWritten,    MessageType::InitStarted,
                                  MessageType::SetupFailed,    MessageType::PayloadStarted,
                                  MessageType::ExecFailed,     MessageType::PayloadExited,
-                                 MessageType::NetworkReady};
+                                 MessageType::NetworkReady,   MessageType::NetworkStarted};
 
 std::optional<Message> decode(const Bytes& bytes) { return sb::decode(bytes.data(), bytes.size()); }
 
@@ -112,7 +112,7 @@ TEST_CASE("ipc: decode rejects malformed bytes", "[ipc][message]") {
         CHECK_FALSE(decode(bad));
     }
     SECTION("unknown type") {
-        for (std::uint8_t type : {0, 8, 255}) {
+        for (std::uint8_t type : {0, 9, 255}) {
             Bytes bad = good;
             bad[1] = type;
             CHECK_FALSE(decode(bad));
@@ -195,21 +195,76 @@ TEST_CASE("ipc: setup_failed and names", "[ipc][message]") {
 
 namespace {
 
+using sb::MessageVerdict;
+using sb::NetworkState;
+
 Message msg(MessageType type, int int0 = 0, int int1 = 0) { return Message{type, int0, int1, {}}; }
 
-// Drives a handshake to the given state by the normal path.
-Handshake at_state(HandshakeState target) {
-    Handshake h;
+bool accepted(const MessageVerdict& verdict) { return verdict.kind == MessageVerdict::Act; }
+bool ignored(const MessageVerdict& verdict) { return verdict.kind == MessageVerdict::Ignore; }
+std::string rejection(const MessageVerdict& verdict) {
+    return verdict.kind == MessageVerdict::Reject ? verdict.error : "(not rejected)";
+}
+
+// Drives a handshake to the given state by the normal path (C's report first).
+Handshake at_state(HandshakeState target, bool with_network = false) {
+    Handshake h(with_network);
     if (target == HandshakeState::WaitingForMaps) return h;
     h.maps_written();
-    if (target == HandshakeState::WaitingForInit) return h;
-    REQUIRE_FALSE(h.receive(msg(MessageType::InitStarted, 4242)));
+    REQUIRE(accepted(h.receive(msg(MessageType::InitStarted, 4242))));
+    if (with_network) {
+        REQUIRE(accepted(h.receive(msg(MessageType::NetworkReady))));
+        h.network_started();
+    }
     if (target == HandshakeState::SettingUp) return h;
-    REQUIRE_FALSE(h.receive(msg(MessageType::PayloadStarted)));
+    REQUIRE(accepted(h.receive(msg(MessageType::PayloadStarted))));
     if (target == HandshakeState::Running) return h;
-    REQUIRE_FALSE(h.receive(msg(MessageType::PayloadExited, 0, 0)));
+    REQUIRE(accepted(h.receive(msg(MessageType::PayloadExited, 0, 0))));
     REQUIRE(h.state() == HandshakeState::Finished);
     return h;
+}
+
+// What S receives from I and W in one run, in their order; S answers NetworkReady by starting
+// the network (network_started), as the supervisor does.
+struct Run {
+    const char* name;
+    bool with_network;
+    std::vector<Message> from_init;
+    HandshakeState ends;
+    int exit_code;
+};
+
+std::vector<Run> legal_runs() {
+    Message setup_failure = sb::setup_failed("mount", "mount /x: No such file or directory", 0, "");
+    Message exec_failed{MessageType::ExecFailed, ENOENT, 0, {"/nope"}};
+    std::vector<Run> runs;
+    for (bool network : {false, true}) {
+        std::vector<Message> prefix;
+        if (network) prefix.push_back(msg(MessageType::NetworkReady));
+        auto with = [&](std::vector<Message> rest) {
+            std::vector<Message> all = prefix;
+            all.insert(all.end(), rest.begin(), rest.end());
+            return all;
+        };
+        runs.push_back({"exits 3", network,
+                        with({msg(MessageType::PayloadStarted), msg(MessageType::PayloadExited, 0, 3)}),
+                        HandshakeState::Finished, 3});
+        runs.push_back({"killed by SIGTERM", network,
+                        with({msg(MessageType::PayloadStarted), msg(MessageType::PayloadExited, 1, SIGTERM)}),
+                        HandshakeState::Finished, 143});
+        runs.push_back({"exec fails", network,
+                        with({msg(MessageType::PayloadStarted), exec_failed, msg(MessageType::PayloadExited, 0, 127)}),
+                        HandshakeState::Failed, 127});
+        runs.push_back({"the payload's setup fails", network,
+                        with({msg(MessageType::PayloadStarted), setup_failure, msg(MessageType::PayloadExited, 0, 125)}),
+                        HandshakeState::Failed, 125});
+        runs.push_back({"init's setup fails", network, with({setup_failure}), HandshakeState::Failed, 125});
+        runs.push_back({"still running", network, with({msg(MessageType::PayloadStarted)}), HandshakeState::Running, 125});
+        runs.push_back({"still setting up", network, with({}), HandshakeState::SettingUp, 125});
+    }
+    // I fails before it sends its frames fd.
+    runs.push_back({"init fails before the network", true, {setup_failure}, HandshakeState::Failed, 125});
+    return runs;
 }
 
 }  // namespace
@@ -217,130 +272,154 @@ Handshake at_state(HandshakeState target) {
 TEST_CASE("handshake: the happy path", "[ipc][handshake]") {
     Handshake h;
     CHECK(h.state() == HandshakeState::WaitingForMaps);
+    CHECK(h.network() == NetworkState::None);
     CHECK(h.exit_code() == 125);
     h.maps_written();
-    CHECK(h.state() == HandshakeState::WaitingForInit);
-    CHECK(h.receive(msg(MessageType::InitStarted, 4242)) == std::nullopt);
     CHECK(h.state() == HandshakeState::SettingUp);
-    CHECK(h.receive(msg(MessageType::PayloadStarted)) == std::nullopt);
+    CHECK_FALSE(h.init_known());
+    CHECK(accepted(h.receive(msg(MessageType::InitStarted, 4242))));
+    CHECK(h.init_known());
+    CHECK(h.state() == HandshakeState::SettingUp);
+    CHECK(accepted(h.receive(msg(MessageType::PayloadStarted))));
     CHECK(h.state() == HandshakeState::Running);
-    CHECK(h.receive(msg(MessageType::PayloadExited, 0, 42)) == std::nullopt);
+    CHECK(accepted(h.receive(msg(MessageType::PayloadExited, 0, 42))));
     CHECK(h.state() == HandshakeState::Finished);
     CHECK(h.exit_code() == 42);
 }
 
+TEST_CASE("handshake: the happy path with the user-mode network", "[ipc][handshake]") {
+    Handshake h(true);
+    CHECK(h.network() == NetworkState::Awaited);
+    h.maps_written();
+    CHECK(accepted(h.receive(msg(MessageType::InitStarted, 4242))));
+    CHECK(accepted(h.receive(msg(MessageType::NetworkReady))));
+    CHECK(h.network() == NetworkState::Ready);
+    h.network_started();
+    CHECK(h.network() == NetworkState::Started);
+    CHECK(accepted(h.receive(msg(MessageType::PayloadStarted))));
+    CHECK(accepted(h.receive(msg(MessageType::PayloadExited, 0, 0))));
+    CHECK(h.state() == HandshakeState::Finished);
+    CHECK(h.exit_code() == 0);
+}
+
+// C and I are two processes writing to one socket: C's InitStarted may arrive before, between
+// or after any of I's (and W's) messages. Every such interleaving is legal and ends the same.
+TEST_CASE("handshake: InitStarted at every position among init's messages", "[ipc][handshake]") {
+    for (const Run& run : legal_runs()) {
+        for (std::size_t at = 0; at <= run.from_init.size(); ++at) {
+            INFO(run.name << (run.with_network ? " (network)" : "") << ", InitStarted after " << at << " message(s)");
+            Handshake h(run.with_network);
+            h.maps_written();
+            std::vector<Message> arrival = run.from_init;
+            arrival.insert(arrival.begin() + static_cast<std::ptrdiff_t>(at), msg(MessageType::InitStarted, 4242));
+            for (const Message& message : arrival) {
+                INFO("receiving " << sb::to_string(message.type) << " while " << h.describe());
+                MessageVerdict verdict = h.receive(message);
+                CHECK(verdict.kind != MessageVerdict::Reject);
+                if (message.type == MessageType::NetworkReady && accepted(verdict)) h.network_started();
+            }
+            CHECK(h.init_known());
+            CHECK(h.state() == run.ends);
+            CHECK(h.exit_code() == run.exit_code);
+        }
+    }
+}
+
+TEST_CASE("handshake: C's own failure, with no init ever reported", "[ipc][handshake]") {
+    Handshake h;
+    h.maps_written();
+    Message failure = sb::setup_failed("namespaces", "unshare: Operation not permitted", EPERM, "");
+    CHECK(accepted(h.receive(failure)));
+    CHECK(h.state() == HandshakeState::Failed);
+    CHECK_FALSE(h.init_known());
+    CHECK(h.failure() == failure);
+}
+
 TEST_CASE("handshake: the payload killed by a signal", "[ipc][handshake]") {
     Handshake h = at_state(HandshakeState::Running);
-    CHECK(h.receive(msg(MessageType::PayloadExited, 1, SIGTERM)) == std::nullopt);
+    CHECK(accepted(h.receive(msg(MessageType::PayloadExited, 1, SIGTERM))));
     CHECK(h.state() == HandshakeState::Finished);
     CHECK(h.exit_code() == 143);
     Handshake k = at_state(HandshakeState::Running);
-    CHECK_FALSE(k.receive(msg(MessageType::PayloadExited, 1, SIGKILL)));
+    CHECK(accepted(k.receive(msg(MessageType::PayloadExited, 1, SIGKILL))));
     CHECK(k.exit_code() == 137);
-    Handshake z = at_state(HandshakeState::Running);
-    CHECK_FALSE(z.receive(msg(MessageType::PayloadExited, 0, 0)));
-    CHECK(z.exit_code() == 0);
 }
 
 TEST_CASE("handshake: SetupFailed in each state after the maps fails with 125", "[ipc][handshake]") {
-    for (HandshakeState state : {HandshakeState::WaitingForInit, HandshakeState::SettingUp, HandshakeState::Running}) {
+    for (HandshakeState state : {HandshakeState::SettingUp, HandshakeState::Running}) {
         INFO("state " << sb::to_string(state));
         Handshake h = at_state(state);
         Message failure = sb::setup_failed("pivot_root", "pivot_root: Invalid argument", EINVAL, "hint");
-        CHECK(h.receive(failure) == std::nullopt);
+        CHECK(accepted(h.receive(failure)));
         CHECK(h.state() == HandshakeState::Failed);
         CHECK(h.exit_code() == 125);
         CHECK(h.failure() == failure);
     }
 }
 
-TEST_CASE("handshake: SetupFailed before the maps were written is a protocol error", "[ipc][handshake]") {
-    Handshake h;
-    auto error = h.receive(sb::setup_failed("x", "y", 0, ""));
-    CHECK(error == std::optional<std::string>("unexpected message setup-failed while waiting-for-maps"));
-    CHECK(h.state() == HandshakeState::WaitingForMaps);
-}
-
 TEST_CASE("handshake: ExecFailed gives 127 for ENOENT and 126 for EACCES", "[ipc][handshake]") {
     Handshake missing = at_state(HandshakeState::Running);
     Message enoent{MessageType::ExecFailed, ENOENT, 0, {"/bin/nope"}};
-    CHECK(missing.receive(enoent) == std::nullopt);
+    CHECK(accepted(missing.receive(enoent)));
     CHECK(missing.state() == HandshakeState::Failed);
     CHECK(missing.exit_code() == 127);
     CHECK(missing.failure() == enoent);
 
     Handshake denied = at_state(HandshakeState::Running);
-    CHECK(denied.receive(Message{MessageType::ExecFailed, EACCES, 0, {"/etc/passwd"}}) == std::nullopt);
+    CHECK(accepted(denied.receive(Message{MessageType::ExecFailed, EACCES, 0, {"/etc/passwd"}})));
     CHECK(denied.state() == HandshakeState::Failed);
     CHECK(denied.exit_code() == 126);
 }
 
-TEST_CASE("handshake: out-of-order messages are rejected and change nothing", "[ipc][handshake]") {
-    SECTION("PayloadStarted before InitStarted") {
-        Handshake h = at_state(HandshakeState::WaitingForInit);
-        CHECK(h.receive(msg(MessageType::PayloadStarted)) ==
-              std::optional<std::string>("unexpected message payload-started while waiting-for-init"));
-        CHECK(h.state() == HandshakeState::WaitingForInit);
+TEST_CASE("handshake: illegal sequences are rejected and change nothing", "[ipc][handshake]") {
+    SECTION("anything before the maps") {
+        for (MessageType type : kAllTypes) {
+            INFO("type " << sb::to_string(type));
+            Handshake h;
+            CHECK(rejection(h.receive(msg(type))) ==
+                  std::string("unexpected message ") + sb::to_string(type) + " while waiting-for-maps");
+            CHECK(h.state() == HandshakeState::WaitingForMaps);
+            CHECK_FALSE(h.init_known());
+        }
     }
-    SECTION("InitStarted twice") {
-        Handshake h = at_state(HandshakeState::SettingUp);
-        CHECK(h.receive(msg(MessageType::InitStarted)) ==
-              std::optional<std::string>("unexpected message init-started while setting-up"));
-        CHECK(h.state() == HandshakeState::SettingUp);
-    }
-    SECTION("InitStarted before the maps") {
-        Handshake h;
-        CHECK(h.receive(msg(MessageType::InitStarted)));
-        CHECK(h.state() == HandshakeState::WaitingForMaps);
-    }
-    SECTION("ExecFailed or PayloadExited before PayloadStarted") {
-        Handshake h = at_state(HandshakeState::SettingUp);
-        CHECK(h.receive(msg(MessageType::ExecFailed, ENOENT)) ==
-              std::optional<std::string>("unexpected message exec-failed while setting-up"));
-        CHECK(h.receive(msg(MessageType::PayloadExited)) ==
-              std::optional<std::string>("unexpected message payload-exited while setting-up"));
-        CHECK(h.state() == HandshakeState::SettingUp);
-        CHECK(h.exit_code() == 125);
-    }
-    SECTION("PayloadStarted twice") {
-        Handshake h = at_state(HandshakeState::Running);
-        CHECK(h.receive(msg(MessageType::PayloadStarted)) ==
-              std::optional<std::string>("unexpected message payload-started while running"));
-        CHECK(h.state() == HandshakeState::Running);
-    }
-    SECTION("MapsWritten is never received") {
-        for (HandshakeState state : {HandshakeState::WaitingForMaps, HandshakeState::WaitingForInit,
-                                     HandshakeState::SettingUp, HandshakeState::Running}) {
+    SECTION("InitStarted twice, in every state") {
+        for (HandshakeState state : {HandshakeState::SettingUp, HandshakeState::Running, HandshakeState::Finished}) {
             INFO("state " << sb::to_string(state));
             Handshake h = at_state(state);
-            auto error = h.receive(msg(MessageType::MapsWritten));
-            CHECK(error == std::optional<std::string>(std::string("unexpected message maps-written while ") +
-                                                      sb::to_string(state)));
+            CHECK(rejection(h.receive(msg(MessageType::InitStarted))) ==
+                  std::string("unexpected message init-started while ") + sb::to_string(state));
             CHECK(h.state() == state);
         }
     }
-    SECTION("anything after Finished") {
-        for (MessageType type : kAllTypes) {
-            INFO("type " << sb::to_string(type));
-            Handshake h = at_state(HandshakeState::Finished);
-            REQUIRE(h.exit_code() == 0);
-            CHECK(h.receive(msg(type, 1, 9)) ==
-                  std::optional<std::string>(std::string("unexpected message ") + sb::to_string(type) +
-                                             " while finished"));
-            CHECK(h.state() == HandshakeState::Finished);
-            CHECK(h.exit_code() == 0);
-        }
+    SECTION("ExecFailed or PayloadExited before PayloadStarted") {
+        Handshake h = at_state(HandshakeState::SettingUp);
+        CHECK(rejection(h.receive(msg(MessageType::ExecFailed, ENOENT))) ==
+              "unexpected message exec-failed while setting-up");
+        CHECK(rejection(h.receive(msg(MessageType::PayloadExited))) ==
+              "unexpected message payload-exited while setting-up");
+        CHECK(h.state() == HandshakeState::SettingUp);
+        CHECK(h.exit_code() == 125);
     }
-    SECTION("anything after Failed") {
-        for (MessageType type : kAllTypes) {
-            INFO("type " << sb::to_string(type));
-            Handshake h = at_state(HandshakeState::Running);
-            REQUIRE_FALSE(h.receive(msg(MessageType::ExecFailed, ENOENT)));
-            CHECK(h.receive(msg(type, 0, 3)) ==
-                  std::optional<std::string>(std::string("unexpected message ") + sb::to_string(type) +
-                                             " while failed"));
-            CHECK(h.state() == HandshakeState::Failed);
-            CHECK(h.exit_code() == 127);
+    SECTION("... also before C's report") {
+        Handshake h;
+        h.maps_written();
+        CHECK(rejection(h.receive(msg(MessageType::PayloadExited))) ==
+              "unexpected message payload-exited while setting-up, init not reported");
+    }
+    SECTION("PayloadStarted twice") {
+        Handshake h = at_state(HandshakeState::Running);
+        CHECK(rejection(h.receive(msg(MessageType::PayloadStarted))) == "unexpected message payload-started while running");
+        CHECK(h.state() == HandshakeState::Running);
+    }
+    SECTION("MapsWritten and NetworkStarted are never received") {
+        for (MessageType type : {MessageType::MapsWritten, MessageType::NetworkStarted}) {
+            for (HandshakeState state : {HandshakeState::SettingUp, HandshakeState::Running}) {
+                INFO("type " << sb::to_string(type) << ", state " << sb::to_string(state));
+                Handshake h = at_state(state);
+                CHECK(rejection(h.receive(msg(type))) ==
+                      std::string("unexpected message ") + sb::to_string(type) + " while " + sb::to_string(state));
+                CHECK(h.state() == state);
+            }
         }
     }
     SECTION("maps_written later is a no-op") {
@@ -350,13 +429,82 @@ TEST_CASE("handshake: out-of-order messages are rejected and change nothing", "[
     }
 }
 
+TEST_CASE("handshake: the network", "[ipc][handshake]") {
+    SECTION("NetworkReady without the user-mode network") {
+        Handshake h = at_state(HandshakeState::SettingUp);
+        CHECK(rejection(h.receive(msg(MessageType::NetworkReady))) == "unexpected message network-ready while setting-up");
+        CHECK(h.network() == NetworkState::None);
+    }
+    SECTION("NetworkReady twice") {
+        Handshake h = at_state(HandshakeState::SettingUp, true);
+        CHECK(rejection(h.receive(msg(MessageType::NetworkReady))) ==
+              "unexpected message network-ready while setting-up, network started");
+    }
+    SECTION("NetworkReady after the payload started") {
+        Handshake h = at_state(HandshakeState::Running, true);
+        CHECK(!accepted(h.receive(msg(MessageType::NetworkReady))));
+        CHECK(h.state() == HandshakeState::Running);
+    }
+    SECTION("PayloadStarted before the network: I must wait for NetworkStarted") {
+        Handshake h(true);
+        h.maps_written();
+        CHECK(accepted(h.receive(msg(MessageType::InitStarted, 4242))));
+        CHECK(rejection(h.receive(msg(MessageType::PayloadStarted))) ==
+              "unexpected message payload-started while setting-up, network awaited");
+        CHECK(accepted(h.receive(msg(MessageType::NetworkReady))));
+        // S has the frames fd but did not start the network (yet): still too early.
+        CHECK(rejection(h.receive(msg(MessageType::PayloadStarted))) ==
+              "unexpected message payload-started while setting-up, network ready");
+        CHECK(h.state() == HandshakeState::SettingUp);
+        h.network_started();
+        CHECK(accepted(h.receive(msg(MessageType::PayloadStarted))));
+    }
+    SECTION("network_started before NetworkReady is a no-op") {
+        Handshake h = at_state(HandshakeState::WaitingForMaps, true);
+        h.maps_written();
+        h.network_started();
+        CHECK(h.network() == NetworkState::Awaited);
+    }
+}
+
+TEST_CASE("handshake: once the outcome is known, the rest is ignored", "[ipc][handshake]") {
+    SECTION("after Finished") {
+        for (MessageType type : kAllTypes) {
+            if (type == MessageType::InitStarted) continue;  // twice: rejected (above)
+            INFO("type " << sb::to_string(type));
+            Handshake h = at_state(HandshakeState::Finished);
+            CHECK(ignored(h.receive(msg(type, 1, 9))));
+            CHECK(h.state() == HandshakeState::Finished);
+            CHECK(h.exit_code() == 0);
+        }
+    }
+    SECTION("after Failed") {
+        for (MessageType type : kAllTypes) {
+            if (type == MessageType::InitStarted) continue;
+            INFO("type " << sb::to_string(type));
+            Handshake h = at_state(HandshakeState::Running);
+            REQUIRE(accepted(h.receive(msg(MessageType::ExecFailed, ENOENT))));
+            CHECK(ignored(h.receive(msg(type, 0, 3))));
+            CHECK(h.state() == HandshakeState::Failed);
+            CHECK(h.exit_code() == 127);
+        }
+    }
+    SECTION("but C's late report is still taken: it carries I's pidfd") {
+        Handshake h;
+        h.maps_written();
+        CHECK(accepted(h.receive(sb::setup_failed("mount", "x", 0, ""))));
+        CHECK(accepted(h.receive(msg(MessageType::InitStarted, 4242))));
+        CHECK(h.init_known());
+    }
+}
+
 TEST_CASE("handshake: state names", "[ipc][handshake]") {
     CHECK(std::string(sb::to_string(HandshakeState::WaitingForMaps)) == "waiting-for-maps");
-    CHECK(std::string(sb::to_string(HandshakeState::WaitingForInit)) == "waiting-for-init");
     CHECK(std::string(sb::to_string(HandshakeState::SettingUp)) == "setting-up");
     CHECK(std::string(sb::to_string(HandshakeState::Running)) == "running");
     CHECK(std::string(sb::to_string(HandshakeState::Finished)) == "finished");
     CHECK(std::string(sb::to_string(HandshakeState::Failed)) == "failed");
+    CHECK(std::string(sb::to_string(NetworkState::Started)) == "started");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -498,17 +646,4 @@ TEST_CASE("channel: sending on a closed socket is a SysError", "[ipc][channel]")
         CHECK(error.error_number() == EPIPE);
     }
     CHECK_NOTHROW(sb::send_message_noexcept(left.get(), Message{MessageType::MapsWritten, 0, 0, {}}));
-}
-
-TEST_CASE("handshake: network-ready is accepted only while the sandbox is set up", "[ipc][handshake]") {
-    sb::Handshake handshake;
-    Message ready{MessageType::NetworkReady, 0, 0, {}};
-    CHECK(handshake.receive(ready));  // before the maps: rejected
-    handshake.maps_written();
-    CHECK(handshake.receive(ready));  // before init started: rejected
-    CHECK_FALSE(handshake.receive(Message{MessageType::InitStarted, 42, 0, {}}));
-    CHECK_FALSE(handshake.receive(ready));
-    CHECK(handshake.state() == sb::HandshakeState::SettingUp);
-    CHECK_FALSE(handshake.receive(Message{MessageType::PayloadStarted, 0, 0, {}}));
-    CHECK(handshake.receive(ready));  // after the payload started: rejected
 }
