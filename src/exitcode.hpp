@@ -3,6 +3,7 @@
 
 namespace sb {
 
+constexpr int kExitTimeout = 124;  // --timeout expired (as timeout(1))
 constexpr int kExitSetupFailed = 125;  // the sandbox could not be set up, or bad input
 constexpr int kExitCannotExecute = 126;
 constexpr int kExitNotFound = 127;

@@ -103,8 +103,10 @@ void run_payload(const SandboxChild& child, int terminal) {
         mark_fds_cloexec();
         in_stage("rlimits", [&] { apply_rlimits(plan.rlimits); });
         in_stage("landlock", [&] { apply_landlock(plan.landlock); });
-        // Last: every step above may use calls the filter refuses to the payload.
-        in_stage("seccomp", [&] { apply_seccomp(child.seccomp, false); });
+        // Last: every step above may use calls the filter refuses to the payload. In log and
+        // learn modes the supervisor gets the listener before our exec can make a refused call.
+        UniqueFd listener = in_stage("seccomp", [&] { return apply_seccomp(child.seccomp, true); });
+        if (listener) send_message(child.sync, Message{MessageType::SeccompListener, 0, 0, {}}, listener.get());
     } catch (const std::exception& error) {
         fail_child(child.sync, error);
     }

@@ -79,6 +79,10 @@ MessageVerdict Handshake::receive(const Message& message) {
             exit_code_ = exit_code_for_exec_error(message.int0);
             state_ = HandshakeState::Failed;
             return MessageVerdict{};
+        case MessageType::SeccompListener:
+            // W sends it after I announced the payload, before its exec.
+            if (state_ != HandshakeState::Running) return reject(message);
+            return MessageVerdict{};
         case MessageType::PayloadExited:
             if (state_ != HandshakeState::Running) return reject(message);
             exit_code_ = exit_code_for_status(message.int0 != 0, message.int1);

@@ -2,7 +2,8 @@
 // messages is checked in one place (and unit-tested) rather than spread over the code.
 //
 // Messages come from three processes over one socket: C (InitStarted, or SetupFailed), I
-// (NetworkReady, PayloadStarted, SetupFailed, PayloadExited) and W (ExecFailed, SetupFailed).
+// (NetworkReady, PayloadStarted, SetupFailed, PayloadExited) and W (SeccompListener, ExecFailed,
+// SetupFailed).
 // Each process's own messages arrive in the order it sent them, but nothing orders one
 // process's against another's: I may report its whole run before C's InitStarted arrives.
 // So whether I's pid is known is tracked apart from how far the sandbox has come, and every

@@ -22,7 +22,7 @@ std::uint32_t get32(const std::uint8_t* data) {
     return value;
 }
 
-bool known_type(std::uint8_t type) { return type >= 1 && type <= 8; }
+bool known_type(std::uint8_t type) { return type >= 1 && type <= 9; }
 
 }  // namespace
 
@@ -79,6 +79,7 @@ const char* to_string(MessageType type) {
         case MessageType::PayloadExited: return "payload-exited";
         case MessageType::NetworkReady: return "network-ready";
         case MessageType::NetworkStarted: return "network-started";
+        case MessageType::SeccompListener: return "seccomp-listener";
     }
     return "unknown";
 }

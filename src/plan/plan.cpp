@@ -413,7 +413,7 @@ std::string render_plan(const Plan& plan) {
     out << describe_landlock(plan.landlock);
     out << "rlimits:   ";
     for (const auto& step : plan.rlimits) out << " " << step.name << "=" << format_rlimit_value(*find_rlimit(step.name), step.value);
-    out << "\ntimeout:    " << (plan.timeout_ms ? format_duration(plan.timeout_ms) + " (then TERM, KILL after the grace period, exit 124)" : "none") << "\n";
+    out << "\ntimeout:    " << (plan.timeout_ms ? format_duration_ms(plan.timeout_ms) + " (then TERM, KILL after the grace period, exit 124)" : "none") << "\n";
     out << "cwd:        " << plan.cwd << "\nenv:\n";
     for (const auto& var : plan.env) out << "  " << var << "\n";
     out << "argv:      ";

@@ -113,7 +113,7 @@ std::string render_profile_toml(const Profile& p) {
     if (!p.command.empty()) out << "command = " << list(p.command) << "\n";
     out << "cwd = " << quoted(p.cwd) << "\n";
     out << "hostname = " << quoted(p.hostname) << "\n";
-    if (p.timeout_ms) out << "timeout = " << quoted(format_duration(*p.timeout_ms)) << "\n";
+    if (p.timeout_ms) out << "timeout = " << quoted(format_duration_ms(*p.timeout_ms)) << "\n";
     out << "\n";
     out << "[user]\nmode = " << quoted(to_string(p.user_mode)) << "\n";
     if (p.uid) out << "uid = " << *p.uid << "\n";

@@ -129,7 +129,7 @@ std::optional<std::uint64_t> parse_duration(const std::string& text) {
     return static_cast<std::uint64_t>(std::llround(ms));
 }
 
-std::string format_duration(std::uint64_t ms) {
+std::string format_duration_ms(std::uint64_t ms) {
     if (ms % 3600000 == 0) return std::to_string(ms / 3600000) + "h";
     if (ms % 60000 == 0) return std::to_string(ms / 60000) + "m";
     if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";

@@ -41,7 +41,7 @@ struct Rlimits {
 // "30s", "5m", "1h", "250ms", "1.5s" or a number of seconds -> milliseconds; nullopt when bad,
 // zero or above a year.
 std::optional<std::uint64_t> parse_duration(const std::string& text);
-std::string format_duration(std::uint64_t ms);
+std::string format_duration_ms(std::uint64_t ms);
 
 // One setrlimit the payload makes.
 struct RlimitStep {

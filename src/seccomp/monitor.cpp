@@ -69,7 +69,7 @@ void SeccompMonitor::handle() {
     // only when the notification is still pending, so it still belongs to that process.
     std::uint64_t id = notif->id;
     if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0) call.executable.clear();
-    Verdict verdict = decide(policy_, call);
+    RefusalVerdict verdict = decide(policy_, call);
     auto* resp = reinterpret_cast<seccomp_notif_resp*>(resp_buf.data());
     resp->id = notif->id;
     if (verdict.let_through) {

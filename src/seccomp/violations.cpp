@@ -13,8 +13,8 @@ constexpr std::int32_t kX32Bit = 0x40000000;
 
 }  // namespace
 
-Verdict decide(const SeccompPolicy& policy, const RefusedCall& call) {
-    Verdict verdict;
+RefusalVerdict decide(const SeccompPolicy& policy, const RefusedCall& call) {
+    RefusalVerdict verdict;
     if (policy.mode == SeccompMode::Learn) {
         verdict.let_through = true;
         verdict.error = 0;
@@ -26,7 +26,7 @@ Verdict decide(const SeccompPolicy& policy, const RefusedCall& call) {
     return verdict;
 }
 
-std::string violation_json(const RefusedCall& call, const Verdict& verdict) {
+std::string violation_json(const RefusedCall& call, const RefusalVerdict& verdict) {
     nlohmann::json line = {
         {"syscall", call.syscall},
         {"abi", call.abi},

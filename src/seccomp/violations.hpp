@@ -20,16 +20,16 @@ struct RefusedCall {
     std::string executable;  // /proc/PID/exe as the supervisor saw it; "" when gone
 };
 
-struct Verdict {
+struct RefusalVerdict {
     bool let_through = false;  // learn mode
     int error = 1;             // errno given otherwise
 };
 
-Verdict decide(const SeccompPolicy& policy, const RefusedCall& call);
+RefusalVerdict decide(const SeccompPolicy& policy, const RefusedCall& call);
 
 // {"syscall":"keyctl","abi":"x86_64","errno":"EPERM","pid":123,"executable":"/usr/bin/keyctl"}
 // ("errno": null and "action": "allowed" for calls let through).
-std::string violation_json(const RefusedCall& call, const Verdict& verdict);
+std::string violation_json(const RefusedCall& call, const RefusalVerdict& verdict);
 
 // The profile lines that allow `names` (sorted), for --learn.
 std::string learned_allow_lines(const std::set<std::string>& names);

@@ -13,6 +13,7 @@
 // terminal as its controlling terminal (no TIOCSTI into it) and terminal-generated signals
 // reach only us: we forward every signal we get.
 // The Supervisor object owns the children: leaving early (an exception) kills and reaps them.
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -36,6 +37,8 @@
 #include "ipc/handshake.hpp"
 #include "net/slirp_network.hpp"
 #include "seccomp/compile.hpp"
+#include "seccomp/monitor.hpp"
+#include "seccomp/violations.hpp"
 #include "state/registry.hpp"
 #include "supervisor/supervisor.hpp"
 #include "sys/error.hpp"
@@ -48,6 +51,7 @@ namespace {
 
 constexpr int kSetupDeadlineMs = 30000;
 constexpr int kDrainMs = 1000;  // after pid 1 is gone, how long a pty may keep us
+constexpr long long kTimeoutGraceMs = 5000;  // --timeout: from TERM to KILL
 
 long long now_us() {
     timespec ts;
@@ -122,6 +126,10 @@ private:
     void handle_relay(int fd, short events);
     void handle_signals();
     void reap_children();
+    void open_violations_log();
+    void handle_seccomp_notification(short events);
+    void enforce_timeout();
+    void report_seccomp() const;
     bool finished() const {
         // The sync socket closes only when C, I and the payload are all gone.
         return !setup_.running() && !init_.running() && !sync_ && !relay_;
@@ -147,6 +155,10 @@ private:
     std::optional<RawTerminal> raw_;
     std::optional<PtyRelay> relay_;
     std::optional<SlirpNetwork> network_;  // mode slirp, once the sandbox's eth0 is up
+    UniqueFd violations_log_;                // --violations FILE
+    std::optional<SeccompMonitor> monitor_;  // log and learn modes, once the payload sent its listener
+    long long timeout_at_ms_ = 0;            // --timeout: when to send TERM (then KILL); 0 = none
+    int timeout_signal_ = 0;                 // the last signal the timeout sent
     int aborted_by_ = 0;
 };
 
@@ -278,6 +290,11 @@ void Supervisor::handle_message() {
     } else if (message.type == MessageType::PayloadStarted) {
         log("sandbox ready; starting the payload");
         if (received->fd) start_relay(std::move(received->fd));
+        if (plan_.timeout_ms) timeout_at_ms_ = now_ms() + static_cast<long long>(plan_.timeout_ms);
+    } else if (message.type == MessageType::SeccompListener) {
+        if (!received->fd) throw SetupError("protocol", "seccomp-listener without the listener fd");
+        monitor_.emplace(plan_.seccomp, std::move(received->fd), violations_log_.get());
+        log("receiving the seccomp filter's refusals");
     } else if (message.type == MessageType::PayloadExited) {
         log("payload exited; exit code " + std::to_string(handshake_.exit_code()));
     }
@@ -337,11 +354,30 @@ void Supervisor::handle_signals() {
 int Supervisor::poll_timeout() const {
     if (init_.pid > 0 && !init_.running()) return kDrainMs;  // only output left to drain
     HandshakeState state = handshake_.state();
-    if (state == HandshakeState::Running || state == HandshakeState::Finished) return -1;
+    if (state == HandshakeState::Finished) return -1;
+    if (state == HandshakeState::Running)
+        return timeout_at_ms_ ? static_cast<int>(std::max(0LL, timeout_at_ms_ - now_ms())) : -1;
     return static_cast<int>(std::max(0LL, deadline_ms_ - now_ms()));
 }
 
+// --timeout: TERM to the payload (through pid 1, which forwards it), then after the grace period
+// KILL to pid 1, which takes the whole pid namespace with it.
+void Supervisor::enforce_timeout() {
+    if (!init_.pidfd) {  // C's report is late; try again shortly
+        timeout_at_ms_ = now_ms() + 10;
+        return;
+    }
+    timeout_signal_ = timeout_signal_ ? SIGKILL : SIGTERM;
+    log(std::string("timeout: sending ") + (timeout_signal_ == SIGTERM ? "TERM" : "KILL"));
+    send_signal_to_pidfd(init_.pidfd.get(), timeout_signal_);
+    timeout_at_ms_ = timeout_signal_ == SIGTERM ? now_ms() + kTimeoutGraceMs : 0;
+}
+
 void Supervisor::on_timeout() {
+    if (timeout_at_ms_ && now_ms() >= timeout_at_ms_ && handshake_.state() == HandshakeState::Running) {
+        enforce_timeout();
+        return;
+    }
     if (init_.pid > 0 && !init_.running()) {
         // pid 1 is gone, so is everything inside; whatever still holds the pty is not ours.
         relay_.reset();
@@ -381,6 +417,7 @@ void Supervisor::event_loop() {
         fds.push_back({signals_.get(), POLLIN, 0});
         if (sync_) fds.push_back({sync_.get(), POLLIN, 0});
         if (relay_) add_relay_fds(fds);
+        if (monitor_) fds.push_back({monitor_->fd(), POLLIN, 0});
         std::size_t network_first = fds.size();
         int own_timeout = poll_timeout();
         int timeout = own_timeout;  // libslirp's timers may shorten it
@@ -397,6 +434,7 @@ void Supervisor::event_loop() {
             if (!events) continue;
             if (fds[i].fd == signals_.get()) handle_signals();
             else if (sync_ && fds[i].fd == sync_.get()) handle_message();
+            else if (monitor_ && fds[i].fd == monitor_->fd()) handle_seccomp_notification(events);
             else if (relay_) handle_relay(fds[i].fd, events);
         }
         if (relay_ && relay_->finished()) {
@@ -406,12 +444,43 @@ void Supervisor::event_loop() {
     }
 }
 
+void Supervisor::open_violations_log() {
+    if (options_.violations.empty()) return;
+    // The user's own file, written by us outside the sandbox; O_APPEND keeps each record whole.
+    violations_log_ = open_at(AT_FDCWD, options_.violations,
+                              O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+}
+
+void Supervisor::handle_seccomp_notification(short events) {
+    if (events & POLLIN) monitor_->handle();
+    // POLLHUP: every process under the filter has exited. Keep what it learned.
+    else if (events & (POLLHUP | POLLERR | POLLNVAL)) report_seccomp(), monitor_.reset();
+}
+
+// What log and learn modes found, once.
+void Supervisor::report_seccomp() const {
+    if (!monitor_) return;
+    if (plan_.seccomp.mode == SeccompMode::Learn) {
+        if (monitor_->let_through().empty()) {
+            std::cerr << "sandbox: learn: the filter refused nothing\n";
+        } else {
+            std::cerr << "sandbox: learn: " << monitor_->count()
+                      << " call(s) the filter refuses were let through; to allow them, add to the profile:\n"
+                      << learned_allow_lines(monitor_->let_through());
+        }
+    }
+    if (!options_.violations.empty() && monitor_->count())
+        std::cerr << "sandbox: " << monitor_->count() << " refused system call(s) recorded in " << options_.violations
+                  << "\n";
+}
+
 int Supervisor::run() {
     sigset_t set = forwarded_signal_set(true);
     sigset_t old = block_signals(set);
     signals_ = make_signalfd(set);
     ::signal(SIGPIPE, SIG_IGN);
     check_limit_policy();
+    open_violations_log();
     seccomp_ = seccomp_program_for(plan_.seccomp);
     log("compiled the seccomp filter: " + std::to_string(seccomp_.code.size()) + " instructions");
     register_and_make_cgroup();
@@ -422,7 +491,15 @@ int Supervisor::run() {
     // that came too late for the relay must not land in the user's shell.
     if (relayed_input_) discard_pending_input(STDIN_FILENO);
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    report_seccomp();
     int exit_code = conclude();
+    if (timeout_signal_) {
+        std::cerr << "sandbox: timeout: the command ran longer than " << format_duration_ms(plan_.timeout_ms)
+                  << " (--timeout or timeout in the profile); sent TERM"
+                  << (timeout_signal_ == SIGKILL ? ", then KILL after " + format_duration_ms(static_cast<std::uint64_t>(kTimeoutGraceMs)) : std::string())
+                  << "\n";
+        exit_code = kExitTimeout;
+    }
     report_outcome(exit_code);
     if (cgroup_) {
         long long began = now_us();
