@@ -55,6 +55,9 @@ public:
     std::string string_value(const std::string& key, const toml::node& node) const {
         const auto* value = node.as_string();
         if (!value) wrong_type(key, node, "a string");
+        // A "\u0000" would cut a path or a name short where it meets the kernel's C strings.
+        if (value->get().find('\0') != std::string::npos)
+            throw ConfigError(at(node), "'" + key + "' must not contain a NUL character (\\u0000)");
         return expand_variables(value->get(), vars_, at(node));
     }
 
