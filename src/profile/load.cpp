@@ -475,7 +475,7 @@ std::optional<std::string> resolve_profile(const std::string& ref, const std::st
 }
 
 Profile load_profile(const std::string& path, const Variables& vars, const ProfileSource& source) {
-    Loader loader{vars, source, {}, {}, {}, {}};
+    Loader loader{vars, source, {}, {}, {}, {}, {}, {}};
     std::vector<std::string> stack;
     loader.load(path, stack, {path, 0, 0});
     Profile& profile = loader.profile;
