@@ -1,7 +1,7 @@
 // FileParser: reading one profile file's values strictly, with file:line:col errors. Internal
 // to the profile module (load.cpp, network.cpp).
 #pragma once
-#include <toml++/toml.h>
+#include "profile/toml.hpp"
 
 #include <algorithm>
 #include <string>

@@ -1,6 +1,6 @@
 // Loading a profile: parse each TOML file strictly (toml++), follow `extends` depth-first with
 // cycle detection, and merge the layers in order (parents first, the file itself last).
-#include <toml++/toml.h>
+#include "profile/toml.hpp"
 
 #include <algorithm>
 #include <cstdio>

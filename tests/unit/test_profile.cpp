@@ -1,7 +1,7 @@
 // Profile loading: golden files under data/profiles (valid chain, lookup, invalid ones with their
 // exact file:line:col), variables, path normalization and the TOML rendering round trip.
 #include <catch2/catch.hpp>
-#include <toml++/toml.h>
+#include "profile/toml.hpp"
 
 #include "profile/profile.hpp"
 #include "support.hpp"

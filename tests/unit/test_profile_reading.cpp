@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include "plan/plan.hpp"
 #include "profile/profile.hpp"
 #include "support.hpp"
@@ -274,4 +276,34 @@ TEST_CASE("hostname: an override is held to the same rule", "[plan][hostname]") 
     CHECK_THROWS_MATCHES(sb::build_plan(profile, overrides, facts), sb::UsageError,
                          Catch::Matchers::Message("--hostname may contain only letters, digits, '-' and '.', "
                                                   "not '\\n' at byte 4"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// toml++ 3.3.0 reached __builtin_unreachable() testing U+00A1..U+0499 (and U+FBA6..U+FEFE) for
+// whitespace; src/profile/toml.hpp compiles that test to "not whitespace". The fuzzer's corpus
+// (tests/fuzz, under UBSan) is what fails without it; these pin the behaviour.
+
+TEST_CASE("reading: a non-ASCII character where whitespace may be is a syntax error", "[profile][reading]") {
+    for (const char* text : {"a \xc3\xa9 = 1\n", "e\xef\xb9\xbf" "5 = 1\n", "hostname = \"x\"\xca\x93\n"}) {
+        auto error = text_error(text);
+        INFO(error.what());
+        CHECK(error.where().line == 1);
+        CHECK_THAT(error.message(), Catch::Matchers::StartsWith("TOML syntax error: "));
+    }
+}
+
+TEST_CASE("reading: toml++ is included only through profile/toml.hpp", "[profile][hygiene]") {
+    namespace fs = std::filesystem;
+    const fs::path root = fs::path(SANDBOX_TEST_DATA).parent_path().parent_path().parent_path();
+    std::vector<std::string> offenders;
+    for (const char* dir : {"src", "tests"}) {
+        for (const auto& entry : fs::recursive_directory_iterator(root / dir)) {
+            auto ext = entry.path().extension();
+            if (!entry.is_regular_file() || (ext != ".cpp" && ext != ".hpp")) continue;
+            if (entry.path().filename() == "toml.hpp" || entry.path().filename() == "test_profile_reading.cpp") continue;
+            std::string text = test::read_text_file(entry.path().string()).value_or("");
+            if (text.find("<toml++/") != std::string::npos) offenders.push_back(entry.path().string());
+        }
+    }
+    CHECK(offenders.empty());
 }
