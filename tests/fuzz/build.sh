@@ -17,6 +17,10 @@ mapfile -t sources < <(sed -n "/^core = static_library('sandbox-core',/,/include
 # The toml++ settings of meson.build (its asserts off: they abort where the parser reports an error).
 flags=(-std=c++20 -g -O1 -Isrc -DTOML_HEADER_ONLY=1 -DTOML_EXCEPTIONS=1 '-DTOML_ASSERT(expr)=static_assert(true)'
        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+# Objects built with other flags (or another compiler) are built again.
+stamp="$cxx ${flags[*]}"
+[ "$(cat "$out/flags" 2>/dev/null)" = "$stamp" ] || rm -f "$out"/*.o
+printf '%s\n' "$stamp" >"$out/flags"
 objs=()
 for src in "${sources[@]}" tests/fuzz/profile_fuzzer.cpp; do
   obj=$out/$(tr / _ <<<"${src%.cpp}").o
