@@ -348,7 +348,7 @@ std::optional<std::string> find_profile(const std::string& ref, const std::strin
 }
 
 // Refuses text that is not UTF-8 or holds a NUL byte, at its line and column (in characters,
-// as toml++ counts). toml++ gets only text that passed: a NUL byte aborts inside it.
+// as toml++ counts). toml++ gets only text that passed (with its asserts on, "[[\0" aborted it).
 void check_profile_text(const std::string& path, const std::string& text) {
     int line = 1, column = 1;
     auto bad = [&](const std::string& what) { return ConfigError({path, line, column}, what); };

@@ -375,3 +375,12 @@ t_bad_hostname_option() {
   sb run --hostname build-01.example "$p"
   expect_rc 0 "a valid --hostname"
 }
+
+# toml++'s own assert() aborted here (exit 134): a syntax error like any other.
+t_bad_toml_triple_bracket() {
+  local p
+  p=$(badprofile bad 'cwd = "/"' '[[[mount]]]')
+  # toml++ points at the third '['
+  locate "$p" '[[[mount]]]' '[mount'
+  expect_profile_error "$p" "$LOC"
+}

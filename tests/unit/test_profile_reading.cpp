@@ -307,3 +307,13 @@ TEST_CASE("reading: toml++ is included only through profile/toml.hpp", "[profile
     }
     CHECK(offenders.empty());
 }
+
+// toml++ 3.3.0's assert()s abort (SIGABRT) on a table header "[[[": meson.build turns them off.
+TEST_CASE("reading: a header with three brackets is a syntax error, not an abort", "[profile][reading]") {
+    for (const char* text : {"[[[a]]]\n", "cwd = \"/\"\n[[[network.egress]mount]]\n", "[[ ]]\n[[\"\"\n"}) {
+        auto error = text_error(text);
+        INFO(error.what());
+        CHECK(error.where().line >= 1);
+        CHECK_THAT(error.message(), Catch::Matchers::StartsWith("TOML syntax error: "));
+    }
+}
