@@ -8,6 +8,7 @@ packages=(
   libcli11-dev libtomlplusplus-dev catch2 libseccomp-dev libslirp-dev nlohmann-json3-dev
   uidmap bubblewrap hyperfine python3
   util-linux iproute2 procps libc6-dev passwd
+  clang libclang-rt-14-dev  # tests/fuzz: libFuzzer, ASan and UBSan
 )
 
 missing=()

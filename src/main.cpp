@@ -39,7 +39,7 @@ ProfileSource profile_source(const HostFacts& facts) {
     source.search_dirs.push_back(exe + "/../share/sandbox/profiles");  // a staged or installed tree
     source.search_dirs.push_back(SANDBOX_PROFILE_DIR);
     source.search_dirs.push_back(exe + "/../profiles");  // an uninstalled build in build/
-    source.read_file = read_text_file;
+    source.read_file = read_profile_file;
     return source;
 }
 
@@ -51,7 +51,8 @@ std::string locate_profile(const std::string& ref, const ProfileSource& source) 
         throw UsageError("no profile named \"" + ref + "\"; looked in:" + dirs +
                          "\nhint: give a path to a .toml file, or put " + ref + ".toml in the first directory");
     }
-    if (!read_text_file(*path)) throw UsageError("cannot read profile " + *path + ": " + std::strerror(errno));
+    ProfileFileText file = source.read_file(*path);
+    if (!file.text) throw UsageError("cannot read profile " + *path + ": " + file.reason());
     return *path;
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: build, unit tests, docs checks, integration tests.
+# Runs the whole test suite: build, unit tests, docs checks, the fuzz corpus, integration tests.
 # The integration tests run as an unprivileged user (sandbox-test, created when we are root).
 # Ends with exactly one line "N passed, N failed"; exits 1 when anything failed.
 set -u
@@ -106,6 +106,24 @@ else
   elif [ "$docs_rc" -ne 0 ] && [ "$d_fail" -eq 0 ]; then
     fail "docs: tests/check-docs.sh exited $docs_rc but reported no FAIL: line"
   fi
+fi
+
+# ---------------------------------------------------------------- fuzz corpus
+# The profile loader's fuzzer (libFuzzer, ASan, UBSan) over its seed corpus, which holds every
+# input that once crashed it: one PASS or FAIL line.
+echo "== fuzz corpus"
+fuzz_log=$LOGDIR/fuzz.log
+if ! command -v clang++ >/dev/null 2>&1; then
+  fail "fuzz: clang++ is missing (scripts/install-deps.sh installs clang)"
+elif ! bash tests/fuzz/build.sh build/fuzz >"$fuzz_log" 2>&1; then
+  tail -n 20 "$fuzz_log"
+  fail "fuzz: tests/fuzz/build.sh failed"
+elif timeout -k 10 600 build/fuzz/profile_fuzzer -runs=0 -timeout=10 -artifact_prefix="$LOGDIR/" tests/fuzz/corpus >>"$fuzz_log" 2>&1; then
+  echo "PASS fuzz-corpus ($(find tests/fuzz/corpus -type f | wc -l) inputs)"
+  PASSED=$((PASSED + 1))
+else
+  grep -E 'ERROR|runtime error|Assertion|deadly|Test unit written' "$fuzz_log" | head -n 20
+  fail "fuzz: build/fuzz/profile_fuzzer failed on tests/fuzz/corpus (see above)"
 fi
 
 # ---------------------------------------------------------------- integration

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "profile/profile.hpp"
 #include "sys/error.hpp"
 
 #ifndef SANDBOX_VERSION
@@ -31,7 +32,10 @@ See sandbox(1) and sandbox.toml(5).)";
 void add_run_options(CLI::App& app, CommandLine& line, std::string& user_mode) {
     app.add_flag("--dry-run", line.dry_run, "Print the plan (id maps, namespaces, mounts, env, argv) and exit");
     app.add_flag("-v,--verbose", line.verbose, "Log every setup stage to stderr");
-    app.add_option("--hostname", line.overrides.hostname, "Hostname inside the sandbox");
+    // The profile's rule (hostname_problem), so that a bad name is a usage error before anything is read.
+    app.add_option("--hostname", line.overrides.hostname, "Hostname inside the sandbox (letters, digits, '-', '.')")
+        ->check(CLI::Validator([](std::string& name) { return hostname_problem(name).value_or(""); }, ""))
+        ->type_name("NAME");
     app.add_option("--cwd", line.overrides.cwd, "Working directory inside the sandbox (absolute)");
     app.add_option("-e,--env", line.overrides.env, "Set NAME=VALUE inside the sandbox (repeatable)")
         ->type_name("NAME=VALUE")

@@ -284,8 +284,7 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     plan.unshare_ipc = profile.ns_ipc;
     plan.unshare_cgroup = profile.ns_cgroup;
     plan.hostname = overrides.hostname.value_or(profile.hostname);
-    if (plan.hostname.empty() || plan.hostname.size() > 64)
-        throw UsageError("--hostname must be 1 to 64 characters");
+    if (auto problem = hostname_problem(plan.hostname)) throw UsageError("--hostname " + *problem);
     plan.mounts = plan_mounts(profile, facts);
     plan_network(plan, profile, overrides);
     plan_name(plan, profile, overrides, facts);

@@ -1,7 +1,7 @@
 // FileParser: reading one profile file's values strictly, with file:line:col errors. Internal
 // to the profile module (load.cpp, network.cpp).
 #pragma once
-#include <toml++/toml.h>
+#include "profile/toml.hpp"
 
 #include <algorithm>
 #include <string>
@@ -40,7 +40,8 @@ public:
     // Rejects keys that are not in `allowed`, at the key's own position.
     void only_keys(const toml::table& table, std::initializer_list<const char*> allowed,
                    const std::string& where_name) const {
-        for (auto&& [key, node] : table) {
+        for (auto&& entry : table) {
+            const auto& key = entry.first;  // not a structured binding: clang 14 (the fuzzer) cannot capture one
             bool known = std::any_of(allowed.begin(), allowed.end(),
                                      [&](const char* name) { return key.str() == name; });
             if (!known) {
@@ -55,6 +56,9 @@ public:
     std::string string_value(const std::string& key, const toml::node& node) const {
         const auto* value = node.as_string();
         if (!value) wrong_type(key, node, "a string");
+        // A "\u0000" would cut a path or a name short where it meets the kernel's C strings.
+        if (value->get().find('\0') != std::string::npos)
+            throw ConfigError(at(node), "'" + key + "' must not contain a NUL character (\\u0000)");
         return expand_variables(value->get(), vars_, at(node));
     }
 

@@ -1,10 +1,10 @@
 // Loading a profile: parse each TOML file strictly (toml++), follow `extends` depth-first with
 // cycle detection, and merge the layers in order (parents first, the file itself last).
-#include <toml++/toml.h>
+#include "profile/toml.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
+#include <cstdio>
+#include <map>
 #include <filesystem>
 #include <set>
 
@@ -243,8 +243,7 @@ Layer parse_layer(const FileParser& p, const toml::table& root) {
     if (const auto* node = root.get("cwd")) layer.cwd = p.path_value("cwd", *node);
     if (const auto* node = root.get("hostname")) {
         std::string name = p.string_value("hostname", *node);
-        if (name.empty() || name.size() > 64 || name.find('/') != std::string::npos)
-            throw ConfigError(p.at(*node), "'hostname' must be 1 to 64 characters without '/'");
+        if (auto problem = hostname_problem(name)) throw ConfigError(p.at(*node), "'hostname' " + *problem);
         layer.hostname = name;
     }
     auto table_of = [&](const char* key) -> const toml::table* {
@@ -340,26 +339,123 @@ std::string directory_of(const std::string& path) {
     return slash == 0 ? "/" : path.substr(0, slash);
 }
 
+bool is_path_reference(const std::string& ref) {
+    return ref.find('/') != std::string::npos ||
+           (ref.size() > 5 && ref.compare(ref.size() - 5, 5, ".toml") == 0);
+}
+
+// resolve_profile, with `exists` telling whether a file is there (the loader asks its own cache).
+// A file that is there but cannot be read is found: reading it then says why.
+template <typename Exists>
+std::optional<std::string> find_profile(const std::string& ref, const std::string& base_dir,
+                                        const std::vector<std::string>& search_dirs, Exists&& exists) {
+    if (ref.empty()) return std::nullopt;
+    if (is_path_reference(ref)) {
+        std::string path = ref[0] == '/' || base_dir.empty() ? ref : base_dir + "/" + ref;
+        // Lexically normal, so one file always has one name (cycle detection compares names).
+        // A missing file is reported when it is read.
+        return std::filesystem::path(path).lexically_normal().string();
+    }
+    std::vector<std::string> dirs;
+    if (!base_dir.empty()) dirs.push_back(base_dir);
+    dirs.insert(dirs.end(), search_dirs.begin(), search_dirs.end());
+    for (const auto& dir : dirs) {
+        std::string path = std::filesystem::path(dir + "/" + ref + ".toml").lexically_normal().string();
+        if (exists(path)) return path;
+    }
+    return std::nullopt;
+}
+
+// Refuses text that is not UTF-8 or holds a NUL byte, at its line and column (in characters,
+// as toml++ counts). toml++ gets only text that passed (with its asserts on, "[[\0" aborted it).
+void check_profile_text(const std::string& path, const std::string& text) {
+    int line = 1, column = 1;
+    auto bad = [&](const std::string& what) { return ConfigError({path, line, column}, what); };
+    const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+    std::size_t size = text.size();
+    for (std::size_t i = 0; i < size;) {
+        unsigned char lead = bytes[i];
+        if (lead == 0) throw bad("a NUL byte: a profile is UTF-8 text");
+        std::size_t length = lead < 0x80 ? 1 : (lead & 0xe0) == 0xc0 ? 2 : (lead & 0xf0) == 0xe0 ? 3
+                                                : (lead & 0xf8) == 0xf0 ? 4 : 0;
+        // The second byte's range excludes overlong forms, UTF-16 surrogates and > U+10FFFF.
+        unsigned char low = 0x80, high = 0xbf;
+        if (lead == 0xe0) low = 0xa0;
+        if (lead == 0xed) high = 0x9f;
+        if (lead == 0xf0) low = 0x90;
+        if (lead == 0xf4) high = 0x8f;
+        bool valid = length != 0 && !(length == 2 && lead < 0xc2) && lead <= 0xf4 && i + length <= size;
+        for (std::size_t k = 1; valid && k < length; ++k) {
+            unsigned char next = bytes[i + k];
+            valid = k == 1 ? next >= low && next <= high : (next & 0xc0) == 0x80;
+        }
+        if (!valid) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "0x%02x", lead);
+            throw bad(std::string("invalid UTF-8 (byte ") + hex + "): a profile is UTF-8 text");
+        }
+        if (lead == '\n') {
+            ++line;
+            column = 1;
+        } else {
+            ++column;
+        }
+        i += length;
+    }
+}
+
 struct Loader {
     const Variables& vars;
     const ProfileSource& source;
     Profile profile;
     SourceLocation capabilities_where, user_mode_where, slirp_only_where;
+    std::map<std::string, ProfileFileText> read_files;  // each file is read once
+    std::set<std::string> merged;                        // a file extended twice is merged once
 
-    void load(const std::string& path, std::vector<std::string>& stack, const SourceLocation& from) {
-        auto text = source.read_file(path);
-        if (!text) {
-            int err = errno;
-            throw ConfigError(from, "cannot read profile " + path + ": " + std::strerror(err));
-        }
-        toml::table root;
+    ProfileFileText& read(const std::string& path) {
+        auto found = read_files.find(path);
+        if (found == read_files.end()) found = read_files.emplace(path, source.read_file(path)).first;
+        return found->second;
+    }
+
+    static std::string chain_of(const std::vector<std::string>& stack, const std::string& last) {
+        std::string chain;
+        for (const auto& file : stack) chain += file + " -> ";
+        return chain + last;
+    }
+
+    // Refuses to start one more file when that would pass a limit; `from` is its extends entry.
+    void check_limits(const std::string& path, const std::vector<std::string>& stack,
+                      const SourceLocation& from) const {
+        if (stack.size() >= kMaxExtendsDepth)
+            throw ConfigError(from, "extends chain longer than " + std::to_string(kMaxExtendsDepth) +
+                                        " files (the limit): " + chain_of(stack, path));
+        if (merged.size() + stack.size() >= kMaxProfileFiles)
+            throw ConfigError(from, "more than " + std::to_string(kMaxProfileFiles) +
+                                        " files in one profile (the limit) with " + path);
+    }
+
+    toml::table parse_file(const std::string& path, const SourceLocation& from) {
+        ProfileFileText& file = read(path);
+        if (!file.text) throw ConfigError(from, "cannot read profile " + path + ": " + file.reason());
+        if (file.text->size() > kMaxProfileFileBytes)
+            throw ConfigError(from, "cannot read profile " + path + ": larger than " +
+                                        std::to_string(kMaxProfileFileBytes >> 20) +
+                                        " MiB (the limit for a profile file)");
+        std::string text = std::move(*file.text);  // read once, needed no more
+        check_profile_text(path, text);
         try {
-            root = toml::parse(*text, path);
+            return toml::parse(text, path);
         } catch (const toml::parse_error& error) {
             const auto& begin = error.source().begin;
             throw ConfigError({path, static_cast<int>(begin.line), static_cast<int>(begin.column)},
                               "TOML syntax error: " + std::string(error.description()));
         }
+    }
+
+    void load(const std::string& path, std::vector<std::string>& stack, const SourceLocation& from) {
+        check_limits(path, stack, from);
+        toml::table root = parse_file(path, from);
         Variables file_vars = vars;
         file_vars["PROFILE_DIR"] = directory_of(std::filesystem::absolute(path).string());
         FileParser parser(path, file_vars);
@@ -370,52 +466,35 @@ struct Loader {
             for (const auto& item : *array) {
                 std::string ref = parser.string_value("extends", item);
                 std::string dir = directory_of(path);
-                auto resolved = resolve_profile(ref, dir.empty() ? "." : dir, source);
+                auto resolved = find_profile(ref, dir.empty() ? "." : dir, source.search_dirs,
+                                             [&](const std::string& p) { return !read(p).missing(); });
                 if (!resolved) throw ConfigError(parser.at(item), "cannot find profile \"" + ref + "\"");
-                if (std::find(stack.begin(), stack.end(), *resolved) != stack.end()) {
-                    std::string chain;
-                    for (const auto& file : stack) chain += file + " -> ";
-                    throw ConfigError(parser.at(item), "extends cycle: " + chain + *resolved);
-                }
+                if (std::find(stack.begin(), stack.end(), *resolved) != stack.end())
+                    throw ConfigError(parser.at(item), "extends cycle: " + chain_of(stack, *resolved));
+                // A diamond (two parents extend one file): that file counts, and is merged, once,
+                // where it first appears.
+                if (merged.count(*resolved)) continue;
                 load(*resolved, stack, parser.at(item));
             }
         }
         Layer layer = parse_layer(parser, root);
         merge(profile, layer, capabilities_where, user_mode_where, slirp_only_where, {path, 1, 1});
         profile.files.push_back(path);
+        merged.insert(path);
         stack.pop_back();
     }
 };
-
-bool is_path_reference(const std::string& ref) {
-    return ref.find('/') != std::string::npos ||
-           (ref.size() > 5 && ref.compare(ref.size() - 5, 5, ".toml") == 0);
-}
 
 }  // namespace
 
 std::optional<std::string> resolve_profile(const std::string& ref, const std::string& base_dir,
                                            const ProfileSource& source) {
-    auto readable = [&](const std::string& path) { return source.read_file(path).has_value(); };
-    if (ref.empty()) return std::nullopt;
-    if (is_path_reference(ref)) {
-        std::string path = ref[0] == '/' || base_dir.empty() ? ref : base_dir + "/" + ref;
-        // Lexically normal, so one file always has one name (cycle detection compares names).
-        // A missing file is reported when it is read.
-        return std::filesystem::path(path).lexically_normal().string();
-    }
-    std::vector<std::string> dirs;
-    if (!base_dir.empty()) dirs.push_back(base_dir);
-    dirs.insert(dirs.end(), source.search_dirs.begin(), source.search_dirs.end());
-    for (const auto& dir : dirs) {
-        std::string path = std::filesystem::path(dir + "/" + ref + ".toml").lexically_normal().string();
-        if (readable(path)) return path;
-    }
-    return std::nullopt;
+    return find_profile(ref, base_dir, source.search_dirs,
+                        [&](const std::string& path) { return !source.read_file(path).missing(); });
 }
 
 Profile load_profile(const std::string& path, const Variables& vars, const ProfileSource& source) {
-    Loader loader{vars, source, {}, {}, {}, {}};
+    Loader loader{vars, source, {}, {}, {}, {}, {}, {}};
     std::vector<std::string> stack;
     loader.load(path, stack, {path, 0, 0});
     Profile& profile = loader.profile;

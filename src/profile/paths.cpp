@@ -1,4 +1,8 @@
-// Pure helpers for profile values: variable expansion, path normalization, names of enums.
+// Pure helpers for profile values: variable expansion, path normalization, names of enums,
+// the hostname rule.
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <sstream>
 
 #include "profile/profile.hpp"
@@ -75,6 +79,39 @@ std::string expand_variables(const std::string& text, const Variables& vars,
         i = close;
     }
     return out;
+}
+
+std::string ProfileFileText::reason() const { return refusal.empty() ? std::strerror(error) : refusal; }
+
+bool ProfileFileText::missing() const {
+    return !text && refusal.empty() && (error == ENOENT || error == ENOTDIR);
+}
+
+namespace {
+bool is_hostname_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+
+// A character for a message: itself when printable ASCII, else an escape (a newline must not
+// reach the terminal as one).
+std::string shown(char c) {
+    if (c == '\n') return "\\n";
+    if (c == '\t') return "\\t";
+    if (c >= 0x20 && c < 0x7f) return std::string(1, c);
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(c));
+    return hex;
+}
+}  // namespace
+
+std::optional<std::string> hostname_problem(const std::string& name) {
+    if (name.empty()) return std::string("must not be empty");
+    if (name.size() > 64) return "must be at most 64 characters, not " + std::to_string(name.size());
+    for (std::size_t i = 0; i < name.size(); ++i)
+        if (!is_hostname_char(name[i]))
+            return "may contain only letters, digits, '-' and '.', not '" + shown(name[i]) + "' at byte " +
+                   std::to_string(i + 1);
+    return std::nullopt;
 }
 
 std::optional<std::string> normalize_absolute_path(const std::string& path) {

@@ -1,6 +1,7 @@
 // The profile: what a TOML file (and the files it extends) asks for, merged, with variables
 // expanded and every value validated. Pure: reads only the profile files themselves.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -79,12 +80,36 @@ struct Profile {
 // Values for ${NAME} in profile strings. PROFILE_DIR is added per file by the loader.
 using Variables = std::map<std::string, std::string>;
 
+// Limits on what one profile may read. A profile is a few KiB of text from a handful of files;
+// these only stop runaway input (a device, a huge file, an `extends` graph that never ends).
+constexpr std::size_t kMaxProfileFileBytes = 1 << 20;  // per file
+constexpr std::size_t kMaxExtendsDepth = 16;           // files in one chain of `extends`, the top one included
+constexpr std::size_t kMaxProfileFiles = 64;           // different files in one profile
+
+// One profile file's text, or why there is none.
+struct ProfileFileText {
+    std::optional<std::string> text;  // at most kMaxProfileFileBytes + 1 bytes (the loader refuses more)
+    int error = 0;                    // the errno when it could not be opened or read
+    std::string refusal;              // set when it was opened but refused, e.g. "not a regular file (a FIFO)"
+
+    std::string reason() const;  // refusal, or strerror(error)
+    bool missing() const;        // it does not exist (a lookup by name tries the next directory)
+};
+
 struct ProfileSource {
     // Directories searched for a profile given by name, in order.
     std::vector<std::string> search_dirs;
-    // Reads a file's text; returns nullopt when it cannot be read (errno set).
-    std::function<std::optional<std::string>(const std::string&)> read_file;
+    // Reads a file's text (read_profile_file, or in-memory files in tests and the fuzzer).
+    std::function<ProfileFileText(const std::string&)> read_file;
 };
+
+// The real ProfileSource::read_file: opens `path` once, non-blocking (a FIFO cannot hang us), refuses
+// anything but a regular file (fstat on the opened fd) and reads at most kMaxProfileFileBytes + 1 bytes.
+ProfileFileText read_profile_file(const std::string& path);
+
+// Why `name` cannot be a hostname ("is empty", "contains ..."), or nullopt when it can: 1 to 64
+// letters, digits, '-' and '.'. The one rule for the profile's `hostname` and for --hostname.
+std::optional<std::string> hostname_problem(const std::string& name);
 
 // Finds the file for a profile reference: a path (contains '/' or ends in ".toml", relative to
 // base_dir) or a name looked up as NAME.toml in base_dir (when given) then the search dirs.

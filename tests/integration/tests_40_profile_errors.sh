@@ -279,3 +279,108 @@ t_network_slirp_check_and_dry_run() {
   grep -q 'egress preset public-only' "$T/out" || fail "--dry-run does not show the egress preset"
   grep -q '^  file /etc/resolv.conf' "$T/out" || fail "--dry-run does not show the sandbox's resolv.conf"
 }
+
+# ------------------------------------------------------------------ reading profiles, bounded
+# A profile that names a device, a FIFO or a huge file, or holds bytes that are not UTF-8, is
+# refused at once with exit 125: never read forever, never waited on, never an abort.
+
+# expect_bounded_error PROFILE LOCATION FRAGMENT [ARGS...]: `sandbox run|check ARGS PROFILE` ends
+# within 30 s (not killed by timeout) with 125, nothing started, and stderr's first line is
+# "LOCATION: ..." containing FRAGMENT (LOCATION "sandbox" for an error with no file position).
+expect_bounded_error() {
+  local profile=$1 loc=$2 fragment=$3 sub first
+  shift 3
+  for sub in run check; do
+    rm -f "$T/m/started"
+    LAST_CMD="timeout 30 sandbox $sub $* $profile"
+    RC=0
+    timeout -k 5 30 "$SANDBOX" "$sub" "$@" "$profile" </dev/null >"$T/out" 2>"$T/err" || RC=$?
+    [ "$RC" -ne 124 ] && [ "$RC" -ne 137 ] || fail "'sandbox $sub' did not finish within 30 s (it hangs on $profile)"
+    expect_rc 125 "exit code of 'sandbox $sub' with an unreadable profile"
+    [ ! -e "$T/m/started" ] || fail "'sandbox $sub' started the payload"
+    first=$(head -n 1 "$T/err")
+    [[ $first == "$loc: "* ]] || fail "'sandbox $sub': stderr's first line should start with '$loc: '" "got: $first"
+    [[ $first == *"$fragment"* ]] || fail "'sandbox $sub': stderr's first line should say '$fragment'" "got: $first"
+  done
+}
+
+# extends_profile NAME REF: $T/NAME.toml extends REF (line 1, the entry at column 12).
+extends_profile() {
+  mkdir -p "$T/m"
+  printf 'extends = ["%s"]\ncommand = ["/probe", "write", "/m/started"]\n' "$2" >"$T/$1.toml"
+  echo "$T/$1.toml"
+}
+
+t_bad_extends_dev_zero() {
+  local p
+  p=$(extends_profile bad /dev/zero)
+  expect_bounded_error "$p" "$p:1:12" "cannot read profile /dev/zero: not a regular file (a character device)"
+}
+
+t_bad_profile_is_dev_zero() {
+  mkdir -p "$T/m"
+  expect_bounded_error /dev/zero "sandbox" "cannot read profile /dev/zero: not a regular file"
+}
+
+t_bad_extends_fifo() {
+  local p
+  mkfifo "$T/fifo.toml" || fail "mkfifo failed"
+  p=$(extends_profile bad fifo.toml)
+  expect_bounded_error "$p" "$p:1:12" "cannot read profile $T/fifo.toml: not a regular file (a FIFO)"
+  # given directly, too
+  expect_bounded_error "$T/fifo.toml" "sandbox" "not a regular file (a FIFO)"
+}
+
+t_bad_extends_too_large() {
+  local p
+  head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' '\n' >"$T/big.toml"
+  p=$(extends_profile bad big.toml)
+  expect_bounded_error "$p" "$p:1:12" "cannot read profile $T/big.toml: larger than 1 MiB"
+}
+
+t_bad_nul_byte() {
+  local p
+  p=$(badprofile bad 'cwd = "/"' '')
+  printf 'hostname = "a\0b"\n' >>"$p"
+  expect_bounded_error "$p" "$p:$(wc -l <"$p"):14" "a NUL byte"
+}
+
+t_bad_invalid_utf8() {
+  local p
+  p=$(badprofile bad 'cwd = "/"' '')
+  printf '# caf\xc3\xa9 \xff\n' >>"$p"
+  expect_bounded_error "$p" "$p:$(wc -l <"$p"):8" "invalid UTF-8 (byte 0xff)"
+}
+
+t_bad_hostname_newline() {
+  local p
+  p=$(badprofile bad 'hostname = "box\nevil"' '')
+  locate "$p" 'hostname' '"box'
+  expect_profile_error "$p" "$LOC"
+  grep -qF "'hostname' may contain only letters, digits, '-' and '.', not '\\n' at byte 4" "$T/err" ||
+    fail "the message does not name the newline" "got: $(head -n 1 "$T/err")"
+}
+
+t_bad_hostname_option() {
+  local p bad
+  p=$(badprofile ok '' '')
+  for bad in $'box\nevil' 'a b' 'a_b' '' "$(printf 'h%.0s' {1..65})"; do
+    rm -f "$T/m/started"
+    sb run --hostname "$bad" "$p"
+    expect_rc 125 "exit code of --hostname '$bad'"
+    [ ! -e "$T/m/started" ] || fail "--hostname '$bad' started the payload"
+    grep -q -- '--hostname' "$T/err" || fail "--hostname '$bad': the error does not name --hostname" "$(cat "$T/err")"
+  done
+  grep -q "must be at most 64 characters" "$T/err" || fail "no length message for 65 characters" "$(cat "$T/err")"
+  sb run --hostname build-01.example "$p"
+  expect_rc 0 "a valid --hostname"
+}
+
+# toml++'s own assert() aborted here (exit 134): a syntax error like any other.
+t_bad_toml_triple_bracket() {
+  local p
+  p=$(badprofile bad 'cwd = "/"' '[[[mount]]]')
+  # toml++ points at the third '['
+  locate "$p" '[[[mount]]]' '[mount'
+  expect_profile_error "$p" "$LOC"
+}

@@ -35,11 +35,11 @@ inline std::optional<std::string> read_text_file(const std::string& path) {
     return text.str();
 }
 
-// A ProfileSource over the real file system with the given search dirs.
+// A ProfileSource over the real file system with the given search dirs, read as `sandbox` reads.
 inline sb::ProfileSource file_source(std::vector<std::string> search_dirs = {}) {
     sb::ProfileSource source;
     source.search_dirs = std::move(search_dirs);
-    source.read_file = read_text_file;
+    source.read_file = sb::read_profile_file;  // the real reader
     return source;
 }
 
@@ -48,13 +48,12 @@ inline sb::ProfileSource memory_source(std::map<std::string, std::string> files,
                                        std::vector<std::string> search_dirs = {}) {
     sb::ProfileSource source;
     source.search_dirs = std::move(search_dirs);
-    source.read_file = [files = std::move(files)](const std::string& path) -> std::optional<std::string> {
+    source.read_file = [files = std::move(files)](const std::string& path) {
+        sb::ProfileFileText file;
         auto found = files.find(path);
-        if (found == files.end()) {
-            errno = ENOENT;
-            return std::nullopt;
-        }
-        return found->second;
+        if (found == files.end()) file.error = ENOENT;
+        else file.text = found->second;
+        return file;
     };
     return source;
 }

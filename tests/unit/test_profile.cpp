@@ -1,7 +1,7 @@
 // Profile loading: golden files under data/profiles (valid chain, lookup, invalid ones with their
 // exact file:line:col), variables, path normalization and the TOML rendering round trip.
 #include <catch2/catch.hpp>
-#include <toml++/toml.h>
+#include "profile/toml.hpp"
 
 #include "profile/profile.hpp"
 #include "support.hpp"
@@ -490,9 +490,10 @@ TEST_CASE("profile: mount kinds and their keys", "[profile]") {
 
 TEST_CASE("profile: scalar values are validated", "[profile]") {
     CHECK(test::load_text("hostname = \"" + std::string(64, 'h') + "\"\n").hostname == std::string(64, 'h'));
-    expect_text_error("hostname = \"" + std::string(65, 'h') + "\"\n", 1, 12, "'hostname' must be 1 to 64");
-    expect_text_error("hostname = \"\"\n", 1, 12, "'hostname' must be 1 to 64");
-    expect_text_error("hostname = \"a/b\"\n", 1, 12, "without '/'");
+    expect_text_error("hostname = \"" + std::string(65, 'h') + "\"\n", 1, 12,
+                      "'hostname' must be at most 64 characters, not 65");
+    expect_text_error("hostname = \"\"\n", 1, 12, "'hostname' must not be empty");
+    expect_text_error("hostname = \"a/b\"\n", 1, 12, "not '/' at byte 2");
     expect_text_error("cwd = \"relative\"\n", 1, 7, "'cwd' must be an absolute path");
     expect_text_error("command = \"/bin/sh\"\n", 1, 11, "'command' must be an array of strings, not a string");
     expect_text_error("command = [\"/bin/sh\", 3]\n", 1, 23, "'command' must be a string, not an integer");
@@ -587,7 +588,8 @@ TEST_CASE("profile: a diamond (the same parent twice) is not a cycle", "[profile
                                        {"/m/top.toml", "extends = [\"l\", \"r\"]\n"}});
     Profile p = sb::load_profile("/m/top.toml", test::test_vars(), source);
     CHECK(p.hostname == "root");
-    CHECK(p.files.size() == 5);
+    // root is merged once, where it first appears: r's reference to it adds nothing.
+    CHECK(p.files == Strings{"/m/root.toml", "/m/l.toml", "/m/r.toml", "/m/top.toml"});
 }
 
 // ---------------------------------------------------------------------------------------------
