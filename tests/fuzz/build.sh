@@ -30,5 +30,6 @@ for src in "${sources[@]}" tests/fuzz/profile_fuzzer.cpp; do
   fi
   objs+=("$obj")
 done
-"$cxx" "${flags[@]}" "${objs[@]}" -o "$out/profile_fuzzer"
+# The pure library uses libseccomp (the policy names syscalls through it).
+"$cxx" "${flags[@]}" "${objs[@]}" -lseccomp -o "$out/profile_fuzzer"
 echo "fuzz/build.sh: built $out/profile_fuzzer"

@@ -165,3 +165,48 @@ t_seccomp_nested_namespaces_keep_outer_guarantees() {
   expect_rc 0
   expect_kv unshare EPERM
 }
+
+t_seccomp_violations_logged_as_json() {
+  local p
+  p=$(mkprofile -n p default 'command = ["/probe", "syscalls"]')
+  sb run --violations "$T/v.jsonl" "$p"
+  expect_rc 0
+  # The payload still got the filter's answers.
+  expect_kv keyctl EPERM
+  expect_kv clone3 ENOSYS
+  [ -s "$T/v.jsonl" ] || fail "--violations wrote nothing" "$(cat "$T/err")"
+  python3 - "$T/v.jsonl" <<'PY' || fail "the violation records are not what was refused" "$(head -5 "$T/v.jsonl")"
+import json, sys
+records = [json.loads(line) for line in open(sys.argv[1])]
+by_name = {(r["syscall"], r["abi"]): r for r in records}
+keyctl = by_name[("keyctl", "x86_64")]
+assert keyctl["action"] == "refused" and keyctl["errno"] == "EPERM", keyctl
+assert keyctl["executable"] == "/probe" and keyctl["pid"] > 0, keyctl
+assert by_name[("clone3", "x86_64")]["errno"] == "ENOSYS"
+assert by_name[("socket", "x86_64")]["errno"] == "EAFNOSUPPORT"
+assert ("keyctl", "x32") in by_name, "x32 calls are recorded with their ABI"
+assert all(r["action"] == "refused" for r in records)
+PY
+  grep -q "refused system call(s) recorded in $T/v.jsonl" "$T/err" || fail "no summary on stderr" "$(cat "$T/err")"
+}
+
+t_seccomp_learn_lets_through_and_prints_allow_lines() {
+  local p
+  p=$(mkprofile -n p default 'command = ["/probe", "syscalls"]')
+  sb run --learn "$p"
+  expect_rc 0
+  expect_kv keyctl ok
+  expect_kv unshare_user ok
+  grep -q '^\[seccomp\]$' "$T/err" || fail "--learn printed no [seccomp] table" "$(cat "$T/err")"
+  local allow
+  allow=$(grep '^allow = ' "$T/err")
+  for name in keyctl unshare clone3 ptrace; do
+    grep -q "\"$name\"" <<<"$allow" || fail "--learn did not list $name" "$allow"
+  done
+  # The printed lines, put in a profile, allow those calls for real.
+  printf '%s\n' "extends = [\"$T/p.toml\"]" '[seccomp]' "$allow" >"$T/learned.toml"
+  sb run "$T/learned.toml"
+  expect_rc 0
+  expect_kv keyctl ok
+  expect_kv ptrace ESRCH
+}

@@ -46,7 +46,8 @@ namespace {
 const MessageType kAllTypes[] = {MessageType::MapsWritten,    MessageType::InitStarted,
                                  MessageType::SetupFailed,    MessageType::PayloadStarted,
                                  MessageType::ExecFailed,     MessageType::PayloadExited,
-                                 MessageType::NetworkReady,   MessageType::NetworkStarted};
+                                 MessageType::NetworkReady,   MessageType::NetworkStarted,
+                                 MessageType::SeccompListener};
 
 std::optional<Message> decode(const Bytes& bytes) { return sb::decode(bytes.data(), bytes.size()); }
 
@@ -112,7 +113,7 @@ TEST_CASE("ipc: decode rejects malformed bytes", "[ipc][message]") {
         CHECK_FALSE(decode(bad));
     }
     SECTION("unknown type") {
-        for (std::uint8_t type : {0, 9, 255}) {
+        for (std::uint8_t type : {0, 10, 255}) {
             Bytes bad = good;
             bad[1] = type;
             CHECK_FALSE(decode(bad));
@@ -187,7 +188,8 @@ TEST_CASE("ipc: setup_failed and names", "[ipc][message]") {
     CHECK(std::string(sb::to_string(MessageType::PayloadStarted)) == "payload-started");
     CHECK(std::string(sb::to_string(MessageType::ExecFailed)) == "exec-failed");
     CHECK(std::string(sb::to_string(MessageType::PayloadExited)) == "payload-exited");
-    CHECK(std::string(sb::to_string(static_cast<MessageType>(9))) == "unknown");
+    CHECK(std::string(sb::to_string(MessageType::SeccompListener)) == "seccomp-listener");
+    CHECK(std::string(sb::to_string(static_cast<MessageType>(10))) == "unknown");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -646,4 +648,22 @@ TEST_CASE("channel: sending on a closed socket is a SysError", "[ipc][channel]")
         CHECK(error.error_number() == EPIPE);
     }
     CHECK_NOTHROW(sb::send_message_noexcept(left.get(), Message{MessageType::MapsWritten, 0, 0, {}}));
+}
+
+TEST_CASE("handshake: the seccomp listener comes from the payload, after it started", "[ipc][handshake]") {
+    sb::Handshake handshake;
+    handshake.maps_written();
+    Message listener{MessageType::SeccompListener, 0, 0, {}};
+    // Before I announced the payload it cannot come from W: a protocol error.
+    CHECK(handshake.receive(listener).kind == sb::MessageVerdict::Reject);
+    sb::Handshake running;
+    running.maps_written();
+    REQUIRE(running.receive(Message{MessageType::PayloadStarted, 0, 0, {}}).kind == sb::MessageVerdict::Act);
+    CHECK(running.receive(listener).kind == sb::MessageVerdict::Act);
+    CHECK(running.state() == sb::HandshakeState::Running);
+    // C's report may still come after it.
+    CHECK(running.receive(Message{MessageType::InitStarted, 42, 0, {}}).kind == sb::MessageVerdict::Act);
+    // Once the outcome is known it is ignored.
+    REQUIRE(running.receive(Message{MessageType::PayloadExited, 0, 0, {}}).kind == sb::MessageVerdict::Act);
+    CHECK(running.receive(listener).kind == sb::MessageVerdict::Ignore);
 }
