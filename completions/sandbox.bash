@@ -80,7 +80,14 @@ _sandbox_complete_value()
                 compopt -o nospace 2>/dev/null
             fi
             ;;
-        --hostname | --name | --memory | --cpus | --pids) ;; # free text
+        --violations)
+            COMPREPLY+=($(compgen -f -- "$cur"))
+            ;;
+        --rlimit)
+            COMPREPLY+=($(compgen -W 'nofile= nproc= core= fsize= as= cpu= stack= memlock=' -- "$cur"))
+            compopt -o nospace 2>/dev/null
+            ;;
+        --hostname | --name | --memory | --cpus | --pids | --timeout) ;; # free text
     esac
 }
 
@@ -114,9 +121,9 @@ _sandbox()
     local subcommands='run shell check ps pause resume stats doctor'
     local global_opts='-h --help --version'
     local run_opts='-h --help --dry-run -v --verbose --hostname --cwd -e --env --network -p --publish --user-mode
-        --name --memory --cpus --pids'
+        --name --memory --cpus --pids --rlimit --timeout --violations --learn'
     local check_opts='-h --help -v --verbose'
-    local value_opts='--hostname|--cwd|-e|--env|--network|-p|--publish|--user-mode|--name|--memory|--cpus|--pids'
+    local value_opts='--hostname|--cwd|-e|--env|--network|-p|--publish|--user-mode|--name|--memory|--cpus|--pids|--rlimit|--timeout|--violations'
 
     # The subcommand is the first word that is not an option (the global
     # options take no value).
@@ -178,7 +185,7 @@ _sandbox()
             break
         fi
         case $w in
-            --hostname | --cwd | -e | --env | --network | -p | --publish | --user-mode | --name | --memory | --cpus | --pids)
+            --hostname | --cwd | -e | --env | --network | -p | --publish | --user-mode | --name | --memory | --cpus | --pids | --rlimit | --timeout | --violations)
                 ((i++))
                 ;;
             -*) ;;

@@ -198,7 +198,7 @@ has_line()
 # the subcommand list.
 zsh_has_option()
 {
-    grep -qE -- "(^|['{,)])${1}([]=+,}':[]|\$)" <<<"$zsh_text"
+    grep -qE -- "(^|['{,)*])${1}([]=+,}':[]|\$)" <<<"$zsh_text"
 }
 zsh_has_subcommand()
 {
