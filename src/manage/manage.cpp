@@ -1,5 +1,7 @@
 #include "manage/manage.hpp"
 
+#include <sched.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -9,6 +11,7 @@
 
 #include "cgroup/sandbox_cgroup.hpp"
 #include "cgroup/stats.hpp"
+#include "manage/diagnose.hpp"
 #include "state/registry.hpp"
 #include "sys/error.hpp"
 #include "sys/syscalls.hpp"
@@ -85,14 +88,51 @@ int show_stats(const HostFacts& facts, const std::string& name, bool json) {
     return 0;
 }
 
+namespace {
+
+// A child tries unshare(CLONE_NEWUSER): the only sure way to know, whatever restricts it.
+int probe_user_namespace() {
+    pid_t child = ::fork();
+    if (child == 0) ::_exit(::unshare(CLONE_NEWUSER) == 0 ? 0 : errno & 0xff);
+    if (child < 0) return errno;
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : EINVAL;
+}
+
+IsolationFacts read_isolation_facts(const HostFacts& facts) {
+    IsolationFacts isolation;
+    isolation.max_user_namespaces = read_text_file("/proc/sys/user/max_user_namespaces");
+    isolation.unprivileged_userns_clone = read_text_file("/proc/sys/kernel/unprivileged_userns_clone");
+    isolation.apparmor_restrict_userns = read_text_file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
+    isolation.userns_probe_errno = probe_user_namespace();
+    std::string status = read_text_file("/proc/self/status").value_or("");
+    auto seccomp = status.find("\nSeccomp:");
+    isolation.seccomp_filters = seccomp != std::string::npos &&
+                                read_text_file("/proc/sys/kernel/seccomp/actions_avail").has_value();
+    if (seccomp != std::string::npos) isolation.already_filtered = status.compare(seccomp + 9, 2, "\t2") == 0;
+    isolation.seccomp_actions = read_text_file("/proc/sys/kernel/seccomp/actions_avail").value_or("");
+    while (!isolation.seccomp_actions.empty() && isolation.seccomp_actions.back() == '\n')
+        isolation.seccomp_actions.pop_back();
+    isolation.landlock_abi = facts.landlock_abi;
+    return isolation;
+}
+
+}  // namespace
+
 int run_doctor(const HostFacts& facts) {
     std::ostringstream out;
     auto line = [&](const std::string& what, bool ok, const std::string& detail) {
         out << (ok ? "  ok    " : "  no    ") << padded(what, 20) << detail << "\n";
     };
+    auto diagnosed = [&](const std::string& what, const Diagnosis& d) {
+        line(what, d.ok, d.detail);
+        if (!d.fix.empty()) out << "        fix: " << d.fix << "\n";
+    };
+    IsolationFacts isolation = read_isolation_facts(facts);
     out << "user namespaces and ids\n";
-    std::string max_userns = read_text_file("/proc/sys/user/max_user_namespaces").value_or("?\n");
-    line("user namespaces", max_userns != "0\n", "max_user_namespaces = " + max_userns.substr(0, max_userns.find('\n')));
+    diagnosed("user namespaces", diagnose_user_namespaces(isolation));
     line("id helpers", !facts.newuidmap.empty() && !facts.newgidmap.empty(),
          facts.newuidmap.empty() ? "newuidmap not found: install the uidmap package" : facts.newuidmap + ", " + facts.newgidmap);
     line("subordinate uids", facts.subuid.has_value(),
@@ -101,6 +141,9 @@ int run_doctor(const HostFacts& facts) {
     line("subordinate gids", facts.subgid.has_value(),
          facts.subgid ? std::to_string(facts.subgid->count) + " from " + std::to_string(facts.subgid->start)
                       : "none for " + facts.user_name);
+    out << "hardening\n";
+    diagnosed("seccomp", diagnose_seccomp(isolation));
+    diagnosed("landlock", diagnose_landlock(isolation));
     out << "network\n";
     bool tun = ::access("/dev/net/tun", R_OK | W_OK) == 0;
     line("/dev/net/tun", tun, tun ? "slirp uses a tap device" : "not usable: slirp uses a veth pair and a packet socket");

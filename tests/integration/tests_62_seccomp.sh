@@ -210,3 +210,21 @@ t_seccomp_learn_lets_through_and_prints_allow_lines() {
   expect_kv keyctl ok
   expect_kv ptrace ESRCH
 }
+
+t_doctor_names_why_user_namespaces_fail() {
+  local p
+  # Inside a sandbox, our own filter refuses nested user namespaces: doctor must say so and how.
+  p=$(mkprofile p default)
+  printf '\n[[mount]]\ntype = "ro-bind"\nsource = "%s"\ntarget = "/sandbox"\n' "$SANDBOX" >>"$p"
+  sb run "$p" -- /sandbox doctor
+  expect_rc 0
+  grep -q '^  no    user namespaces     unshare(CLONE_NEWUSER) fails: Operation not permitted' "$T/out" ||
+    fail "doctor does not name the refused user namespaces" "$(cat "$T/out")"
+  grep -q '^        fix: ' "$T/out" || fail "doctor names no fix"
+  # Outside it reports what the kernel offers.
+  sb doctor
+  expect_rc 0
+  grep -q '^  ok    user namespaces' "$T/out" || fail "doctor on the host: user namespaces" "$(cat "$T/out")"
+  grep -q '^  \(ok\|no\)    seccomp ' "$T/out" || fail "doctor says nothing about seccomp"
+  grep -q '^  \(ok\|no\)    landlock ' "$T/out" || fail "doctor says nothing about Landlock"
+}
