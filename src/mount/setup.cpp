@@ -57,7 +57,10 @@ void bind_from_host(Roots& roots, const MountStep& step) {
     struct stat st;
     check(::fstat(source.get(), &st), "stat", step.source);
     UniqueFd tree = clone_mount_tree(source.get(), true, step.source);
-    std::uint64_t attrs = MOUNT_ATTR_NOSUID | (step.read_only ? MOUNT_ATTR_RDONLY : 0);
+    // As bubblewrap does: a host device node inside a bind opens nothing, unless the profile
+    // marks the bind as devices.
+    std::uint64_t attrs = MOUNT_ATTR_NOSUID | (step.devices ? 0 : MOUNT_ATTR_NODEV) |
+                          (step.read_only ? MOUNT_ATTR_RDONLY : 0);
     set_mount_attributes(tree.get(), attrs, true, step.source);
     UniqueFd target = ensure_path_in_root(roots.sandbox.get(), step.target,
                                           S_ISDIR(st.st_mode) ? Leaf::Directory : Leaf::File);

@@ -89,6 +89,7 @@ std::vector<MountStep> plan_mounts(const Profile& profile, const HostFacts& fact
         step.size_bytes = spec.size_bytes.value_or(0);
         step.mode = spec.mode.value_or(spec.kind == MountKind::File ? 0644 : 0755);
         step.contents = spec.contents;
+        step.devices = spec.devices;
         steps.push_back(std::move(step));
     }
     order_mounts(steps);
@@ -326,6 +327,7 @@ std::string describe_mount(const MountStep& m) {
         default: out << m.target; break;
     }
     if (m.read_only && m.kind != MountKind::File) out << " (read-only, recursive)";
+    if (is_bind(m.kind)) out << (m.devices ? " (nosuid, device nodes work)" : " (nosuid, nodev)");
     return out.str();
 }
 

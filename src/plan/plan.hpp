@@ -60,6 +60,7 @@ struct MountStep {
     std::uint64_t size_bytes = 0;  // tmpfs; 0 = the kernel's default
     unsigned mode = 0755;
     std::string contents;
+    bool devices = false;  // binds: without nodev (the profile marks it as devices)
 };
 
 // The sandbox's cgroup: a child of the delegated cgroup, made and removed by the supervisor.

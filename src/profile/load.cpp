@@ -159,6 +159,7 @@ void check_keys_apply(const FileParser& p, const toml::table& table, MountKind k
     forbid("size", kind == MountKind::Tmpfs);
     forbid("mode", kind == MountKind::Tmpfs || kind == MountKind::Dir || kind == MountKind::File);
     forbid("contents", kind == MountKind::File);
+    forbid("devices", is_bind_kind(kind));
 }
 
 void parse_mount_paths(const FileParser& p, const toml::table& table, const toml::node& node, MountSpec& mount) {
@@ -187,7 +188,7 @@ void parse_mount_paths(const FileParser& p, const toml::table& table, const toml
 MountSpec parse_mount(const FileParser& p, const toml::node& node) {
     const auto* table = node.as_table();
     if (!table) p.wrong_type("mount", node, "a table ([[mount]])");
-    p.only_keys(*table, {"type", "source", "target", "size", "mode", "contents"}, "[[mount]]");
+    p.only_keys(*table, {"type", "source", "target", "size", "mode", "contents", "devices"}, "[[mount]]");
     MountSpec mount;
     mount.where = p.at(node);
     mount.kind = mount_kind_of(p, *table, node);
@@ -195,6 +196,7 @@ MountSpec parse_mount(const FileParser& p, const toml::node& node) {
     parse_mount_paths(p, *table, node, mount);
     if (const auto* size = table->get("size")) mount.size_bytes = p.size_value(*size);
     if (const auto* mode = table->get("mode")) mount.mode = p.mode_value(*mode);
+    if (const auto* devices = table->get("devices")) mount.devices = p.bool_value("devices", *devices);
     if (const auto* contents = table->get("contents")) {
         const auto* text = contents->as_string();
         if (!text) p.wrong_type("contents", *contents, "a string");

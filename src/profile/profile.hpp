@@ -32,6 +32,7 @@ struct MountSpec {
     std::optional<std::uint64_t> size_bytes;  // tmpfs
     std::optional<unsigned> mode;             // tmpfs, dir, file
     std::string contents;                     // file
+    bool devices = false;  // binds: device nodes in it work (no nodev)
     SourceLocation where;                     // the [[mount]] entry, for later errors
     SourceLocation source_where, target_where;  // the values (or the entry when implied)
 };

@@ -134,3 +134,21 @@ t_proc_sensitive_paths_masked() {
   expect_kv write EROFS
   expect_kv procsys ro
 }
+
+# Binds are nodev (issue 8 A.9), as bubblewrap makes them: a host device node reached through a
+# bind opens nothing, unless the profile marks the bind as devices.
+t_bind_is_nodev() {
+  local p
+  p=$(mkprofile p default '[[mount]]' 'type = "bind"' 'source = "/dev/null"' 'target = "/tmp/null"')
+  sb run "$p" -- /probe open /tmp/null
+  expect_rc 0
+  expect_kv open EACCES
+}
+
+t_bind_marked_devices_keeps_device_nodes() {
+  local p
+  p=$(mkprofile p default '[[mount]]' 'type = "bind"' 'source = "/dev/null"' 'target = "/tmp/null"' 'devices = true')
+  sb run "$p" -- /probe open /tmp/null
+  expect_rc 0
+  expect_kv open ok
+}
