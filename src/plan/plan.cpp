@@ -326,8 +326,10 @@ std::string describe_mount(const MountStep& m) {
             break;
         default: out << m.target; break;
     }
-    if (m.read_only && m.kind != MountKind::File) out << " (read-only, recursive)";
-    if (is_bind(m.kind)) out << (m.devices ? " (nosuid, device nodes work)" : " (nosuid, nodev)");
+    std::string flags;
+    if (m.read_only && m.kind != MountKind::File) flags = "read-only, recursive";
+    if (is_bind(m.kind)) flags += std::string(flags.empty() ? "" : ", ") + (m.devices ? "nosuid, device nodes work" : "nosuid, nodev");
+    if (!flags.empty()) out << " (" << flags << ")";
     return out.str();
 }
 
