@@ -89,6 +89,11 @@ UniqueFd ensure_path_in_root(int root, const std::string& path, Leaf leaf, bool*
     return fd;
 }
 
+UniqueFd open_existing_in_root(int root, const std::string& path) {
+    std::string relative = path.size() > 1 ? path.substr(1) : ".";
+    return try_openat2(root, relative, O_PATH | O_NOFOLLOW, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+}
+
 UniqueFd open_host_path(int host_root, const std::string& path) {
     std::string relative = path.size() > 1 ? path.substr(1) : ".";
     return try_openat2(host_root, relative, O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);

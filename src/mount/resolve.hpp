@@ -17,6 +17,10 @@ UniqueFd ensure_path_in_root(int root, const std::string& path, Leaf leaf, bool*
 // Opens the parent directory of `path` below `root` (creating it) and returns the last name.
 UniqueFd ensure_parent_in_root(int root, const std::string& path, std::string& name);
 
+// Opens (O_PATH) an existing `path` below `root` without following any symlink and without
+// creating anything; an invalid fd when some component is missing or a symlink.
+UniqueFd open_existing_in_root(int root, const std::string& path);
+
 // Opens a host path below `host_root` with RESOLVE_IN_ROOT (so absolute symlinks in it stay in
 // the host tree), O_PATH. Returns an invalid fd with errno set when it does not exist.
 UniqueFd open_host_path(int host_root, const std::string& path);

@@ -51,6 +51,63 @@ std::string describe(const MountStep& step) {
     return text + step.target;
 }
 
+// Parts of /proc and /sys that describe or steer the host's kernel rather than the sandbox: at
+// least podman's (containers-common) masked and read-only lists.
+constexpr const char* kProcHidden[] = {"acpi", "kcore", "keys", "latency_stats", "timer_list",
+                                       "timer_stats", "sched_debug", "scsi", "interrupts"};
+constexpr const char* kProcReadOnly[] = {"asound", "bus", "fs", "irq", "sys", "sysrq-trigger"};
+constexpr const char* kSysHidden[] = {"firmware", "fs/selinux", "dev/block"};
+
+// Hides `node`: a file under /dev/null, a directory under an empty read-only tmpfs. The payload
+// holds no capabilities, so it cannot take these mounts away.
+void hide_node(const Roots& roots, int node, const std::string& what) {
+    struct stat st;
+    check(::fstat(node, &st), "stat", what);
+    UniqueFd cover;
+    if (S_ISDIR(st.st_mode)) {
+        cover = new_filesystem("tmpfs", {{"mode", "0555"}, {"size", "0"}},
+                               MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, what);
+    } else {
+        UniqueFd null = open_host_path(roots.host.get(), "/dev/null");
+        if (!null) throw SysError("open", "/dev/null", errno);
+        cover = clone_mount_tree(null.get(), false, "/dev/null");
+        set_mount_attributes(cover.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false, what);
+    }
+    attach_mount(cover.get(), node, what);
+}
+
+void mask_proc(const Roots& roots, int proc, const std::string& target) {
+    for (const char* name : kProcHidden) {
+        UniqueFd node = try_open_at(proc, name, O_PATH | O_NOFOLLOW);
+        if (node) hide_node(roots, node.get(), target + "/" + name);
+    }
+    for (const char* name : kProcReadOnly) {
+        UniqueFd node = try_open_at(proc, name, O_PATH | O_NOFOLLOW);
+        if (!node) continue;
+        UniqueFd tree = clone_mount_tree(node.get(), true, target + "/" + name);
+        set_mount_attributes(tree.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true,
+                             target + "/" + name);
+        attach_mount(tree.get(), node.get(), target + "/" + name);
+    }
+}
+
+// A bind of the host's whole sysfs gets podman's /sys masks below its target.
+bool is_sysfs_root(int fd) {
+    struct statfs fs_info;
+    struct statx stx;
+    if (::fstatfs(fd, &fs_info) != 0 || fs_info.f_type != SYSFS_MAGIC) return false;
+    if (::statx(fd, "", AT_EMPTY_PATH, STATX_INO, &stx) != 0) return false;
+    return (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+void mask_sysfs(const Roots& roots, const std::string& target) {
+    for (const char* relative : kSysHidden) {
+        std::string path = target + "/" + relative;
+        UniqueFd node = open_existing_in_root(roots.sandbox.get(), path);
+        if (node) hide_node(roots, node.get(), path);
+    }
+}
+
 void bind_from_host(Roots& roots, const MountStep& step) {
     UniqueFd source = open_host_path(roots.host.get(), step.source);
     if (!source) throw SysError("open bind source", step.source, errno);
@@ -65,6 +122,7 @@ void bind_from_host(Roots& roots, const MountStep& step) {
     UniqueFd target = ensure_path_in_root(roots.sandbox.get(), step.target,
                                           S_ISDIR(st.st_mode) ? Leaf::Directory : Leaf::File);
     attach_mount(tree.get(), target.get(), step.target);
+    if (is_sysfs_root(source.get())) mask_sysfs(roots, step.target);
 }
 
 void mount_tmpfs(const Roots& roots, const std::string& target, unsigned mode, std::uint64_t size,
@@ -112,43 +170,6 @@ void make_file(Roots& roots, const MountStep& step) {
     set_mount_attributes(tree.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false, step.target);
     UniqueFd target = ensure_path_in_root(roots.sandbox.get(), step.target, Leaf::File);
     attach_mount(tree.get(), target.get(), step.target);
-}
-
-// Parts of /proc that describe or steer the host's kernel rather than the sandbox (podman's list).
-constexpr const char* kProcHidden[] = {"acpi", "kcore", "keys", "latency_stats", "timer_list",
-                                       "timer_stats", "sched_debug", "scsi"};
-constexpr const char* kProcReadOnly[] = {"asound", "bus", "fs", "irq", "sys", "sysrq-trigger"};
-
-// Hidden files get /dev/null on top, hidden directories an empty read-only tmpfs; the rest is
-// made read-only. The payload holds no capabilities, so it cannot take these mounts away.
-void mask_proc(const Roots& roots, int proc, const std::string& target) {
-    for (const char* name : kProcHidden) {
-        UniqueFd node = try_open_at(proc, name, O_PATH | O_NOFOLLOW);
-        if (!node) continue;
-        struct stat st;
-        check(::fstat(node.get(), &st), "stat", target + "/" + name);
-        UniqueFd cover;
-        if (S_ISDIR(st.st_mode)) {
-            cover = new_filesystem("tmpfs", {{"mode", "0555"}, {"size", "0"}},
-                                   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-                                   target + "/" + name);
-        } else {
-            UniqueFd null = open_host_path(roots.host.get(), "/dev/null");
-            if (!null) throw SysError("open", "/dev/null", errno);
-            cover = clone_mount_tree(null.get(), false, "/dev/null");
-            set_mount_attributes(cover.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false,
-                                 target + "/" + name);
-        }
-        attach_mount(cover.get(), node.get(), target + "/" + name);
-    }
-    for (const char* name : kProcReadOnly) {
-        UniqueFd node = try_open_at(proc, name, O_PATH | O_NOFOLLOW);
-        if (!node) continue;
-        UniqueFd tree = clone_mount_tree(node.get(), true, target + "/" + name);
-        set_mount_attributes(tree.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true,
-                             target + "/" + name);
-        attach_mount(tree.get(), node.get(), target + "/" + name);
-    }
 }
 
 void mount_proc(const Roots& roots, const std::string& target) {

@@ -152,3 +152,30 @@ t_bind_marked_devices_keeps_device_nodes() {
   expect_rc 0
   expect_kv open ok
 }
+
+# The rest of podman's masked /proc list (issue 8 A.12): /proc/interrupts and friends show nothing.
+t_proc_podman_masked_paths() {
+  local p
+  p=$(mkprofile p default)
+  sb run "$p" -- /bin/sh -c 'for f in interrupts keys timer_list kcore sched_debug; do
+      [ -e /proc/$f ] || continue; printf "%s=%s\n" "$f" "$(wc -c </proc/$f | tr -d " ")"; done'
+  expect_rc 0
+  grep -q '^interrupts=' "$T/out" || fail "/proc/interrupts is missing: $(cat "$T/out")"
+  local line
+  while read -r line; do
+    [ "${line#*=}" = 0 ] || fail "/proc/${line%%=*} shows ${line#*=} bytes of the host kernel"
+  done <"$T/out"
+}
+
+# A profile that binds the host's sysfs gets podman's /sys masks (firmware, fs/selinux, dev/block).
+t_sys_bind_masks_podman_paths() {
+  [ -d /sys/dev/block ] || skip "no /sys/dev/block on this host"
+  local p
+  p=$(mkprofile p default '[[mount]]' 'type = "ro-bind"' 'source = "/sys"')
+  sb run "$p" -- /bin/sh -c 'printf "block=%s\n" "$(ls -A /sys/dev/block | wc -l)";
+      printf "firmware=%s\n" "$(ls -A /sys/firmware | wc -l)"; printf "kernel=%s\n" "$(ls -A /sys/kernel | wc -l)"'
+  expect_rc 0
+  expect_kv block 0
+  expect_kv firmware 0
+  expect_kv_not kernel 0
+}
