@@ -109,10 +109,15 @@ void mask_sysfs(const Roots& roots, const std::string& target) {
 }
 
 void bind_from_host(Roots& roots, const MountStep& step) {
-    UniqueFd source = open_host_path(roots.host.get(), step.source);
+    UniqueFd source = open_bind_source(roots.host.get(), step.source, step.follow_symlinks);
+    if (!source && errno == ELOOP)
+        throw SysError("open bind source", step.source + " (a component is a symlink)", ELOOP,
+                       "bind sources are opened without following symlinks; bind the path it resolves to, or "
+                       "set follow_symlinks = true on this mount if every link on the way is yours");
     if (!source) throw SysError("open bind source", step.source, errno);
     struct stat st;
     check(::fstat(source.get(), &st), "stat", step.source);
+    if (S_ISLNK(st.st_mode)) throw SysError("open bind source", step.source + " (a symlink)", ELOOP);
     UniqueFd tree = clone_mount_tree(source.get(), true, step.source);
     // As bubblewrap does: a host device node inside a bind opens nothing, unless the profile
     // marks the bind as devices.

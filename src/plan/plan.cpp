@@ -69,6 +69,18 @@ IdMapping plan_id_maps(UserMode mode, bool subordinate_ids, const HostFacts& fac
     return ids;
 }
 
+// Bind sources are opened without following symlinks in any component: a payload that can
+// write where a later run's source lives could otherwise swap it for a link to anything. The
+// executor enforces it on the opened source; here it becomes a profile error with its location.
+std::string checked_bind_source(const MountSpec& spec, const HostFacts& facts) {
+    std::string resolved = facts.resolve_path(spec.source);
+    if (resolved == spec.source || spec.follow_symlinks) return resolved;
+    throw ConfigError(spec.source_where.line > 0 ? spec.source_where : spec.where,
+                      "bind source " + spec.source + " is reached through a symlink (it resolves to " + resolved +
+                          "); bind sources are opened without following symlinks\nhint: bind " + resolved +
+                          " instead, or set follow_symlinks = true on this mount if every link on the way is yours");
+}
+
 std::vector<MountStep> plan_mounts(const Profile& profile, const HostFacts& facts) {
     std::vector<MountStep> steps;
     for (const auto& spec : profile.mounts) {
@@ -90,6 +102,8 @@ std::vector<MountStep> plan_mounts(const Profile& profile, const HostFacts& fact
         step.mode = spec.mode.value_or(spec.kind == MountKind::File ? 0644 : 0755);
         step.contents = spec.contents;
         step.devices = spec.devices;
+        step.follow_symlinks = spec.follow_symlinks;
+        if (is_bind(spec.kind)) step.resolved_source = checked_bind_source(spec, facts);
         steps.push_back(std::move(step));
     }
     order_mounts(steps);
@@ -313,7 +327,10 @@ std::string describe_mount(const MountStep& m) {
     out << to_string(m.kind) << " ";
     switch (m.kind) {
         case MountKind::RoBind:
-        case MountKind::Bind: out << m.source << " -> " << m.target; break;
+        case MountKind::Bind:
+            out << m.source << " -> " << m.target;
+            if (m.follow_symlinks) out << " (source follows symlinks: now " << m.resolved_source << ")";
+            break;
         case MountKind::Symlink: out << m.target << " -> " << m.source; break;
         case MountKind::Tmpfs:
             out << m.target << " mode=" << std::oct << m.mode << std::dec;
@@ -381,6 +398,16 @@ std::string describe_payload(const Plan& plan) {
 }
 
 }  // namespace
+
+std::string render_bind_sources(const Plan& plan) {
+    std::string out;
+    for (const auto& m : plan.mounts) {
+        if (!is_bind(m.kind)) continue;
+        if (out.empty()) out = "\n# bind sources, as they resolve now:\n";
+        out += "#   " + m.source + (m.follow_symlinks ? " -> " + m.resolved_source + " (follow_symlinks)" : " (no symlinks)") + "\n";
+    }
+    return out;
+}
 
 std::string render_plan(const Plan& plan) {
     std::ostringstream out;

@@ -61,6 +61,10 @@ struct MountStep {
     unsigned mode = 0755;
     std::string contents;
     bool devices = false;  // binds: without nodev (the profile marks it as devices)
+    // Binds: the source is opened without following any symlink in any component, unless
+    // follow_symlinks (then `resolved_source` says where it pointed when planned).
+    bool follow_symlinks = false;
+    std::string resolved_source;
 };
 
 // The sandbox's cgroup: a child of the delegated cgroup, made and removed by the supervisor.
@@ -106,6 +110,9 @@ void order_mounts(std::vector<MountStep>& mounts);
 // The environment of the payload.
 std::vector<std::string> build_environment(const Profile& profile, const Overrides& overrides,
                                            const HostFacts& facts, std::uint32_t payload_uid);
+
+// For `check`: what each bind source resolves to now, as TOML comments.
+std::string render_bind_sources(const Plan& plan);
 
 // Human-readable plan for --dry-run.
 std::string render_plan(const Plan& plan);

@@ -160,6 +160,7 @@ void check_keys_apply(const FileParser& p, const toml::table& table, MountKind k
     forbid("mode", kind == MountKind::Tmpfs || kind == MountKind::Dir || kind == MountKind::File);
     forbid("contents", kind == MountKind::File);
     forbid("devices", is_bind_kind(kind));
+    forbid("follow_symlinks", is_bind_kind(kind));
 }
 
 void parse_mount_paths(const FileParser& p, const toml::table& table, const toml::node& node, MountSpec& mount) {
@@ -188,7 +189,7 @@ void parse_mount_paths(const FileParser& p, const toml::table& table, const toml
 MountSpec parse_mount(const FileParser& p, const toml::node& node) {
     const auto* table = node.as_table();
     if (!table) p.wrong_type("mount", node, "a table ([[mount]])");
-    p.only_keys(*table, {"type", "source", "target", "size", "mode", "contents", "devices"}, "[[mount]]");
+    p.only_keys(*table, {"type", "source", "target", "size", "mode", "contents", "devices", "follow_symlinks"}, "[[mount]]");
     MountSpec mount;
     mount.where = p.at(node);
     mount.kind = mount_kind_of(p, *table, node);
@@ -197,6 +198,8 @@ MountSpec parse_mount(const FileParser& p, const toml::node& node) {
     if (const auto* size = table->get("size")) mount.size_bytes = p.size_value(*size);
     if (const auto* mode = table->get("mode")) mount.mode = p.mode_value(*mode);
     if (const auto* devices = table->get("devices")) mount.devices = p.bool_value("devices", *devices);
+    if (const auto* follow = table->get("follow_symlinks"))
+        mount.follow_symlinks = p.bool_value("follow_symlinks", *follow);
     if (const auto* contents = table->get("contents")) {
         const auto* text = contents->as_string();
         if (!text) p.wrong_type("contents", *contents, "a string");

@@ -33,6 +33,7 @@ struct MountSpec {
     std::optional<unsigned> mode;             // tmpfs, dir, file
     std::string contents;                     // file
     bool devices = false;  // binds: device nodes in it work (no nodev)
+    bool follow_symlinks = false;  // binds: the source may be reached through symlinks
     SourceLocation where;                     // the [[mount]] entry, for later errors
     SourceLocation source_where, target_where;  // the values (or the entry when implied)
 };

@@ -125,6 +125,7 @@ std::string render_profile_toml(const Profile& p) {
         if (m.mode) out << "mode = " << quoted(octal(*m.mode)) << "\n";
         if (m.kind == MountKind::File) out << "contents = " << quoted(m.contents, false) << "\n";
         if (m.devices) out << "devices = true\n";
+        if (m.follow_symlinks) out << "follow_symlinks = true\n";
     }
     return out.str();
 }

@@ -179,3 +179,36 @@ t_sys_bind_masks_podman_paths() {
   expect_kv firmware 0
   expect_kv_not kernel 0
 }
+
+# Bind sources are opened without following symlinks (issue 8 A.3): a payload that can write
+# where a later run's source lives must not redirect that bind by swapping in a link.
+t_bind_source_symlink_refused() {
+  mkdir -p "$T/real/sub" "$T/work"
+  ln -s "$T/real" "$T/work/cache"
+  local p
+  p=$(mkprofile p default '[[mount]]' 'type = "bind"' "source = \"$T/work/cache\"" 'target = "/cache"')
+  sb run "$p" -- /probe write /cache/planted
+  expect_rc 125
+  [ ! -e "$T/real/planted" ] || fail "the bind followed the link and wrote $T/real/planted"
+  grep -q "$T/work/cache" "$T/err" || fail "the error does not name the source: $(cat "$T/err")"
+  grep -q 'follow_symlinks = true' "$T/err" || fail "the error does not name the fix: $(cat "$T/err")"
+  # An intermediate component counts too.
+  p=$(mkprofile p2 default '[[mount]]' 'type = "bind"' "source = \"$T/work/cache/sub\"" 'target = "/cache"')
+  sb run "$p" -- /probe write /cache/planted
+  expect_rc 125
+  [ ! -e "$T/real/sub/planted" ] || fail "the bind followed an intermediate link"
+}
+
+t_bind_source_follow_symlinks_when_asked() {
+  mkdir -p "$T/real"
+  ln -s "$T/real" "$T/link"
+  local p
+  p=$(mkprofile p default '[[mount]]' 'type = "bind"' "source = \"$T/link\"" 'target = "/cache"' 'follow_symlinks = true')
+  sb run --dry-run "$p"
+  expect_rc 0
+  grep -q "source follows symlinks: now $T/real" "$T/out" || fail "--dry-run does not say where the source points: $(grep cache "$T/out")"
+  sb run "$p" -- /probe write /cache/made
+  expect_rc 0
+  expect_kv write ok
+  [ -e "$T/real/made" ] || fail "the write did not reach $T/real"
+}

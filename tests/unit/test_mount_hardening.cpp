@@ -107,3 +107,75 @@ TEST_CASE("render_profile_toml keeps devices = true", "[mount][devices]") {
     REQUIRE(again.mounts.size() == 1);
     CHECK(again.mounts[0].devices);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A.3: bind sources are not reached through symlinks unless the mount says so
+
+namespace {
+
+HostFacts facts_with_links() {
+    HostFacts facts = plain_facts();
+    facts.resolve_path = [](const std::string& path) -> std::string {
+        if (path == "/home/tester/project/.cache") return "/home/tester";  // swapped for a link
+        if (path.rfind("/lib64", 0) == 0) return "/usr" + path;
+        return path;
+    };
+    return facts;
+}
+
+}  // namespace
+
+TEST_CASE("plan: a bind source reached through a symlink is a profile error at the source", "[mount][symlinks]") {
+    Profile profile = test::load_text(
+        "command = [\"/bin/true\"]\n[[mount]]\ntype = \"bind\"\nsource = \"${PWD}/.cache\"\n");
+    try {
+        sb::build_plan(profile, {}, facts_with_links());
+        FAIL("expected a ConfigError");
+    } catch (const sb::ConfigError& error) {
+        CHECK(error.where().file == "/mem/test.toml");
+        CHECK(error.where().line == 4);
+        CHECK(error.where().column == 10);
+        CHECK_THAT(error.message(), Catch::Contains("bind source /home/tester/project/.cache is reached through a symlink"));
+        CHECK_THAT(error.message(), Catch::Contains("resolves to /home/tester"));
+        CHECK_THAT(error.message(), Catch::Contains("follow_symlinks = true"));
+    }
+    // An intermediate link counts as much as the last one; the try kinds are no exception.
+    Profile lib = test::load_text("command = [\"/bin/true\"]\n[[mount]]\ntype = \"ro-bind-try\"\nsource = \"/lib64/x\"\n");
+    CHECK_THROWS_AS(sb::build_plan(lib, {}, facts_with_links()), sb::ConfigError);
+}
+
+TEST_CASE("plan: follow_symlinks = true binds through links and --dry-run says where", "[mount][symlinks]") {
+    Profile profile = test::load_text(
+        "command = [\"/bin/true\"]\n[[mount]]\ntype = \"ro-bind\"\nsource = \"/lib64\"\nfollow_symlinks = true\n");
+    CHECK(profile.mounts[0].follow_symlinks);
+    Plan plan = sb::build_plan(profile, {}, facts_with_links());
+    const MountStep* step = find_step(plan, MountKind::RoBind, "/lib64");
+    REQUIRE(step);
+    CHECK(step->follow_symlinks);
+    CHECK(step->resolved_source == "/usr/lib64");
+    CHECK_THAT(sb::render_plan(plan), Catch::Contains("ro-bind /lib64 -> /lib64 (source follows symlinks: now /usr/lib64)"));
+    CHECK_THAT(sb::render_profile_toml(profile), Catch::Contains("follow_symlinks = true"));
+    CHECK(sb::render_bind_sources(plan) == "\n# bind sources, as they resolve now:\n#   /lib64 -> /usr/lib64 (follow_symlinks)\n");
+}
+
+TEST_CASE("mount key follow_symlinks: binds only, a boolean", "[mount][symlinks]") {
+    auto error = text_error("[[mount]]\ntype = \"symlink\"\nsource = \"usr/lib\"\ntarget = \"/lib\"\nfollow_symlinks = true\n");
+    CHECK(error.where().line == 5);
+    CHECK(error.where().column == 19);
+    CHECK_THAT(error.message(), Catch::Contains("'follow_symlinks' does not apply to a symlink mount"));
+    auto wrong = text_error("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\nfollow_symlinks = 1\n");
+    CHECK(wrong.where().line == 4);
+    CHECK_THAT(wrong.message(), Catch::Contains("boolean"));
+}
+
+TEST_CASE("the shipped profiles bind no source through a symlink on a merged-/usr host", "[mount][symlinks]") {
+    // /bin, /lib, /lib64 and /sbin are links on Debian: the shipped profiles make them links
+    // inside too, so every bind source they name is a real directory.
+    for (const char* name : {"default.toml", "shell.toml", "readonly-cwd.toml"}) {
+        Profile profile = sb::load_profile(test::data_dir() + "/../../../profiles/" + name, test::test_vars(),
+                                           test::file_source());
+        HostFacts facts = facts_with_links();
+        facts.environment["PWD"] = "/home/tester/project";
+        CHECK_NOTHROW(sb::build_plan(profile, {}, facts));
+    }
+}
