@@ -97,6 +97,7 @@ std::vector<MountStep> plan_mounts(const Profile& profile, const HostFacts& fact
                                                         : spec.kind;
         step.source = spec.source;
         step.target = spec.target;
+        step.where = spec.target_where.line > 0 ? spec.target_where : spec.where;
         step.read_only = step.kind == MountKind::RoBind || step.kind == MountKind::File;
         step.size_bytes = spec.size_bytes.value_or(0);
         step.mode = spec.mode.value_or(spec.kind == MountKind::File ? 0644 : 0755);
@@ -292,6 +293,46 @@ void plan_identity(Plan& plan, const Profile& profile, const Overrides& override
 
 }  // namespace
 
+namespace {
+
+bool mounts_something(MountKind kind) { return kind != MountKind::Dir && kind != MountKind::Symlink; }
+
+bool strictly_below(const std::string& path, const std::string& ancestor) {
+    if (ancestor == "/") return path != "/";
+    return path.size() > ancestor.size() && path.compare(0, ancestor.size(), ancestor) == 0 &&
+           path[ancestor.size()] == '/';
+}
+
+// A mount point missing inside a bind would be made in the host directory and stay there after
+// the sandbox ends (an empty ~/.bashrc in the real home). A sandbox leaves the host as it found
+// it, and covering the parent with a tmpfs would hide the bind's other contents, so the plan
+// refuses, naming the target and the fix. The innermost mount above a target decides: inside
+// a tmpfs (or the root) the sandbox makes its own mount points.
+void reserve_mount_points(std::vector<MountStep>& mounts, const HostFacts& facts) {
+    for (std::size_t i = 0; i < mounts.size(); ++i) {
+        MountStep& step = mounts[i];
+        const MountStep* parent = nullptr;
+        for (std::size_t j = 0; j < i; ++j)
+            if (mounts_something(mounts[j].kind) && strictly_below(step.target, mounts[j].target) &&
+                (!parent || mounts[j].target.size() > parent->target.size()))
+                parent = &mounts[j];
+        if (!parent || !is_bind(parent->kind)) continue;
+        std::string host_base = parent->resolved_source.empty() ? parent->source : parent->resolved_source;
+        std::string on_host = (host_base == "/" ? "" : host_base) + step.target.substr(parent->target == "/" ? 0 : parent->target.size());
+        step.inside_bind = parent->source;
+        if (facts.path_exists(on_host)) continue;
+        std::string message = std::string(to_string(step.kind)) + " target " + step.target + " does not exist in the " +
+                              (parent->read_only ? "read-only " : "") + "bind of " + parent->source + " (" + on_host +
+                              " on the host), and the sandbox does not create mount points in host directories: it "
+                              "would stay there after the sandbox ends\nhint: create " + on_host +
+                              " on the host yourself, or drop this mount";
+        if (step.where.line > 0) throw ConfigError(step.where, message);
+        throw UsageError(message);
+    }
+}
+
+}  // namespace
+
 Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFacts& facts) {
     Plan plan;
     plan_identity(plan, profile, overrides, facts);
@@ -306,6 +347,7 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     plan_name(plan, profile, overrides, facts);
     plan.state_dir = facts.state_dir;
     plan_limits(plan, profile, overrides, facts);
+    reserve_mount_points(plan.mounts, facts);
     protect_state_dir(plan, facts);
     order_mounts(plan.mounts);
     plan.argv = overrides.command.empty() ? profile.command : overrides.command;
@@ -347,6 +389,7 @@ std::string describe_mount(const MountStep& m) {
     if (m.read_only && m.kind != MountKind::File) flags = "read-only, recursive";
     if (is_bind(m.kind)) flags += std::string(flags.empty() ? "" : ", ") + (m.devices ? "nosuid, device nodes work" : "nosuid, nodev");
     if (!flags.empty()) out << " (" << flags << ")";
+    if (!m.inside_bind.empty()) out << " (its mount point exists in the bind of " << m.inside_bind << ": nothing is created on the host)";
     return out.str();
 }
 

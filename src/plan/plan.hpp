@@ -54,6 +54,7 @@ struct Overrides {
 // One step of the filesystem plan, applied in order inside the new root.
 struct MountStep {
     MountKind kind = MountKind::Tmpfs;
+    SourceLocation where;  // the target in the profile (none for steps the plan adds)
     std::string source;  // host path (binds) or link contents (symlink)
     std::string target;  // absolute path inside the new root
     bool read_only = false;
@@ -65,6 +66,9 @@ struct MountStep {
     // follow_symlinks (then `resolved_source` says where it pointed when planned).
     bool follow_symlinks = false;
     std::string resolved_source;
+    // Set when the target lies inside a bind: that bind's source (its mount point already
+    // exists there on the host; the plan refuses to create one in a host directory).
+    std::string inside_bind;
 };
 
 // The sandbox's cgroup: a child of the delegated cgroup, made and removed by the supervisor.

@@ -212,3 +212,24 @@ t_bind_source_follow_symlinks_when_asked() {
   expect_kv write ok
   [ -e "$T/real/made" ] || fail "the write did not reach $T/real"
 }
+
+# No mount point is created in a host directory (issue 8 A.8): a file mount on a missing
+# ~/.bashrc inside a writable bind of "home" is refused, and the host's directory stays as it was.
+t_missing_mount_point_in_bind_not_created_on_host() {
+  mkdir -p "$T/home"
+  local p
+  p=$(mkprofile p default '[[mount]]' 'type = "bind"' "source = \"$T/home\"" 'target = "/home/u"' \
+    '[[mount]]' 'type = "file"' 'target = "/home/u/.bashrc"' 'contents = "echo hi"' \
+    '[[mount]]' 'type = "tmpfs"' 'target = "/home/u/.config/autostart"')
+  sb run "$p" -- /probe info
+  expect_rc 125
+  [ -z "$(ls -A "$T/home")" ] || fail "the sandbox left mount points in the host directory: $(ls -A "$T/home")"
+  grep -q "create $T/home/.bashrc on the host yourself" "$T/err" || fail "the error does not name the fix: $(cat "$T/err")"
+  # Once the host has them, the same profile runs and adds nothing.
+  touch "$T/home/.bashrc"
+  mkdir -p "$T/home/.config/autostart"
+  sb run "$p" -- /bin/cat /home/u/.bashrc
+  expect_rc 0
+  grep -q '^echo hi' "$T/out" || fail "the file mount is not there: $(cat "$T/out")"
+  [ "$(ls -A "$T/home" | sort | tr '\n' ' ')" = ".bashrc .config " ] || fail "the host directory changed: $(ls -A "$T/home")"
+}

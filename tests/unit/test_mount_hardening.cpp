@@ -3,6 +3,8 @@
 // decisions about sensitive writable binds and mount points that would land on the host.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "plan/plan.hpp"
 #include "support.hpp"
 
@@ -178,4 +180,87 @@ TEST_CASE("the shipped profiles bind no source through a symlink on a merged-/us
         facts.environment["PWD"] = "/home/tester/project";
         CHECK_NOTHROW(sb::build_plan(profile, {}, facts));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A.8: no mount point is created in a host directory
+
+namespace {
+
+HostFacts facts_with_home(std::set<std::string> existing) {
+    HostFacts facts = plain_facts();
+    facts.path_exists = [existing](const std::string& path) { return existing.count(path) > 0; };
+    return facts;
+}
+
+const char* const kHomeBind = R"(
+[[mount]]
+type = "bind"
+source = "/home/tester"
+target = "/home/u"
+)";
+
+}  // namespace
+
+TEST_CASE("plan: a missing file target inside a writable bind is refused at the target", "[mount][mountpoints]") {
+    Profile profile = test::load_text(std::string("command = [\"/bin/true\"]\n") + kHomeBind +
+                                      "[[mount]]\ntype = \"file\"\ntarget = \"/home/u/.bashrc\"\ncontents = \"\"\n");
+    try {
+        sb::build_plan(profile, {}, facts_with_home({"/home/tester"}));
+        FAIL("expected a ConfigError");
+    } catch (const sb::ConfigError& error) {
+        CHECK(error.where().line == 9);
+        CHECK(error.where().column == 10);
+        CHECK_THAT(error.message(), Catch::Contains("file target /home/u/.bashrc does not exist in the bind of /home/tester"));
+        CHECK_THAT(error.message(), Catch::Contains("hint: create /home/tester/.bashrc on the host yourself, or drop this mount"));
+    }
+}
+
+TEST_CASE("plan: the innermost mount above a target decides where its mount point is made", "[mount][mountpoints]") {
+    std::string text = std::string("command = [\"/bin/true\"]\n") + kHomeBind +
+                       "[[mount]]\ntype = \"tmpfs\"\ntarget = \"/home/u/.config\"\n"
+                       "[[mount]]\ntype = \"tmpfs\"\ntarget = \"/home/u/.config/autostart\"\n"
+                       "[[mount]]\ntype = \"file\"\ntarget = \"/home/u/.profile\"\ncontents = \"\"\n"
+                       "[[mount]]\ntype = \"dir\"\ntarget = \"/scratch/a\"\n";
+    Profile profile = test::load_text(text);
+    // .config and .profile exist on the host; autostart is made inside the sandbox's own tmpfs.
+    Plan plan = sb::build_plan(profile, {}, facts_with_home({"/home/tester", "/home/tester/.config", "/home/tester/.profile"}));
+    const MountStep* config = find_step(plan, MountKind::Tmpfs, "/home/u/.config");
+    const MountStep* autostart = find_step(plan, MountKind::Tmpfs, "/home/u/.config/autostart");
+    const MountStep* scratch = find_step(plan, MountKind::Dir, "/scratch/a");
+    REQUIRE(config);
+    REQUIRE(autostart);
+    REQUIRE(scratch);
+    CHECK(config->inside_bind == "/home/tester");
+    CHECK(autostart->inside_bind.empty());
+    CHECK(scratch->inside_bind.empty());
+    CHECK_THAT(sb::render_plan(plan), Catch::Contains("tmpfs /home/u/.config mode=755 (its mount point exists in the bind of "
+                                                      "/home/tester: nothing is created on the host)"));
+    // Without .config on the host the tmpfs is refused, whatever is mounted inside it.
+    CHECK_THROWS_AS(sb::build_plan(profile, {}, facts_with_home({"/home/tester", "/home/tester/.profile"})),
+                    sb::ConfigError);
+}
+
+TEST_CASE("plan: read-only binds and a bind of / count too; dirs and symlinks inside binds as well", "[mount][mountpoints]") {
+    auto refused = [](const std::string& mounts, std::set<std::string> existing) {
+        Profile profile = test::load_text("command = [\"/bin/true\"]\n" + mounts);
+        try {
+            sb::build_plan(profile, {}, facts_with_home(std::move(existing)));
+        } catch (const sb::ConfigError&) {
+            return true;
+        }
+        return false;
+    };
+    CHECK(refused("[[mount]]\ntype = \"ro-bind\"\nsource = \"/etc\"\n[[mount]]\ntype = \"file\"\ntarget = \"/etc/x\"\ncontents = \"\"\n",
+                  {"/etc"}));
+    CHECK_FALSE(refused("[[mount]]\ntype = \"ro-bind\"\nsource = \"/etc\"\n[[mount]]\ntype = \"file\"\ntarget = \"/etc/x\"\ncontents = \"\"\n",
+                        {"/etc", "/etc/x"}));
+    CHECK(refused("[[mount]]\ntype = \"bind\"\nsource = \"/\"\ntarget = \"/host\"\n[[mount]]\ntype = \"dir\"\ntarget = \"/host/new\"\n",
+                  {"/"}));
+    CHECK_FALSE(refused("[[mount]]\ntype = \"bind\"\nsource = \"/\"\ntarget = \"/host\"\n[[mount]]\ntype = \"dir\"\ntarget = \"/host/old\"\n",
+                        {"/", "/old"}));
+    CHECK(refused("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\n[[mount]]\ntype = \"symlink\"\nsource = \"x\"\ntarget = \"/srv/l\"\n",
+                  {"/srv"}));
+    // A sibling with a common prefix is not inside.
+    CHECK_FALSE(refused("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\n[[mount]]\ntype = \"tmpfs\"\ntarget = \"/srvx\"\n", {"/srv"}));
 }
