@@ -81,6 +81,41 @@ std::string checked_bind_source(const MountSpec& spec, const HostFacts& facts) {
                           " instead, or set follow_symlinks = true on this mount if every link on the way is yours");
 }
 
+// Why a writable bind of `resolved` would expose too much; "" when it is an ordinary directory.
+// The host's system trees, the shared temporary directory, and your home and runtime
+// directories (or a directory above them: a bind of /home shows your home too).
+std::string sensitive_reason(const std::string& resolved, const HostFacts& facts) {
+    static const std::map<std::string, std::string> kSystem = {
+        {"/", "the host's whole file system"},      {"/proc", "the host's /proc"},
+        {"/sys", "the host's /sys"},                {"/dev", "the host's devices"},
+        {"/run", "the host's runtime state"},       {"/tmp", "the temporary directory every program shares"},
+        {"/var/tmp", "the temporary directory every program shares"}};
+    if (auto found = kSystem.find(resolved); found != kSystem.end()) return found->second;
+    auto at_or_above = [&](const std::string& dir) {
+        return !dir.empty() && (dir == resolved || dir.compare(0, resolved.size() + 1, resolved + "/") == 0);
+    };
+    std::string home = facts.env("HOME").empty() ? "" : facts.resolve_path(facts.env("HOME"));
+    std::string runtime = facts.env("XDG_RUNTIME_DIR").empty() ? "" : facts.resolve_path(facts.env("XDG_RUNTIME_DIR"));
+    if (at_or_above(home)) return resolved == home ? "your home directory" : "a directory holding your home directory";
+    if (at_or_above(runtime))
+        return resolved == runtime ? "your runtime directory (sockets of your session)" : "a directory holding your runtime directory";
+    return "";
+}
+
+// A writable bind of one of these (by where the source really is: `cd ~/../you` or a link
+// does not evade it) needs allow_sensitive = true. `shell` started in /tmp or ~ would otherwise
+// hand the payload all of it.
+void check_sensitive_bind(const MountSpec& spec, const std::string& resolved, const HostFacts& facts) {
+    if (spec.allow_sensitive || (spec.kind != MountKind::Bind && spec.kind != MountKind::BindTry)) return;
+    std::string reason = sensitive_reason(resolved, facts);
+    if (reason.empty()) return;
+    throw ConfigError(spec.source_where.line > 0 ? spec.source_where : spec.where,
+                      "refusing a writable bind of " + resolved + " (" + reason +
+                          "): the sandbox could change or plant anything there\nhint: bind a subdirectory, use "
+                          "ro-bind, start from another directory, or set allow_sensitive = true on this mount if "
+                          "you mean it");
+}
+
 std::vector<MountStep> plan_mounts(const Profile& profile, const HostFacts& facts) {
     std::vector<MountStep> steps;
     for (const auto& spec : profile.mounts) {
@@ -104,7 +139,10 @@ std::vector<MountStep> plan_mounts(const Profile& profile, const HostFacts& fact
         step.contents = spec.contents;
         step.devices = spec.devices;
         step.follow_symlinks = spec.follow_symlinks;
-        if (is_bind(spec.kind)) step.resolved_source = checked_bind_source(spec, facts);
+        if (is_bind(spec.kind)) {
+            step.resolved_source = checked_bind_source(spec, facts);
+            check_sensitive_bind(spec, step.resolved_source, facts);
+        }
         steps.push_back(std::move(step));
     }
     order_mounts(steps);

@@ -233,3 +233,17 @@ t_missing_mount_point_in_bind_not_created_on_host() {
   grep -q '^echo hi' "$T/out" || fail "the file mount is not there: $(cat "$T/out")"
   [ "$(ls -A "$T/home" | sort | tr '\n' ' ')" = ".bashrc .config " ] || fail "the host directory changed: $(ls -A "$T/home")"
 }
+
+# `shell` makes the current directory writable (issue 8 A.6): started in /tmp or in the home
+# directory it is refused, with the reason and the override, instead of exposing all of it.
+t_shell_refuses_writable_tmp_and_home() {
+  local p dir
+  p=$(mkprofile p shell)
+  for dir in /tmp "$HOME"; do
+    sb_in "$dir" run "$p" -- /probe write "$dir/planted-by-sandbox-$$"
+    [ ! -e "$dir/planted-by-sandbox-$$" ] || { rm -f "$dir/planted-by-sandbox-$$"; fail "the sandbox wrote into $dir"; }
+    expect_rc 125 "shell started in $dir"
+    grep -q "refusing a writable bind of $dir" "$T/err" || fail "the error does not say why: $(cat "$T/err")"
+    grep -q 'allow_sensitive = true' "$T/err" || fail "the error does not name the override: $(cat "$T/err")"
+  done
+}

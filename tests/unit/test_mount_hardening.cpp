@@ -198,6 +198,7 @@ const char* const kHomeBind = R"(
 type = "bind"
 source = "/home/tester"
 target = "/home/u"
+allow_sensitive = true
 )";
 
 }  // namespace
@@ -209,7 +210,7 @@ TEST_CASE("plan: a missing file target inside a writable bind is refused at the 
         sb::build_plan(profile, {}, facts_with_home({"/home/tester"}));
         FAIL("expected a ConfigError");
     } catch (const sb::ConfigError& error) {
-        CHECK(error.where().line == 9);
+        CHECK(error.where().line == 10);
         CHECK(error.where().column == 10);
         CHECK_THAT(error.message(), Catch::Contains("file target /home/u/.bashrc does not exist in the bind of /home/tester"));
         CHECK_THAT(error.message(), Catch::Contains("hint: create /home/tester/.bashrc on the host yourself, or drop this mount"));
@@ -255,12 +256,73 @@ TEST_CASE("plan: read-only binds and a bind of / count too; dirs and symlinks in
                   {"/etc"}));
     CHECK_FALSE(refused("[[mount]]\ntype = \"ro-bind\"\nsource = \"/etc\"\n[[mount]]\ntype = \"file\"\ntarget = \"/etc/x\"\ncontents = \"\"\n",
                         {"/etc", "/etc/x"}));
-    CHECK(refused("[[mount]]\ntype = \"bind\"\nsource = \"/\"\ntarget = \"/host\"\n[[mount]]\ntype = \"dir\"\ntarget = \"/host/new\"\n",
+    CHECK(refused("[[mount]]\ntype = \"bind\"\nsource = \"/\"\ntarget = \"/host\"\nallow_sensitive = true\n[[mount]]\ntype = \"dir\"\ntarget = \"/host/new\"\n",
                   {"/"}));
-    CHECK_FALSE(refused("[[mount]]\ntype = \"bind\"\nsource = \"/\"\ntarget = \"/host\"\n[[mount]]\ntype = \"dir\"\ntarget = \"/host/old\"\n",
+    CHECK_FALSE(refused("[[mount]]\ntype = \"bind\"\nsource = \"/\"\ntarget = \"/host\"\nallow_sensitive = true\n[[mount]]\ntype = \"dir\"\ntarget = \"/host/old\"\n",
                         {"/", "/old"}));
     CHECK(refused("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\n[[mount]]\ntype = \"symlink\"\nsource = \"x\"\ntarget = \"/srv/l\"\n",
                   {"/srv"}));
     // A sibling with a common prefix is not inside.
     CHECK_FALSE(refused("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\n[[mount]]\ntype = \"tmpfs\"\ntarget = \"/srvx\"\n", {"/srv"}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// A.6: no writable bind of /, /tmp, home, the runtime directory, ... unless the profile says so
+
+namespace {
+
+// Loads a profile with one writable bind of `source` and plans it; "" or the ConfigError's text.
+std::string sensitive_error(const std::string& source, const std::string& extra = "", HostFacts facts = plain_facts()) {
+    Profile profile = test::load_text("command = [\"/bin/true\"]\n[[mount]]\ntype = \"bind\"\nsource = \"" + source +
+                                      "\"\ntarget = \"/w\"\n" + extra);
+    try {
+        sb::build_plan(profile, {}, facts);
+    } catch (const sb::ConfigError& error) {
+        return error.message();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("plan: writable binds of sensitive directories are refused with the reason and the override", "[mount][sensitive]") {
+    for (const char* path : {"/", "/proc", "/sys", "/dev", "/run", "/tmp", "/var/tmp", "/run/user/1000", "/run/user",
+                             "/home/tester", "/home"}) {
+        INFO(path);
+        std::string message = sensitive_error(path);
+        CHECK_THAT(message, Catch::Contains(std::string("refusing a writable bind of ") + path + " ("));
+        CHECK_THAT(message, Catch::Contains("set allow_sensitive = true on this mount"));
+        CHECK(sensitive_error(path, "allow_sensitive = true\n").empty());
+    }
+    CHECK_THAT(sensitive_error("/home/tester"), Catch::Contains("(your home directory)"));
+    CHECK_THAT(sensitive_error("/tmp"), Catch::Contains("(the temporary directory every program shares)"));
+    // Ordinary directories, and read-only views of sensitive ones, are fine.
+    CHECK(sensitive_error("/home/tester/project").empty());
+    CHECK(sensitive_error("/tmp/work").empty());
+    CHECK(sensitive_error("/run/user/1000/x").empty());
+    CHECK(sensitive_error("/homework").empty());
+    Profile ro = test::load_text("command = [\"/bin/true\"]\n[[mount]]\ntype = \"ro-bind\"\nsource = \"/home/tester\"\n");
+    CHECK_NOTHROW(sb::build_plan(ro, {}, plain_facts()));
+}
+
+TEST_CASE("plan: the sensitive check goes by where the source really is", "[mount][sensitive]") {
+    // HOME given through a link (/home -> /data/home): a bind of the real path is still home.
+    HostFacts facts = plain_facts();
+    facts.environment["HOME"] = "/home/tester";
+    facts.resolve_path = [](const std::string& path) -> std::string {
+        if (path.rfind("/home/tester", 0) == 0) return "/data" + path;
+        if (path == "/lnk") return "/data/home/tester";
+        return path;
+    };
+    CHECK_THAT(sensitive_error("/data/home/tester", "", facts), Catch::Contains("(your home directory)"));
+    // A followed link to home is refused as home.
+    CHECK_THAT(sensitive_error("/lnk", "follow_symlinks = true\n", facts), Catch::Contains("writable bind of /data/home/tester"));
+}
+
+TEST_CASE("mount key allow_sensitive: writable binds only", "[mount][sensitive]") {
+    auto error = text_error("[[mount]]\ntype = \"ro-bind\"\nsource = \"/srv\"\nallow_sensitive = true\n");
+    CHECK(error.where().line == 4);
+    CHECK_THAT(error.message(), Catch::Contains("'allow_sensitive' does not apply to a ro-bind mount"));
+    CHECK_THAT(sb::render_profile_toml(test::load_text("[[mount]]\ntype = \"bind\"\nsource = \"/tmp\"\nallow_sensitive = true\n")),
+               Catch::Contains("allow_sensitive = true"));
 }
