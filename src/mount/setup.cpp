@@ -18,7 +18,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <cerrno>
+#include <optional>
 
 #include "mount/mount.hpp"
 #include "mount/resolve.hpp"
@@ -36,6 +39,7 @@ struct Roots {
     UniqueFd host;      // the host's root, at /oldroot
     UniqueFd sandbox;   // the new root tmpfs, at /newroot
     UniqueFd staging;   // the staging tmpfs (for file contents)
+    UniqueFd state_dir; // the records of running sandboxes (invalid when there are none)
     int file_count = 0;
 };
 
@@ -108,6 +112,70 @@ void mask_sysfs(const Roots& roots, const std::string& target) {
     }
 }
 
+bool same_inode(const struct stat& a, const struct stat& b) { return a.st_dev == b.st_dev && a.st_ino == b.st_ino; }
+
+// The name under which `parent` holds the directory `child` (a mount on it counts as it); ""
+// when none does. fstatat crosses into mounts, as the walk up through ".." does.
+std::string name_in_parent(int parent, const struct stat& child) {
+    UniqueFd listing = open_at(parent, ".", O_RDONLY | O_DIRECTORY);
+    DIR* dir = ::fdopendir(listing.get());
+    if (!dir) throw SysError("fdopendir", "a parent of the state directory", errno);
+    listing.release();
+    std::string found;
+    while (const dirent* entry = ::readdir(dir)) {
+        std::string name = entry->d_name;
+        if (name == "." || name == "..") continue;
+        struct stat st;
+        if (::fstatat(::dirfd(dir), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+            same_inode(st, child)) {
+            found = name;
+            break;
+        }
+    }
+    ::closedir(dir);
+    return found;
+}
+
+// Where the opened state directory lies below the opened bind source: the relative path ("" for
+// the source itself), or nullopt when the bind does not show it. Walks up from the state
+// directory through "..", so the answer is about these two objects, whatever paths name them.
+std::optional<std::string> state_dir_below(const Roots& roots, int source) {
+    struct stat top, host, here;
+    check(::fstat(source, &top), "stat", "bind source");
+    check(::fstat(roots.host.get(), &host), "stat", "host root");
+    UniqueFd current = open_at(roots.state_dir.get(), ".", O_PATH | O_DIRECTORY);
+    std::string relative;
+    for (int depth = 0; depth < 256; ++depth) {
+        check(::fstat(current.get(), &here), "stat", "a parent of the state directory");
+        if (same_inode(here, top)) return relative;
+        if (same_inode(here, host)) return std::nullopt;
+        UniqueFd parent = open_at(current.get(), "..", O_PATH | O_DIRECTORY);
+        std::string name = name_in_parent(parent.get(), here);
+        if (name.empty()) return std::nullopt;  // not reachable by name (moved): not shown either
+        relative = relative.empty() ? name : name + "/" + relative;
+        current = std::move(parent);
+    }
+    return std::nullopt;
+}
+
+// Covers the state directory where this bind shows it. The cover goes on the node opened below
+// the attached bind, after checking it is the state directory itself.
+void cover_state_dir(const Roots& roots, int source, const MountStep& step) {
+    if (!roots.state_dir) return;
+    auto relative = state_dir_below(roots, source);
+    if (!relative) return;
+    std::string path = relative->empty() ? step.target : step.target + "/" + *relative;
+    UniqueFd node = open_existing_in_root(roots.sandbox.get(), path);
+    struct stat shown, state;
+    check(::fstat(roots.state_dir.get(), &state), "stat", "the state directory");
+    if (!node || ::fstat(node.get(), &shown) != 0 || !same_inode(shown, state))
+        throw SetupError("mount", "the state directory shown at " + path + " changed while it was being hidden",
+                         "something is renaming directories around the runtime directory; try again");
+    UniqueFd cover = new_filesystem("tmpfs", {{"mode", "0500"}, {"size", "4096"}},
+                                    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, path);
+    attach_mount(cover.get(), node.get(), path);
+}
+
 void bind_from_host(Roots& roots, const MountStep& step) {
     UniqueFd source = open_bind_source(roots.host.get(), step.source, step.follow_symlinks);
     if (!source && errno == ELOOP)
@@ -128,6 +196,7 @@ void bind_from_host(Roots& roots, const MountStep& step) {
                                           S_ISDIR(st.st_mode) ? Leaf::Directory : Leaf::File);
     attach_mount(tree.get(), target.get(), step.target);
     if (is_sysfs_root(source.get())) mask_sysfs(roots, step.target);
+    cover_state_dir(roots, source.get(), step);
 }
 
 void mount_tmpfs(const Roots& roots, const std::string& target, unsigned mode, std::uint64_t size,
@@ -230,6 +299,7 @@ void mount_cgroup(const Roots& roots, const MountStep& step) {
 
 void apply_step(Roots& roots, const MountStep& step) {
     int root = roots.sandbox.get();
+    if (step.state_dir_cover) return;  // made by bind_from_host, on the opened objects
     switch (step.kind) {
         case MountKind::RoBind:
         case MountKind::Bind:
@@ -278,12 +348,15 @@ void pivot_into_sandbox_root(Roots& roots) {
 
 }  // namespace
 
-void setup_filesystem(const std::vector<MountStep>& mounts, unsigned owner_uid, unsigned owner_gid) {
+void setup_filesystem(const std::vector<MountStep>& mounts, unsigned owner_uid, unsigned owner_gid,
+                      const std::string& state_dir) {
     Roots roots;
     try {
         roots = enter_staging_root();
         roots.owner_uid = owner_uid;
         roots.owner_gid = owner_gid;
+        // Opened once, here: every cover decision below is made against this very directory.
+        if (!state_dir.empty()) roots.state_dir = open_host_path(roots.host.get(), state_dir);
     } catch (const SysError& error) {
         throw SetupError("mount", error.what(),
                          "the kernel refused to build a new root; see `sandbox doctor` or check that "

@@ -280,6 +280,8 @@ void plan_limits(Plan& plan, const Profile& profile, const Overrides& overrides,
 // not) shows the state directory, an empty read-only tmpfs hides it. Not even a read-only view:
 // a sandbox could hold a lock on it (flock needs only a read-only open) and stall every start.
 // Paths are compared after resolving symlinks (a bind of /var/run/user/1000 shows /run/user/1000).
+// This is the forecast --dry-run shows: the decision itself is made at mount time on the opened
+// bind source and the opened state directory, so a path that changes in between cannot evade it.
 void protect_state_dir(Plan& plan, const HostFacts& facts) {
     if (plan.state_dir.empty()) return;
     // Resolved through its parent: on a first run the state directory itself does not exist yet.
@@ -300,6 +302,7 @@ void protect_state_dir(Plan& plan, const HostFacts& facts) {
         cover.read_only = true;
         cover.mode = 0500;
         cover.size_bytes = 4096;
+        cover.state_dir_cover = true;
         covers.push_back(cover);
     }
     plan.mounts.insert(plan.mounts.end(), covers.begin(), covers.end());
@@ -427,6 +430,7 @@ std::string describe_mount(const MountStep& m) {
     if (m.read_only && m.kind != MountKind::File) flags = "read-only, recursive";
     if (is_bind(m.kind)) flags += std::string(flags.empty() ? "" : ", ") + (m.devices ? "nosuid, device nodes work" : "nosuid, nodev");
     if (!flags.empty()) out << " (" << flags << ")";
+    if (m.state_dir_cover) out << " (hides the state directory; made wherever the opened bind source shows it)";
     if (!m.inside_bind.empty()) out << " (its mount point exists in the bind of " << m.inside_bind << ": nothing is created on the host)";
     return out.str();
 }

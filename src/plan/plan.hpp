@@ -69,6 +69,10 @@ struct MountStep {
     // Set when the target lies inside a bind: that bind's source (its mount point already
     // exists there on the host; the plan refuses to create one in a host directory).
     std::string inside_bind;
+    // A tmpfs the plan expects over the state directory where a bind shows it. Shown by
+    // --dry-run; the executor does not apply it by path: it covers the state directory wherever
+    // the opened bind source really shows it (mount/setup.cpp).
+    bool state_dir_cover = false;
 };
 
 // The sandbox's cgroup: a child of the delegated cgroup, made and removed by the supervisor.
