@@ -348,10 +348,12 @@ bool strictly_below(const std::string& path, const std::string& ancestor) {
 // the sandbox ends (an empty ~/.bashrc in the real home). A sandbox leaves the host as it found
 // it, and covering the parent with a tmpfs would hide the bind's other contents, so the plan
 // refuses, naming the target and the fix. The innermost mount above a target decides: inside
-// a tmpfs (or the root) the sandbox makes its own mount points.
+// a tmpfs (or the root) the sandbox makes its own mount points. A `dir` or `symlink` is no mount
+// point: making that object where the profile names it, in a bind too, is what it asks for.
 void reserve_mount_points(std::vector<MountStep>& mounts, const HostFacts& facts) {
     for (std::size_t i = 0; i < mounts.size(); ++i) {
         MountStep& step = mounts[i];
+        if (!mounts_something(step.kind)) continue;
         const MountStep* parent = nullptr;
         for (std::size_t j = 0; j < i; ++j)
             if (mounts_something(mounts[j].kind) && strictly_below(step.target, mounts[j].target) &&

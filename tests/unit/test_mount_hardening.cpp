@@ -242,7 +242,7 @@ TEST_CASE("plan: the innermost mount above a target decides where its mount poin
                     sb::ConfigError);
 }
 
-TEST_CASE("plan: read-only binds and a bind of / count too; dirs and symlinks inside binds as well", "[mount][mountpoints]") {
+TEST_CASE("plan: read-only binds and a bind of / count too; dir and symlink make what they name", "[mount][mountpoints]") {
     auto refused = [](const std::string& mounts, std::set<std::string> existing) {
         Profile profile = test::load_text("command = [\"/bin/true\"]\n" + mounts);
         try {
@@ -256,12 +256,13 @@ TEST_CASE("plan: read-only binds and a bind of / count too; dirs and symlinks in
                   {"/etc"}));
     CHECK_FALSE(refused("[[mount]]\ntype = \"ro-bind\"\nsource = \"/etc\"\n[[mount]]\ntype = \"file\"\ntarget = \"/etc/x\"\ncontents = \"\"\n",
                         {"/etc", "/etc/x"}));
-    CHECK(refused("[[mount]]\ntype = \"bind\"\nsource = \"/\"\ntarget = \"/host\"\nallow_sensitive = true\n[[mount]]\ntype = \"dir\"\ntarget = \"/host/new\"\n",
+    CHECK(refused("[[mount]]\ntype = \"bind\"\nsource = \"/\"\ntarget = \"/host\"\nallow_sensitive = true\n[[mount]]\ntype = \"tmpfs\"\ntarget = \"/host/new\"\n",
                   {"/"}));
-    CHECK_FALSE(refused("[[mount]]\ntype = \"bind\"\nsource = \"/\"\ntarget = \"/host\"\nallow_sensitive = true\n[[mount]]\ntype = \"dir\"\ntarget = \"/host/old\"\n",
+    CHECK_FALSE(refused("[[mount]]\ntype = \"bind\"\nsource = \"/\"\ntarget = \"/host\"\nallow_sensitive = true\n[[mount]]\ntype = \"tmpfs\"\ntarget = \"/host/old\"\n",
                         {"/", "/old"}));
-    CHECK(refused("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\n[[mount]]\ntype = \"symlink\"\nsource = \"x\"\ntarget = \"/srv/l\"\n",
-                  {"/srv"}));
+    CHECK_FALSE(refused("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\n[[mount]]\ntype = \"symlink\"\nsource = \"x\"\ntarget = \"/srv/l\"\n",
+                        {"/srv"}));
+    CHECK_FALSE(refused("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\n[[mount]]\ntype = \"dir\"\ntarget = \"/srv/d\"\n", {"/srv"}));
     // A sibling with a common prefix is not inside.
     CHECK_FALSE(refused("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\n[[mount]]\ntype = \"tmpfs\"\ntarget = \"/srvx\"\n", {"/srv"}));
 }
