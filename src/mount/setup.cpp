@@ -22,6 +22,7 @@
 
 #include <cerrno>
 #include <optional>
+#include <vector>
 
 #include "mount/mount.hpp"
 #include "mount/resolve.hpp"
@@ -40,6 +41,7 @@ struct Roots {
     UniqueFd sandbox;   // the new root tmpfs, at /newroot
     UniqueFd staging;   // the staging tmpfs (for file contents)
     UniqueFd state_dir; // the records of running sandboxes (invalid when there are none)
+    std::string state_dir_path;
     int file_count = 0;
 };
 
@@ -115,11 +117,13 @@ void mask_sysfs(const Roots& roots, const std::string& target) {
 bool same_inode(const struct stat& a, const struct stat& b) { return a.st_dev == b.st_dev && a.st_ino == b.st_ino; }
 
 // The name under which `parent` holds the directory `child` (a mount on it counts as it); ""
-// when none does. fstatat crosses into mounts, as the walk up through ".." does.
+// when none does or the parent cannot be listed. fstatat crosses into mounts, as the walk up
+// through ".." does.
 std::string name_in_parent(int parent, const struct stat& child) {
-    UniqueFd listing = open_at(parent, ".", O_RDONLY | O_DIRECTORY);
+    UniqueFd listing = try_open_at(parent, ".", O_RDONLY | O_DIRECTORY);
+    if (!listing) return "";
     DIR* dir = ::fdopendir(listing.get());
-    if (!dir) throw SysError("fdopendir", "a parent of the state directory", errno);
+    if (!dir) return "";
     listing.release();
     std::string found;
     while (const dirent* entry = ::readdir(dir)) {
@@ -139,7 +143,15 @@ std::string name_in_parent(int parent, const struct stat& child) {
 // Where the opened state directory lies below the opened bind source: the relative path ("" for
 // the source itself), or nullopt when the bind does not show it. Walks up from the state
 // directory through "..", so the answer is about these two objects, whatever paths name them.
+// A parent that cannot be listed lends the name from the state directory's path instead; the
+// caller checks the result on the opened objects either way.
 std::optional<std::string> state_dir_below(const Roots& roots, int source) {
+    std::vector<std::string> path_names;
+    for (std::size_t start = 0, slash; start < roots.state_dir_path.size(); start = slash + 1) {
+        slash = roots.state_dir_path.find('/', start);
+        if (slash == std::string::npos) slash = roots.state_dir_path.size();
+        if (slash > start) path_names.push_back(roots.state_dir_path.substr(start, slash - start));
+    }
     struct stat top, host, here;
     check(::fstat(source, &top), "stat", "bind source");
     check(::fstat(roots.host.get(), &host), "stat", "host root");
@@ -151,7 +163,9 @@ std::optional<std::string> state_dir_below(const Roots& roots, int source) {
         if (same_inode(here, host)) return std::nullopt;
         UniqueFd parent = open_at(current.get(), "..", O_PATH | O_DIRECTORY);
         std::string name = name_in_parent(parent.get(), here);
-        if (name.empty()) return std::nullopt;  // not reachable by name (moved): not shown either
+        if (name.empty() && static_cast<std::size_t>(depth) < path_names.size())
+            name = path_names[path_names.size() - 1 - depth];
+        if (name.empty()) return std::nullopt;
         relative = relative.empty() ? name : name + "/" + relative;
         current = std::move(parent);
     }
@@ -357,6 +371,7 @@ void setup_filesystem(const std::vector<MountStep>& mounts, unsigned owner_uid, 
         roots.owner_gid = owner_gid;
         // Opened once, here: every cover decision below is made against this very directory.
         if (!state_dir.empty()) roots.state_dir = open_host_path(roots.host.get(), state_dir);
+        roots.state_dir_path = state_dir;
     } catch (const SysError& error) {
         throw SetupError("mount", error.what(),
                          "the kernel refused to build a new root; see `sandbox doctor` or check that "
