@@ -95,7 +95,11 @@ std::string sensitive_reason(const std::string& resolved, const HostFacts& facts
         return !dir.empty() && (dir == resolved || dir.compare(0, resolved.size() + 1, resolved + "/") == 0);
     };
     std::string home = facts.env("HOME").empty() ? "" : facts.resolve_path(facts.env("HOME"));
-    std::string runtime = facts.env("XDG_RUNTIME_DIR").empty() ? "" : facts.resolve_path(facts.env("XDG_RUNTIME_DIR"));
+    // Without XDG_RUNTIME_DIR the runtime directory is where the state directory lives.
+    std::string runtime = facts.env("XDG_RUNTIME_DIR");
+    if (runtime.empty() && facts.state_dir.rfind('/') != std::string::npos && facts.state_dir.rfind('/') > 0)
+        runtime = facts.state_dir.substr(0, facts.state_dir.rfind('/'));
+    if (!runtime.empty()) runtime = facts.resolve_path(runtime);
     if (at_or_above(home)) return resolved == home ? "your home directory" : "a directory holding your home directory";
     if (at_or_above(runtime))
         return resolved == runtime ? "your runtime directory (sockets of your session)" : "a directory holding your runtime directory";

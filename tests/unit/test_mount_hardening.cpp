@@ -306,6 +306,15 @@ TEST_CASE("plan: writable binds of sensitive directories are refused with the re
     CHECK_NOTHROW(sb::build_plan(ro, {}, plain_facts()));
 }
 
+TEST_CASE("plan: without XDG_RUNTIME_DIR the state directory's parent is the runtime directory", "[mount][sensitive]") {
+    HostFacts facts = plain_facts();
+    facts.environment.erase("XDG_RUNTIME_DIR");
+    facts.state_dir = "/run/user/1000/sandbox";
+    CHECK_THAT(sensitive_error("/run/user/1000", "", facts), Catch::Contains("(your runtime directory"));
+    facts.state_dir.clear();
+    CHECK(sensitive_error("/run/user/1000", "", facts).empty());
+}
+
 TEST_CASE("plan: the sensitive check goes by where the source really is", "[mount][sensitive]") {
     // HOME given through a link (/home -> /data/home): a bind of the real path is still home.
     HostFacts facts = plain_facts();
