@@ -75,7 +75,7 @@ int run(int argc, char** argv) {
     Profile profile = load_profile(path, profile_variables(facts), source);
     Plan plan = build_plan(profile, line->overrides, facts);
     if (line->command == Command::Check) {
-        std::cout << render_profile_toml(profile);
+        std::cout << render_profile_toml(profile) << render_bind_sources(plan);
         if (line->verbose) std::cout << "\n# plan\n" << render_plan(plan);
         if (!plan.id_map_warning.empty()) std::cerr << "sandbox: warning: " << plan.id_map_warning << "\n";
         for (const auto& problem : plan.cgroup.unenforceable)

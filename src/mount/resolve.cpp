@@ -89,6 +89,18 @@ UniqueFd ensure_path_in_root(int root, const std::string& path, Leaf leaf, bool*
     return fd;
 }
 
+UniqueFd open_existing_in_root(int root, const std::string& path) {
+    std::string relative = path.size() > 1 ? path.substr(1) : ".";
+    return try_openat2(root, relative, O_PATH | O_NOFOLLOW, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+}
+
+UniqueFd open_bind_source(int host_root, const std::string& path, bool follow_symlinks) {
+    if (follow_symlinks) return open_host_path(host_root, path);
+    std::string relative = path.size() > 1 ? path.substr(1) : ".";
+    // Without O_NOFOLLOW: with it, openat2 would hand back the trailing link itself.
+    return try_openat2(host_root, relative, O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+}
+
 UniqueFd open_host_path(int host_root, const std::string& path) {
     std::string relative = path.size() > 1 ? path.substr(1) : ".";
     return try_openat2(host_root, relative, O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);

@@ -17,6 +17,15 @@ UniqueFd ensure_path_in_root(int root, const std::string& path, Leaf leaf, bool*
 // Opens the parent directory of `path` below `root` (creating it) and returns the last name.
 UniqueFd ensure_parent_in_root(int root, const std::string& path, std::string& name);
 
+// Opens (O_PATH) an existing `path` below `root` without following any symlink and without
+// creating anything; an invalid fd when some component is missing or a symlink.
+UniqueFd open_existing_in_root(int root, const std::string& path);
+
+// Opens a bind source below `host_root`, O_PATH. Unless `follow_symlinks`, no component of the
+// path may be a symlink (ELOOP): the answer is the object the profile named, not one a payload
+// redirected by swapping a directory for a link between runs.
+UniqueFd open_bind_source(int host_root, const std::string& path, bool follow_symlinks);
+
 // Opens a host path below `host_root` with RESOLVE_IN_ROOT (so absolute symlinks in it stay in
 // the host tree), O_PATH. Returns an invalid fd with errno set when it does not exist.
 UniqueFd open_host_path(int host_root, const std::string& path);

@@ -18,7 +18,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <cerrno>
+#include <optional>
+#include <vector>
 
 #include "mount/mount.hpp"
 #include "mount/resolve.hpp"
@@ -36,6 +40,8 @@ struct Roots {
     UniqueFd host;      // the host's root, at /oldroot
     UniqueFd sandbox;   // the new root tmpfs, at /newroot
     UniqueFd staging;   // the staging tmpfs (for file contents)
+    UniqueFd state_dir; // the records of running sandboxes (invalid when there are none)
+    std::string state_dir_path;
     int file_count = 0;
 };
 
@@ -51,17 +57,160 @@ std::string describe(const MountStep& step) {
     return text + step.target;
 }
 
+// Parts of /proc and /sys that describe or steer the host's kernel rather than the sandbox: at
+// least podman's (containers-common) masked and read-only lists.
+constexpr const char* kProcHidden[] = {"acpi", "kcore", "keys", "latency_stats", "timer_list",
+                                       "timer_stats", "sched_debug", "scsi", "interrupts"};
+constexpr const char* kProcReadOnly[] = {"asound", "bus", "fs", "irq", "sys", "sysrq-trigger"};
+constexpr const char* kSysHidden[] = {"firmware", "fs/selinux", "dev/block"};
+
+// Hides `node`: a file under /dev/null, a directory under an empty read-only tmpfs. The payload
+// holds no capabilities, so it cannot take these mounts away.
+void hide_node(const Roots& roots, int node, const std::string& what) {
+    struct stat st;
+    check(::fstat(node, &st), "stat", what);
+    UniqueFd cover;
+    if (S_ISDIR(st.st_mode)) {
+        cover = new_filesystem("tmpfs", {{"mode", "0555"}, {"size", "0"}},
+                               MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, what);
+    } else {
+        UniqueFd null = open_host_path(roots.host.get(), "/dev/null");
+        if (!null) throw SysError("open", "/dev/null", errno);
+        cover = clone_mount_tree(null.get(), false, "/dev/null");
+        set_mount_attributes(cover.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false, what);
+    }
+    attach_mount(cover.get(), node, what);
+}
+
+void mask_proc(const Roots& roots, int proc, const std::string& target) {
+    for (const char* name : kProcHidden) {
+        UniqueFd node = try_open_at(proc, name, O_PATH | O_NOFOLLOW);
+        if (node) hide_node(roots, node.get(), target + "/" + name);
+    }
+    for (const char* name : kProcReadOnly) {
+        UniqueFd node = try_open_at(proc, name, O_PATH | O_NOFOLLOW);
+        if (!node) continue;
+        UniqueFd tree = clone_mount_tree(node.get(), true, target + "/" + name);
+        set_mount_attributes(tree.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true,
+                             target + "/" + name);
+        attach_mount(tree.get(), node.get(), target + "/" + name);
+    }
+}
+
+// A bind of the host's whole sysfs gets podman's /sys masks below its target.
+bool is_sysfs_root(int fd) {
+    struct statfs fs_info;
+    struct statx stx;
+    if (::fstatfs(fd, &fs_info) != 0 || fs_info.f_type != SYSFS_MAGIC) return false;
+    if (::statx(fd, "", AT_EMPTY_PATH, STATX_INO, &stx) != 0) return false;
+    return (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+void mask_sysfs(const Roots& roots, const std::string& target) {
+    for (const char* relative : kSysHidden) {
+        std::string path = target + "/" + relative;
+        UniqueFd node = open_existing_in_root(roots.sandbox.get(), path);
+        if (node) hide_node(roots, node.get(), path);
+    }
+}
+
+bool same_inode(const struct stat& a, const struct stat& b) { return a.st_dev == b.st_dev && a.st_ino == b.st_ino; }
+
+// The name under which `parent` holds the directory `child` (a mount on it counts as it); ""
+// when none does or the parent cannot be listed. fstatat crosses into mounts, as the walk up
+// through ".." does.
+std::string name_in_parent(int parent, const struct stat& child) {
+    UniqueFd listing = try_open_at(parent, ".", O_RDONLY | O_DIRECTORY);
+    if (!listing) return "";
+    DIR* dir = ::fdopendir(listing.get());
+    if (!dir) return "";
+    listing.release();
+    std::string found;
+    while (const dirent* entry = ::readdir(dir)) {
+        std::string name = entry->d_name;
+        if (name == "." || name == "..") continue;
+        struct stat st;
+        if (::fstatat(::dirfd(dir), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+            same_inode(st, child)) {
+            found = name;
+            break;
+        }
+    }
+    ::closedir(dir);
+    return found;
+}
+
+// Where the opened state directory lies below the opened bind source: the relative path ("" for
+// the source itself), or nullopt when the bind does not show it. Walks up from the state
+// directory through "..", so the answer is about these two objects, whatever paths name them.
+// A parent that cannot be listed lends the name from the state directory's path instead; the
+// caller checks the result on the opened objects either way.
+std::optional<std::string> state_dir_below(const Roots& roots, int source) {
+    std::vector<std::string> path_names;
+    for (std::size_t start = 0, slash; start < roots.state_dir_path.size(); start = slash + 1) {
+        slash = roots.state_dir_path.find('/', start);
+        if (slash == std::string::npos) slash = roots.state_dir_path.size();
+        if (slash > start) path_names.push_back(roots.state_dir_path.substr(start, slash - start));
+    }
+    struct stat top, host, here;
+    check(::fstat(source, &top), "stat", "bind source");
+    check(::fstat(roots.host.get(), &host), "stat", "host root");
+    UniqueFd current = open_at(roots.state_dir.get(), ".", O_PATH | O_DIRECTORY);
+    std::string relative;
+    for (int depth = 0; depth < 256; ++depth) {
+        check(::fstat(current.get(), &here), "stat", "a parent of the state directory");
+        if (same_inode(here, top)) return relative;
+        if (same_inode(here, host)) return std::nullopt;
+        UniqueFd parent = open_at(current.get(), "..", O_PATH | O_DIRECTORY);
+        std::string name = name_in_parent(parent.get(), here);
+        if (name.empty() && static_cast<std::size_t>(depth) < path_names.size())
+            name = path_names[path_names.size() - 1 - depth];
+        if (name.empty()) return std::nullopt;
+        relative = relative.empty() ? name : name + "/" + relative;
+        current = std::move(parent);
+    }
+    return std::nullopt;
+}
+
+// Covers the state directory where this bind shows it. The cover goes on the node opened below
+// the attached bind, after checking it is the state directory itself.
+void cover_state_dir(const Roots& roots, int source, const MountStep& step) {
+    if (!roots.state_dir) return;
+    auto relative = state_dir_below(roots, source);
+    if (!relative) return;
+    std::string path = relative->empty() ? step.target : step.target + "/" + *relative;
+    UniqueFd node = open_existing_in_root(roots.sandbox.get(), path);
+    struct stat shown, state;
+    check(::fstat(roots.state_dir.get(), &state), "stat", "the state directory");
+    if (!node || ::fstat(node.get(), &shown) != 0 || !same_inode(shown, state))
+        throw SetupError("mount", "the state directory shown at " + path + " changed while it was being hidden",
+                         "something is renaming directories around the runtime directory; try again");
+    UniqueFd cover = new_filesystem("tmpfs", {{"mode", "0500"}, {"size", "4096"}},
+                                    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, path);
+    attach_mount(cover.get(), node.get(), path);
+}
+
 void bind_from_host(Roots& roots, const MountStep& step) {
-    UniqueFd source = open_host_path(roots.host.get(), step.source);
+    UniqueFd source = open_bind_source(roots.host.get(), step.source, step.follow_symlinks);
+    if (!source && errno == ELOOP)
+        throw SysError("open bind source", step.source + " (a component is a symlink)", ELOOP,
+                       "bind sources are opened without following symlinks; bind the path it resolves to, or "
+                       "set follow_symlinks = true on this mount if every link on the way is yours");
     if (!source) throw SysError("open bind source", step.source, errno);
     struct stat st;
     check(::fstat(source.get(), &st), "stat", step.source);
+    if (S_ISLNK(st.st_mode)) throw SysError("open bind source", step.source + " (a symlink)", ELOOP);
     UniqueFd tree = clone_mount_tree(source.get(), true, step.source);
-    std::uint64_t attrs = MOUNT_ATTR_NOSUID | (step.read_only ? MOUNT_ATTR_RDONLY : 0);
+    // As bubblewrap does: a host device node inside a bind opens nothing, unless the profile
+    // marks the bind as devices.
+    std::uint64_t attrs = MOUNT_ATTR_NOSUID | (step.devices ? 0 : MOUNT_ATTR_NODEV) |
+                          (step.read_only ? MOUNT_ATTR_RDONLY : 0);
     set_mount_attributes(tree.get(), attrs, true, step.source);
     UniqueFd target = ensure_path_in_root(roots.sandbox.get(), step.target,
                                           S_ISDIR(st.st_mode) ? Leaf::Directory : Leaf::File);
     attach_mount(tree.get(), target.get(), step.target);
+    if (is_sysfs_root(source.get())) mask_sysfs(roots, step.target);
+    cover_state_dir(roots, source.get(), step);
 }
 
 void mount_tmpfs(const Roots& roots, const std::string& target, unsigned mode, std::uint64_t size,
@@ -109,43 +258,6 @@ void make_file(Roots& roots, const MountStep& step) {
     set_mount_attributes(tree.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false, step.target);
     UniqueFd target = ensure_path_in_root(roots.sandbox.get(), step.target, Leaf::File);
     attach_mount(tree.get(), target.get(), step.target);
-}
-
-// Parts of /proc that describe or steer the host's kernel rather than the sandbox (podman's list).
-constexpr const char* kProcHidden[] = {"acpi", "kcore", "keys", "latency_stats", "timer_list",
-                                       "timer_stats", "sched_debug", "scsi"};
-constexpr const char* kProcReadOnly[] = {"asound", "bus", "fs", "irq", "sys", "sysrq-trigger"};
-
-// Hidden files get /dev/null on top, hidden directories an empty read-only tmpfs; the rest is
-// made read-only. The payload holds no capabilities, so it cannot take these mounts away.
-void mask_proc(const Roots& roots, int proc, const std::string& target) {
-    for (const char* name : kProcHidden) {
-        UniqueFd node = try_open_at(proc, name, O_PATH | O_NOFOLLOW);
-        if (!node) continue;
-        struct stat st;
-        check(::fstat(node.get(), &st), "stat", target + "/" + name);
-        UniqueFd cover;
-        if (S_ISDIR(st.st_mode)) {
-            cover = new_filesystem("tmpfs", {{"mode", "0555"}, {"size", "0"}},
-                                   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-                                   target + "/" + name);
-        } else {
-            UniqueFd null = open_host_path(roots.host.get(), "/dev/null");
-            if (!null) throw SysError("open", "/dev/null", errno);
-            cover = clone_mount_tree(null.get(), false, "/dev/null");
-            set_mount_attributes(cover.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false,
-                                 target + "/" + name);
-        }
-        attach_mount(cover.get(), node.get(), target + "/" + name);
-    }
-    for (const char* name : kProcReadOnly) {
-        UniqueFd node = try_open_at(proc, name, O_PATH | O_NOFOLLOW);
-        if (!node) continue;
-        UniqueFd tree = clone_mount_tree(node.get(), true, target + "/" + name);
-        set_mount_attributes(tree.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true,
-                             target + "/" + name);
-        attach_mount(tree.get(), node.get(), target + "/" + name);
-    }
 }
 
 void mount_proc(const Roots& roots, const std::string& target) {
@@ -201,6 +313,7 @@ void mount_cgroup(const Roots& roots, const MountStep& step) {
 
 void apply_step(Roots& roots, const MountStep& step) {
     int root = roots.sandbox.get();
+    if (step.state_dir_cover) return;  // made by bind_from_host, on the opened objects
     switch (step.kind) {
         case MountKind::RoBind:
         case MountKind::Bind:
@@ -249,12 +362,16 @@ void pivot_into_sandbox_root(Roots& roots) {
 
 }  // namespace
 
-void setup_filesystem(const std::vector<MountStep>& mounts, unsigned owner_uid, unsigned owner_gid) {
+void setup_filesystem(const std::vector<MountStep>& mounts, unsigned owner_uid, unsigned owner_gid,
+                      const std::string& state_dir) {
     Roots roots;
     try {
         roots = enter_staging_root();
         roots.owner_uid = owner_uid;
         roots.owner_gid = owner_gid;
+        // Opened once, here: every cover decision below is made against this very directory.
+        if (!state_dir.empty()) roots.state_dir = open_host_path(roots.host.get(), state_dir);
+        roots.state_dir_path = state_dir;
     } catch (const SysError& error) {
         throw SetupError("mount", error.what(),
                          "the kernel refused to build a new root; see `sandbox doctor` or check that "

@@ -69,6 +69,57 @@ IdMapping plan_id_maps(UserMode mode, bool subordinate_ids, const HostFacts& fac
     return ids;
 }
 
+// Bind sources are opened without following symlinks in any component: a payload that can
+// write where a later run's source lives could otherwise swap it for a link to anything. The
+// executor enforces it on the opened source; here it becomes a profile error with its location.
+std::string checked_bind_source(const MountSpec& spec, const HostFacts& facts) {
+    std::string resolved = facts.resolve_path(spec.source);
+    if (resolved == spec.source || spec.follow_symlinks) return resolved;
+    throw ConfigError(spec.source_where.line > 0 ? spec.source_where : spec.where,
+                      "bind source " + spec.source + " is reached through a symlink (it resolves to " + resolved +
+                          "); bind sources are opened without following symlinks\nhint: bind " + resolved +
+                          " instead, or set follow_symlinks = true on this mount if every link on the way is yours");
+}
+
+// Why a writable bind of `resolved` would expose too much; "" when it is an ordinary directory.
+// The host's system trees, the shared temporary directory, and your home and runtime
+// directories (or a directory above them: a bind of /home shows your home too).
+std::string sensitive_reason(const std::string& resolved, const HostFacts& facts) {
+    static const std::map<std::string, std::string> kSystem = {
+        {"/", "the host's whole file system"},      {"/proc", "the host's /proc"},
+        {"/sys", "the host's /sys"},                {"/dev", "the host's devices"},
+        {"/run", "the host's runtime state"},       {"/tmp", "the temporary directory every program shares"},
+        {"/var/tmp", "the temporary directory every program shares"}};
+    if (auto found = kSystem.find(resolved); found != kSystem.end()) return found->second;
+    auto at_or_above = [&](const std::string& dir) {
+        return !dir.empty() && (dir == resolved || dir.compare(0, resolved.size() + 1, resolved + "/") == 0);
+    };
+    std::string home = facts.env("HOME").empty() ? "" : facts.resolve_path(facts.env("HOME"));
+    // Without XDG_RUNTIME_DIR the runtime directory is where the state directory lives.
+    std::string runtime = facts.env("XDG_RUNTIME_DIR");
+    if (runtime.empty() && facts.state_dir.rfind('/') != std::string::npos && facts.state_dir.rfind('/') > 0)
+        runtime = facts.state_dir.substr(0, facts.state_dir.rfind('/'));
+    if (!runtime.empty()) runtime = facts.resolve_path(runtime);
+    if (at_or_above(home)) return resolved == home ? "your home directory" : "a directory holding your home directory";
+    if (at_or_above(runtime))
+        return resolved == runtime ? "your runtime directory (sockets of your session)" : "a directory holding your runtime directory";
+    return "";
+}
+
+// A writable bind of one of these (by where the source really is: `cd ~/../you` or a link
+// does not evade it) needs allow_sensitive = true. `shell` started in /tmp or ~ would otherwise
+// hand the payload all of it.
+void check_sensitive_bind(const MountSpec& spec, const std::string& resolved, const HostFacts& facts) {
+    if (spec.allow_sensitive || (spec.kind != MountKind::Bind && spec.kind != MountKind::BindTry)) return;
+    std::string reason = sensitive_reason(resolved, facts);
+    if (reason.empty()) return;
+    throw ConfigError(spec.source_where.line > 0 ? spec.source_where : spec.where,
+                      "refusing a writable bind of " + resolved + " (" + reason +
+                          "): the sandbox could change or plant anything there\nhint: bind a subdirectory, use "
+                          "ro-bind, start from another directory, or set allow_sensitive = true on this mount if "
+                          "you mean it");
+}
+
 std::vector<MountStep> plan_mounts(const Profile& profile, const HostFacts& facts) {
     std::vector<MountStep> steps;
     for (const auto& spec : profile.mounts) {
@@ -85,10 +136,17 @@ std::vector<MountStep> plan_mounts(const Profile& profile, const HostFacts& fact
                                                         : spec.kind;
         step.source = spec.source;
         step.target = spec.target;
+        step.where = spec.target_where.line > 0 ? spec.target_where : spec.where;
         step.read_only = step.kind == MountKind::RoBind || step.kind == MountKind::File;
         step.size_bytes = spec.size_bytes.value_or(0);
         step.mode = spec.mode.value_or(spec.kind == MountKind::File ? 0644 : 0755);
         step.contents = spec.contents;
+        step.devices = spec.devices;
+        step.follow_symlinks = spec.follow_symlinks;
+        if (is_bind(spec.kind)) {
+            step.resolved_source = checked_bind_source(spec, facts);
+            check_sensitive_bind(spec, step.resolved_source, facts);
+        }
         steps.push_back(std::move(step));
     }
     order_mounts(steps);
@@ -226,6 +284,8 @@ void plan_limits(Plan& plan, const Profile& profile, const Overrides& overrides,
 // not) shows the state directory, an empty read-only tmpfs hides it. Not even a read-only view:
 // a sandbox could hold a lock on it (flock needs only a read-only open) and stall every start.
 // Paths are compared after resolving symlinks (a bind of /var/run/user/1000 shows /run/user/1000).
+// This is the forecast --dry-run shows: the decision itself is made at mount time on the opened
+// bind source and the opened state directory, so a path that changes in between cannot evade it.
 void protect_state_dir(Plan& plan, const HostFacts& facts) {
     if (plan.state_dir.empty()) return;
     // Resolved through its parent: on a first run the state directory itself does not exist yet.
@@ -246,6 +306,7 @@ void protect_state_dir(Plan& plan, const HostFacts& facts) {
         cover.read_only = true;
         cover.mode = 0500;
         cover.size_bytes = 4096;
+        cover.state_dir_cover = true;
         covers.push_back(cover);
     }
     plan.mounts.insert(plan.mounts.end(), covers.begin(), covers.end());
@@ -277,6 +338,48 @@ void plan_identity(Plan& plan, const Profile& profile, const Overrides& override
 
 }  // namespace
 
+namespace {
+
+bool mounts_something(MountKind kind) { return kind != MountKind::Dir && kind != MountKind::Symlink; }
+
+bool strictly_below(const std::string& path, const std::string& ancestor) {
+    if (ancestor == "/") return path != "/";
+    return path.size() > ancestor.size() && path.compare(0, ancestor.size(), ancestor) == 0 &&
+           path[ancestor.size()] == '/';
+}
+
+// A mount point missing inside a bind would be made in the host directory and stay there after
+// the sandbox ends (an empty ~/.bashrc in the real home). A sandbox leaves the host as it found
+// it, and covering the parent with a tmpfs would hide the bind's other contents, so the plan
+// refuses, naming the target and the fix. The innermost mount above a target decides: inside
+// a tmpfs (or the root) the sandbox makes its own mount points. A `dir` or `symlink` is no mount
+// point: making that object where the profile names it, in a bind too, is what it asks for.
+void reserve_mount_points(std::vector<MountStep>& mounts, const HostFacts& facts) {
+    for (std::size_t i = 0; i < mounts.size(); ++i) {
+        MountStep& step = mounts[i];
+        if (!mounts_something(step.kind)) continue;
+        const MountStep* parent = nullptr;
+        for (std::size_t j = 0; j < i; ++j)
+            if (mounts_something(mounts[j].kind) && strictly_below(step.target, mounts[j].target) &&
+                (!parent || mounts[j].target.size() > parent->target.size()))
+                parent = &mounts[j];
+        if (!parent || !is_bind(parent->kind)) continue;
+        std::string host_base = parent->resolved_source.empty() ? parent->source : parent->resolved_source;
+        std::string on_host = (host_base == "/" ? "" : host_base) + step.target.substr(parent->target == "/" ? 0 : parent->target.size());
+        step.inside_bind = parent->source;
+        if (facts.path_exists(on_host)) continue;
+        std::string message = std::string(to_string(step.kind)) + " target " + step.target + " does not exist in the " +
+                              (parent->read_only ? "read-only " : "") + "bind of " + parent->source + " (" + on_host +
+                              " on the host), and the sandbox does not create mount points in host directories: it "
+                              "would stay there after the sandbox ends\nhint: create " + on_host +
+                              " on the host yourself, or drop this mount";
+        if (step.where.line > 0) throw ConfigError(step.where, message);
+        throw UsageError(message);
+    }
+}
+
+}  // namespace
+
 Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFacts& facts) {
     Plan plan;
     plan_identity(plan, profile, overrides, facts);
@@ -290,6 +393,7 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     plan_name(plan, profile, overrides, facts);
     plan.state_dir = facts.state_dir;
     plan_limits(plan, profile, overrides, facts);
+    reserve_mount_points(plan.mounts, facts);
     protect_state_dir(plan, facts);
     order_mounts(plan.mounts);
     plan.seccomp = build_seccomp_policy(profile.seccomp, overrides.seccomp_mode);
@@ -321,7 +425,10 @@ std::string describe_mount(const MountStep& m) {
     out << to_string(m.kind) << " ";
     switch (m.kind) {
         case MountKind::RoBind:
-        case MountKind::Bind: out << m.source << " -> " << m.target; break;
+        case MountKind::Bind:
+            out << m.source << " -> " << m.target;
+            if (m.follow_symlinks) out << " (source follows symlinks: now " << m.resolved_source << ")";
+            break;
         case MountKind::Symlink: out << m.target << " -> " << m.source; break;
         case MountKind::Tmpfs:
             out << m.target << " mode=" << std::oct << m.mode << std::dec;
@@ -334,7 +441,12 @@ std::string describe_mount(const MountStep& m) {
             break;
         default: out << m.target; break;
     }
-    if (m.read_only && m.kind != MountKind::File) out << " (read-only, recursive)";
+    std::string flags;
+    if (m.read_only && m.kind != MountKind::File) flags = "read-only, recursive";
+    if (is_bind(m.kind)) flags += std::string(flags.empty() ? "" : ", ") + (m.devices ? "nosuid, device nodes work" : "nosuid, nodev");
+    if (!flags.empty()) out << " (" << flags << ")";
+    if (m.state_dir_cover) out << " (hides the state directory; made wherever the opened bind source shows it)";
+    if (!m.inside_bind.empty()) out << " (its mount point exists in the bind of " << m.inside_bind << ": nothing is created on the host)";
     return out.str();
 }
 
@@ -386,6 +498,16 @@ std::string describe_payload(const Plan& plan) {
 }
 
 }  // namespace
+
+std::string render_bind_sources(const Plan& plan) {
+    std::string out;
+    for (const auto& m : plan.mounts) {
+        if (!is_bind(m.kind)) continue;
+        if (out.empty()) out = "\n# bind sources, as they resolve now:\n";
+        out += "#   " + m.source + (m.follow_symlinks ? " -> " + m.resolved_source + " (follow_symlinks)" : " (no symlinks)") + "\n";
+    }
+    return out;
+}
 
 std::string render_plan(const Plan& plan) {
     std::ostringstream out;

@@ -60,12 +60,25 @@ struct Overrides {
 // One step of the filesystem plan, applied in order inside the new root.
 struct MountStep {
     MountKind kind = MountKind::Tmpfs;
+    SourceLocation where;  // the target in the profile (none for steps the plan adds)
     std::string source;  // host path (binds) or link contents (symlink)
     std::string target;  // absolute path inside the new root
     bool read_only = false;
     std::uint64_t size_bytes = 0;  // tmpfs; 0 = the kernel's default
     unsigned mode = 0755;
     std::string contents;
+    bool devices = false;  // binds: without nodev (the profile marks it as devices)
+    // Binds: the source is opened without following any symlink in any component, unless
+    // follow_symlinks (then `resolved_source` says where it pointed when planned).
+    bool follow_symlinks = false;
+    std::string resolved_source;
+    // Set when the target lies inside a bind: that bind's source (its mount point already
+    // exists there on the host; the plan refuses to create one in a host directory).
+    std::string inside_bind;
+    // A tmpfs the plan expects over the state directory where a bind shows it. Shown by
+    // --dry-run; the executor does not apply it by path: it covers the state directory wherever
+    // the opened bind source really shows it (mount/setup.cpp).
+    bool state_dir_cover = false;
 };
 
 // The sandbox's cgroup: a child of the delegated cgroup, made and removed by the supervisor.
@@ -115,6 +128,9 @@ void order_mounts(std::vector<MountStep>& mounts);
 // The environment of the payload.
 std::vector<std::string> build_environment(const Profile& profile, const Overrides& overrides,
                                            const HostFacts& facts, std::uint32_t payload_uid);
+
+// For `check`: what each bind source resolves to now, as TOML comments.
+std::string render_bind_sources(const Plan& plan);
 
 // Human-readable plan for --dry-run.
 std::string render_plan(const Plan& plan);

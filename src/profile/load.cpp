@@ -163,6 +163,9 @@ void check_keys_apply(const FileParser& p, const toml::table& table, MountKind k
     forbid("size", kind == MountKind::Tmpfs);
     forbid("mode", kind == MountKind::Tmpfs || kind == MountKind::Dir || kind == MountKind::File);
     forbid("contents", kind == MountKind::File);
+    forbid("devices", is_bind_kind(kind));
+    forbid("follow_symlinks", is_bind_kind(kind));
+    forbid("allow_sensitive", kind == MountKind::Bind || kind == MountKind::BindTry);
 }
 
 void parse_mount_paths(const FileParser& p, const toml::table& table, const toml::node& node, MountSpec& mount) {
@@ -191,7 +194,7 @@ void parse_mount_paths(const FileParser& p, const toml::table& table, const toml
 MountSpec parse_mount(const FileParser& p, const toml::node& node) {
     const auto* table = node.as_table();
     if (!table) p.wrong_type("mount", node, "a table ([[mount]])");
-    p.only_keys(*table, {"type", "source", "target", "size", "mode", "contents"}, "[[mount]]");
+    p.only_keys(*table, {"type", "source", "target", "size", "mode", "contents", "devices", "follow_symlinks", "allow_sensitive"}, "[[mount]]");
     MountSpec mount;
     mount.where = p.at(node);
     mount.kind = mount_kind_of(p, *table, node);
@@ -199,6 +202,11 @@ MountSpec parse_mount(const FileParser& p, const toml::node& node) {
     parse_mount_paths(p, *table, node, mount);
     if (const auto* size = table->get("size")) mount.size_bytes = p.size_value(*size);
     if (const auto* mode = table->get("mode")) mount.mode = p.mode_value(*mode);
+    if (const auto* devices = table->get("devices")) mount.devices = p.bool_value("devices", *devices);
+    if (const auto* follow = table->get("follow_symlinks"))
+        mount.follow_symlinks = p.bool_value("follow_symlinks", *follow);
+    if (const auto* allow = table->get("allow_sensitive"))
+        mount.allow_sensitive = p.bool_value("allow_sensitive", *allow);
     if (const auto* contents = table->get("contents")) {
         const auto* text = contents->as_string();
         if (!text) p.wrong_type("contents", *contents, "a string");

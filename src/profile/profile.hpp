@@ -36,6 +36,9 @@ struct MountSpec {
     std::optional<std::uint64_t> size_bytes;  // tmpfs
     std::optional<unsigned> mode;             // tmpfs, dir, file
     std::string contents;                     // file
+    bool devices = false;  // binds: device nodes in it work (no nodev)
+    bool follow_symlinks = false;  // binds: the source may be reached through symlinks
+    bool allow_sensitive = false;  // writable binds: of /, /tmp, home, ... on purpose
     SourceLocation where;                     // the [[mount]] entry, for later errors
     SourceLocation source_where, target_where;  // the values (or the entry when implied)
 };

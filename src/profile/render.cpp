@@ -146,6 +146,9 @@ std::string render_profile_toml(const Profile& p) {
         if (m.size_bytes) out << "size = " << *m.size_bytes << "\n";
         if (m.mode) out << "mode = " << quoted(octal(*m.mode)) << "\n";
         if (m.kind == MountKind::File) out << "contents = " << quoted(m.contents, false) << "\n";
+        if (m.devices) out << "devices = true\n";
+        if (m.follow_symlinks) out << "follow_symlinks = true\n";
+        if (m.allow_sensitive) out << "allow_sensitive = true\n";
     }
     return out.str();
 }

@@ -134,3 +134,116 @@ t_proc_sensitive_paths_masked() {
   expect_kv write EROFS
   expect_kv procsys ro
 }
+
+# Binds are nodev (issue 8 A.9), as bubblewrap makes them: a host device node reached through a
+# bind opens nothing, unless the profile marks the bind as devices.
+t_bind_is_nodev() {
+  local p
+  p=$(mkprofile p default '[[mount]]' 'type = "bind"' 'source = "/dev/null"' 'target = "/tmp/null"')
+  sb run "$p" -- /probe open /tmp/null
+  expect_rc 0
+  expect_kv open EACCES
+}
+
+t_bind_marked_devices_keeps_device_nodes() {
+  local p
+  p=$(mkprofile p default '[[mount]]' 'type = "bind"' 'source = "/dev/null"' 'target = "/tmp/null"' 'devices = true')
+  sb run "$p" -- /probe open /tmp/null
+  expect_rc 0
+  expect_kv open ok
+}
+
+# The rest of podman's masked /proc list (issue 8 A.12): /proc/interrupts and friends show nothing.
+t_proc_podman_masked_paths() {
+  local p
+  p=$(mkprofile p default)
+  sb run "$p" -- /bin/sh -c 'for f in interrupts keys timer_list kcore sched_debug; do
+      [ -e /proc/$f ] || continue; printf "%s=%s\n" "$f" "$(wc -c </proc/$f | tr -d " ")"; done'
+  expect_rc 0
+  grep -q '^interrupts=' "$T/out" || fail "/proc/interrupts is missing: $(cat "$T/out")"
+  local line
+  while read -r line; do
+    [ "${line#*=}" = 0 ] || fail "/proc/${line%%=*} shows ${line#*=} bytes of the host kernel"
+  done <"$T/out"
+}
+
+# A profile that binds the host's sysfs gets podman's /sys masks (firmware, fs/selinux, dev/block).
+t_sys_bind_masks_podman_paths() {
+  [ -d /sys/dev/block ] || skip "no /sys/dev/block on this host"
+  local p
+  p=$(mkprofile p default '[[mount]]' 'type = "ro-bind"' 'source = "/sys"')
+  sb run "$p" -- /bin/sh -c 'printf "block=%s\n" "$(ls -A /sys/dev/block | wc -l)";
+      printf "firmware=%s\n" "$(ls -A /sys/firmware | wc -l)"; printf "kernel=%s\n" "$(ls -A /sys/kernel | wc -l)"'
+  expect_rc 0
+  expect_kv block 0
+  expect_kv firmware 0
+  expect_kv_not kernel 0
+}
+
+# Bind sources are opened without following symlinks (issue 8 A.3): a payload that can write
+# where a later run's source lives must not redirect that bind by swapping in a link.
+t_bind_source_symlink_refused() {
+  mkdir -p "$T/real/sub" "$T/work"
+  ln -s "$T/real" "$T/work/cache"
+  local p
+  p=$(mkprofile p default '[[mount]]' 'type = "bind"' "source = \"$T/work/cache\"" 'target = "/cache"')
+  sb run "$p" -- /probe write /cache/planted
+  expect_rc 125
+  [ ! -e "$T/real/planted" ] || fail "the bind followed the link and wrote $T/real/planted"
+  grep -q "$T/work/cache" "$T/err" || fail "the error does not name the source: $(cat "$T/err")"
+  grep -q 'follow_symlinks = true' "$T/err" || fail "the error does not name the fix: $(cat "$T/err")"
+  # An intermediate component counts too.
+  p=$(mkprofile p2 default '[[mount]]' 'type = "bind"' "source = \"$T/work/cache/sub\"" 'target = "/cache"')
+  sb run "$p" -- /probe write /cache/planted
+  expect_rc 125
+  [ ! -e "$T/real/sub/planted" ] || fail "the bind followed an intermediate link"
+}
+
+t_bind_source_follow_symlinks_when_asked() {
+  mkdir -p "$T/real"
+  ln -s "$T/real" "$T/link"
+  local p
+  p=$(mkprofile p default '[[mount]]' 'type = "bind"' "source = \"$T/link\"" 'target = "/cache"' 'follow_symlinks = true')
+  sb run --dry-run "$p"
+  expect_rc 0
+  grep -q "source follows symlinks: now $T/real" "$T/out" || fail "--dry-run does not say where the source points: $(grep cache "$T/out")"
+  sb run "$p" -- /probe write /cache/made
+  expect_rc 0
+  expect_kv write ok
+  [ -e "$T/real/made" ] || fail "the write did not reach $T/real"
+}
+
+# No mount point is created in a host directory (issue 8 A.8): a file mount on a missing
+# ~/.bashrc inside a writable bind of "home" is refused, and the host's directory stays as it was.
+t_missing_mount_point_in_bind_not_created_on_host() {
+  mkdir -p "$T/home"
+  local p
+  p=$(mkprofile p default '[[mount]]' 'type = "bind"' "source = \"$T/home\"" 'target = "/home/u"' \
+    '[[mount]]' 'type = "file"' 'target = "/home/u/.bashrc"' 'contents = "echo hi"' \
+    '[[mount]]' 'type = "tmpfs"' 'target = "/home/u/.config/autostart"')
+  sb run "$p" -- /probe info
+  expect_rc 125
+  [ -z "$(ls -A "$T/home")" ] || fail "the sandbox left mount points in the host directory: $(ls -A "$T/home")"
+  grep -q "create $T/home/.bashrc on the host yourself" "$T/err" || fail "the error does not name the fix: $(cat "$T/err")"
+  # Once the host has them, the same profile runs and adds nothing.
+  touch "$T/home/.bashrc"
+  mkdir -p "$T/home/.config/autostart"
+  sb run "$p" -- /bin/cat /home/u/.bashrc
+  expect_rc 0
+  grep -q '^echo hi' "$T/out" || fail "the file mount is not there: $(cat "$T/out")"
+  [ "$(ls -A "$T/home" | sort | tr '\n' ' ')" = ".bashrc .config " ] || fail "the host directory changed: $(ls -A "$T/home")"
+}
+
+# `shell` makes the current directory writable (issue 8 A.6): started in /tmp or in the home
+# directory it is refused, with the reason and the override, instead of exposing all of it.
+t_shell_refuses_writable_tmp_and_home() {
+  local p dir
+  p=$(mkprofile p shell)
+  for dir in /tmp "$HOME"; do
+    sb_in "$dir" run "$p" -- /probe write "$dir/planted-by-sandbox-$$"
+    [ ! -e "$dir/planted-by-sandbox-$$" ] || { rm -f "$dir/planted-by-sandbox-$$"; fail "the sandbox wrote into $dir"; }
+    expect_rc 125 "shell started in $dir"
+    grep -q "refusing a writable bind of $dir" "$T/err" || fail "the error does not say why: $(cat "$T/err")"
+    grep -q 'allow_sensitive = true' "$T/err" || fail "the error does not name the override: $(cat "$T/err")"
+  done
+}

@@ -138,7 +138,7 @@ t_state_dir_read_only_inside() {
   local p
   mkdir -p -m 0700 "$(state_dir)"
   p=$(mkprofile -n p default 'command = ["/bin/sh", "-c", "echo seen=$(ls -A /xdg/sandbox | wc -l); touch /xdg/sandbox/forged; echo rc=$?; touch /xdg/other; echo other=$?"]' \
-    '[[mount]]' 'type = "bind"' "source = \"$XDG_RUNTIME_DIR\"" 'target = "/xdg"')
+    '[[mount]]' 'type = "bind"' "source = \"$XDG_RUNTIME_DIR\"" 'target = "/xdg"' 'allow_sensitive = true')
   sb run "$p"
   expect_rc 0
   expect_kv other 0 # the rest of the runtime dir stays writable, as the profile asks
@@ -147,6 +147,19 @@ t_state_dir_read_only_inside() {
   expect_kv seen 0
   [ ! -e "$(state_dir)/forged" ] || fail "the sandbox wrote into the state directory"
   rm -f "$XDG_RUNTIME_DIR/other"
+}
+
+# The cover is decided on the opened bind source and the opened state directory (issue 8 A.4):
+# a read-only bind of a directory two levels above it hides it at the right place too.
+t_state_dir_hidden_below_an_ancestor_bind() {
+  local p parent
+  mkdir -p -m 0700 "$(state_dir)"
+  parent=$(dirname "$XDG_RUNTIME_DIR")
+  p=$(mkprofile -n p default "command = [\"/bin/sh\", \"-c\", \"echo seen=\$(ls -A /up/$(basename "$XDG_RUNTIME_DIR")/sandbox | wc -l)\"]" \
+    '[[mount]]' 'type = "ro-bind"' "source = \"$parent\"" 'target = "/up"')
+  sb run "$p"
+  expect_rc 0
+  expect_kv seen 0
 }
 
 t_doctor_reports() {

@@ -793,6 +793,11 @@ int main(int argc, char **argv)
         return cmd_info();
     if (!strcmp(cmd, "write") && a2)
         return cmd_write(a2);
+    if (!strcmp(cmd, "open") && a2) { /* read-write, never creating: a device node opens or not */
+        int fd = open(a2, O_RDWR | O_CLOEXEC);
+        report("open", fd < 0 ? -1 : 0);
+        return 0;
+    }
     if (!strcmp(cmd, "mkdir") && a2) {
         report("mkdir", mkdir(a2, 0755));
         return 0;
@@ -865,7 +870,7 @@ int main(int argc, char **argv)
         return cmd_direct_read(a2, parse_num(a3, 1L << 40));
 
     fprintf(stderr, "sandbox-probe: unknown or incomplete subcommand '%s'\n"
-            "usage: sandbox-probe info|write P|mkdir P|remount-rw P|exit N|kill-self SIG|\n"
+            "usage: sandbox-probe info|write P|open P|mkdir P|remount-rw P|exit N|kill-self SIG|\n"
             "       orphans N|signals|sleep S|spawn-sleepers N S|env|stat P|isatty|tiocsti|\n"
             "       forks N|alloc MIB|spin MS|direct-read DEV BYTES|json-check|json-get KEY|\n"
             "       set-xattr PATH NAME VALUE|syscalls|nested RO-DIR MASKED|\n"

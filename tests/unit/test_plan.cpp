@@ -504,8 +504,8 @@ TEST_CASE("render_plan mentions every mount target and the maps", "[plan][render
     CHECK_THAT(text, Contains("namespaces: user mount pid uts ipc net cgroup\n"));
     CHECK_THAT(text, Contains("network:    none (loopback only)\n"));
     CHECK_THAT(text, Contains("hostname:   sandbox\n"));
-    CHECK_THAT(text, Contains("  ro-bind /usr -> /usr (read-only, recursive)\n"));
-    CHECK_THAT(text, Contains("  bind /srv -> /data\n"));
+    CHECK_THAT(text, Contains("  ro-bind /usr -> /usr (read-only, recursive, nosuid, nodev)\n"));
+    CHECK_THAT(text, Contains("  bind /srv -> /data (nosuid, nodev)\n"));
     CHECK_THAT(text, Contains("  tmpfs /tmp mode=1777 size=4096\n"));
     CHECK_THAT(text, Contains("  symlink /bin -> usr/bin\n"));
     CHECK_THAT(text, Contains("  file /etc/motd (5 bytes, mode=644)\n"));

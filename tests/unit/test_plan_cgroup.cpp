@@ -84,6 +84,7 @@ MountSpec bind(MountKind kind, const std::string& source, const std::string& tar
     spec.source = source;
     spec.target = target;
     spec.where = {"/p/my-tool.toml", 3, 1};
+    spec.allow_sensitive = true;  // these bind the runtime directory on purpose
     return spec;
 }
 
@@ -591,7 +592,8 @@ TEST_CASE("plan state dir: a loaded profile binding ${XDG_RUNTIME_DIR}", "[plan]
         "command = [\"/bin/true\"]\n"
         "[[mount]]\n"
         "type = \"bind\"\n"
-        "source = \"${XDG_RUNTIME_DIR}\"\n");
+        "source = \"${XDG_RUNTIME_DIR}\"\n"
+        "allow_sensitive = true\n");
     HostFacts facts = delegated_facts();
     facts.state_dir = kStateDir;
     Plan plan = sb::build_plan(profile, {}, facts);
@@ -603,14 +605,15 @@ TEST_CASE("plan state dir: a loaded profile binding ${XDG_RUNTIME_DIR}", "[plan]
 }
 
 TEST_CASE("plan state dir: a writable bind through a symlinked path is covered too", "[plan][state]") {
-    // Bind sources are opened following symlinks (open_host_path), so a bind of "/var/run/user/1000"
-    // on a host where /var/run -> /run shows the state directory just as "/run/user/1000" does:
-    // the plan compares the paths with symlinks resolved (HostFacts::resolve_path).
+    // A bind with follow_symlinks of "/var/run/user/1000" on a host where /var/run -> /run shows
+    // the state directory just as "/run/user/1000" does: the plan compares the paths with
+    // symlinks resolved (HostFacts::resolve_path).
     test::TempDir dir;
     std::filesystem::create_directories(dir.path() + "/run/user/1000/sandbox");
     std::filesystem::create_directory_symlink(dir.path() + "/run", dir.path() + "/var-run");
     Profile profile = base_profile();
     profile.mounts.push_back(bind(MountKind::Bind, dir.path() + "/var-run/user/1000", "/xdg"));
+    profile.mounts.back().follow_symlinks = true;
     HostFacts facts = delegated_facts();
     facts.path_exists = [](const std::string& path) { return std::filesystem::exists(path); };
     facts.state_dir = dir.path() + "/run/user/1000/sandbox";

@@ -1,0 +1,338 @@
+// Mount hardening (issue 8, section A): the [[mount]] keys that relax a fence (devices,
+// follow_symlinks, allow_sensitive), their validation with file:line:col, and the plan's
+// decisions about sensitive writable binds and mount points that would land on the host.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "plan/plan.hpp"
+#include "support.hpp"
+
+using sb::HostFacts;
+using sb::MountKind;
+using sb::MountSpec;
+using sb::MountStep;
+using sb::Plan;
+using sb::Profile;
+
+namespace {
+
+sb::ConfigError text_error(const std::string& text) {
+    try {
+        test::load_text(text);
+    } catch (const sb::ConfigError& error) {
+        return error;
+    }
+    FAIL("expected a ConfigError for:\n" << text);
+    throw std::logic_error("unreachable");
+}
+
+const MountStep* find_step(const Plan& plan, MountKind kind, const std::string& target) {
+    for (const auto& step : plan.mounts)
+        if (step.kind == kind && step.target == target) return &step;
+    return nullptr;
+}
+
+HostFacts plain_facts() {
+    HostFacts facts;
+    facts.uid = 1000;
+    facts.gid = 1000;
+    facts.user_name = "tester";
+    facts.environment = {{"HOME", "/home/tester"}, {"XDG_RUNTIME_DIR", "/run/user/1000"},
+                         {"PWD", "/home/tester/project"}};
+    return facts;
+}
+
+Plan plan_text(const std::string& text, const HostFacts& facts = plain_facts()) {
+    Profile profile = test::load_text("command = [\"/bin/true\"]\n" + text);
+    return sb::build_plan(profile, {}, facts);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// A.9: binds are nodev unless marked as devices
+
+TEST_CASE("mount key devices: binds only, a boolean, carried into the plan", "[mount][devices]") {
+    Profile profile = test::load_text(R"(
+[[mount]]
+type = "ro-bind"
+source = "/dev/null"
+target = "/tmp/null"
+devices = true
+
+[[mount]]
+type = "bind"
+source = "/srv"
+)");
+    REQUIRE(profile.mounts.size() == 2);
+    CHECK(profile.mounts[0].devices);
+    CHECK_FALSE(profile.mounts[1].devices);
+
+    auto error = text_error("[[mount]]\ntype = \"tmpfs\"\ntarget = \"/x\"\ndevices = true\n");
+    CHECK(error.where().line == 4);
+    CHECK(error.where().column == 11);
+    CHECK_THAT(error.message(), Catch::Contains("'devices' does not apply to a tmpfs mount"));
+    auto wrong = text_error("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\ndevices = \"yes\"\n");
+    CHECK(wrong.where().line == 4);
+    CHECK_THAT(wrong.message(), Catch::Contains("boolean"));
+}
+
+TEST_CASE("plan: binds say nodev in --dry-run unless marked as devices", "[mount][devices]") {
+    Plan plan = plan_text(R"(
+[[mount]]
+type = "ro-bind"
+source = "/dev/null"
+target = "/tmp/null"
+devices = true
+
+[[mount]]
+type = "bind"
+source = "/srv"
+)");
+    const MountStep* devices = find_step(plan, MountKind::RoBind, "/tmp/null");
+    const MountStep* plain = find_step(plan, MountKind::Bind, "/srv");
+    REQUIRE(devices);
+    REQUIRE(plain);
+    CHECK(devices->devices);
+    CHECK_FALSE(plain->devices);
+    std::string text = sb::render_plan(plan);
+    CHECK_THAT(text, Catch::Contains("bind /srv -> /srv (nosuid, nodev)"));
+    CHECK_THAT(text, Catch::Contains("/dev/null -> /tmp/null (read-only, recursive, nosuid, device nodes work)"));
+}
+
+TEST_CASE("render_profile_toml keeps devices = true", "[mount][devices]") {
+    Profile profile = test::load_text("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\ndevices = true\n");
+    std::string text = sb::render_profile_toml(profile);
+    CHECK_THAT(text, Catch::Contains("devices = true"));
+    Profile again = test::load_text(text);
+    REQUIRE(again.mounts.size() == 1);
+    CHECK(again.mounts[0].devices);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A.3: bind sources are not reached through symlinks unless the mount says so
+
+namespace {
+
+HostFacts facts_with_links() {
+    HostFacts facts = plain_facts();
+    facts.resolve_path = [](const std::string& path) -> std::string {
+        if (path == "/home/tester/project/.cache") return "/home/tester";  // swapped for a link
+        if (path.rfind("/lib64", 0) == 0) return "/usr" + path;
+        return path;
+    };
+    return facts;
+}
+
+}  // namespace
+
+TEST_CASE("plan: a bind source reached through a symlink is a profile error at the source", "[mount][symlinks]") {
+    Profile profile = test::load_text(
+        "command = [\"/bin/true\"]\n[[mount]]\ntype = \"bind\"\nsource = \"${PWD}/.cache\"\n");
+    try {
+        sb::build_plan(profile, {}, facts_with_links());
+        FAIL("expected a ConfigError");
+    } catch (const sb::ConfigError& error) {
+        CHECK(error.where().file == "/mem/test.toml");
+        CHECK(error.where().line == 4);
+        CHECK(error.where().column == 10);
+        CHECK_THAT(error.message(), Catch::Contains("bind source /home/tester/project/.cache is reached through a symlink"));
+        CHECK_THAT(error.message(), Catch::Contains("resolves to /home/tester"));
+        CHECK_THAT(error.message(), Catch::Contains("follow_symlinks = true"));
+    }
+    // An intermediate link counts as much as the last one; the try kinds are no exception.
+    Profile lib = test::load_text("command = [\"/bin/true\"]\n[[mount]]\ntype = \"ro-bind-try\"\nsource = \"/lib64/x\"\n");
+    CHECK_THROWS_AS(sb::build_plan(lib, {}, facts_with_links()), sb::ConfigError);
+}
+
+TEST_CASE("plan: follow_symlinks = true binds through links and --dry-run says where", "[mount][symlinks]") {
+    Profile profile = test::load_text(
+        "command = [\"/bin/true\"]\n[[mount]]\ntype = \"ro-bind\"\nsource = \"/lib64\"\nfollow_symlinks = true\n");
+    CHECK(profile.mounts[0].follow_symlinks);
+    Plan plan = sb::build_plan(profile, {}, facts_with_links());
+    const MountStep* step = find_step(plan, MountKind::RoBind, "/lib64");
+    REQUIRE(step);
+    CHECK(step->follow_symlinks);
+    CHECK(step->resolved_source == "/usr/lib64");
+    CHECK_THAT(sb::render_plan(plan), Catch::Contains("ro-bind /lib64 -> /lib64 (source follows symlinks: now /usr/lib64)"));
+    CHECK_THAT(sb::render_profile_toml(profile), Catch::Contains("follow_symlinks = true"));
+    CHECK(sb::render_bind_sources(plan) == "\n# bind sources, as they resolve now:\n#   /lib64 -> /usr/lib64 (follow_symlinks)\n");
+}
+
+TEST_CASE("mount key follow_symlinks: binds only, a boolean", "[mount][symlinks]") {
+    auto error = text_error("[[mount]]\ntype = \"symlink\"\nsource = \"usr/lib\"\ntarget = \"/lib\"\nfollow_symlinks = true\n");
+    CHECK(error.where().line == 5);
+    CHECK(error.where().column == 19);
+    CHECK_THAT(error.message(), Catch::Contains("'follow_symlinks' does not apply to a symlink mount"));
+    auto wrong = text_error("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\nfollow_symlinks = 1\n");
+    CHECK(wrong.where().line == 4);
+    CHECK_THAT(wrong.message(), Catch::Contains("boolean"));
+}
+
+TEST_CASE("the shipped profiles bind no source through a symlink on a merged-/usr host", "[mount][symlinks]") {
+    // /bin, /lib, /lib64 and /sbin are links on Debian: the shipped profiles make them links
+    // inside too, so every bind source they name is a real directory.
+    for (const char* name : {"default.toml", "shell.toml", "readonly-cwd.toml"}) {
+        Profile profile = sb::load_profile(test::data_dir() + "/../../../profiles/" + name, test::test_vars(),
+                                           test::file_source());
+        HostFacts facts = facts_with_links();
+        facts.environment["PWD"] = "/home/tester/project";
+        CHECK_NOTHROW(sb::build_plan(profile, {}, facts));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A.8: no mount point is created in a host directory
+
+namespace {
+
+HostFacts facts_with_home(std::set<std::string> existing) {
+    HostFacts facts = plain_facts();
+    facts.path_exists = [existing](const std::string& path) { return existing.count(path) > 0; };
+    return facts;
+}
+
+const char* const kHomeBind = R"(
+[[mount]]
+type = "bind"
+source = "/home/tester"
+target = "/home/u"
+allow_sensitive = true
+)";
+
+}  // namespace
+
+TEST_CASE("plan: a missing file target inside a writable bind is refused at the target", "[mount][mountpoints]") {
+    Profile profile = test::load_text(std::string("command = [\"/bin/true\"]\n") + kHomeBind +
+                                      "[[mount]]\ntype = \"file\"\ntarget = \"/home/u/.bashrc\"\ncontents = \"\"\n");
+    try {
+        sb::build_plan(profile, {}, facts_with_home({"/home/tester"}));
+        FAIL("expected a ConfigError");
+    } catch (const sb::ConfigError& error) {
+        CHECK(error.where().line == 10);
+        CHECK(error.where().column == 10);
+        CHECK_THAT(error.message(), Catch::Contains("file target /home/u/.bashrc does not exist in the bind of /home/tester"));
+        CHECK_THAT(error.message(), Catch::Contains("hint: create /home/tester/.bashrc on the host yourself, or drop this mount"));
+    }
+}
+
+TEST_CASE("plan: the innermost mount above a target decides where its mount point is made", "[mount][mountpoints]") {
+    std::string text = std::string("command = [\"/bin/true\"]\n") + kHomeBind +
+                       "[[mount]]\ntype = \"tmpfs\"\ntarget = \"/home/u/.config\"\n"
+                       "[[mount]]\ntype = \"tmpfs\"\ntarget = \"/home/u/.config/autostart\"\n"
+                       "[[mount]]\ntype = \"file\"\ntarget = \"/home/u/.profile\"\ncontents = \"\"\n"
+                       "[[mount]]\ntype = \"dir\"\ntarget = \"/scratch/a\"\n";
+    Profile profile = test::load_text(text);
+    // .config and .profile exist on the host; autostart is made inside the sandbox's own tmpfs.
+    Plan plan = sb::build_plan(profile, {}, facts_with_home({"/home/tester", "/home/tester/.config", "/home/tester/.profile"}));
+    const MountStep* config = find_step(plan, MountKind::Tmpfs, "/home/u/.config");
+    const MountStep* autostart = find_step(plan, MountKind::Tmpfs, "/home/u/.config/autostart");
+    const MountStep* scratch = find_step(plan, MountKind::Dir, "/scratch/a");
+    REQUIRE(config);
+    REQUIRE(autostart);
+    REQUIRE(scratch);
+    CHECK(config->inside_bind == "/home/tester");
+    CHECK(autostart->inside_bind.empty());
+    CHECK(scratch->inside_bind.empty());
+    CHECK_THAT(sb::render_plan(plan), Catch::Contains("tmpfs /home/u/.config mode=755 (its mount point exists in the bind of "
+                                                      "/home/tester: nothing is created on the host)"));
+    // Without .config on the host the tmpfs is refused, whatever is mounted inside it.
+    CHECK_THROWS_AS(sb::build_plan(profile, {}, facts_with_home({"/home/tester", "/home/tester/.profile"})),
+                    sb::ConfigError);
+}
+
+TEST_CASE("plan: read-only binds and a bind of / count too; dir and symlink make what they name", "[mount][mountpoints]") {
+    auto refused = [](const std::string& mounts, std::set<std::string> existing) {
+        Profile profile = test::load_text("command = [\"/bin/true\"]\n" + mounts);
+        try {
+            sb::build_plan(profile, {}, facts_with_home(std::move(existing)));
+        } catch (const sb::ConfigError&) {
+            return true;
+        }
+        return false;
+    };
+    CHECK(refused("[[mount]]\ntype = \"ro-bind\"\nsource = \"/etc\"\n[[mount]]\ntype = \"file\"\ntarget = \"/etc/x\"\ncontents = \"\"\n",
+                  {"/etc"}));
+    CHECK_FALSE(refused("[[mount]]\ntype = \"ro-bind\"\nsource = \"/etc\"\n[[mount]]\ntype = \"file\"\ntarget = \"/etc/x\"\ncontents = \"\"\n",
+                        {"/etc", "/etc/x"}));
+    CHECK(refused("[[mount]]\ntype = \"bind\"\nsource = \"/\"\ntarget = \"/host\"\nallow_sensitive = true\n[[mount]]\ntype = \"tmpfs\"\ntarget = \"/host/new\"\n",
+                  {"/"}));
+    CHECK_FALSE(refused("[[mount]]\ntype = \"bind\"\nsource = \"/\"\ntarget = \"/host\"\nallow_sensitive = true\n[[mount]]\ntype = \"tmpfs\"\ntarget = \"/host/old\"\n",
+                        {"/", "/old"}));
+    CHECK_FALSE(refused("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\n[[mount]]\ntype = \"symlink\"\nsource = \"x\"\ntarget = \"/srv/l\"\n",
+                        {"/srv"}));
+    CHECK_FALSE(refused("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\n[[mount]]\ntype = \"dir\"\ntarget = \"/srv/d\"\n", {"/srv"}));
+    // A sibling with a common prefix is not inside.
+    CHECK_FALSE(refused("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\n[[mount]]\ntype = \"tmpfs\"\ntarget = \"/srvx\"\n", {"/srv"}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// A.6: no writable bind of /, /tmp, home, the runtime directory, ... unless the profile says so
+
+namespace {
+
+// Loads a profile with one writable bind of `source` and plans it; "" or the ConfigError's text.
+std::string sensitive_error(const std::string& source, const std::string& extra = "", HostFacts facts = plain_facts()) {
+    Profile profile = test::load_text("command = [\"/bin/true\"]\n[[mount]]\ntype = \"bind\"\nsource = \"" + source +
+                                      "\"\ntarget = \"/w\"\n" + extra);
+    try {
+        sb::build_plan(profile, {}, facts);
+    } catch (const sb::ConfigError& error) {
+        return error.message();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("plan: writable binds of sensitive directories are refused with the reason and the override", "[mount][sensitive]") {
+    for (const char* path : {"/", "/proc", "/sys", "/dev", "/run", "/tmp", "/var/tmp", "/run/user/1000", "/run/user",
+                             "/home/tester", "/home"}) {
+        INFO(path);
+        std::string message = sensitive_error(path);
+        CHECK_THAT(message, Catch::Contains(std::string("refusing a writable bind of ") + path + " ("));
+        CHECK_THAT(message, Catch::Contains("set allow_sensitive = true on this mount"));
+        CHECK(sensitive_error(path, "allow_sensitive = true\n").empty());
+    }
+    CHECK_THAT(sensitive_error("/home/tester"), Catch::Contains("(your home directory)"));
+    CHECK_THAT(sensitive_error("/tmp"), Catch::Contains("(the temporary directory every program shares)"));
+    // Ordinary directories, and read-only views of sensitive ones, are fine.
+    CHECK(sensitive_error("/home/tester/project").empty());
+    CHECK(sensitive_error("/tmp/work").empty());
+    CHECK(sensitive_error("/run/user/1000/x").empty());
+    CHECK(sensitive_error("/homework").empty());
+    Profile ro = test::load_text("command = [\"/bin/true\"]\n[[mount]]\ntype = \"ro-bind\"\nsource = \"/home/tester\"\n");
+    CHECK_NOTHROW(sb::build_plan(ro, {}, plain_facts()));
+}
+
+TEST_CASE("plan: without XDG_RUNTIME_DIR the state directory's parent is the runtime directory", "[mount][sensitive]") {
+    HostFacts facts = plain_facts();
+    facts.environment.erase("XDG_RUNTIME_DIR");
+    facts.state_dir = "/run/user/1000/sandbox";
+    CHECK_THAT(sensitive_error("/run/user/1000", "", facts), Catch::Contains("(your runtime directory"));
+    facts.state_dir.clear();
+    CHECK(sensitive_error("/run/user/1000", "", facts).empty());
+}
+
+TEST_CASE("plan: the sensitive check goes by where the source really is", "[mount][sensitive]") {
+    // HOME given through a link (/home -> /data/home): a bind of the real path is still home.
+    HostFacts facts = plain_facts();
+    facts.environment["HOME"] = "/home/tester";
+    facts.resolve_path = [](const std::string& path) -> std::string {
+        if (path.rfind("/home/tester", 0) == 0) return "/data" + path;
+        if (path == "/lnk") return "/data/home/tester";
+        return path;
+    };
+    CHECK_THAT(sensitive_error("/data/home/tester", "", facts), Catch::Contains("(your home directory)"));
+    // A followed link to home is refused as home.
+    CHECK_THAT(sensitive_error("/lnk", "follow_symlinks = true\n", facts), Catch::Contains("writable bind of /data/home/tester"));
+}
+
+TEST_CASE("mount key allow_sensitive: writable binds only", "[mount][sensitive]") {
+    auto error = text_error("[[mount]]\ntype = \"ro-bind\"\nsource = \"/srv\"\nallow_sensitive = true\n");
+    CHECK(error.where().line == 4);
+    CHECK_THAT(error.message(), Catch::Contains("'allow_sensitive' does not apply to a ro-bind mount"));
+    CHECK_THAT(sb::render_profile_toml(test::load_text("[[mount]]\ntype = \"bind\"\nsource = \"/tmp\"\nallow_sensitive = true\n")),
+               Catch::Contains("allow_sensitive = true"));
+}
