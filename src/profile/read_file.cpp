@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "profile/profile.hpp"
@@ -42,11 +43,15 @@ ProfileFileText read_profile_file(const std::string& path) {
         result.refusal = std::string("not a regular file (") + file_type_name(st.st_mode) + ")";
         return result;
     }
-    // One byte more than the limit, so that the loader can tell "too big" from "just fits".
+    // Read at most one byte more than the limit, so that the loader can tell "too big" from "just
+    // fits". The buffer grows with what arrives (starting from the size fstat saw): zero-filling
+    // the whole limit up front cost a millisecond of page faults at every start.
+    const std::size_t limit = kMaxProfileFileBytes + 1;
     std::string text;
-    text.resize(kMaxProfileFileBytes + 1);
+    text.resize(std::min<std::size_t>(limit, static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)) + 1));
     std::size_t done = 0;
-    while (done < text.size()) {
+    while (done < limit) {
+        if (done == text.size()) text.resize(std::min(limit, text.size() * 2));
         ssize_t n = ::read(fd.get(), text.data() + done, text.size() - done);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
