@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -110,6 +111,57 @@ std::vector<sock_filter> future_prefix() {
     return code;
 }
 
+// The number the kernel gives a call on an architecture. For calls i386 also multiplexes through
+// socketcall (socket, connect, ...) libseccomp answers a negative pseudo-number; the direct call
+// (Linux 4.3+) is found in its table by number. Only the compile step asks, and rarely.
+int direct_syscall_number(std::uint32_t token, const std::string& name) {
+    int nr = seccomp_syscall_resolve_name_arch(token, name.c_str());
+    if (nr >= 0 || nr == __NR_SCMP_ERROR) return nr;
+    std::uint32_t base = token == SCMP_ARCH_X32 ? kX32Bit : 0;
+    for (std::uint32_t n = 0; n < 1024; ++n) {
+        char* known = seccomp_syscall_resolve_num_arch(token, static_cast<int>(base + n));
+        bool same = known && name == known;
+        std::free(known);
+        if (same) return static_cast<int>(base + n);
+    }
+    return -1;
+}
+
+// The rules with a NotIn32 check, for every architecture:
+//   if (arch == A && nr == N && (u32)args[i] not in {v...}) return ERRNO(e) (or USER_NOTIF);
+// then fall through. A few instructions a rule, where libseccomp would need one rule per value
+// range (and hundreds of instructions: every instruction costs at each filter load).
+std::vector<sock_filter> value_set_rules(const std::vector<SyscallRule>& rules, bool notify) {
+    static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the low 32 bits of an argument come first");
+    constexpr std::uint32_t kArch = offsetof(seccomp_data, arch), kNr = offsetof(seccomp_data, nr);
+    std::vector<sock_filter> code;
+    for (const auto& rule : rules) {
+        if (!compiled_by_us(rule)) continue;
+        if (rule.when.size() != 1) throw SetupError("seccomp", "a value-set rule for " + rule.syscall + " has other checks");
+        const ArgCheck& check = rule.when.front();
+        std::uint32_t action = notify ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_ERRNO | (rule.error & SECCOMP_RET_DATA);
+        for (const auto& name : seccomp_architectures()) {
+            std::uint32_t token = arch_token(name);
+            int nr = direct_syscall_number(token, rule.syscall);
+            if (nr < 0) continue;  // no such call on this architecture
+            std::uint32_t audit = token == SCMP_ARCH_X32 ? AUDIT_ARCH_X86_64 : token;
+            auto values = static_cast<std::uint8_t>(check.values.size());
+            // Skip counts are relative to the next instruction.
+            std::uint8_t past = static_cast<std::uint8_t>(values + 4);  // from the arch test to the end
+            code.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArch));
+            code.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, audit, 0, past));
+            code.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kNr));
+            code.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(nr), 0, static_cast<std::uint8_t>(past - 2)));
+            code.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                    static_cast<std::uint32_t>(offsetof(seccomp_data, args) + 8 * check.arg)));
+            for (std::uint8_t i = 0; i < values; ++i)
+                code.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, check.values[i], static_cast<std::uint8_t>(values - i), 0));
+            code.push_back(BPF_STMT(BPF_RET | BPF_K, action));
+        }
+    }
+    return code;
+}
+
 std::vector<sock_filter> export_program(scmp_filter_ctx ctx) {
     int fd = ::memfd_create("seccomp-bpf", MFD_CLOEXEC);
     if (fd < 0) throw SysError("memfd_create", "seccomp-bpf", errno);
@@ -149,8 +201,10 @@ SeccompProgram compile_seccomp(const SeccompPolicy& policy) {
         if (rc < 0 && rc != -EEXIST) fail("seccomp_arch_add " + name, rc);
     }
     for (const auto& rule : policy.rules)
-        if (!rule.derived) add_rule(ctx.get(), rule, program.notify);
+        if (!rule.derived && !compiled_by_us(rule)) add_rule(ctx.get(), rule, program.notify);
     program.code = future_prefix();
+    auto value_sets = value_set_rules(policy.rules, program.notify);
+    program.code.insert(program.code.end(), value_sets.begin(), value_sets.end());
     auto body = export_program(ctx.get());
     program.code.insert(program.code.end(), body.begin(), body.end());
     if (program.code.size() > kMaxInstructions)

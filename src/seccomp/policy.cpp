@@ -26,10 +26,9 @@ constexpr std::uint64_t kCloneNewTime = 0x00000080;  // unshare only: in clone()
 constexpr std::uint64_t kTiocsti = 0x5412, kTioclinux = 0x541C;
 constexpr std::uint64_t kLow32 = 0xffffffffu;
 // socket() families a sandboxed program needs: AF_UNIX, AF_INET, AF_INET6, AF_NETLINK.
-constexpr std::uint64_t kAllowedFamilies[] = {1, 2, 10, 16};
-constexpr std::uint64_t kLastAllowedFamily = 16;
+constexpr std::uint32_t kAllowedFamilies[] = {1, 2, 10, 16};
 // personality(): PER_LINUX, PER_LINUX32, UNAME26 with either, and 0xffffffff (the query), as podman.
-constexpr unsigned kPersonalityFreeBits[] = {3, 17};  // PER_LINUX32 = 8, UNAME26 = 0x20000
+constexpr std::uint32_t kPersonalities[] = {0x0, 0x8, 0x20000, 0x20008, 0xffffffff};
 
 SyscallRule deny(const char* name, int error, const char* why, std::vector<ArgCheck> when = {}) {
     return SyscallRule{name, error, std::move(when), why};
@@ -88,45 +87,30 @@ void add_terminal_rules(std::vector<SyscallRule>& rules) {
 }
 
 void add_socket_rules(std::vector<SyscallRule>& rules) {
-    for (std::uint64_t family = 0; family < kLastAllowedFamily; ++family) {
-        bool allowed = std::find(std::begin(kAllowedFamilies), std::end(kAllowedFamilies), family) !=
-                       std::end(kAllowedFamilies);
-        if (!allowed) rules.push_back(deny("socket", EAFNOSUPPORT, "sockets", {{0, ArgCheck::Op::Equal, ~0ull, family}}));
-    }
-    // Every larger value, including ones with high bits set.
+    // The kernel reads the family as an int: values with high bits set are judged by their low 32.
     rules.push_back(deny("socket", EAFNOSUPPORT, "sockets",
-                         {{0, ArgCheck::Op::GreaterEqual, ~0ull, kLastAllowedFamily + 1}}));
+                         {{0, ArgCheck::Op::NotIn32, 0, 0, {std::begin(kAllowedFamilies), std::end(kAllowedFamilies)}}}));
 }
 
-// i386's socketcall(SYS_SOCKET, args) passes the family in memory, out of the filter's sight, so
-// libseccomp turns every socket rule into one that refuses socketcall(SYS_SOCKET) whole, with that
-// rule's errno. The same rule, in the data, keeps matching_rule() and the program in agreement;
-// it follows the socket rules in force (allow = ["socket"] lifts it too).
-void add_derived_socketcall_rule(std::vector<SyscallRule>& rules, const std::map<std::string, SyscallChoice>& chosen) {
+// i386's socketcall(SYS_SOCKET, args) passes the family in memory, out of the filter's sight: while
+// socket is restricted, it is refused whole, with the socket rule's errno (allow = ["socket"]
+// lifts it too). libseccomp writes this rule itself from socket rules it is given; it is then
+// `derived` (data only), else the compile step gets it like any other.
+void add_socketcall_rule(std::vector<SyscallRule>& rules, const std::map<std::string, SyscallChoice>& chosen) {
     if (chosen.count("socketcall")) return;  // the profile's own rule decides
     auto socket = std::find_if(rules.begin(), rules.end(), [](const SyscallRule& r) { return r.syscall == "socket"; });
     if (socket == rules.end()) return;
     SyscallRule rule = deny("socketcall", socket->error, "sockets", {{0, ArgCheck::Op::Equal, ~0ull, 1}});
-    rule.derived = true;
+    rule.derived = std::any_of(rules.begin(), rules.end(), [](const SyscallRule& r) {
+        return r.syscall == "socket" && !compiled_by_us(r);
+    });
     rules.push_back(rule);
 }
 
-// personality(2) takes 32 bits. The allowed values are 0xffffffff and those with no bit outside
-// kPersonalityFreeBits. With one comparison per argument, "none of these" is a union of rules:
-// a value is refused when bit 31 is clear and a non-free bit is set, or when bit 31 is set and
-// some other bit is clear.
+// personality(2) takes 32 bits.
 void add_personality_rules(std::vector<SyscallRule>& rules) {
-    constexpr std::uint64_t top = 1ull << 31;
-    for (unsigned bit = 0; bit < 31; ++bit) {
-        if (std::find(std::begin(kPersonalityFreeBits), std::end(kPersonalityFreeBits), bit) !=
-            std::end(kPersonalityFreeBits))
-            continue;
-        rules.push_back(deny("personality", EPERM, "personality",
-                             {{0, ArgCheck::Op::MaskedEqual, top | (1ull << bit), 1ull << bit}}));
-    }
-    for (unsigned bit = 0; bit < 31; ++bit)
-        rules.push_back(deny("personality", EPERM, "personality",
-                             {{0, ArgCheck::Op::MaskedEqual, top | (1ull << bit), top}}));
+    rules.push_back(deny("personality", EPERM, "personality",
+                         {{0, ArgCheck::Op::NotIn32, 0, 0, {std::begin(kPersonalities), std::end(kPersonalities)}}}));
 }
 
 bool holds(const ArgCheck& check, const std::uint64_t (&args)[6]) {
@@ -135,6 +119,9 @@ bool holds(const ArgCheck& check, const std::uint64_t (&args)[6]) {
         case ArgCheck::Op::Equal: return value == check.value;
         case ArgCheck::Op::MaskedEqual: return (value & check.mask) == check.value;
         case ArgCheck::Op::GreaterEqual: return value >= check.value;
+        case ArgCheck::Op::NotIn32:
+            return std::find(check.values.begin(), check.values.end(), static_cast<std::uint32_t>(value)) ==
+                   check.values.end();
     }
     return false;
 }
@@ -146,6 +133,11 @@ std::string describe(const ArgCheck& check) {
         case ArgCheck::Op::Equal: out << " == 0x" << check.value; break;
         case ArgCheck::Op::MaskedEqual: out << " & 0x" << check.mask << " == 0x" << check.value; break;
         case ArgCheck::Op::GreaterEqual: out << " >= 0x" << check.value; break;
+        case ArgCheck::Op::NotIn32:
+            out << " (low 32 bits) not in {";
+            for (std::size_t i = 0; i < check.values.size(); ++i) out << (i ? ", 0x" : "0x") << check.values[i];
+            out << "}";
+            break;
     }
     return out.str();
 }
@@ -181,8 +173,13 @@ SeccompPolicy build_seccomp_policy(const SeccompSettings& settings, SeccompMode 
         if (!choice.allow) policy.rules.push_back(SyscallRule{name, choice.error, {}, "profile"});
         else if (defaults.count(name)) policy.allowed.push_back(name);
     }
-    add_derived_socketcall_rule(policy.rules, settings.syscalls);
+    add_socketcall_rule(policy.rules, settings.syscalls);
     return policy;
+}
+
+bool compiled_by_us(const SyscallRule& rule) {
+    return std::any_of(rule.when.begin(), rule.when.end(),
+                       [](const ArgCheck& check) { return check.op == ArgCheck::Op::NotIn32; });
 }
 
 bool known_syscall(const std::string& name) {

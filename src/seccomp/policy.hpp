@@ -18,15 +18,17 @@
 
 namespace sb {
 
-// One comparison of a syscall argument. The rule matches when every comparison holds; libseccomp
-// allows at most one comparison per argument, so "not one of these values" is written as several
-// rules (see the personality rules).
+// One comparison of a syscall argument. The rule matches when every comparison holds.
+// NotIn32 ("the low 32 bits are none of these values", for arguments the kernel reads as 32-bit
+// ints) cannot be said to libseccomp, which allows one comparison per argument: the compile step
+// writes it as a few BPF instructions of its own, and such a rule must have no other check.
 struct ArgCheck {
-    enum class Op { Equal, MaskedEqual, GreaterEqual };
+    enum class Op { Equal, MaskedEqual, GreaterEqual, NotIn32 };
     unsigned arg = 0;
     Op op = Op::Equal;
     std::uint64_t mask = ~std::uint64_t{0};  // MaskedEqual: (arg & mask) == value
     std::uint64_t value = 0;
+    std::vector<std::uint32_t> values;       // NotIn32
     bool operator==(const ArgCheck&) const = default;
 };
 
@@ -75,6 +77,9 @@ std::vector<SyscallRule> default_seccomp_rules(bool nested_namespaces);
 // Defaults minus what the profile allows, plus what it denies (a denied name replaces every
 // default rule for that syscall by one unconditional rule).
 SeccompPolicy build_seccomp_policy(const SeccompSettings& settings, SeccompMode mode);
+
+// Whether the compile step writes the rule's BPF itself (a NotIn32 check) instead of libseccomp.
+bool compiled_by_us(const SyscallRule& rule);
 
 // Whether libseccomp knows the name on some architecture this build filters.
 bool known_syscall(const std::string& name);
