@@ -4,13 +4,22 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <string>
 
 #include "seccomp/compile.hpp"
 
 int main(int argc, char** argv) {
     using namespace sb;
+    if (argc == 3 && std::string(argv[1]) == "--bpf") {
+        // The default program as raw BPF, for bwrap --seccomp FD (bench/startup's peer).
+        auto program = compile_seccomp(build_seccomp_policy(SeccompSettings{}, SeccompMode::Enforce));
+        std::ofstream out(argv[2], std::ios::binary);
+        out.write(reinterpret_cast<const char*>(program.code.data()),
+                  static_cast<std::streamsize>(program.code.size() * sizeof(sock_filter)));
+        return out ? 0 : 1;
+    }
     if (argc != 2) {
-        std::cerr << "usage: sandbox-seccomp-gen OUTPUT.cpp\n";
+        std::cerr << "usage: sandbox-seccomp-gen OUTPUT.cpp | --bpf OUTPUT.bpf\n";
         return 2;
     }
     std::ofstream out(argv[1]);
