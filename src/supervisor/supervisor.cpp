@@ -452,9 +452,13 @@ void Supervisor::open_violations_log() {
 }
 
 void Supervisor::handle_seccomp_notification(short events) {
-    if (events & POLLIN) monitor_->handle();
-    // POLLHUP: every process under the filter has exited. Keep what it learned.
-    else if (events & (POLLHUP | POLLERR | POLLNVAL)) report_seccomp(), monitor_.reset();
+    if (events & POLLIN) {
+        monitor_->handle();
+    } else if (events & (POLLHUP | POLLERR | POLLNVAL)) {
+        // Every process under the filter has exited: say what it found, then stop polling it.
+        report_seccomp();
+        monitor_.reset();
+    }
 }
 
 // What log and learn modes found, once.
