@@ -73,6 +73,16 @@ inline sb::Profile load_text(const std::string& text, const sb::Variables& vars 
     return sb::load_profile("/mem/test.toml", vars, memory_source({{"/mem/test.toml", text}}));
 }
 
+// The ConfigError that loading `text` raises; nullopt when it loads.
+inline std::optional<sb::ConfigError> config_error(const std::string& text) {
+    try {
+        load_text(text);
+    } catch (const sb::ConfigError& error) {
+        return error;
+    }
+    return std::nullopt;
+}
+
 // A fresh directory under /tmp, removed with everything in it on destruction.
 class TempDir {
 public:

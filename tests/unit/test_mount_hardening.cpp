@@ -18,13 +18,9 @@ using sb::Profile;
 namespace {
 
 sb::ConfigError text_error(const std::string& text) {
-    try {
-        test::load_text(text);
-    } catch (const sb::ConfigError& error) {
-        return error;
-    }
-    FAIL("expected a ConfigError for:\n" << text);
-    throw std::logic_error("unreachable");
+    auto error = test::config_error(text);
+    if (!error) FAIL("expected a ConfigError for:\n" << text);
+    return *error;
 }
 
 const MountStep* find_step(const Plan& plan, MountKind kind, const std::string& target) {
