@@ -118,7 +118,7 @@ t_cg_io_max_throttles_ram_disk() {
   [ -b /dev/ram0 ] && [ -r /dev/ram0 ] || skip "/dev/ram0 is missing or not readable"
   local p pid free limited
   p=$(mkprofile -n p default \
-    '[[mount]]' 'type = "ro-bind"' 'source = "/dev/ram0"' 'target = "/dev/ram0"')
+    '[[mount]]' 'type = "ro-bind"' 'source = "/dev/ram0"' 'target = "/dev/ram0"' 'devices = true')
   sb run "$p" -- /probe direct-read /dev/ram0 2097152
   expect_rc 0 "an unlimited O_DIRECT read of /dev/ram0"
   free=$(val read_ms)
