@@ -11,7 +11,7 @@
 namespace sb {
 
 UniqueFd apply_seccomp(const SeccompProgram& program, bool want_listener) {
-    if (program.code.empty()) return UniqueFd();
+    if (program.code.empty()) return UniqueFd();  // [security] seccomp = false (compile gives code otherwise)
     sock_fprog prog{static_cast<unsigned short>(program.code.size()), const_cast<sock_filter*>(program.code.data())};
     // The listener is born CLOEXEC (the kernel makes it so), and a filter with notify actions but
     // no listener answers ENOSYS, so pid 1 can load the same program without one.

@@ -139,6 +139,10 @@ std::vector<sock_filter> value_set_rules(const std::vector<SyscallRule>& rules, 
         if (!compiled_by_us(rule)) continue;
         if (rule.when.size() != 1) throw SetupError("seccomp", "a value-set rule for " + rule.syscall + " has other checks");
         const ArgCheck& check = rule.when.front();
+        // Jump offsets are 8 bits: a block is values + 5 instructions long.
+        if (check.values.empty() || check.values.size() > 250)
+            throw SetupError("seccomp", "a value-set rule for " + rule.syscall + " has " +
+                                            std::to_string(check.values.size()) + " values (1 to 250)");
         std::uint32_t action = notify ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_ERRNO | (rule.error & SECCOMP_RET_DATA);
         for (const auto& name : seccomp_architectures()) {
             std::uint32_t token = arch_token(name);
@@ -207,6 +211,8 @@ SeccompProgram compile_seccomp(const SeccompPolicy& policy) {
     program.code.insert(program.code.end(), value_sets.begin(), value_sets.end());
     auto body = export_program(ctx.get());
     program.code.insert(program.code.end(), body.begin(), body.end());
+    if (body.empty())
+        throw SetupError("seccomp", "libseccomp exported an empty filter", "this is a bug in sandbox; please report it");
     if (program.code.size() > kMaxInstructions)
         throw SetupError("seccomp", "the filter has " + std::to_string(program.code.size()) +
                                         " instructions; the kernel takes at most 4096",

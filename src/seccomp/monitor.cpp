@@ -37,15 +37,23 @@ std::string executable_of(std::int64_t pid) {
     return n > 0 ? std::string(path, static_cast<std::size_t>(n)) : std::string();
 }
 
-void write_line(int fd, const std::string& line) {
-    if (fd < 0) return;
+// One write per record (O_APPEND): a line is never torn. False when it was lost.
+bool write_line(int fd, const std::string& line) {
     std::string text = line + "\n";
-    // One write per record (O_APPEND): lines from a later run never interleave within one.
-    while (::write(fd, text.data(), text.size()) < 0 && errno == EINTR) {
+    for (;;) {
+        ssize_t n = ::write(fd, text.data(), text.size());
+        if (n == static_cast<ssize_t>(text.size())) return true;
+        if (n < 0 && errno == EINTR) continue;
+        return false;
     }
 }
 
 }  // namespace
+
+void SeccompMonitor::record(const std::string& line) {
+    ++recorded_;
+    if (!write_line(log_, line)) ++lost_;
+}
 
 SeccompMonitor::SeccompMonitor(const SeccompPolicy& policy, UniqueFd listener, int log)
     : policy_(policy), listener_(std::move(listener)), log_(log) {}
@@ -79,7 +87,9 @@ void SeccompMonitor::handle() {
         resp->error = -verdict.error;
     }
     ++count_;
-    write_line(log_, violation_json(call, verdict));
+    if (log_ >= 0 && recorded_ <= kMaxRecords)
+        record(recorded_ < kMaxRecords ? violation_json(call, verdict)
+                                       : "{\"truncated\":true,\"after\":" + std::to_string(kMaxRecords) + "}");
     if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, resp) < 0 && errno != ENOENT)
         throw SysError("ioctl SECCOMP_IOCTL_NOTIF_SEND", "seccomp listener", errno);
 }

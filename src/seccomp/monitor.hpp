@@ -20,14 +20,22 @@ public:
     void handle();
     // The listener reports POLLHUP once every filtered process has exited.
     const std::set<std::string>& let_through() const { return let_through_; }
-    unsigned count() const { return count_; }
+    unsigned count() const { return count_; }          // refusals seen
+    unsigned recorded() const { return recorded_; }    // lines written to the log
+    unsigned lost() const { return lost_; }            // lines a write error lost
+
+    // A payload can refuse itself millions of calls: the log keeps the first this many lines
+    // (about 1 MB) and then one line saying it stopped, so it cannot fill the host's disk.
+    static constexpr unsigned kMaxRecords = 10000;
 
 private:
+    void record(const std::string& line);
+
     const SeccompPolicy& policy_;
     UniqueFd listener_;
     int log_;
     std::set<std::string> let_through_;
-    unsigned count_ = 0;
+    unsigned count_ = 0, recorded_ = 0, lost_ = 0;
 };
 
 }  // namespace sb

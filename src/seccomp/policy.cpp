@@ -34,7 +34,7 @@ SyscallRule deny(const char* name, int error, const char* why, std::vector<ArgCh
     return SyscallRule{name, error, std::move(when), why};
 }
 
-ArgCheck bits_set(unsigned arg, std::uint64_t bits) { return {arg, ArgCheck::Op::MaskedEqual, bits, bits}; }
+ArgCheck bits_set(unsigned arg, std::uint64_t bits) { return {arg, ArgCheck::Op::MaskedEqual, bits, bits, {}}; }
 
 void add_namespace_rules(std::vector<SyscallRule>& rules) {
     const char* why = "namespaces";
@@ -83,13 +83,16 @@ void add_terminal_rules(std::vector<SyscallRule>& rules) {
     // The kernel reads the request as 32 bits: compare only those, or a request with high bits
     // set slips through (CVE-2019-10063).
     for (std::uint64_t request : {kTiocsti, kTioclinux})
-        rules.push_back(deny("ioctl", EPERM, "terminal", {{1, ArgCheck::Op::MaskedEqual, kLow32, request}}));
+        rules.push_back(deny("ioctl", EPERM, "terminal", {{1, ArgCheck::Op::MaskedEqual, kLow32, request, {}}}));
 }
 
 void add_socket_rules(std::vector<SyscallRule>& rules) {
     // The kernel reads the family as an int: values with high bits set are judged by their low 32.
     rules.push_back(deny("socket", EAFNOSUPPORT, "sockets",
                          {{0, ArgCheck::Op::NotIn32, 0, 0, {std::begin(kAllowedFamilies), std::end(kAllowedFamilies)}}}));
+    // socketpair creates its sockets (loading the family's module) before it checks that the
+    // family has pairs: only AF_UNIX, which is the only one that has them.
+    rules.push_back(deny("socketpair", EAFNOSUPPORT, "sockets", {{0, ArgCheck::Op::NotIn32, 0, 0, {1}}}));
 }
 
 // i386's socketcall(SYS_SOCKET, args) passes the family in memory, out of the filter's sight: while
@@ -100,11 +103,14 @@ void add_socketcall_rule(std::vector<SyscallRule>& rules, const std::map<std::st
     if (chosen.count("socketcall")) return;  // the profile's own rule decides
     auto socket = std::find_if(rules.begin(), rules.end(), [](const SyscallRule& r) { return r.syscall == "socket"; });
     if (socket == rules.end()) return;
-    SyscallRule rule = deny("socketcall", socket->error, "sockets", {{0, ArgCheck::Op::Equal, ~0ull, 1}});
+    SyscallRule rule = deny("socketcall", socket->error, "sockets", {{0, ArgCheck::Op::Equal, ~0ull, 1, {}}});
     rule.derived = std::any_of(rules.begin(), rules.end(), [](const SyscallRule& r) {
         return r.syscall == "socket" && !compiled_by_us(r);
     });
     rules.push_back(rule);
+    // socketcall(SYS_SOCKETPAIR, args): the same, for the socketpair rule.
+    if (std::any_of(rules.begin(), rules.end(), [](const SyscallRule& r) { return r.syscall == "socketpair"; }))
+        rules.push_back(deny("socketcall", EAFNOSUPPORT, "sockets", {{0, ArgCheck::Op::Equal, ~0ull, 8, {}}}));
 }
 
 // personality(2) takes 32 bits.

@@ -8,6 +8,8 @@ SeccompProgram seccomp_program_for(const SeccompPolicy& policy) {
     SeccompProgram program;
     program.notify = policy.mode != SeccompMode::Enforce;
     auto [code, size] = prebuilt_seccomp(policy.nested_namespaces, program.notify);
+    // An empty program would mean no filter at all: never for an enabled policy.
+    if (!code || size == 0) return compile_seccomp(policy);
     program.code.assign(code, code + size);
     return program;
 }

@@ -45,6 +45,20 @@ std::string learned_allow_lines(const std::set<std::string>& names) {
     return "[seccomp]\nallow = [" + list + "]\n";
 }
 
+std::string risky_allowances(const std::set<std::string>& names) {
+    static const std::set<std::string> risky_groups = {"namespaces", "mounts", "tracing", "keyring", "io_uring",
+                                                       "kernel-surface", "modules", "file-handles"};
+    std::string out;
+    for (const auto& name : names) {
+        for (const auto& rule : default_seccomp_rules(false)) {
+            if (rule.syscall != name || !risky_groups.count(rule.why)) continue;
+            out += (out.empty() ? "" : ", ") + name + " (" + rule.why + ")";
+            break;
+        }
+    }
+    return out;
+}
+
 std::string abi_name(std::uint32_t audit_arch, std::int32_t nr) {
     switch (audit_arch) {
         case AUDIT_ARCH_X86_64: return (nr & kX32Bit) ? "x32" : "x86_64";

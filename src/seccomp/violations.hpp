@@ -34,6 +34,11 @@ std::string violation_json(const RefusedCall& call, const RefusalVerdict& verdic
 // The profile lines that allow `names` (sorted), for --learn.
 std::string learned_allow_lines(const std::set<std::string>& names);
 
+// Of `names`, those whose default denial guards against escapes or kernel attack surface
+// (namespaces, mounts, tracing, keyring, io_uring, bpf and kin), as "unshare (namespaces), ...";
+// "" when none.
+std::string risky_allowances(const std::set<std::string>& names);
+
 // The ABI and syscall names of a notification's (arch, nr).
 std::string abi_name(std::uint32_t audit_arch, std::int32_t nr);
 std::string syscall_name(std::uint32_t audit_arch, std::int32_t nr);

@@ -374,10 +374,6 @@ void Supervisor::enforce_timeout() {
 }
 
 void Supervisor::on_timeout() {
-    if (timeout_at_ms_ && now_ms() >= timeout_at_ms_ && handshake_.state() == HandshakeState::Running) {
-        enforce_timeout();
-        return;
-    }
     if (init_.pid > 0 && !init_.running()) {
         // pid 1 is gone, so is everything inside; whatever still holds the pty is not ours.
         relay_.reset();
@@ -385,6 +381,8 @@ void Supervisor::on_timeout() {
         sync_.reset();
         return;
     }
+    // While the payload runs, the only deadline is --timeout's, which the loop checks itself.
+    if (handshake_.state() == HandshakeState::Running) return;
     throw SetupError("setup", std::string("the sandbox did not finish setting up within 30 s (") +
                                   handshake_.describe() + ")",
                      "run with --verbose to see the last stage reached");
@@ -424,6 +422,9 @@ void Supervisor::event_loop() {
         if (network_) network_->fill(fds, timeout);
         int ready = ::poll(fds.data(), fds.size(), timeout);
         if (ready < 0 && errno != EINTR) check(ready, "poll");
+        // Checked whatever poll says: a payload that keeps some fd busy must not delay it.
+        if (timeout_at_ms_ && now_ms() >= timeout_at_ms_ && handshake_.state() == HandshakeState::Running)
+            enforce_timeout();
         if (network_) network_->dispatch(fds, network_first, ready < 0);
         if (ready <= 0) {
             if (ready == 0 && timeout == own_timeout) on_timeout();
@@ -471,11 +472,21 @@ void Supervisor::report_seccomp() const {
             std::cerr << "sandbox: learn: " << monitor_->count()
                       << " call(s) the filter refuses were let through; to allow them, add to the profile:\n"
                       << learned_allow_lines(monitor_->let_through());
+            std::string risky = risky_allowances(monitor_->let_through());
+            if (!risky.empty())
+                std::cerr << "sandbox: learn: think twice before allowing " << risky
+                          << ": the payload chose what to call, and these lift the fences that matter most\n";
         }
     }
-    if (!options_.violations.empty() && monitor_->count())
-        std::cerr << "sandbox: " << monitor_->count() << " refused system call(s) recorded in " << options_.violations
+    if (!options_.violations.empty() && monitor_->count()) {
+        std::cerr << "sandbox: " << monitor_->count() << " refused system call(s); "
+                  << std::min(monitor_->count(), SeccompMonitor::kMaxRecords) << " recorded in " << options_.violations
+                  << (monitor_->count() > SeccompMonitor::kMaxRecords ? " (the rest were not: the log is capped)" : "")
                   << "\n";
+        if (monitor_->lost())
+            std::cerr << "sandbox: warning: " << monitor_->lost() << " record(s) could not be written to "
+                      << options_.violations << "\n";
+    }
 }
 
 int Supervisor::run() {

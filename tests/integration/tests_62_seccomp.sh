@@ -14,7 +14,7 @@ SECCOMP_DENIALS=(
   ptrace=EPERM process_vm_readv=EPERM kcmp=EPERM modify_ldt=EPERM get_mempolicy=EPERM
   clock_settime=EPERM
   ioctl_tiocsti=EPERM ioctl_tiocsti_high_bits=EPERM ioctl_tioclinux=EPERM
-  socket_packet=EAFNOSUPPORT socket_packet_high_bits=EAFNOSUPPORT
+  socket_packet=EAFNOSUPPORT socket_packet_high_bits=EAFNOSUPPORT socketpair_inet=EAFNOSUPPORT
   personality_no_randomize=EPERM personality_read_implies_exec=EPERM personality_top_bit=EPERM
 )
 
@@ -49,7 +49,7 @@ t_seccomp_default_denials() {
 t_seccomp_allows_the_usual() {
   run_probe_pair
   local name
-  for name in socket_unix socket_inet socket_inet6 socket_netlink personality_query personality_linux32 \
+  for name in socket_unix socket_inet socket_inet6 socket_netlink socketpair_unix personality_query personality_linux32 \
     personality_linux; do
     expect_kv "$name" ok "$T/on.out"
   done
@@ -187,7 +187,7 @@ assert by_name[("socket", "x86_64")]["errno"] == "EAFNOSUPPORT"
 assert ("keyctl", "x32") in by_name, "x32 calls are recorded with their ABI"
 assert all(r["action"] == "refused" for r in records)
 PY
-  grep -q "refused system call(s) recorded in $T/v.jsonl" "$T/err" || fail "no summary on stderr" "$(cat "$T/err")"
+  grep -q "refused system call(s); [0-9]* recorded in $T/v.jsonl" "$T/err" || fail "no summary on stderr" "$(cat "$T/err")"
 }
 
 t_seccomp_learn_lets_through_and_prints_allow_lines() {
@@ -227,4 +227,17 @@ t_doctor_names_why_user_namespaces_fail() {
   grep -q '^  ok    user namespaces' "$T/out" || fail "doctor on the host: user namespaces" "$(cat "$T/out")"
   grep -q '^  \(ok\|no\)    seccomp ' "$T/out" || fail "doctor says nothing about seccomp"
   grep -q '^  \(ok\|no\)    landlock ' "$T/out" || fail "doctor says nothing about Landlock"
+}
+
+t_seccomp_violations_log_is_bounded() {
+  local p lines
+  # A payload that refuses itself many calls cannot fill the host's disk through the log.
+  p=$(mkprofile p default)
+  sb run --violations "$T/v.jsonl" "$p" -- /probe refuse-many 12000
+  expect_rc 0
+  expect_kv refused 12000
+  lines=$(wc -l <"$T/v.jsonl")
+  [ "$lines" -eq 10001 ] || fail "the log has $lines lines, expected 10000 records and one truncation line"
+  tail -n 1 "$T/v.jsonl" | grep -q '"truncated":true' || fail "no truncation line" "$(tail -n 2 "$T/v.jsonl")"
+  grep -q 'the log is capped' "$T/err" || fail "stderr does not say the log was capped" "$(cat "$T/err")"
 }

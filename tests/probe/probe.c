@@ -36,6 +36,7 @@ int cmd_syscalls(void);
 int cmd_nested(const char *read_only_dir, const char *masked);
 int cmd_nested_tmpfs(const char *dir);
 int cmd_abstract_connect(const char *name);
+int cmd_refuse_many(long n);
 
 /* ---------- small helpers ---------- */
 
@@ -856,6 +857,8 @@ int main(int argc, char **argv)
         return cmd_nested(a2, a3); /* probe_seccomp.c */
     if (!strcmp(cmd, "nested-tmpfs") && a2)
         return cmd_nested_tmpfs(a2); /* probe_seccomp.c */
+    if (!strcmp(cmd, "refuse-many") && a2)
+        return cmd_refuse_many(parse_num(a2, 10000000)); /* probe_seccomp.c */
     if (!strcmp(cmd, "abstract-connect") && a2)
         return cmd_abstract_connect(a2); /* probe_seccomp.c */
     if (!strcmp(cmd, "kill") && a2 && a3) {
@@ -874,7 +877,7 @@ int main(int argc, char **argv)
             "       orphans N|signals|sleep S|spawn-sleepers N S|env|stat P|isatty|tiocsti|\n"
             "       forks N|alloc MIB|spin MS|direct-read DEV BYTES|json-check|json-get KEY|\n"
             "       set-xattr PATH NAME VALUE|syscalls|nested RO-DIR MASKED|\n"
-            "       nested-tmpfs DIR|abstract-connect NAME|kill PID SIG|\n"
+            "       nested-tmpfs DIR|abstract-connect NAME|kill PID SIG|refuse-many N|\n"
             "       keyring-caller CMD...|keyring-inside SESSION KEY\n", cmd);
     return 2;
 }

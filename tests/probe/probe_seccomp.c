@@ -182,6 +182,15 @@ static void common_calls(void)
         show(families[i].name, fd);
         if (fd >= 0) close((int)fd);
     }
+    /* socketpair runs the family's create code (and loads its module) before it finds the family
+       has no pairs: only AF_UNIX may reach it */
+    int pair[2];
+    long rc = syscall(SYS_socketpair, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0, pair);
+    show("socketpair_inet", rc);
+    if (rc == 0) { close(pair[0]); close(pair[1]); }
+    rc = syscall(SYS_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair);
+    show("socketpair_unix", rc);
+    if (rc == 0) { close(pair[0]); close(pair[1]); }
     /* personality: the usual values work, the rest is refused */
     long before = syscall(SYS_personality, 0xffffffffUL);
     show("personality_query", before);
@@ -275,6 +284,17 @@ int cmd_abstract_connect(const char *name)
     if (fd < 0) return 0;
     show("connect", connect(fd, (const struct sockaddr *)&addr, (socklen_t)(sizeof addr.family + 1 + len)));
     close(fd);
+    fflush(stdout);
+    return 0;
+}
+
+/* N refused calls in a row: the supervisor's log must stay bounded. */
+int cmd_refuse_many(long n)
+{
+    long refused = 0;
+    for (long i = 0; i < n; i++)
+        if (syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0) < 0) refused++;
+    printf("refused=%ld\n", refused);
     fflush(stdout);
     return 0;
 }

@@ -20,6 +20,7 @@
 
 #include "profile/profile.hpp"
 #include "seccomp/compile.hpp"
+#include "seccomp/violations.hpp"
 #include "seccomp/policy.hpp"
 #include "support.hpp"
 
@@ -200,6 +201,7 @@ const SyscallNumbers kNumbers[] = {
     {"set_mempolicy_home_node", X64(set_mempolicy_home_node), 450, 450},
     {"ioctl", X64(ioctl), 54, 514},
     {"socket", X64(socket), 359, 41},
+    {"socketpair", X64(socketpair), 360, 53},
     {"personality", X64(personality), 136, 135},
     {"socketcall", -1, 102, -1},
 };
@@ -1109,4 +1111,18 @@ TEST_CASE("seccomp profile: nested_namespaces = true selects the nested built-in
     CHECK(decide(program, Abi::X86_64, "setns") == kAllow);
     CHECK(decide(program, Abi::X86_64, "mount") == kAllow);
     CHECK(decide(program, Abi::X86_64, "clone3") == kAllow);
+}
+
+TEST_CASE("seccomp: socketpair only for AF_UNIX (it loads a family's module before refusing)", "[seccomp]") {
+    auto program = compiled(default_policy());
+    CHECK(decide(program, Abi::X86_64, "socketpair", args({AF_UNIX, SOCK_STREAM})) == kAllow);
+    for (std::uint64_t family : Values{AF_INET, AF_VSOCK, AF_PACKET, 99, (1ull << 32) | AF_VSOCK})
+        CHECK(decide(program, Abi::X86_64, "socketpair", args({family, SOCK_STREAM})) == refused(EAFNOSUPPORT));
+    CHECK(decide(program, Abi::I386, "socketpair", args({AF_VSOCK, SOCK_STREAM})) == refused(EAFNOSUPPORT));
+    CHECK(decide(program, Abi::I386, kI386Socketcall, args({8, 0x1000})) == refused(EAFNOSUPPORT));
+}
+
+TEST_CASE("seccomp: --learn names the allowances that lift the fences that matter", "[seccomp]") {
+    CHECK(sb::risky_allowances({"unshare", "ptrace", "mbind"}) == "ptrace (tracing), unshare (namespaces)");
+    CHECK(sb::risky_allowances({"mbind", "acct"}).empty());
 }
