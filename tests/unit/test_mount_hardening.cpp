@@ -49,8 +49,8 @@ Plan plan_text(const std::string& text, const HostFacts& facts = plain_facts()) 
 // ---------------------------------------------------------------------------------------------
 // A.9: binds are nodev unless marked as devices
 
-TEST_CASE("mount key devices: binds only, a boolean, carried into the plan", "[mount][devices]") {
-    Profile profile = test::load_text(R"(
+// A device bind marked `devices = true`, and a plain bind.
+const char* const kDevicesAndPlainBind = R"(
 [[mount]]
 type = "ro-bind"
 source = "/dev/null"
@@ -60,7 +60,10 @@ devices = true
 [[mount]]
 type = "bind"
 source = "/srv"
-)");
+)";
+
+TEST_CASE("mount key devices: binds only, a boolean, carried into the plan", "[mount][devices]") {
+    Profile profile = test::load_text(kDevicesAndPlainBind);
     REQUIRE(profile.mounts.size() == 2);
     CHECK(profile.mounts[0].devices);
     CHECK_FALSE(profile.mounts[1].devices);
@@ -75,17 +78,7 @@ source = "/srv"
 }
 
 TEST_CASE("plan: binds say nodev in --dry-run unless marked as devices", "[mount][devices]") {
-    Plan plan = plan_text(R"(
-[[mount]]
-type = "ro-bind"
-source = "/dev/null"
-target = "/tmp/null"
-devices = true
-
-[[mount]]
-type = "bind"
-source = "/srv"
-)");
+    Plan plan = plan_text(kDevicesAndPlainBind);
     const MountStep* devices = find_step(plan, MountKind::RoBind, "/tmp/null");
     const MountStep* plain = find_step(plan, MountKind::Bind, "/srv");
     REQUIRE(devices);

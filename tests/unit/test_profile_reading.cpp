@@ -43,15 +43,12 @@ sb::ConfigError text_error(const std::string& text) {
 struct CountingSource {
     std::map<std::string, std::string> files;
     std::map<std::string, int> reads;
+    // test::memory_source over the files as they are now, with every read counted.
     sb::ProfileSource source() {
-        sb::ProfileSource out;
-        out.read_file = [this](const std::string& path) {
+        sb::ProfileSource out = test::memory_source(files);
+        out.read_file = [this, read = out.read_file](const std::string& path) {
             ++reads[path];
-            sb::ProfileFileText file;
-            auto found = files.find(path);
-            if (found == files.end()) file.error = ENOENT;
-            else file.text = found->second;
-            return file;
+            return read(path);
         };
         return out;
     }
