@@ -22,6 +22,11 @@
 namespace sb {
 namespace {
 
+void print_plan_warnings(const Plan& plan) {
+    if (!plan.id_map_warning.empty()) std::cerr << "sandbox: warning: " << plan.id_map_warning << "\n";
+    for (const auto& warning : plan.warnings) std::cerr << "sandbox: warning: " << warning << "\n";
+}
+
 std::string executable_dir() {
     char path[4096];
     ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
@@ -77,7 +82,7 @@ int run(int argc, char** argv) {
     if (line->command == Command::Check) {
         std::cout << render_profile_toml(profile) << render_bind_sources(plan);
         if (line->verbose) std::cout << "\n# plan\n" << render_plan(plan);
-        if (!plan.id_map_warning.empty()) std::cerr << "sandbox: warning: " << plan.id_map_warning << "\n";
+        print_plan_warnings(plan);
         for (const auto& problem : plan.cgroup.unenforceable)
             std::cerr << "sandbox: " << (plan.cgroup.enforce == Enforce::Strict ? "error" : "warning")
                       << " on this host: " << problem.message << "\nhint: " << problem.hint
@@ -93,7 +98,7 @@ int run(int argc, char** argv) {
         std::cout << render_plan(plan);
         return 0;
     }
-    if (!plan.id_map_warning.empty()) std::cerr << "sandbox: warning: " << plan.id_map_warning << "\n";
+    print_plan_warnings(plan);
     return run_sandbox(plan, RunOptions{line->verbose, line->violations});
 }
 

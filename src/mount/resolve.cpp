@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <sstream>
 #include <vector>
@@ -31,8 +32,14 @@ std::vector<std::string> components(const std::string& path) {
                      "choose a target path without symlinks in the sandbox (e.g. /usr/bin, not /bin)");
 }
 
-// Opens a directory component below `dir`, creating it when missing.
-UniqueFd open_or_create_dir(int dir, const std::string& name, const std::string& path,
+std::uint64_t mount_id(int fd) {
+    struct statx stx;
+    if (::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) != 0) return 0;
+    return (stx.stx_mask & STATX_MNT_ID) ? stx.stx_mnt_id : 0;
+}
+
+// Opens a directory component below `dir`, creating it when missing (where `own` allows).
+UniqueFd open_or_create_dir(int dir, const std::string& name, const std::string& path, const OwnMounts& own,
                             bool* created = nullptr, mode_t mode = 0755) {
     UniqueFd fd = try_open_at(dir, name, O_PATH | O_NOFOLLOW | O_DIRECTORY);
     if (created) *created = false;
@@ -44,6 +51,7 @@ UniqueFd open_or_create_dir(int dir, const std::string& name, const std::string&
         throw SysError("open", path + " (component '" + name + "' is not a directory)", ENOTDIR);
     }
     if (errno != ENOENT) throw SysError("open", path, errno);
+    own.check_may_create(dir, name, path);
     int made = ::mkdirat(dir, name.c_str(), mode);
     if (made < 0 && errno != EEXIST)
         throw SysError("mkdir", path + " (at '" + name + "')", errno,
@@ -56,25 +64,45 @@ UniqueFd open_or_create_dir(int dir, const std::string& name, const std::string&
 
 }  // namespace
 
-UniqueFd ensure_parent_in_root(int root, const std::string& path, std::string& name) {
+void OwnMounts::add(int mount_fd, const std::string& what) {
+    std::uint64_t id = mount_id(mount_fd);
+    if (!id) throw SysError("statx (mount id)", what, errno ? errno : ENOSYS);
+    ids_.push_back(id);
+}
+
+bool OwnMounts::holds(int fd) const {
+    std::uint64_t id = mount_id(fd);
+    return id && std::find(ids_.begin(), ids_.end(), id) != ids_.end();
+}
+
+void OwnMounts::check_may_create(int dir, const std::string& name, const std::string& path) const {
+    if (holds(dir)) return;
+    throw SetupError("mount", "target " + path + ": '" + name +
+                                  "' is missing in a directory of the host, and the sandbox creates nothing there",
+                     "it existed when the sandbox was planned, so something removed it meanwhile: try again, or "
+                     "create it on the host");
+}
+
+UniqueFd ensure_parent_in_root(int root, const std::string& path, std::string& name, const OwnMounts& own) {
     auto parts = components(path);
     if (parts.empty()) throw SetupError("mount", "target \"" + path + "\" has no name");
     UniqueFd dir = open_at(root, ".", O_PATH | O_DIRECTORY);
-    for (std::size_t i = 0; i + 1 < parts.size(); ++i) dir = open_or_create_dir(dir.get(), parts[i], path);
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i) dir = open_or_create_dir(dir.get(), parts[i], path, own);
     name = parts.back();
     return dir;
 }
 
-UniqueFd ensure_path_in_root(int root, const std::string& path, Leaf leaf, bool* created) {
+UniqueFd ensure_path_in_root(int root, const std::string& path, Leaf leaf, const OwnMounts& own, bool* created) {
     std::string name;
-    UniqueFd dir = ensure_parent_in_root(root, path, name);
+    UniqueFd dir = ensure_parent_in_root(root, path, name, own);
     // A leaf whose creator wants to know (a `dir` step) starts closed (0700) until it gets its
     // final mode and owner, so it is never open to others in between.
-    if (leaf == Leaf::Directory) return open_or_create_dir(dir.get(), name, path, created, created ? 0700 : 0755);
+    if (leaf == Leaf::Directory) return open_or_create_dir(dir.get(), name, path, own, created, created ? 0700 : 0755);
     if (created) *created = false;
     UniqueFd fd = try_open_at(dir.get(), name, O_PATH | O_NOFOLLOW);
     if (!fd) {
         if (errno != ENOENT) throw SysError("open", path, errno);
+        own.check_may_create(dir.get(), name, path);
         UniqueFd created = try_open_at(dir.get(), name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
         if (!created && errno != EEXIST)
             throw SysError("create", path, errno,

@@ -1,7 +1,9 @@
 // Resolving mount targets inside the new root one component at a time, never following a
 // symlink (a sandbox-controlled path must not redirect a mount: runc CVE-2021-30465 and kin).
 #pragma once
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "sys/unique_fd.hpp"
 
@@ -9,13 +11,30 @@ namespace sb {
 
 enum class Leaf { Directory, File };
 
-// Opens (O_PATH) `path` below `root`, creating missing components: directories (0755) and, for
-// Leaf::File, an empty file as the last one. Throws SysError/SetupError; refuses symlinks.
-// `created` (optional) tells whether the last component was made here.
-UniqueFd ensure_path_in_root(int root, const std::string& path, Leaf leaf, bool* created = nullptr);
+// The mounts the sandbox made itself (its root, its tmpfs mounts, mirrors): the only places
+// where set-up creates anything. A directory on any other mount belongs to the host (a bind),
+// and whatever is made there stays after the sandbox ends.
+class OwnMounts {
+public:
+    void add(int mount_fd, const std::string& what);  // the mount `mount_fd` lies on
+    bool holds(int fd) const;                          // whether `fd` lies on one of them
+    // Throws unless `dir` lies on one of them: `name` was to be made in it for `path`.
+    void check_may_create(int dir, const std::string& name, const std::string& path) const;
 
-// Opens the parent directory of `path` below `root` (creating it) and returns the last name.
-UniqueFd ensure_parent_in_root(int root, const std::string& path, std::string& name);
+private:
+    std::vector<std::uint64_t> ids_;
+};
+
+// Opens (O_PATH) `path` below `root`, creating missing components: directories (0755) and, for
+// Leaf::File, an empty file as the last one, only where `own` holds the directory they go in.
+// Throws SysError/SetupError; refuses symlinks.
+// `created` (optional) tells whether the last component was made here.
+UniqueFd ensure_path_in_root(int root, const std::string& path, Leaf leaf, const OwnMounts& own,
+                             bool* created = nullptr);
+
+// Opens the parent directory of `path` below `root` (creating it as above) and returns the
+// last name.
+UniqueFd ensure_parent_in_root(int root, const std::string& path, std::string& name, const OwnMounts& own);
 
 // Opens (O_PATH) an existing `path` below `root` without following any symlink and without
 // creating anything; an invalid fd when some component is missing or a symlink.

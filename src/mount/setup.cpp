@@ -7,7 +7,9 @@
 //   3. mount the sandbox's root tmpfs at /newroot and apply the plan's steps in order: each
 //      target is resolved below /newroot one component at a time without following symlinks,
 //      and each mount is made detached, configured (read-only is set recursively before it is
-//      visible) and attached through the target's fd;
+//      visible) and attached through the target's fd. Anything set-up makes (mount points,
+//      directories, links) it makes only on mounts of its own, never in a bind of a host
+//      directory; where the plan needs a name there, it mirrors that directory first;
 //   4. make the root read-only, pivot_root into it and detach the staging root with the host.
 // A fresh /proc gets the host-kernel parts hidden or read-only (kcore, sysrq-trigger, sys, ...).
 #include <fcntl.h>
@@ -21,6 +23,8 @@
 #include <dirent.h>
 
 #include <cerrno>
+#include <climits>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -41,6 +45,8 @@ struct Roots {
     UniqueFd sandbox;   // the new root tmpfs, at /newroot
     UniqueFd staging;   // the staging tmpfs (for file contents)
     UniqueFd state_dir; // the records of running sandboxes (invalid when there are none)
+    OwnMounts own;      // where set-up may create mount points, directories and links
+    std::vector<UniqueFd> mirrors;  // made read-only once everything inside them is made
     std::string state_dir_path;
     int file_count = 0;
 };
@@ -207,13 +213,13 @@ void bind_from_host(Roots& roots, const MountStep& step) {
                           (step.read_only ? MOUNT_ATTR_RDONLY : 0);
     set_mount_attributes(tree.get(), attrs, true, step.source);
     UniqueFd target = ensure_path_in_root(roots.sandbox.get(), step.target,
-                                          S_ISDIR(st.st_mode) ? Leaf::Directory : Leaf::File);
+                                          S_ISDIR(st.st_mode) ? Leaf::Directory : Leaf::File, roots.own);
     attach_mount(tree.get(), target.get(), step.target);
     if (is_sysfs_root(source.get())) mask_sysfs(roots, step.target);
     cover_state_dir(roots, source.get(), step);
 }
 
-void mount_tmpfs(const Roots& roots, const std::string& target, unsigned mode, std::uint64_t size,
+void mount_tmpfs(Roots& roots, const std::string& target, unsigned mode, std::uint64_t size,
                  bool read_only = false) {
     int root = roots.sandbox.get();
     std::vector<std::pair<std::string, std::string>> options{{"mode", octal(mode)}};
@@ -221,15 +227,96 @@ void mount_tmpfs(const Roots& roots, const std::string& target, unsigned mode, s
     UniqueFd fs = new_filesystem("tmpfs", options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target);
     check(::fchownat(fs.get(), "", roots.owner_uid, roots.owner_gid, AT_EMPTY_PATH), "chown", target);
     if (read_only) set_mount_attributes(fs.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC, false, target);
-    UniqueFd at = ensure_path_in_root(root, target, Leaf::Directory);
+    UniqueFd at = ensure_path_in_root(root, target, Leaf::Directory, roots.own);
+    roots.own.add(fs.get(), target);
     attach_mount(fs.get(), at.get(), target);
+}
+
+// Bounds the mounts one mirror makes (the kernel allows 100000 in a namespace by default).
+constexpr std::size_t kMaxMirroredEntries = 4096;
+
+std::vector<std::string> list_directory(int dir, const std::string& what) {
+    UniqueFd listing = open_at(dir, ".", O_RDONLY | O_DIRECTORY);
+    std::unique_ptr<DIR, int (*)(DIR*)> stream(::fdopendir(listing.get()), &::closedir);
+    if (!stream) throw SysError("opendir", what, errno);
+    listing.release();
+    std::vector<std::string> names;
+    for (;;) {
+        errno = 0;
+        const dirent* entry = ::readdir(stream.get());
+        if (!entry) break;
+        std::string name = entry->d_name;
+        if (name == "." || name == "..") continue;
+        if (names.size() == kMaxMirroredEntries)
+            throw SetupError("mount", what + " has more than " + std::to_string(kMaxMirroredEntries) +
+                                          " entries: too many to mirror",
+                             "create the missing mount targets in it on the host, so it need not be mirrored");
+        names.push_back(std::move(name));
+    }
+    if (errno) throw SysError("readdir", what, errno);
+    return names;
+}
+
+// Shows the entry `name` of the covered directory in the mirror `mirror`, decided and done on
+// the one object opened: a symlink is copied, anything else is bound in place with everything
+// mounted below it. A clone keeps its mount's flags, so read-only, nosuid and nodev hold as in
+// the bind. An entry gone meanwhile is left out.
+void mirror_entry(int covered, int mirror, const std::string& name, const std::string& path) {
+    UniqueFd entry = try_open_at(covered, name, O_PATH | O_NOFOLLOW);
+    if (!entry && errno == ENOENT) return;
+    if (!entry) throw SysError("open", path, errno);
+    struct stat st;
+    check(::fstat(entry.get(), &st), "stat", path);
+    if (S_ISLNK(st.st_mode)) {
+        std::string contents(PATH_MAX, '\0');
+        ssize_t length = ::readlinkat(entry.get(), "", contents.data(), contents.size());
+        if (length < 0) throw SysError("readlink", path, errno);
+        contents.resize(static_cast<std::size_t>(length));
+        check(::symlinkat(contents.c_str(), mirror, name.c_str()), "symlink", path);
+        return;
+    }
+    UniqueFd tree = clone_mount_tree(entry.get(), true, path);
+    if (S_ISDIR(st.st_mode)) {
+        check(::mkdirat(mirror, name.c_str(), 0700), "mkdir", path);
+    } else {
+        open_at(mirror, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+    }
+    UniqueFd at = open_at(mirror, name, O_PATH | O_NOFOLLOW);
+    attach_mount(tree.get(), at.get(), path);
+}
+
+// A mirror (see reserve_mount_points in plan/plan.cpp): a tmpfs over a directory of a bind,
+// with the directory's mode and owner, showing each of its entries in place. The later steps
+// make their missing targets in it; finish_mirrors then makes it read-only.
+void mirror_directory(Roots& roots, const MountStep& step) {
+    UniqueFd covered = open_existing_in_root(roots.sandbox.get(), step.target);
+    if (!covered) throw SysError("open", step.target + " (to mirror it)", errno);
+    struct stat st;
+    check(::fstat(covered.get(), &st), "stat", step.target);
+    if (!S_ISDIR(st.st_mode)) throw SysError("mirror", step.target, ENOTDIR);
+    std::vector<std::string> names = list_directory(covered.get(), step.target);
+    UniqueFd fs = new_filesystem("tmpfs", {{"mode", octal(st.st_mode & 07777)}}, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+                                 step.target);
+    check(::fchownat(fs.get(), "", st.st_uid, st.st_gid, AT_EMPTY_PATH), "chown", step.target);
+    roots.own.add(fs.get(), step.target);
+    // `covered` still names the directory below the tmpfs: its entries are found through it.
+    attach_mount(fs.get(), covered.get(), step.target);
+    for (const auto& name : names) mirror_entry(covered.get(), fs.get(), name, step.target + "/" + name);
+    roots.mirrors.push_back(std::move(fs));
+}
+
+void finish_mirrors(Roots& roots) {
+    for (const auto& mirror : roots.mirrors)
+        set_mount_attributes(mirror.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false,
+                             "a mirrored directory");
+    roots.mirrors.clear();
 }
 
 // Creates the directory with the step's mode, owned by the payload user. A directory that
 // already exists (perhaps inside a bind of the user's own files) is left exactly as it is.
 void make_directory(const Roots& roots, const MountStep& step) {
     bool created = false;
-    UniqueFd dir = ensure_path_in_root(roots.sandbox.get(), step.target, Leaf::Directory, &created);
+    UniqueFd dir = ensure_path_in_root(roots.sandbox.get(), step.target, Leaf::Directory, roots.own, &created);
     if (!created) return;
     // Through an fd of the directory itself: O_PATH fds cannot fchmod, so reopen it without
     // following anything: "." of an O_PATH directory fd is that same directory.
@@ -238,9 +325,10 @@ void make_directory(const Roots& roots, const MountStep& step) {
     check(::fchmod(opened.get(), step.mode), "chmod", step.target);
 }
 
-void make_symlink(int root, const std::string& contents, const std::string& target) {
+void make_symlink(const Roots& roots, const std::string& contents, const std::string& target) {
     std::string name;
-    UniqueFd parent = ensure_parent_in_root(root, target, name);
+    UniqueFd parent = ensure_parent_in_root(roots.sandbox.get(), target, name, roots.own);
+    roots.own.check_may_create(parent.get(), name, target);
     check(::symlinkat(contents.c_str(), parent.get(), name.c_str()), "symlink", target);
 }
 
@@ -256,7 +344,7 @@ void make_file(Roots& roots, const MountStep& step) {
     UniqueFd file = open_at(roots.staging.get(), name, O_PATH | O_NOFOLLOW);
     UniqueFd tree = clone_mount_tree(file.get(), false, step.target);
     set_mount_attributes(tree.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false, step.target);
-    UniqueFd target = ensure_path_in_root(roots.sandbox.get(), step.target, Leaf::File);
+    UniqueFd target = ensure_path_in_root(roots.sandbox.get(), step.target, Leaf::File, roots.own);
     attach_mount(tree.get(), target.get(), step.target);
 }
 
@@ -264,11 +352,11 @@ void mount_proc(const Roots& roots, const std::string& target) {
     int root = roots.sandbox.get();
     UniqueFd fs = new_filesystem("proc", {},
                                  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, target);
-    UniqueFd at = ensure_path_in_root(root, target, Leaf::Directory);
+    UniqueFd at = ensure_path_in_root(root, target, Leaf::Directory, roots.own);
     attach_mount(fs.get(), at.get(), target);
     // Re-open the target: now it is the root of the new mount. Check it really is a proc
     // before masking anything below it.
-    UniqueFd proc = ensure_path_in_root(root, target, Leaf::Directory);
+    UniqueFd proc = ensure_path_in_root(root, target, Leaf::Directory, roots.own);
     struct statfs fs_info;
     check(::fstatfs(proc.get(), &fs_info), "statfs", target);
     if (fs_info.f_type != PROC_SUPER_MAGIC)
@@ -286,19 +374,19 @@ void mount_dev(Roots& roots, const std::string& target) {
         if (!source) throw SysError("open", std::string("/dev/") + node, errno);
         UniqueFd tree = clone_mount_tree(source.get(), false, std::string("/dev/") + node);
         set_mount_attributes(tree.get(), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false, node);
-        UniqueFd at = ensure_path_in_root(root, target + "/" + node, Leaf::File);
+        UniqueFd at = ensure_path_in_root(root, target + "/" + node, Leaf::File, roots.own);
         attach_mount(tree.get(), at.get(), target + "/" + node);
     }
     UniqueFd pts = new_filesystem("devpts", {{"newinstance", ""}, {"ptmxmode", "0666"}, {"mode", "0620"}},
                                   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, target + "/pts");
-    UniqueFd pts_at = ensure_path_in_root(root, target + "/pts", Leaf::Directory);
+    UniqueFd pts_at = ensure_path_in_root(root, target + "/pts", Leaf::Directory, roots.own);
     attach_mount(pts.get(), pts_at.get(), target + "/pts");
-    make_symlink(root, "pts/ptmx", target + "/ptmx");
+    make_symlink(roots, "pts/ptmx", target + "/ptmx");
     mount_tmpfs(roots, target + "/shm", 01777, 0);
-    make_symlink(root, "/proc/self/fd", target + "/fd");
-    make_symlink(root, "/proc/self/fd/0", target + "/stdin");
-    make_symlink(root, "/proc/self/fd/1", target + "/stdout");
-    make_symlink(root, "/proc/self/fd/2", target + "/stderr");
+    make_symlink(roots, "/proc/self/fd", target + "/fd");
+    make_symlink(roots, "/proc/self/fd/0", target + "/stdin");
+    make_symlink(roots, "/proc/self/fd/1", target + "/stdout");
+    make_symlink(roots, "/proc/self/fd/2", target + "/stderr");
 }
 
 // The sandbox's own cgroup tree: a cgroup2 mount made in its cgroup namespace shows only the
@@ -307,21 +395,26 @@ void mount_cgroup(const Roots& roots, const MountStep& step) {
     std::uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
     if (step.read_only) attrs |= MOUNT_ATTR_RDONLY;
     UniqueFd fs = new_filesystem("cgroup2", {}, attrs, step.target);
-    UniqueFd at = ensure_path_in_root(roots.sandbox.get(), step.target, Leaf::Directory);
+    UniqueFd at = ensure_path_in_root(roots.sandbox.get(), step.target, Leaf::Directory, roots.own);
     attach_mount(fs.get(), at.get(), step.target);
 }
 
 void apply_step(Roots& roots, const MountStep& step) {
-    int root = roots.sandbox.get();
     if (step.state_dir_cover) return;  // made by bind_from_host, on the opened objects
     switch (step.kind) {
         case MountKind::RoBind:
         case MountKind::Bind:
         case MountKind::BindTry:
         case MountKind::RoBindTry: bind_from_host(roots, step); break;
-        case MountKind::Tmpfs: mount_tmpfs(roots, step.target, step.mode, step.size_bytes, step.read_only); break;
+        case MountKind::Tmpfs:
+            if (step.mirror) {
+                mirror_directory(roots, step);
+            } else {
+                mount_tmpfs(roots, step.target, step.mode, step.size_bytes, step.read_only);
+            }
+            break;
         case MountKind::Dir: make_directory(roots, step); break;
-        case MountKind::Symlink: make_symlink(root, step.source, step.target); break;
+        case MountKind::Symlink: make_symlink(roots, step.source, step.target); break;
         case MountKind::File: make_file(roots, step); break;
         case MountKind::Proc: mount_proc(roots, step.target); break;
         case MountKind::Dev: mount_dev(roots, step.target); break;
@@ -345,6 +438,7 @@ Roots enter_staging_root() {
     roots.host = open_fd("/oldroot", O_PATH | O_DIRECTORY);
     roots.sandbox = open_fd("/newroot", O_PATH | O_DIRECTORY);
     roots.staging = open_fd("/files", O_RDONLY | O_DIRECTORY);
+    roots.own.add(roots.sandbox.get(), "/newroot");
     return roots;
 }
 
@@ -387,6 +481,7 @@ void setup_filesystem(const std::vector<MountStep>& mounts, unsigned owner_uid, 
         }
     }
     try {
+        finish_mirrors(roots);
         pivot_into_sandbox_root(roots);
     } catch (const SysError& error) {
         throw SetupError("mount", error.what(), error.hint());

@@ -348,34 +348,93 @@ bool strictly_below(const std::string& path, const std::string& ancestor) {
            path[ancestor.size()] == '/';
 }
 
-// A mount point missing inside a bind would be made in the host directory and stay there after
-// the sandbox ends (an empty ~/.bashrc in the real home). A sandbox leaves the host as it found
-// it, and covering the parent with a tmpfs would hide the bind's other contents, so the plan
-// refuses, naming the target and the fix. The innermost mount above a target decides: inside
-// a tmpfs (or the root) the sandbox makes its own mount points. A `dir` or `symlink` is no mount
-// point: making that object where the profile names it, in a bind too, is what it asks for.
-void reserve_mount_points(std::vector<MountStep>& mounts, const HostFacts& facts) {
+std::string parent_path(const std::string& path) {
+    std::size_t slash = path.rfind('/');
+    return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+}
+
+// `path` (a target below `bind`'s target) where the host has it.
+std::string host_path_in_bind(const MountStep& bind, const std::string& path) {
+    std::string base = bind.resolved_source.empty() ? bind.source : bind.resolved_source;
+    std::string rest = bind.target == "/" ? path : path.substr(bind.target.size());
+    return base == "/" ? (rest.empty() ? "/" : rest) : base + rest;
+}
+
+// The innermost mount above `step` among the steps before it; null when only the root tmpfs is.
+const MountStep* enclosing_mount(const std::vector<MountStep>& mounts, std::size_t index) {
+    const MountStep* parent = nullptr;
+    for (std::size_t j = 0; j < index; ++j)
+        if (mounts_something(mounts[j].kind) && !mounts[j].state_dir_cover && strictly_below(mounts[index].target, mounts[j].target) &&
+            (!parent || mounts[j].target.size() > parent->target.size()))
+            parent = &mounts[j];
+    return parent;
+}
+
+struct PendingMirror {
+    MountStep step;
+    std::size_t bind_index;  // the bind it lies in: it goes right after it
+    bool over_writable;
+};
+
+PendingMirror& mirror_for(std::vector<PendingMirror>& mirrors, const std::vector<MountStep>& mounts,
+                          std::size_t bind_index, const std::string& target) {
+    for (auto& mirror : mirrors)
+        if (mirror.step.target == target) return mirror;
+    const MountStep& bind = mounts[bind_index];
+    MountStep step;
+    step.kind = MountKind::Tmpfs;
+    step.mirror = true;
+    step.target = target;
+    step.source = host_path_in_bind(bind, target);
+    step.inside_bind = bind.source;
+    step.read_only = true;
+    mirrors.push_back({step, bind_index, !bind.read_only});
+    return mirrors.back();
+}
+
+std::string mirror_warning(const MountStep& mirror) {
+    std::string names;
+    for (const auto& reserved : mirror.reserved) names += (names.empty() ? "" : ", ") + reserved;
+    return mirror.target + " is shown through a read-only mirror of " + mirror.source + " to make room for " + names +
+           " without creating anything on the host: new files cannot be made directly in " + mirror.target +
+           "\nhint: create what is missing in " + mirror.source + " on the host to keep it writable";
+}
+
+// Whatever the sandbox makes itself (a mount point, a `dir`, a `symlink`, the directories on the
+// way) it makes in its own tmpfs, never in a host directory: there it would stay after the
+// sandbox ends (an empty ~/.bashrc in the real home). Where a target inside a bind is missing on
+// the host, the nearest directory of the bind that exists is mirrored: a read-only tmpfs over
+// it shows each of its entries bound in place (writes to them reach the host as before), and
+// the missing names are made in that tmpfs. The cost, shown by --dry-run and warned of when the
+// bind is writable: new names cannot be made directly in a mirrored directory.
+// This is the forecast; at mount time creation is refused wherever the directory turns out to
+// belong to the host after all (mount/setup.cpp), so a path removed in between changes nothing.
+void reserve_mount_points(Plan& plan, const HostFacts& facts) {
+    std::vector<MountStep>& mounts = plan.mounts;
+    std::vector<PendingMirror> mirrors;
     for (std::size_t i = 0; i < mounts.size(); ++i) {
         MountStep& step = mounts[i];
-        if (!mounts_something(step.kind)) continue;
-        const MountStep* parent = nullptr;
-        for (std::size_t j = 0; j < i; ++j)
-            if (mounts_something(mounts[j].kind) && strictly_below(step.target, mounts[j].target) &&
-                (!parent || mounts[j].target.size() > parent->target.size()))
-                parent = &mounts[j];
-        if (!parent || !is_bind(parent->kind)) continue;
-        std::string host_base = parent->resolved_source.empty() ? parent->source : parent->resolved_source;
-        std::string on_host = (host_base == "/" ? "" : host_base) + step.target.substr(parent->target == "/" ? 0 : parent->target.size());
-        step.inside_bind = parent->source;
-        if (facts.path_exists(on_host)) continue;
-        std::string message = std::string(to_string(step.kind)) + " target " + step.target + " does not exist in the " +
-                              (parent->read_only ? "read-only " : "") + "bind of " + parent->source + " (" + on_host +
-                              " on the host), and the sandbox does not create mount points in host directories: it "
-                              "would stay there after the sandbox ends\nhint: create " + on_host +
-                              " on the host yourself, or drop this mount";
-        if (step.where.line > 0) throw ConfigError(step.where, message);
-        throw UsageError(message);
+        if (step.state_dir_cover) continue;
+        const MountStep* bind = enclosing_mount(mounts, i);
+        if (!bind || !is_bind(bind->kind)) continue;
+        step.inside_bind = bind->source;
+        if (facts.path_exists(host_path_in_bind(*bind, step.target))) continue;
+        step.inside_bind.clear();  // made in the mirror, not in the bind
+        std::string existing = parent_path(step.target);
+        while (existing != bind->target && !facts.path_exists(host_path_in_bind(*bind, existing)))
+            existing = parent_path(existing);
+        auto bind_index = static_cast<std::size_t>(bind - mounts.data());
+        mirror_for(mirrors, mounts, bind_index, existing).step.reserved.push_back(step.target);
     }
+    for (const auto& mirror : mirrors)
+        if (mirror.over_writable) plan.warnings.push_back(mirror_warning(mirror.step));
+    // Each right after its bind (order_mounts keeps that order among equal depths), so it is
+    // applied after the bind and before everything it makes room for. From the back: the
+    // indices of the binds stay valid.
+    std::stable_sort(mirrors.begin(), mirrors.end(),
+                     [](const PendingMirror& a, const PendingMirror& b) { return a.bind_index > b.bind_index; });
+    for (auto& mirror : mirrors)
+        mounts.insert(mounts.begin() + static_cast<std::ptrdiff_t>(mirror.bind_index) + 1, std::move(mirror.step));
 }
 
 }  // namespace
@@ -393,7 +452,7 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     plan_name(plan, profile, overrides, facts);
     plan.state_dir = facts.state_dir;
     plan_limits(plan, profile, overrides, facts);
-    reserve_mount_points(plan.mounts, facts);
+    reserve_mount_points(plan, facts);
     protect_state_dir(plan, facts);
     order_mounts(plan.mounts);
     plan.seccomp = build_seccomp_policy(profile.seccomp, overrides.seccomp_mode);
@@ -431,6 +490,13 @@ std::string describe_mount(const MountStep& m) {
             break;
         case MountKind::Symlink: out << m.target << " -> " << m.source; break;
         case MountKind::Tmpfs:
+            if (m.mirror) {
+                out << m.target << " (read-only mirror of " << m.source
+                    << ": each entry bound in place, so that these are made without creating anything on the host: ";
+                for (std::size_t i = 0; i < m.reserved.size(); ++i) out << (i ? ", " : "") << m.reserved[i];
+                out << "; new names cannot be made directly in " << m.target << ")";
+                return out.str();
+            }
             out << m.target << " mode=" << std::oct << m.mode << std::dec;
             if (m.size_bytes) out << " size=" << m.size_bytes;
             break;

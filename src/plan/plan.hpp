@@ -79,6 +79,11 @@ struct MountStep {
     // --dry-run; the executor does not apply it by path: it covers the state directory wherever
     // the opened bind source really shows it (mount/setup.cpp).
     bool state_dir_cover = false;
+    // A mirror (kind Tmpfs, read-only): covers `target`, a directory of a bind (on the host:
+    // `source`), with a tmpfs showing each of its entries bound in place, so that `reserved`
+    // (targets missing on the host) can be made in the sandbox's own tmpfs (see plan.cpp).
+    bool mirror = false;
+    std::vector<std::string> reserved;
 };
 
 // The sandbox's cgroup: a child of the delegated cgroup, made and removed by the supervisor.
@@ -99,6 +104,7 @@ struct Plan {
     CgroupPlan cgroup;
     IdMapping ids;
     std::string id_map_warning;  // set when falling back to a single-id map
+    std::vector<std::string> warnings;  // said before the run (and by check)
     std::uint32_t payload_uid = 0, payload_gid = 0;
     bool unshare_uts = true, unshare_ipc = true, unshare_net = true, unshare_cgroup = true;
     NetworkMode network = NetworkMode::None;

@@ -213,25 +213,83 @@ t_bind_source_follow_symlinks_when_asked() {
   [ -e "$T/real/made" ] || fail "the write did not reach $T/real"
 }
 
-# No mount point is created in a host directory (issue 8 A.8): a file mount on a missing
-# ~/.bashrc inside a writable bind of "home" is refused, and the host's directory stays as it was.
-t_missing_mount_point_in_bind_not_created_on_host() {
-  mkdir -p "$T/home"
-  local p
+# Nothing is created in a host directory (issue 8 A.8): a file mount on a missing ~/.bashrc, a
+# tmpfs on a missing ~/.config/autostart, a dir and a symlink inside a writable bind of "home"
+# are made in a read-only mirror of the directory that holds them. Inside, the existing entries
+# are there and writable as before; after the run the host's directory is as it was, apart
+# from the payload's own write.
+host_listing() { (cd "$1" && find . -printf '%p %y %m\n' | sort); }
+
+t_missing_mount_points_in_bind_are_mirrored() {
+  mkdir -p "$T/home/sub"
+  echo data >"$T/home/f"
+  ln -s f "$T/home/l"
+  local p before
+  before=$(host_listing "$T/home")
   p=$(mkprofile p default '[[mount]]' 'type = "bind"' "source = \"$T/home\"" 'target = "/home/u"' \
     '[[mount]]' 'type = "file"' 'target = "/home/u/.bashrc"' 'contents = "echo hi"' \
-    '[[mount]]' 'type = "tmpfs"' 'target = "/home/u/.config/autostart"')
-  sb run "$p" -- /probe info
-  expect_rc 125
-  [ -z "$(ls -A "$T/home")" ] || fail "the sandbox left mount points in the host directory: $(ls -A "$T/home")"
-  grep -q "create $T/home/.bashrc on the host yourself" "$T/err" || fail "the error does not name the fix: $(cat "$T/err")"
-  # Once the host has them, the same profile runs and adds nothing.
-  touch "$T/home/.bashrc"
-  mkdir -p "$T/home/.config/autostart"
-  sb run "$p" -- /bin/cat /home/u/.bashrc
+    '[[mount]]' 'type = "tmpfs"' 'target = "/home/u/.config/autostart"' \
+    '[[mount]]' 'type = "dir"' 'target = "/home/u/sub/new"' \
+    '[[mount]]' 'type = "symlink"' 'source = "../f"' 'target = "/home/u/sub/link"')
+  sb run --dry-run "$p"
   expect_rc 0
-  grep -q '^echo hi' "$T/out" || fail "the file mount is not there: $(cat "$T/out")"
-  [ "$(ls -A "$T/home" | sort | tr '\n' ' ')" = ".bashrc .config " ] || fail "the host directory changed: $(ls -A "$T/home")"
+  grep -q "tmpfs /home/u (read-only mirror of $T/home: .*/home/u/.bashrc, /home/u/.config/autostart" "$T/out" ||
+    fail "--dry-run does not say how the targets are reserved: $(grep /home/u "$T/out")"
+  sb run "$p" -- /bin/sh -c 'echo bashrc=$(cat /home/u/.bashrc); echo l=$(cat /home/u/l); echo link=$(cat /home/u/sub/link)
+    echo changed >/home/u/f; echo existing=$?; touch /home/u/new 2>/dev/null; echo create=$?
+    touch /home/u/.config/autostart/x; echo autostart=$?; [ -d /home/u/sub/new ]; echo dir=$?'
+  expect_rc 0
+  expect_kv bashrc "echo hi"
+  expect_kv l data
+  expect_kv link data
+  expect_kv existing 0
+  expect_kv_not create 0
+  expect_kv autostart 0
+  expect_kv dir 0
+  grep -q "warning: /home/u is shown through a read-only mirror of $T/home" "$T/err" ||
+    fail "the run does not warn that /home/u is mirrored: $(cat "$T/err")"
+  [ "$(cat "$T/home/f")" = changed ] || fail "the payload's write to an existing file did not reach the host"
+  echo data >"$T/home/f"
+  [ "$(host_listing "$T/home")" = "$before" ] ||
+    fail "the host directory changed: $(diff <(echo "$before") <(host_listing "$T/home") | tr '\n' ' ')"
+  # Once the host has them, nothing is mirrored: /home/u stays writable, and nothing is added.
+  touch "$T/home/.bashrc"
+  mkdir -p "$T/home/.config/autostart" "$T/home/sub/new"
+  before=$(host_listing "$T/home")
+  p=$(mkprofile q default '[[mount]]' 'type = "bind"' "source = \"$T/home\"" 'target = "/home/u"' \
+    '[[mount]]' 'type = "file"' 'target = "/home/u/.bashrc"' 'contents = "echo hi"' \
+    '[[mount]]' 'type = "tmpfs"' 'target = "/home/u/.config/autostart"' \
+    '[[mount]]' 'type = "dir"' 'target = "/home/u/sub/new"')
+  sb run "$p" -- /bin/sh -c 'echo bashrc=$(cat /home/u/.bashrc); touch /home/u/new; echo create=$?'
+  expect_rc 0
+  expect_kv bashrc "echo hi"
+  expect_kv create 0
+  ! grep -q "mirror" "$T/err" || fail "a mirror was made although nothing is missing: $(cat "$T/err")"
+  rm "$T/home/new"
+  [ "$(host_listing "$T/home")" = "$before" ] || fail "the host directory changed: $(host_listing "$T/home" | tr '\n' ' ')"
+}
+
+# A mirror shows a read-only bind's entries read-only, and what was hidden stays hidden: the
+# state directory's cover inside a bind of the runtime directory is carried into the mirror.
+t_mirror_keeps_read_only_and_covers() {
+  mkdir -p "$T/ro/d" "$XDG_RUNTIME_DIR/sandbox"
+  echo data >"$T/ro/f"
+  local p
+  p=$(mkprofile p default '[[mount]]' 'type = "ro-bind"' "source = \"$T/ro\"" 'target = "/ro"' \
+    '[[mount]]' 'type = "file"' 'target = "/ro/new"' 'contents = "x"' \
+    '[[mount]]' 'type = "bind"' "source = \"$XDG_RUNTIME_DIR\"" 'target = "/xdg"' 'allow_sensitive = true' \
+    '[[mount]]' 'type = "file"' 'target = "/xdg/planted"' 'contents = "x"')
+  sb run "$p" -- /bin/sh -c 'echo f=$(cat /ro/f); echo x >/ro/f 2>/dev/null; echo write_f=$?; touch /ro/d/x 2>/dev/null; echo write_d=$?
+    echo new=$(cat /ro/new); echo seen=$(ls -A /xdg/sandbox | wc -l); touch /xdg/sandbox/forged 2>/dev/null; echo forge=$?'
+  expect_rc 0
+  expect_kv f data
+  expect_kv_not write_f 0
+  expect_kv_not write_d 0
+  expect_kv new x
+  expect_kv seen 0
+  expect_kv_not forge 0
+  [ "$(cat "$T/ro/f")" = data ] && [ ! -e "$T/ro/d/x" ] && [ ! -e "$T/ro/new" ] || fail "the read-only bind was written through the mirror"
+  [ ! -e "$XDG_RUNTIME_DIR/planted" ] && [ ! -e "$XDG_RUNTIME_DIR/sandbox/forged" ] || fail "the mirror let the sandbox write into the runtime directory"
 }
 
 # `shell` makes the current directory writable (issue 8 A.6): started in /tmp or in the home

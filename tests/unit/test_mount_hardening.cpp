@@ -3,9 +3,14 @@
 // decisions about sensitive writable binds and mount points that would land on the host.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <set>
 
+#include "mount/resolve.hpp"
 #include "plan/plan.hpp"
+#include "sys/error.hpp"
 #include "support.hpp"
 
 using sb::HostFacts;
@@ -192,21 +197,72 @@ allow_sensitive = true
 
 }  // namespace
 
-TEST_CASE("plan: a missing file target inside a writable bind is refused at the target", "[mount][mountpoints]") {
-    Profile profile = test::load_text(std::string("command = [\"/bin/true\"]\n") + kHomeBind +
-                                      "[[mount]]\ntype = \"file\"\ntarget = \"/home/u/.bashrc\"\ncontents = \"\"\n");
-    try {
-        sb::build_plan(profile, {}, facts_with_home({"/home/tester"}));
-        FAIL("expected a ConfigError");
-    } catch (const sb::ConfigError& error) {
-        CHECK(error.where().line == 10);
-        CHECK(error.where().column == 10);
-        CHECK_THAT(error.message(), Catch::Contains("file target /home/u/.bashrc does not exist in the bind of /home/tester"));
-        CHECK_THAT(error.message(), Catch::Contains("hint: create /home/tester/.bashrc on the host yourself, or drop this mount"));
-    }
+const MountStep* find_mirror(const Plan& plan, const std::string& target) {
+    for (const auto& step : plan.mounts)
+        if (step.mirror && step.target == target) return &step;
+    return nullptr;
 }
 
-TEST_CASE("plan: the innermost mount above a target decides where its mount point is made", "[mount][mountpoints]") {
+std::size_t index_of(const Plan& plan, const MountStep* step) { return static_cast<std::size_t>(step - plan.mounts.data()); }
+
+TEST_CASE("plan: a missing target inside a writable bind is made in a mirror of its directory", "[mount][mountpoints]") {
+    Profile profile = test::load_text(std::string("command = [\"/bin/true\"]\n") + kHomeBind +
+                                      "[[mount]]\ntype = \"file\"\ntarget = \"/home/u/.bashrc\"\ncontents = \"\"\n");
+    Plan plan = sb::build_plan(profile, {}, facts_with_home({"/home/tester"}));
+    const MountStep* bind = find_step(plan, MountKind::Bind, "/home/u");
+    const MountStep* mirror = find_mirror(plan, "/home/u");
+    const MountStep* file = find_step(plan, MountKind::File, "/home/u/.bashrc");
+    REQUIRE(bind);
+    REQUIRE(mirror);
+    REQUIRE(file);
+    CHECK(mirror->kind == MountKind::Tmpfs);
+    CHECK(mirror->read_only);
+    CHECK(mirror->source == "/home/tester");
+    CHECK(mirror->reserved == std::vector<std::string>{"/home/u/.bashrc"});
+    // After the bind it covers, before what it makes room for.
+    CHECK(index_of(plan, bind) < index_of(plan, mirror));
+    CHECK(index_of(plan, mirror) < index_of(plan, file));
+    CHECK(file->inside_bind.empty());
+    CHECK_THAT(sb::render_plan(plan), Catch::Contains("tmpfs /home/u (read-only mirror of /home/tester: each entry bound in place, so "
+                                                      "that these are made without creating anything on the host: /home/u/.bashrc; "
+                                                      "new names cannot be made directly in /home/u)"));
+    // The bind is writable: the run says what the mirror costs, and the fix.
+    REQUIRE(plan.warnings.size() == 1);
+    CHECK_THAT(plan.warnings[0], Catch::Contains("new files cannot be made directly in /home/u"));
+    CHECK_THAT(plan.warnings[0], Catch::Contains("hint: create what is missing in /home/tester on the host"));
+    // Once the host has it, nothing is mirrored and nothing is said.
+    Plan existing = sb::build_plan(profile, {}, facts_with_home({"/home/tester", "/home/tester/.bashrc"}));
+    CHECK_FALSE(find_mirror(existing, "/home/u"));
+    CHECK(existing.warnings.empty());
+}
+
+TEST_CASE("plan: the nearest existing directory is mirrored, once for all its missing targets", "[mount][mountpoints]") {
+    std::string text = std::string("command = [\"/bin/true\"]\n") + kHomeBind +
+                       "[[mount]]\ntype = \"tmpfs\"\ntarget = \"/home/u/.config/autostart\"\n"
+                       "[[mount]]\ntype = \"file\"\ntarget = \"/home/u/.profile\"\ncontents = \"\"\n"
+                       "[[mount]]\ntype = \"dir\"\ntarget = \"/home/u/src/new\"\n"
+                       "[[mount]]\ntype = \"symlink\"\nsource = \"x\"\ntarget = \"/home/u/src/link\"\n";
+    Profile profile = test::load_text(text);
+    // .config is missing too: the home directory itself is mirrored, and .config made in it.
+    Plan plan = sb::build_plan(profile, {}, facts_with_home({"/home/tester", "/home/tester/src"}));
+    const MountStep* home = find_mirror(plan, "/home/u");
+    const MountStep* src = find_mirror(plan, "/home/u/src");
+    REQUIRE(home);
+    REQUIRE(src);
+    CHECK(home->reserved == std::vector<std::string>{"/home/u/.profile", "/home/u/.config/autostart"});
+    CHECK(src->reserved == std::vector<std::string>{"/home/u/src/new", "/home/u/src/link"});
+    CHECK(src->source == "/home/tester/src");
+    CHECK(index_of(plan, home) < index_of(plan, src));
+    CHECK(index_of(plan, src) < index_of(plan, find_step(plan, MountKind::Dir, "/home/u/src/new")));
+    CHECK(plan.warnings.size() == 2);
+    // With .config on the host, .config is mirrored instead of the home directory.
+    Plan config = sb::build_plan(profile, {}, facts_with_home({"/home/tester", "/home/tester/src", "/home/tester/.config"}));
+    REQUIRE(find_mirror(config, "/home/u/.config"));
+    CHECK(find_mirror(config, "/home/u/.config")->reserved == std::vector<std::string>{"/home/u/.config/autostart"});
+    CHECK(find_mirror(config, "/home/u")->reserved == std::vector<std::string>{"/home/u/.profile"});
+}
+
+TEST_CASE("plan: the innermost mount above a target decides where it is made", "[mount][mountpoints]") {
     std::string text = std::string("command = [\"/bin/true\"]\n") + kHomeBind +
                        "[[mount]]\ntype = \"tmpfs\"\ntarget = \"/home/u/.config\"\n"
                        "[[mount]]\ntype = \"tmpfs\"\ntarget = \"/home/u/.config/autostart\"\n"
@@ -224,36 +280,54 @@ TEST_CASE("plan: the innermost mount above a target decides where its mount poin
     CHECK(config->inside_bind == "/home/tester");
     CHECK(autostart->inside_bind.empty());
     CHECK(scratch->inside_bind.empty());
+    for (const auto& step : plan.mounts) CHECK_FALSE(step.mirror);
     CHECK_THAT(sb::render_plan(plan), Catch::Contains("tmpfs /home/u/.config mode=755 (its mount point exists in the bind of "
                                                       "/home/tester: nothing is created on the host)"));
-    // Without .config on the host the tmpfs is refused, whatever is mounted inside it.
-    CHECK_THROWS_AS(sb::build_plan(profile, {}, facts_with_home({"/home/tester", "/home/tester/.profile"})),
-                    sb::ConfigError);
 }
 
-TEST_CASE("plan: read-only binds and a bind of / count too; dir and symlink make what they name", "[mount][mountpoints]") {
-    auto refused = [](const std::string& mounts, std::set<std::string> existing) {
+TEST_CASE("plan: read-only binds, a bind of / and follow_symlinks sources are mirrored too", "[mount][mountpoints]") {
+    auto mirrored = [](const std::string& mounts, std::set<std::string> existing) -> std::string {
         Profile profile = test::load_text("command = [\"/bin/true\"]\n" + mounts);
-        try {
-            sb::build_plan(profile, {}, facts_with_home(std::move(existing)));
-        } catch (const sb::ConfigError&) {
-            return true;
-        }
-        return false;
+        Plan plan = sb::build_plan(profile, {}, facts_with_home(std::move(existing)));
+        std::string found;
+        for (const auto& step : plan.mounts)
+            if (step.mirror) found += (found.empty() ? "" : " ") + step.target + "=" + step.source;
+        return found;
     };
-    CHECK(refused("[[mount]]\ntype = \"ro-bind\"\nsource = \"/etc\"\n[[mount]]\ntype = \"file\"\ntarget = \"/etc/x\"\ncontents = \"\"\n",
-                  {"/etc"}));
-    CHECK_FALSE(refused("[[mount]]\ntype = \"ro-bind\"\nsource = \"/etc\"\n[[mount]]\ntype = \"file\"\ntarget = \"/etc/x\"\ncontents = \"\"\n",
-                        {"/etc", "/etc/x"}));
-    CHECK(refused("[[mount]]\ntype = \"bind\"\nsource = \"/\"\ntarget = \"/host\"\nallow_sensitive = true\n[[mount]]\ntype = \"tmpfs\"\ntarget = \"/host/new\"\n",
-                  {"/"}));
-    CHECK_FALSE(refused("[[mount]]\ntype = \"bind\"\nsource = \"/\"\ntarget = \"/host\"\nallow_sensitive = true\n[[mount]]\ntype = \"tmpfs\"\ntarget = \"/host/old\"\n",
-                        {"/", "/old"}));
-    CHECK_FALSE(refused("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\n[[mount]]\ntype = \"symlink\"\nsource = \"x\"\ntarget = \"/srv/l\"\n",
-                        {"/srv"}));
-    CHECK_FALSE(refused("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\n[[mount]]\ntype = \"dir\"\ntarget = \"/srv/d\"\n", {"/srv"}));
+    std::string etc = "[[mount]]\ntype = \"ro-bind\"\nsource = \"/etc\"\n[[mount]]\ntype = \"file\"\ntarget = \"/etc/x\"\ncontents = \"\"\n";
+    CHECK(mirrored(etc, {"/etc"}) == "/etc=/etc");
+    CHECK(mirrored(etc, {"/etc", "/etc/x"}).empty());
+    std::string root = "[[mount]]\ntype = \"bind\"\nsource = \"/\"\ntarget = \"/host\"\nallow_sensitive = true\n"
+                       "[[mount]]\ntype = \"tmpfs\"\ntarget = \"/host/new/deeper\"\n";
+    CHECK(mirrored(root, {"/"}) == "/host=/");
+    CHECK(mirrored(root, {"/", "/new"}) == "/host/new=/new");
+    CHECK(mirrored("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\n[[mount]]\ntype = \"dir\"\ntarget = \"/srv/d\"\n", {"/srv"}) == "/srv=/srv");
     // A sibling with a common prefix is not inside.
-    CHECK_FALSE(refused("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\n[[mount]]\ntype = \"tmpfs\"\ntarget = \"/srvx\"\n", {"/srv"}));
+    CHECK(mirrored("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\n[[mount]]\ntype = \"tmpfs\"\ntarget = \"/srvx\"\n", {"/srv"}).empty());
+    // A read-only bind gets no warning: nothing could be made there anyway.
+    Profile profile = test::load_text("command = [\"/bin/true\"]\n" + etc);
+    CHECK(sb::build_plan(profile, {}, facts_with_home({"/etc"})).warnings.empty());
+}
+
+TEST_CASE("OwnMounts: creation only on the mounts set-up made", "[mount][mountpoints]") {
+    sb::UniqueFd proc(::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    sb::UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    REQUIRE(proc);
+    REQUIRE(root);
+    sb::OwnMounts own;
+    CHECK_FALSE(own.holds(root.get()));
+    own.add(proc.get(), "/proc");
+    CHECK(own.holds(proc.get()));
+    CHECK_FALSE(own.holds(root.get()));
+    CHECK_NOTHROW(own.check_may_create(proc.get(), "x", "/proc/x"));
+    try {
+        own.check_may_create(root.get(), ".bashrc", "/home/u/.bashrc");
+        FAIL("expected a SetupError");
+    } catch (const sb::SetupError& error) {
+        CHECK_THAT(error.message(), Catch::Contains("target /home/u/.bashrc: '.bashrc' is missing in a directory of the host, "
+                                                    "and the sandbox creates nothing there"));
+        CHECK_THAT(error.hint(), Catch::Contains("try again"));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
