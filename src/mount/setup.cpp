@@ -58,6 +58,7 @@ std::string octal(unsigned mode) {
 }
 
 std::string describe(const MountStep& step) {
+    if (step.mirror) return "mirror of " + step.source + " at " + step.target;
     std::string text = std::string(to_string(step.kind)) + " ";
     if (!step.source.empty() && step.kind != MountKind::Symlink) text += step.source + " -> ";
     return text + step.target;
@@ -297,7 +298,10 @@ void mirror_directory(Roots& roots, const MountStep& step) {
     std::vector<std::string> names = list_directory(covered.get(), step.target);
     UniqueFd fs = new_filesystem("tmpfs", {{"mode", octal(st.st_mode & 07777)}}, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
                                  step.target);
-    check(::fchownat(fs.get(), "", st.st_uid, st.st_gid, AT_EMPTY_PATH), "chown", step.target);
+    // An owner this user namespace does not map (EINVAL) leaves it to the sandbox's root: the
+    // mirror is read-only either way.
+    if (::fchownat(fs.get(), "", st.st_uid, st.st_gid, AT_EMPTY_PATH) != 0 && errno != EINVAL)
+        throw SysError("chown", step.target, errno);
     roots.own.add(fs.get(), step.target);
     // `covered` still names the directory below the tmpfs: its entries are found through it.
     attach_mount(fs.get(), covered.get(), step.target);
