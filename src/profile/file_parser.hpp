@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroup/limits.hpp"
 #include "profile/profile.hpp"
 
 namespace sb {
@@ -113,31 +114,24 @@ public:
         return static_cast<unsigned>(mode);
     }
 
-    std::uint64_t size_value(const toml::node& node) const {
+    // The one reading of a size in a profile (tmpfs size, [limits], [rlimits]): an integer of
+    // bytes, or a string parse_size takes ("64M", "1T", "512MiB"; "max" where allow_max).
+    std::uint64_t size_value(const toml::node& node, const char* key = "size", bool allow_zero = false,
+                             bool allow_max = false) const {
+        const std::string name = std::string("'") + key + "'";
+        const char* positive = allow_zero ? " must be 0 or more" : " must be positive";
         if (const auto* integer = node.as_integer()) {
-            if (integer->get() <= 0) throw ConfigError(at(node), "'size' must be positive");
+            if (integer->get() < 0 || (integer->get() == 0 && !allow_zero)) throw ConfigError(at(node), name + positive);
             return static_cast<std::uint64_t>(integer->get());
         }
         const auto* text = node.as_string();
-        if (!text) wrong_type("size", node, "a size such as \"64M\"");
-        const std::string& raw = text->get();
-        auto bad = [&](const char* why) {
-            return ConfigError(at(node), std::string("'size' ") + why + ", not \"" + raw + "\"");
-        };
-        std::size_t digits = raw.find_first_not_of("0123456789");
-        if (digits == std::string::npos) digits = raw.size();
-        std::string suffix = raw.substr(digits);
-        int shift = suffix.empty() ? 0
-                    : suffix == "K" || suffix == "k" ? 10
-                    : suffix == "M" || suffix == "m" ? 20
-                    : suffix == "G" || suffix == "g" ? 30
-                                                     : -1;
-        if (digits == 0 || shift < 0 || digits > 15)
-            throw bad("must be a number with an optional K, M or G suffix");
-        std::uint64_t number = std::stoull(raw.substr(0, digits));
-        if (number == 0) throw bad("must be positive");
-        if (number > (UINT64_MAX >> shift)) throw bad("is too large");
-        return number << shift;
+        if (!text) wrong_type(key, node, allow_max ? "a size such as \"512M\", or \"max\"" : "a size such as \"64M\"");
+        auto value = parse_size(text->get(), allow_max);
+        if (!value)
+            throw ConfigError(at(node), name + " must be a size such as \"512M\", \"2G\"" + (allow_max ? " or \"max\"" : "") +
+                                            ", not \"" + text->get() + "\"");
+        if (*value == 0 && !allow_zero) throw ConfigError(at(node), name + positive);
+        return *value;
     }
 
     const std::string& path() const { return path_; }

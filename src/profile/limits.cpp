@@ -9,17 +9,7 @@ namespace {
 constexpr long long kMaxCount = 4194304;
 
 std::uint64_t size_of(const FileParser& p, const char* key, const toml::node& node, bool allow_zero) {
-    if (const auto* integer = node.as_integer()) {
-        if (integer->get() < 0 || (integer->get() == 0 && !allow_zero))
-            throw ConfigError(p.at(node), std::string("'") + key + "' must be " + (allow_zero ? "0 or more" : "positive"));
-        return static_cast<std::uint64_t>(integer->get());
-    }
-    const auto* text = node.as_string();
-    if (!text) p.wrong_type(key, node, "a size such as \"512M\", or \"max\"");
-    auto value = parse_size(text->get(), true);
-    if (!value) throw ConfigError(p.at(node), std::string("'") + key + "' must be a size such as \"512M\", \"2G\" or \"max\", not \"" + text->get() + "\"");
-    if (*value == 0 && !allow_zero) throw ConfigError(p.at(node), std::string("'") + key + "' must be positive");
-    return *value;
+    return p.size_value(node, key, allow_zero, true);
 }
 
 std::uint32_t weight_of(const FileParser& p, const char* key, const toml::node& node) {

@@ -305,7 +305,7 @@ TEST_CASE("profile error: mode not octal", "[profile][invalid]") {
     expect_invalid("mode_not_octal.toml", 4, 8, "'mode' must be an octal permission");
 }
 TEST_CASE("profile error: bad size suffix", "[profile][invalid]") {
-    expect_invalid("bad_size_suffix.toml", 4, 8, "optional K, M or G suffix, not \"64MB\"");
+    expect_invalid("bad_size_suffix.toml", 4, 8, "must be a size such as \"512M\", \"2G\", not \"64XB\"");
 }
 TEST_CASE("profile error: unknown variable", "[profile][invalid]") {
     expect_invalid("unknown_variable.toml", 1, 7, "unknown variable ${NOPE}");
@@ -429,6 +429,18 @@ TEST_CASE("profile: sizes and modes", "[profile]") {
     expect_text_error(head + "mode = 4096\n", 4, 8, "'mode' must be octal: write \"0755\" or 0o755");
     expect_text_error(head + "mode = 755\n", 4, 8, "'mode' must be octal");  // decimal would mean 01363
     expect_text_error(head + "mode = 0o17777\n", 4, 8, "'mode' must be an octal permission");
+}
+
+TEST_CASE("profile: a tmpfs size reads as a memory limit does (one size parser)", "[profile][size]") {
+    // Issue 9: "1T" was refused for a tmpfs and taken for memory.
+    const std::string head = "[[mount]]\ntype = \"tmpfs\"\ntarget = \"/t\"\n";
+    for (const char* text : {"1T", "512MiB", "512MB", "64k", "3G"}) {
+        Profile tmpfs = test::load_text(head + "size = \"" + text + "\"\n");
+        Profile memory = test::load_text(std::string("[limits]\nmemory = \"") + text + "\"\n");
+        REQUIRE(tmpfs.mounts.size() == 1);
+        CHECK(tmpfs.mounts[0].size_bytes == memory.limits.memory_max);
+    }
+    expect_text_error(head + "size = \"max\"\n", 4, 8, "'size' must be a size such as \"512M\", \"2G\", not \"max\"");
 }
 
 TEST_CASE("profile: an empty size string is a ConfigError", "[profile]") {
