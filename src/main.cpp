@@ -85,7 +85,7 @@ int run(int argc, char** argv) {
         print_plan_warnings(plan);
         for (const auto& problem : plan.cgroup.unenforceable)
             std::cerr << "sandbox: " << (plan.cgroup.enforce == Enforce::Strict ? "error" : "warning")
-                      << " on this host: " << problem.message << "\nhint: " << problem.hint
+                      << " on this host: " << problem.located() << "\nhint: " << problem.hint
                       << (plan.cgroup.enforce == Enforce::Strict ? "; or set [limits] enforce = \"best-effort\"" : "")
                       << "\n";
         if (plan.network == NetworkMode::Host)

@@ -88,6 +88,10 @@ LimitCheck check_limits(const std::vector<CgroupWrite>& writes, const Delegation
 // "cannot enforce memory.max 128M: ..." and the hint that names the fix.
 struct LimitProblem {
     std::string message, hint;
+    SourceLocation where;  // the profile value that asked for the limit (line 0: the command line)
+
+    // The message, after the place in the profile that asked for it.
+    std::string located() const { return where.line > 0 ? format_location(where) + ": " + message : message; }
 };
 LimitProblem explain_missing(const CgroupWrite& write, const Delegation& delegation, bool systemd);
 

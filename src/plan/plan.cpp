@@ -258,8 +258,12 @@ void plan_limits(Plan& plan, const Profile& profile, const Overrides& overrides,
     std::vector<CgroupWrite> writes = cgroup_writes(plan.limits);
     LimitCheck check = check_limits(writes, delegation);
     cgroup.writes = check.enforced;
-    for (const auto& write : check.missing)
-        cgroup.unenforceable.push_back(explain_missing(write, delegation, facts.cgroup.systemd));
+    for (const auto& write : check.missing) {
+        LimitProblem problem = explain_missing(write, delegation, facts.cgroup.systemd);
+        auto asked = plan.limits.where.find(write.key);
+        if (asked != plan.limits.where.end()) problem.where = asked->second;
+        cgroup.unenforceable.push_back(problem);
+    }
     cgroup.use = delegation.usable;
     cgroup.reason = delegation.reason;
     cgroup.hint = delegation.hint;

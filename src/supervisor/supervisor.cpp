@@ -172,7 +172,7 @@ void Supervisor::check_limit_policy() const {
         std::string more;
         if (cgroup.unenforceable.size() > 1)
             more = " (and " + std::to_string(cgroup.unenforceable.size() - 1) + " more limit(s); see `sandbox doctor`)";
-        throw SetupError("limits", first.message + more,
+        throw SetupError("limits", first.located() + more,
                          first.hint + "; or set [limits] enforce = \"best-effort\" to run without it");
     }
     for (const auto& problem : cgroup.unenforceable)

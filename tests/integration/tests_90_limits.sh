@@ -22,7 +22,8 @@ t_limits_strict_refuses_without_delegation() {
   p=$(mkprofile p default '[limits]' 'memory = "64M"')
   sb run "$p"
   expect_rc 125 "a limit that cannot be enforced"
-  grep -q '^sandbox: limits: cannot enforce memory.max 64M: ' "$T/err" || fail "no 'cannot enforce memory.max 64M' error"
+  grep -q "^sandbox: limits: $T/p.toml:[0-9]*:[0-9]*: cannot enforce memory.max 64M: " "$T/err" ||
+    fail "no 'cannot enforce memory.max 64M' error at the profile's line: $(cat "$T/err")"
   grep -q 'enforce = "best-effort"' "$T/err" || fail "the hint does not name enforce = \"best-effort\""
   grep -q '^uid=' "$T/out" && fail "the payload ran although its limit cannot be enforced"
   [ -z "$(ls -A "$(state_dir)" 2>/dev/null)" ] || fail "a state record was left behind: $(ls -A "$(state_dir)")"

@@ -140,6 +140,25 @@ TEST_CASE("plan cgroup: a usable delegation enforces what its controllers allow"
     CHECK(c.enable == Strings{"cpu", "io", "memory", "pids"});
 }
 
+TEST_CASE("plan cgroup: an unenforceable limit names the profile value that asked for it", "[plan][cgroup]") {
+    // Issue 9: the strict refusal lacked the file:line:col every other profile error carries.
+    Profile profile = limited_profile();
+    profile.limits.where["cpuset"] = sb::SourceLocation{"/p.toml", 7, 10};
+    Plan plan = sb::build_plan(profile, {}, delegated_facts());
+    REQUIRE(plan.cgroup.unenforceable.size() == 1);
+    CHECK(plan.cgroup.unenforceable[0].located() ==
+          "/p.toml:7:10: cannot enforce cpuset.cpus 0-1: the cpuset controller is not delegated to " + kScopeDir +
+              " (available: cpu io memory pids)");
+    // From the command line there is no place to name.
+    sb::Overrides overrides;
+    overrides.cpus = "1";
+    HostFacts facts = delegated_facts();
+    facts.cgroup.controllers = {"memory", "pids"};
+    Plan cli = sb::build_plan(base_profile(), overrides, facts);
+    REQUIRE(cli.cgroup.unenforceable.size() == 1);
+    CHECK(cli.cgroup.unenforceable[0].located().rfind("cannot enforce cpu.max 1 CPUs", 0) == 0);
+}
+
 TEST_CASE("plan cgroup: the writes carry the exact values", "[plan][cgroup]") {
     Plan plan = sb::build_plan(limited_profile(), {}, delegated_facts());
     REQUIRE(plan.cgroup.writes.size() == 3);

@@ -288,7 +288,7 @@ tmin_cg_missing_controller_fails() {
   p=$(mkprofile p default '[limits]' 'memory = "64M"' 'cpus = 1')
   sb run "$p"
   expect_rc 125 "a profile asking for a controller that is not delegated"
-  grep -q "^sandbox: limits: cannot enforce cpu.max 1 CPUs: the cpu controller is not delegated to $VM_CG_DELEGATED (available: memory pids)" "$T/err" ||
+  grep -q "^sandbox: limits: $T/p.toml:[0-9]*:[0-9]*: cannot enforce cpu.max 1 CPUs: the cpu controller is not delegated to $VM_CG_DELEGATED (available: memory pids)" "$T/err" ||
     fail "the error does not name cpu.max, the cpu controller and the delegated cgroup"
   grep -q '^hint: systemd delegates only memory and pids to users by default; as root, add /etc/systemd/system/user@.service.d/delegate.conf containing "\[Service\]" and "Delegate=cpu cpuset io memory pids"' "$T/err" ||
     fail "the hint does not name systemd's Delegate= drop-in"
