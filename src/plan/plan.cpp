@@ -244,6 +244,14 @@ void plan_name(Plan& plan, const Profile& profile, const Overrides& overrides, c
     }
 }
 
+// Without a runtime directory the run is not recorded. Said only when the run asked for what
+// needs the record: a name of its own (to find it with ps, stats, pause, resume) or limits.
+void warn_unrecorded(Plan& plan, const Profile& profile, const Overrides& overrides, const HostFacts& facts) {
+    if (!plan.state_dir.empty() || !(overrides.name || !profile.name.empty() || plan.limits.any())) return;
+    plan.warnings.push_back("no runtime directory (XDG_RUNTIME_DIR is unset and /run/user/" + std::to_string(facts.uid) +
+                            " is not yours): `sandbox ps`, `stats`, `pause` and `resume` will not see " + plan.name);
+}
+
 void plan_limits(Plan& plan, const Profile& profile, const Overrides& overrides, const HostFacts& facts) {
     plan.limits = profile.limits;
     apply_limit_overrides(plan.limits, overrides.memory, overrides.cpus, overrides.pids);
@@ -456,6 +464,7 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     plan_name(plan, profile, overrides, facts);
     plan.state_dir = facts.state_dir;
     plan_limits(plan, profile, overrides, facts);
+    warn_unrecorded(plan, profile, overrides, facts);
     reserve_mount_points(plan, facts);
     protect_state_dir(plan, facts);
     order_mounts(plan.mounts);

@@ -188,8 +188,7 @@ void Supervisor::register_and_make_cgroup() {
     record.created = ::time(nullptr);
     if (plan_.cgroup.use) record.cgroup = plan_.cgroup.parent + "/" + cgroup_leaf_name(plan_.name);
     if (plan_.state_dir.empty()) {
-        std::cerr << "sandbox: warning: no runtime directory (XDG_RUNTIME_DIR is unset and /run/user/" << ::getuid()
-                  << " is not yours): `sandbox ps`, `stats`, `pause` and `resume` will not see " << plan_.name << "\n";
+        log("not recorded: no runtime directory");  // the plan warned if the run needs a record
     } else {
         registration_.emplace(plan_.state_dir, record);
         log("registered as " + plan_.name + " in " + plan_.state_dir);

@@ -184,6 +184,11 @@ t_state_without_runtime_dir() {
   expect_rc 0 "a run without a runtime directory"
   grep -q '^sandbox: warning: no runtime directory (XDG_RUNTIME_DIR is unset' "$T/err" || fail "no warning that the sandbox is not recorded"
   [ "$existed" = 1 ] || [ ! -e "/tmp/sandbox-$MYUID" ] || fail "a shared /tmp/sandbox-$MYUID directory was used"
+  # A run that asks for nothing a record serves says nothing into the payload's stderr.
+  RC=0
+  env -u XDG_RUNTIME_DIR "$SANDBOX" run default -- /bin/true </dev/null >"$T/out" 2>"$T/err" || RC=$?
+  expect_rc 0 "an unnamed run without a runtime directory"
+  [ ! -s "$T/err" ] || fail "an unnamed run without limits printed: $(cat "$T/err")"
 }
 
 # Records are trusted only as far as they are checked: a record of ours must point at the very

@@ -662,3 +662,19 @@ TEST_CASE("plan state dir: covered on a first run, through a symlinked runtime d
     REQUIRE(cover);
     CHECK(cover->read_only);
 }
+
+TEST_CASE("plan: no runtime directory is mentioned only when the run needs a record", "[plan][state]") {
+    // Issue 9: every run without one printed a warning into the payload's stderr stream.
+    HostFacts facts = delegated_facts();
+    facts.state_dir.clear();
+    CHECK(sb::build_plan(base_profile(), {}, facts).warnings.empty());
+    sb::Overrides named;
+    named.name = "web";
+    Plan plan = sb::build_plan(base_profile(), named, facts);
+    REQUIRE(plan.warnings.size() == 1);
+    CHECK_THAT(plan.warnings[0], Catch::Matchers::Contains("no runtime directory"));
+    CHECK_THAT(plan.warnings[0], Catch::Matchers::Contains("will not see web"));
+    CHECK(sb::build_plan(limited_profile(), {}, facts).warnings.size() == 1);
+    facts.state_dir = "/run/user/1000/sandbox";
+    CHECK(sb::build_plan(base_profile(), named, facts).warnings.empty());
+}
