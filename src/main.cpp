@@ -83,11 +83,11 @@ int run(int argc, char** argv) {
         std::cout << render_profile_toml(profile) << render_bind_sources(plan);
         if (line->verbose) std::cout << "\n# plan\n" << render_plan(plan);
         print_plan_warnings(plan);
-        for (const auto& problem : plan.cgroup.unenforceable)
-            std::cerr << "sandbox: " << (plan.cgroup.enforce == Enforce::Strict ? "error" : "warning")
-                      << " on this host: " << problem.located() << "\nhint: " << problem.hint
-                      << (plan.cgroup.enforce == Enforce::Strict ? "; or set [limits] enforce = \"best-effort\"" : "")
-                      << "\n";
+        for (const auto& problem : plan.cgroup.unenforceable) {
+            LimitVerdict verdict = judge_limit(problem, plan.cgroup.enforce);
+            std::cerr << "sandbox: " << (verdict.refuse ? "error" : "warning") << " on this host: " << verdict.message
+                      << "\nhint: " << verdict.hint << "\n";
+        }
         if (plan.network == NetworkMode::Host)
             std::cerr << "sandbox: warning: [network] mode = \"host\" shares the host's network namespace: the "
                          "sandbox reaches every service on the host's loopback and LAN, and abstract UNIX sockets "

@@ -173,23 +173,38 @@ LimitCheck check_limits(const std::vector<CgroupWrite>& writes, const Delegation
     return check;
 }
 
+std::string LimitProblem::message() const {
+    return (refused_by_kernel ? "cannot set " : "cannot enforce ") + limit + ": " + reason;
+}
+
+std::string LimitProblem::located() const {
+    return where.line > 0 ? format_location(where) + ": " + message() : message();
+}
+
+LimitVerdict judge_limit(const LimitProblem& problem, Enforce enforce) {
+    if (enforce == Enforce::Strict)
+        return {true, problem.located(), problem.hint + "; or set [limits] enforce = \"best-effort\" to run without it"};
+    return {false, problem.located() + " (best-effort: running without it)", problem.hint};
+}
+
 LimitProblem explain_missing(const CgroupWrite& write, const Delegation& delegation, bool systemd) {
     LimitProblem problem;
-    std::string limit = "cannot enforce " + write.label;
+    problem.limit = write.label;
+    problem.where = write.where;
     if (!delegation.usable) {
-        problem.message = limit + ": " + delegation.reason;
+        problem.reason = delegation.reason;
         problem.hint = delegation.hint;
         return problem;
     }
     if (delegation.controllers.count(write.controller)) {
-        problem.message = limit + ": this kernel offers no " + write.file + " (in " + delegation.directory + ")";
+        problem.reason = "this kernel offers no " + write.file + " (in " + delegation.directory + ")";
         problem.hint = write.file == "memory.swap.max" ? "swap accounting is off: boot with swapaccount=1, or drop memory_swap"
                        : write.file == "io.weight"     ? "io.weight needs the io cost model (CONFIG_BLK_CGROUP_IOCOST), or drop io_weight"
                                                        : "this limit needs a kernel feature that is missing";
         return problem;
     }
-    problem.message = limit + ": the " + write.controller + " controller is not delegated to " +
-                      delegation.directory + " (available: " + join(delegation.controllers) + ")";
+    problem.reason = "the " + write.controller + " controller is not delegated to " + delegation.directory +
+                     " (available: " + join(delegation.controllers) + ")";
     if (systemd)
         problem.hint = "systemd delegates only memory and pids to users by default; as root, add " +
                        std::string(kSystemdDelegateDropIn);

@@ -87,12 +87,25 @@ LimitCheck check_limits(const std::vector<CgroupWrite>& writes, const Delegation
 
 // "cannot enforce memory.max 128M: ..." and the hint that names the fix.
 struct LimitProblem {
-    std::string message, hint;
+    std::string limit;   // "memory.max 64M" (for a refused write, with what was written where)
+    std::string reason;  // why this host cannot enforce it
+    std::string hint;    // the fix
     SourceLocation where;  // the profile value that asked for the limit (line 0: the command line)
+    bool refused_by_kernel = false;  // the value was written and the kernel refused it
 
+    // "cannot enforce memory.max 64M: the memory controller is not delegated to ..."
+    std::string message() const;
     // The message, after the place in the profile that asked for it.
-    std::string located() const { return where.line > 0 ? format_location(where) + ": " + message : message; }
+    std::string located() const;
 };
+
+// The one rule for a limit this host cannot enforce, asked by the plan's rendering, set-up,
+// `check` and the cgroup: strict refuses the run, best-effort runs without it and says so once.
+struct LimitVerdict {
+    bool refuse = false;
+    std::string message, hint;  // as the user reads them
+};
+LimitVerdict judge_limit(const LimitProblem& problem, Enforce enforce);
 LimitProblem explain_missing(const CgroupWrite& write, const Delegation& delegation, bool systemd);
 
 // The systemd drop-in that delegates every controller to users.

@@ -51,6 +51,7 @@ struct CgroupWrite {
     std::string value;       // what is written: "134217728"
     std::string label;       // for people: "memory.max 128M"
     std::string key;         // the profile key it comes from: "memory"
+    SourceLocation where;    // where that key was set (line 0: the command line or unknown)
 };
 
 // In a fixed order (cpuset first: the kernel wants cpuset.cpus before anything runs).

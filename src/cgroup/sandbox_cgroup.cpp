@@ -230,12 +230,15 @@ void SandboxCgroup::build(const CgroupPlan& plan, std::vector<std::string>& warn
             applied.push_back(write);
             continue;
         }
-        std::string what = "cannot set " + write.label + " (write \"" + write.value + "\" to " + path_ + "/" +
-                           write.file + "): " + std::strerror(err);
-        if (plan.enforce == Enforce::Strict)
-            throw SetupError("limits", what,
-                             write_failure_hint(err, write) + "; or set [limits] enforce = \"best-effort\"");
-        warnings.push_back(what + " (best-effort: running without it)");
+        LimitProblem problem;
+        problem.refused_by_kernel = true;
+        problem.limit = write.label + " (write \"" + write.value + "\" to " + path_ + "/" + write.file + ")";
+        problem.reason = std::strerror(err);
+        problem.hint = write_failure_hint(err, write);
+        problem.where = write.where;
+        LimitVerdict verdict = judge_limit(problem, plan.enforce);
+        if (verdict.refuse) throw SetupError("limits", verdict.message, verdict.hint);
+        warnings.push_back(verdict.message);
     }
     std::vector<std::string> controllers;
     for (const auto& name : plan.enable)

@@ -161,7 +161,7 @@ int run_doctor(const HostFacts& facts) {
         } else if (!available) {
             CgroupWrite probe{controller, "", "", controller + " limits", ""};
             LimitProblem problem = explain_missing(probe, delegation, cg.systemd);
-            detail = problem.message.substr(problem.message.find(':') + 2) + "\n        fix: " + problem.hint;
+            detail = problem.reason + "\n        fix: " + problem.hint;
         }
         line(controller, available, detail);
     }

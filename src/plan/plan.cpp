@@ -264,14 +264,14 @@ void plan_limits(Plan& plan, const Profile& profile, const Overrides& overrides,
     cgroup.enforce = plan.limits.enforce;
     Delegation delegation = decide_delegation(facts.cgroup);
     std::vector<CgroupWrite> writes = cgroup_writes(plan.limits);
+    for (auto& write : writes) {
+        auto asked = plan.limits.where.find(write.key);
+        if (asked != plan.limits.where.end()) write.where = asked->second;
+    }
     LimitCheck check = check_limits(writes, delegation);
     cgroup.writes = check.enforced;
-    for (const auto& write : check.missing) {
-        LimitProblem problem = explain_missing(write, delegation, facts.cgroup.systemd);
-        auto asked = plan.limits.where.find(write.key);
-        if (asked != plan.limits.where.end()) problem.where = asked->second;
-        cgroup.unenforceable.push_back(problem);
-    }
+    for (const auto& write : check.missing)
+        cgroup.unenforceable.push_back(explain_missing(write, delegation, facts.cgroup.systemd));
     cgroup.use = delegation.usable;
     cgroup.reason = delegation.reason;
     cgroup.hint = delegation.hint;
@@ -564,8 +564,8 @@ std::string describe_cgroup(const Plan& plan) {
     }
     for (const auto& write : cgroup.writes) out += "\n            limit " + write.label;
     for (const auto& problem : cgroup.unenforceable)
-        out += std::string("\n            ") + (cgroup.enforce == Enforce::Strict ? "CANNOT ENFORCE: " : "skipped (best-effort): ") +
-               problem.message.substr(problem.message.rfind("cannot enforce ", 0) == 0 ? 15 : 0);
+        out += std::string("\n            ") + (judge_limit(problem, cgroup.enforce).refuse ? "CANNOT ENFORCE: " : "skipped (best-effort): ") +
+               problem.limit + ": " + problem.reason;
     return out;
 }
 

@@ -167,16 +167,15 @@ private:
 void Supervisor::check_limit_policy() const {
     const CgroupPlan& cgroup = plan_.cgroup;
     if (cgroup.unenforceable.empty()) return;
-    if (cgroup.enforce == Enforce::Strict) {
-        const LimitProblem& first = cgroup.unenforceable.front();
+    LimitVerdict first = judge_limit(cgroup.unenforceable.front(), cgroup.enforce);
+    if (first.refuse) {
         std::string more;
         if (cgroup.unenforceable.size() > 1)
             more = " (and " + std::to_string(cgroup.unenforceable.size() - 1) + " more limit(s); see `sandbox doctor`)";
-        throw SetupError("limits", first.located() + more,
-                         first.hint + "; or set [limits] enforce = \"best-effort\" to run without it");
+        throw SetupError("limits", first.message + more, first.hint);
     }
     for (const auto& problem : cgroup.unenforceable)
-        std::cerr << "sandbox: warning: " << problem.message << " (best-effort: running without it)\n";
+        std::cerr << "sandbox: warning: " << judge_limit(problem, cgroup.enforce).message << "\n";
 }
 
 void Supervisor::register_and_make_cgroup() {

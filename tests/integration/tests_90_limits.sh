@@ -40,7 +40,7 @@ t_limits_best_effort_warns_and_runs() {
   sb run "$p"
   expect_rc 0
   expect_kv uid 0
-  [ "$(grep -c '^sandbox: warning: cannot enforce' "$T/err")" = 2 ] ||
+  [ "$(grep -c "^sandbox: warning: $T/p.toml:[0-9]*:[0-9]*: cannot enforce" "$T/err")" = 2 ] ||
     fail "expected one warning per missing limit (2)"
   grep -q 'memory.max 64M' "$T/err" || fail "the warning does not name memory.max 64M"
   grep -q 'pids.max 20' "$T/err" || fail "the warning does not name pids.max 20"

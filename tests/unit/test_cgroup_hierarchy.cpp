@@ -454,7 +454,7 @@ TEST_CASE("explain_missing: not usable repeats the delegation's reason and hint"
     Delegation d = sb::decide_delegation(facts);
     auto problem = sb::explain_missing(write_of("memory", "memory.max", "134217728", "memory.max 128M", "memory"), d,
                                        true);
-    CHECK(problem.message == "cannot enforce memory.max 128M: the cgroup this runs in (" + kScope +
+    CHECK(problem.message() == "cannot enforce memory.max 128M: the cgroup this runs in (" + kScope +
                                  ") is not delegated to you (owned by another user)");
     CHECK(problem.hint == d.hint);
 }
@@ -463,7 +463,7 @@ TEST_CASE("explain_missing: a controller that is not delegated, with systemd", "
     Delegation d = sb::decide_delegation(usable_facts());
     d.controllers = {"memory", "pids"};
     auto problem = sb::explain_missing(write_of("cpu", "cpu.max", "150000 100000", "cpu.max 1.5 CPUs", "cpus"), d, true);
-    CHECK(problem.message == "cannot enforce cpu.max 1.5 CPUs: the cpu controller is not delegated to " + kScopeDir +
+    CHECK(problem.message() == "cannot enforce cpu.max 1.5 CPUs: the cpu controller is not delegated to " + kScopeDir +
                                  " (available: memory pids)");
     CHECK_THAT(problem.hint, Catch::Matchers::Contains("/etc/systemd/system/user@.service.d/delegate.conf"));
     CHECK_THAT(problem.hint, Catch::Matchers::Contains("Delegate=cpu cpuset io memory pids"));
@@ -475,7 +475,7 @@ TEST_CASE("explain_missing: a controller that is not delegated, without systemd"
     Delegation d = sb::decide_delegation(usable_facts());
     auto problem =
         sb::explain_missing(write_of("cpuset", "cpuset.cpus", "0-1", "cpuset.cpus 0-1", "cpuset"), d, false);
-    CHECK(problem.message == "cannot enforce cpuset.cpus 0-1: the cpuset controller is not delegated to " +
+    CHECK(problem.message() == "cannot enforce cpuset.cpus 0-1: the cpuset controller is not delegated to " +
                                  kScopeDir + " (available: cpu io memory pids)");
     CHECK(problem.hint == "as root, enable it in the parent cgroup: write +cpuset to the cgroup.subtree_control of "
                           "every cgroup above " + kScopeDir);
@@ -486,7 +486,7 @@ TEST_CASE("explain_missing: no controllers at all reads \"none\"", "[cgroup][hie
     Delegation d = sb::decide_delegation(usable_facts());
     d.controllers.clear();
     auto problem = sb::explain_missing(write_of("pids", "pids.max", "5", "pids.max 5", "pids"), d, true);
-    CHECK(problem.message == "cannot enforce pids.max 5: the pids controller is not delegated to " + kScopeDir +
+    CHECK(problem.message() == "cannot enforce pids.max 5: the pids controller is not delegated to " + kScopeDir +
                                  " (available: none)");
 }
 
@@ -510,8 +510,27 @@ TEST_CASE("check_limits: a limit whose interface file the kernel lacks is not en
     CHECK(files_of(check.enforced) == std::vector<std::string>{"memory.max"});
     REQUIRE(files_of(check.missing) == std::vector<std::string>{"memory.swap.max", "io.weight"});
     auto swap = sb::explain_missing(check.missing[0], d, true);
-    CHECK(swap.message == "cannot enforce memory.swap.max 0: this kernel offers no memory.swap.max (in " + kScopeDir + ")");
+    CHECK(swap.message() == "cannot enforce memory.swap.max 0: this kernel offers no memory.swap.max (in " + kScopeDir + ")");
     CHECK(swap.hint == "swap accounting is off: boot with swapaccount=1, or drop memory_swap");
     auto weight = sb::explain_missing(check.missing[1], d, true);
     CHECK_THAT(weight.hint, Catch::Matchers::StartsWith("io.weight needs the io cost model"));
+}
+
+TEST_CASE("judge_limit: the one enforce rule", "[cgroup][limits]") {
+    sb::LimitProblem problem;
+    problem.limit = "memory.max 64M";
+    problem.reason = "no delegated cgroup";
+    problem.hint = "delegate one";
+    problem.where = sb::SourceLocation{"/p.toml", 3, 10};
+    sb::LimitVerdict strict = sb::judge_limit(problem, sb::Enforce::Strict);
+    CHECK(strict.refuse);
+    CHECK(strict.message == "/p.toml:3:10: cannot enforce memory.max 64M: no delegated cgroup");
+    CHECK(strict.hint == "delegate one; or set [limits] enforce = \"best-effort\" to run without it");
+    sb::LimitVerdict lenient = sb::judge_limit(problem, sb::Enforce::BestEffort);
+    CHECK_FALSE(lenient.refuse);
+    CHECK(lenient.message == "/p.toml:3:10: cannot enforce memory.max 64M: no delegated cgroup (best-effort: running without it)");
+    CHECK(lenient.hint == "delegate one");
+    problem.refused_by_kernel = true;
+    problem.where = {};
+    CHECK(sb::judge_limit(problem, sb::Enforce::Strict).message == "cannot set memory.max 64M: no delegated cgroup");
 }

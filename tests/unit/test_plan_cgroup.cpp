@@ -133,7 +133,7 @@ TEST_CASE("plan cgroup: a usable delegation enforces what its controllers allow"
     CHECK(labels(c.writes) == Strings{"memory.max 256M", "cpu.max 1.5 CPUs", "pids.max 100"});
     for (const auto& w : c.writes) CHECK(w.controller != "cpuset");
     REQUIRE(c.unenforceable.size() == 1);
-    CHECK(c.unenforceable[0].message == "cannot enforce cpuset.cpus 0-1: the cpuset controller is not delegated to " +
+    CHECK(c.unenforceable[0].message() == "cannot enforce cpuset.cpus 0-1: the cpuset controller is not delegated to " +
                                             kScopeDir + " (available: cpu io memory pids)");
     CHECK_THAT(c.unenforceable[0].hint, Catch::Matchers::Contains("/etc/systemd/system/user@.service.d/delegate.conf"));
     // Every available controller, in the known order; cpuset is not available.
@@ -215,8 +215,8 @@ TEST_CASE("plan cgroup: only the controllers that are available are enabled", "[
     CHECK(plan.cgroup.enable == Strings{"memory", "pids"});
     CHECK(labels(plan.cgroup.writes) == Strings{"memory.max 256M", "pids.max 100"});
     REQUIRE(plan.cgroup.unenforceable.size() == 2);
-    CHECK_THAT(plan.cgroup.unenforceable[0].message, Catch::Matchers::StartsWith("cannot enforce cpuset.cpus 0-1: "));
-    CHECK_THAT(plan.cgroup.unenforceable[1].message,
+    CHECK_THAT(plan.cgroup.unenforceable[0].message(), Catch::Matchers::StartsWith("cannot enforce cpuset.cpus 0-1: "));
+    CHECK_THAT(plan.cgroup.unenforceable[1].message(),
                Catch::Matchers::StartsWith("cannot enforce cpu.max 1.5 CPUs: the cpu controller is not delegated"));
 }
 
@@ -296,10 +296,10 @@ TEST_CASE("plan cgroup: not usable makes every limit unenforceable and mounts no
     CHECK(c.reason == "the cgroup this runs in (" + kScope + ") is not delegated to you (owned by another user)");
     CHECK(c.hint == "run it in a delegated scope: systemd-run --user --scope -p Delegate=yes sandbox run ...");
     REQUIRE(c.unenforceable.size() == 4);
-    CHECK(c.unenforceable[0].message == "cannot enforce cpuset.cpus 0-1: " + c.reason);
-    CHECK(c.unenforceable[1].message == "cannot enforce memory.max 256M: " + c.reason);
-    CHECK(c.unenforceable[2].message == "cannot enforce cpu.max 1.5 CPUs: " + c.reason);
-    CHECK(c.unenforceable[3].message == "cannot enforce pids.max 100: " + c.reason);
+    CHECK(c.unenforceable[0].message() == "cannot enforce cpuset.cpus 0-1: " + c.reason);
+    CHECK(c.unenforceable[1].message() == "cannot enforce memory.max 256M: " + c.reason);
+    CHECK(c.unenforceable[2].message() == "cannot enforce cpu.max 1.5 CPUs: " + c.reason);
+    CHECK(c.unenforceable[3].message() == "cannot enforce pids.max 100: " + c.reason);
     for (const auto& problem : c.unenforceable) CHECK(problem.hint == c.hint);
     CHECK(count_kind(plan, MountKind::Cgroup) == 0);
 }

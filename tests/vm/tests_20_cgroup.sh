@@ -239,14 +239,14 @@ t_cg_refused_value() {
   p=$(mkprofile p default '[limits]' 'cpuset = "7"' 'pids = 50')
   sb run --name refused "$p"
   expect_rc 125 "a cpuset the kernel refuses"
-  grep -q '^sandbox: limits: cannot set cpuset.cpus 7 (write "7" to .*/sandbox-refused/cpuset.cpus): ' "$T/err" ||
+  grep -q "^sandbox: limits: $T/p.toml:[0-9]*:[0-9]*: cannot set cpuset.cpus 7 (write \"7\" to .*/sandbox-refused/cpuset.cpus): " "$T/err" ||
     fail "the error does not name the limit, the file and the errno"
   grep -q '^hint: the CPUs (or memory nodes) must exist' "$T/err" || fail "the hint does not say the CPUs must exist"
   [ ! -d "$(sandbox_cg refused)" ] || fail "the cgroup of a sandbox that failed to start was left behind"
   p=$(mkprofile -n q default 'command = ["/bin/sh", "-c", "cat /sys/fs/cgroup/pids.max"]' '[limits]' 'cpuset = "7"' 'pids = 50' 'enforce = "best-effort"')
   sb run --name refused "$p"
   expect_rc 0 "best-effort with a refused cpuset"
-  grep -q '^sandbox: warning: cannot set cpuset.cpus 7 .*(best-effort: running without it)' "$T/err" || fail "no best-effort warning"
+  grep -q "^sandbox: warning: $T/q.toml:[0-9]*:[0-9]*: cannot set cpuset.cpus 7 .*(best-effort: running without it)" "$T/err" || fail "no best-effort warning"
   grep -qx 50 "$T/out" || fail "the other limit (pids.max 50) was not applied"
 }
 
@@ -306,7 +306,7 @@ tmin_cg_best_effort_warns_and_runs() {
     '[limits]' 'memory = "64M"' 'cpus = 1' 'io_weight = 50' 'enforce = "best-effort"')
   sb run "$p"
   expect_rc 0 "best-effort runs without the missing limits"
-  [ "$(grep -c '^sandbox: warning: cannot enforce' "$T/err")" = 2 ] || fail "expected one warning per missing limit (cpu.max, io.weight)"
+  [ "$(grep -c "^sandbox: warning: $T/p.toml:[0-9]*:[0-9]*: cannot enforce" "$T/err")" = 2 ] || fail "expected one warning per missing limit (cpu.max, io.weight), at their lines"
   grep -q 'cannot enforce cpu.max 1 CPUs' "$T/err" || fail "no warning for cpu.max"
   grep -q 'cannot enforce io.weight 50' "$T/err" || fail "no warning for io.weight"
   grep -qx $((64 << 20)) "$T/out" || fail "memory.max (available) was not enforced"
