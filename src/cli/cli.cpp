@@ -41,13 +41,13 @@ void add_run_options(CLI::App& app, CommandLine& line, std::string& user_mode) {
         ->type_name("NAME=VALUE")
         ->allow_extra_args(false);  // one value per -e: `-e A=1 PROFILE` leaves PROFILE alone
     app.add_option("--network", line.network_mode, "Override [network] mode")
-        ->check(CLI::IsMember({"none", "slirp", "host"}))
+        ->check(CLI::IsMember(network_mode_names()))
         ->type_name("none|slirp|host");
     app.add_option("-p,--publish", line.overrides.publish, "Forward [ADDRESS:]HOSTPORT:PORT[/udp] into the sandbox (slirp; repeatable)")
         ->type_name("SPEC")
         ->allow_extra_args(false);
     app.add_option("--user-mode", user_mode, "Override [user] mode")
-        ->check(CLI::IsMember({"root", "keep-id"}))
+        ->check(CLI::IsMember(user_mode_names()))
         ->type_name("root|keep-id");
     app.add_option("--name", line.overrides.name, "Name of the sandbox (ps, stats, pause, resume); default: generated")
         ->type_name("NAME");
@@ -158,9 +158,7 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv) {
     if (sub.doctor->parsed()) line.command = Command::Doctor;
     if (sub.shell->parsed() && line.profile.empty()) line.profile = "shell";
     if (!user_mode.empty()) line.overrides.user_mode = parse_user_mode(user_mode);
-    if (line.network_mode == "none") line.overrides.network = NetworkMode::None;
-    if (line.network_mode == "slirp") line.overrides.network = NetworkMode::Slirp;
-    if (line.network_mode == "host") line.overrides.network = NetworkMode::Host;
+    if (!line.network_mode.empty()) line.overrides.network = parse_network_mode(line.network_mode);
     if (line.learn) line.overrides.seccomp_mode = SeccompMode::Learn;
     else if (!line.violations.empty()) line.overrides.seccomp_mode = SeccompMode::Log;
     return line;

@@ -47,7 +47,7 @@ void parse_user(const FileParser& p, const toml::table& table, Layer& layer) {
         layer.subordinate_ids = p.bool_value("subordinate_ids", *node);
     if (const auto* node = table.get("mode")) {
         auto mode = parse_user_mode(p.string_value("mode", *node));
-        if (!mode) throw ConfigError(p.at(*node), "[user] mode must be \"root\" or \"keep-id\"");
+        if (!mode) throw ConfigError(p.at(*node), "[user] mode must be " + quoted_choices(user_mode_names()));
         layer.user_mode = mode;
     }
     if (const auto* node = table.get("uid")) {

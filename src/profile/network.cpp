@@ -84,11 +84,9 @@ NetworkLayer parse_network(const FileParser& p, const toml::table& table) {
     for (auto&& [key, node] : table)
         if (key.str() != "mode") note_slirp_only(layer, p, key);
     if (const auto* node = table.get("mode")) {
-        std::string mode = p.string_value("mode", *node);
-        if (mode == "none") layer.mode = NetworkMode::None;
-        else if (mode == "host") layer.mode = NetworkMode::Host;
-        else if (mode == "slirp") layer.mode = NetworkMode::Slirp;
-        else throw ConfigError(p.at(*node), "[network] mode must be \"none\", \"slirp\" or \"host\"");
+        auto mode = parse_network_mode(p.string_value("mode", *node));
+        if (!mode) throw ConfigError(p.at(*node), "[network] mode must be " + quoted_choices(network_mode_names()));
+        layer.mode = *mode;
     }
     if (const auto* node = table.get("allow_host_loopback"))
         layer.allow_host_loopback = p.bool_value("allow_host_loopback", *node);

@@ -9,9 +9,53 @@
 
 namespace sb {
 
-const char* to_string(UserMode mode) { return mode == UserMode::Root ? "root" : "keep-id"; }
-const char* to_string(NetworkMode mode) {
-    return mode == NetworkMode::None ? "none" : mode == NetworkMode::Host ? "host" : "slirp";
+namespace {
+
+// The one spelling of each mode: profiles, the command line, --dry-run and messages.
+template <typename Mode>
+struct ModeName {
+    Mode mode;
+    const char* name;
+};
+constexpr ModeName<UserMode> kUserModes[] = {{UserMode::Root, "root"}, {UserMode::KeepId, "keep-id"}};
+constexpr ModeName<NetworkMode> kNetworkModes[] = {
+    {NetworkMode::None, "none"}, {NetworkMode::Slirp, "slirp"}, {NetworkMode::Host, "host"}};
+
+template <typename Mode, std::size_t N>
+const char* name_of(const ModeName<Mode> (&table)[N], Mode mode) {
+    for (const auto& entry : table)
+        if (entry.mode == mode) return entry.name;
+    return "?";
+}
+
+template <typename Mode, std::size_t N>
+std::optional<Mode> mode_named(const ModeName<Mode> (&table)[N], const std::string& text) {
+    for (const auto& entry : table)
+        if (text == entry.name) return entry.mode;
+    return std::nullopt;
+}
+
+template <typename Mode, std::size_t N>
+std::vector<std::string> names_of(const ModeName<Mode> (&table)[N]) {
+    std::vector<std::string> names;
+    for (const auto& entry : table) names.push_back(entry.name);
+    return names;
+}
+
+}  // namespace
+
+const char* to_string(UserMode mode) { return name_of(kUserModes, mode); }
+const char* to_string(NetworkMode mode) { return name_of(kNetworkModes, mode); }
+std::optional<UserMode> parse_user_mode(const std::string& text) { return mode_named(kUserModes, text); }
+std::optional<NetworkMode> parse_network_mode(const std::string& text) { return mode_named(kNetworkModes, text); }
+std::vector<std::string> user_mode_names() { return names_of(kUserModes); }
+std::vector<std::string> network_mode_names() { return names_of(kNetworkModes); }
+
+std::string quoted_choices(const std::vector<std::string>& names) {
+    std::string out;
+    for (std::size_t i = 0; i < names.size(); ++i)
+        out += std::string(i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + "\"" + names[i] + "\"";
+    return out;
 }
 
 namespace {
@@ -40,12 +84,6 @@ namespace {
 std::optional<MountKind> parse_mount_kind(const std::string& text) {
     for (const auto& entry : kKindNames)
         if (text == entry.name) return entry.kind;
-    return std::nullopt;
-}
-
-std::optional<UserMode> parse_user_mode(const std::string& text) {
-    if (text == "root") return UserMode::Root;
-    if (text == "keep-id") return UserMode::KeepId;
     return std::nullopt;
 }
 

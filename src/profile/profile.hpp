@@ -27,6 +27,11 @@ const char* to_string(UserMode mode);
 const char* to_string(NetworkMode mode);
 const char* to_string(MountKind kind);
 std::optional<UserMode> parse_user_mode(const std::string& text);
+std::optional<NetworkMode> parse_network_mode(const std::string& text);
+std::vector<std::string> user_mode_names();     // in the order documented
+std::vector<std::string> network_mode_names();
+// "\"a\", \"b\" or \"c\"", for messages.
+std::string quoted_choices(const std::vector<std::string>& names);
 std::optional<MountKind> parse_mount_kind(const std::string& text);
 
 struct MountSpec {

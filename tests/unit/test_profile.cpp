@@ -934,3 +934,14 @@ TEST_CASE("render: slirp network settings round-trip", "[profile][render][networ
     CHECK(again.slirp.egress.allow == original.slirp.egress.allow);
     CHECK(again.slirp.egress.deny == original.slirp.egress.deny);
 }
+
+TEST_CASE("modes: one table spells each mode for profiles, the command line and messages", "[profile][modes]") {
+    CHECK(sb::network_mode_names() == std::vector<std::string>{"none", "slirp", "host"});
+    CHECK(sb::user_mode_names() == std::vector<std::string>{"root", "keep-id"});
+    for (const auto& name : sb::network_mode_names()) CHECK(sb::to_string(*sb::parse_network_mode(name)) == name);
+    for (const auto& name : sb::user_mode_names()) CHECK(sb::to_string(*sb::parse_user_mode(name)) == name);
+    CHECK_FALSE(sb::parse_network_mode("Slirp"));
+    CHECK(sb::quoted_choices({"a", "b", "c"}) == "\"a\", \"b\" or \"c\"");
+    CHECK(sb::quoted_choices({"root", "keep-id"}) == "\"root\" or \"keep-id\"");
+    expect_text_error("[network]\nmode = \"tap\"\n", 2, 8, "[network] mode must be \"none\", \"slirp\" or \"host\"");
+}
