@@ -13,6 +13,7 @@
 #include "cgroup/stats.hpp"
 #include "manage/diagnose.hpp"
 #include "state/registry.hpp"
+#include "supervisor/supervisor.hpp"
 #include "sys/error.hpp"
 #include "sys/syscalls.hpp"
 
@@ -102,10 +103,7 @@ int probe_user_namespace() {
 }
 
 IsolationFacts read_isolation_facts(const HostFacts& facts) {
-    IsolationFacts isolation;
-    isolation.max_user_namespaces = read_text_file("/proc/sys/user/max_user_namespaces");
-    isolation.unprivileged_userns_clone = read_text_file("/proc/sys/kernel/unprivileged_userns_clone");
-    isolation.apparmor_restrict_userns = read_text_file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
+    IsolationFacts isolation = read_user_namespace_sysctls();
     isolation.userns_probe_errno = probe_user_namespace();
     std::string status = read_text_file("/proc/self/status").value_or("");
     auto seccomp = status.find("\nSeccomp:");

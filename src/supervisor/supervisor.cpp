@@ -88,17 +88,14 @@ int user_terminal(unsigned mask) {
     return -1;
 }
 
+// The cause and the fix in doctor's words (diagnose_user_namespaces decides both).
 std::string hint_for_clone_error(int err) {
-    switch (err) {
-        case EAGAIN: return "too many processes: check `ulimit -u` and the pids.max of your cgroup";
-        case ENOSPC: return "too many user namespaces: see /proc/sys/user/max_user_namespaces";
-        case EPERM:
-        case EACCES:
-        case EINVAL:
-            return "unprivileged user namespaces look disabled: check the sysctls "
-                   "kernel.unprivileged_userns_clone and kernel.apparmor_restrict_unprivileged_userns";
-        default: return "";
-    }
+    if (err == EAGAIN) return "too many processes: check `ulimit -u` and the pids.max of your cgroup";
+    if (err != ENOSPC && err != EPERM && err != EACCES && err != EINVAL) return "";
+    IsolationFacts facts = read_user_namespace_sysctls();
+    facts.userns_probe_errno = err;
+    Diagnosis diagnosis = diagnose_user_namespaces(facts);
+    return diagnosis.detail + "; " + diagnosis.fix;
 }
 
 class Supervisor {
