@@ -13,7 +13,7 @@ std::string number(std::uint64_t value) { return value == kNoLimit ? "max" : std
 
 void add(std::vector<CgroupWrite>& out, const char* controller, const char* file, std::string value,
          std::string shown, const char* key) {
-    out.push_back({controller, file, value, std::string(file) + " " + shown, key});
+    out.push_back({controller, file, value, std::string(file) + " " + shown, key, {}});
 }
 
 std::string io_max_value(const IoDeviceLimit& device) {

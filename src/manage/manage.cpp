@@ -157,7 +157,7 @@ int run_doctor(const HostFacts& facts) {
         if (!delegation.usable) {
             detail = "not enforceable: no delegated cgroup";
         } else if (!available) {
-            CgroupWrite probe{controller, "", "", controller + " limits", ""};
+            CgroupWrite probe{controller, "", "", controller + " limits", "", {}};
             LimitProblem problem = explain_missing(probe, delegation, cg.systemd);
             detail = problem.reason + "\n        fix: " + problem.hint;
         }

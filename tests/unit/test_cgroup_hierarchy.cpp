@@ -33,7 +33,7 @@ CgroupFacts usable_facts() {
 
 CgroupWrite write_of(const std::string& controller, const std::string& file, const std::string& value,
                      const std::string& label, const std::string& key) {
-    return CgroupWrite{controller, file, value, label, key};
+    return CgroupWrite{controller, file, value, label, key, {}};
 }
 
 std::vector<std::string> files_of(const std::vector<CgroupWrite>& writes) {
