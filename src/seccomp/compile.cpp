@@ -262,6 +262,8 @@ std::size_t entry_for(const std::vector<sock_filter>& body, std::uint32_t arch) 
 enum class Reach { Direct, ThroughJump };
 
 struct TreeWriter {
+    explicit TreeWriter(Reach how) : reach(how) {}
+
     BpfWriter out;
     Reach reach;
     BpfWriter::Label body = out.label();  // the start of libseccomp's part
@@ -332,7 +334,7 @@ std::vector<std::uint32_t> architectures_of(const std::vector<PrefixRule>& rules
 }
 
 BpfWriter write_tree(const std::vector<PrefixRule>& rules, const std::vector<sock_filter>& body, Reach reach) {
-    TreeWriter tree{BpfWriter(), reach};
+    TreeWriter tree(reach);
     auto arches = architectures_of(rules);
     std::vector<BpfWriter::Label> searches, entries;
     tree.out.load(kArchWord);
