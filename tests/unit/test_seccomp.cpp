@@ -851,6 +851,7 @@ std::vector<Args> representative_args() {
                                       CLONE_NEWUSER, CLONE_NEWNS | SIGCHLD, CLONE_NEWNET | CLONE_NEWPID, kThreadFlags,
                                       kVforkFlags})
         samples.push_back(args({first}));
+    for (std::uint64_t flag : kCloneNewFlags) samples.push_back(args({flag | kForkFlags}));
     for (std::uint64_t request : Values{kTiocsti, kTioclinux, kFionread, 0x100005412, 0xffffffff0000541C})
         samples.push_back(args({1, request}));
     return samples;
