@@ -6,9 +6,13 @@
 //     user is on a terminal, and hand its master to the supervisor;
 //   - mode slirp: hand the frames fd over first, and before the payload wait for the
 //     supervisor's word that the network runs and every port forward listens;
-//   - vfork the payload, drop every capability but CAP_KILL, then loop on a signalfd: reap every child (orphans are reparented to us),
-//     forward signals to the payload, and when the payload exits report its status and exit,
-//     which makes the kernel kill everything left in the PID namespace.
+//   - load the seccomp filter (built-in policies; see filter_loaded_before_fork) and hand its
+//     listener, in log and learn modes, to the supervisor;
+//   - vfork the payload (which inherits the filter), drop every capability but CAP_KILL (and
+//     load the filter now if the payload loads its own), then loop on a signalfd: reap every
+//     child (orphans are reparented to us), forward signals to the payload, and when the payload
+//     exits report its status and exit, which makes the kernel kill everything left in the PID
+//     namespace.
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -78,6 +82,16 @@ Terminal open_terminal() {
     return terminal;
 }
 
+// Loads the filter into pid 1 before the payload's fork, so the payload inherits it instead of
+// loading it again. In log and learn modes the listener goes to the supervisor before any call
+// it hears of can be made (ours included); our copy closes before the fork.
+void load_filter_before_fork(const SandboxChild& child) {
+    // The kernel wants no_new_privs (or CAP_SYS_ADMIN) to load a filter; the payload sets it anyway.
+    apply_no_new_privs();
+    UniqueFd listener = apply_seccomp(child.seccomp, true);
+    if (listener) send_message(child.sync, Message{MessageType::SeccompListener, 0, 0, {}}, listener.get());
+}
+
 // Reaps every exited child; returns true when `payload` was among them (status stored).
 bool reap_children(pid_t payload, int& payload_status) {
     bool payload_done = false;
@@ -137,6 +151,8 @@ bool reap_children(pid_t payload, int& payload_status) {
         if (child.terminal_fds) terminal = in_stage("terminal", open_terminal);
         // Everything that can fail is set up before the payload's first instruction.
         if (child.plan.network == NetworkMode::Slirp) in_stage("network", [&] { wait_for_network(child.sync); });
+        bool loaded_before_fork = filter_loaded_before_fork(child.plan.seccomp);
+        if (loaded_before_fork) in_stage("seccomp", [&] { load_filter_before_fork(child); });
         // Announce before forking: the payload's own messages (exec failed) must come after.
         send_message(child.sync, Message{MessageType::PayloadStarted, 0, 0, {}}, terminal.master.get());
         terminal.master.reset();
@@ -154,7 +170,7 @@ bool reap_children(pid_t payload, int& payload_status) {
         apply_no_new_privs();
         // pid 1 is inside the sandbox too: the same filter, so a payload that took it over
         // (ptrace is refused, but defence in depth) gains nothing.
-        in_stage("seccomp", [&] { apply_seccomp(child.seccomp, false); });
+        if (!loaded_before_fork) in_stage("seccomp", [&] { apply_seccomp(child.seccomp, false); });
         supervise_payload(child.sync, signals.get(), payload);
     } catch (const std::exception& error) {
         fail_child(child.sync, error);

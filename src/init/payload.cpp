@@ -1,7 +1,11 @@
 // W, the payload: the last steps before exec, in the order the kernel needs them:
 // capability bounds (needs CAP_SETPCAP) -> groups and ids (need CAP_SETGID/SETUID) ->
-// capability sets -> no_new_privs -> cwd -> fds -> exec. A failed exec travels back to the
-// supervisor as ExecFailed, so the user sees "command not found" (127), not a silent exit.
+// capability sets -> no_new_privs -> cwd -> fds -> rlimits -> Landlock -> exec. The seccomp
+// filter is usually pid 1's, inherited at the fork (so these steps run under it: the built-in
+// policies let them all through); with a profile's own [seccomp] choices the payload loads it
+// itself, as the last step before exec (see filter_loaded_before_fork). A failed exec travels
+// back to the supervisor as ExecFailed, so the user sees "command not found" (127), not a silent
+// exit.
 #include <grp.h>
 #include <linux/close_range.h>
 #include <sys/ioctl.h>
@@ -103,10 +107,12 @@ void run_payload(const SandboxChild& child, int terminal) {
         mark_fds_cloexec();
         in_stage("rlimits", [&] { apply_rlimits(plan.rlimits); });
         in_stage("landlock", [&] { apply_landlock(plan.landlock); });
-        // Last: every step above may use calls the filter refuses to the payload. In log and
-        // learn modes the supervisor gets the listener before our exec can make a refused call.
-        UniqueFd listener = in_stage("seccomp", [&] { return apply_seccomp(child.seccomp, true); });
-        if (listener) send_message(child.sync, Message{MessageType::SeccompListener, 0, 0, {}}, listener.get());
+        // Last: a profile's denials may refuse a call of the steps above. In log and learn modes
+        // the supervisor gets the listener before our exec can make a refused call.
+        if (!filter_loaded_before_fork(plan.seccomp)) {
+            UniqueFd listener = in_stage("seccomp", [&] { return apply_seccomp(child.seccomp, true); });
+            if (listener) send_message(child.sync, Message{MessageType::SeccompListener, 0, 0, {}}, listener.get());
+        }
     } catch (const std::exception& error) {
         fail_child(child.sync, error);
     }

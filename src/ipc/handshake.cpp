@@ -80,8 +80,15 @@ MessageVerdict Handshake::receive(const Message& message) {
             state_ = HandshakeState::Failed;
             return MessageVerdict{};
         case MessageType::SeccompListener:
-            // W sends it after I announced the payload, before its exec.
-            if (state_ != HandshakeState::Running) return reject(message);
+            // Once: from I before it announces the payload (past the network's start, as I loads
+            // the filter right before), or, when the payload loads the filter itself, from W
+            // after that announcement, before its exec.
+            if (listener_known_) return reject(message);
+            if (state_ == HandshakeState::SettingUp && network_ != NetworkState::None &&
+                network_ != NetworkState::Started)
+                return reject(message);
+            if (state_ != HandshakeState::SettingUp && state_ != HandshakeState::Running) return reject(message);
+            listener_known_ = true;
             return MessageVerdict{};
         case MessageType::PayloadExited:
             if (state_ != HandshakeState::Running) return reject(message);

@@ -2,8 +2,8 @@
 // messages is checked in one place (and unit-tested) rather than spread over the code.
 //
 // Messages come from three processes over one socket: C (InitStarted, or SetupFailed), I
-// (NetworkReady, PayloadStarted, SetupFailed, PayloadExited) and W (SeccompListener, ExecFailed,
-// SetupFailed).
+// (NetworkReady, SeccompListener, PayloadStarted, SetupFailed, PayloadExited) and W
+// (SeccompListener when it loads the filter itself, ExecFailed, SetupFailed).
 // Each process's own messages arrive in the order it sent them, but nothing orders one
 // process's against another's: I may report its whole run before C's InitStarted arrives.
 // So whether I's pid is known is tracked apart from how far the sandbox has come, and every
@@ -76,6 +76,7 @@ private:
     HandshakeState state_ = HandshakeState::WaitingForMaps;
     NetworkState network_;
     bool init_known_ = false;
+    bool listener_known_ = false;  // SeccompListener arrived (from I or W: one of them loads the filter)
     int exit_code_ = 125;
     Message failure_;
 };

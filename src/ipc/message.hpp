@@ -19,7 +19,7 @@ enum class MessageType : std::uint8_t {
     PayloadExited = 6,  // I -> S: int0 = 0 exited / 1 killed by signal; int1 = code or signal
     NetworkReady = 7,   // I -> S: the sandbox's eth0 is up; the fd carrying its frames attached
     NetworkStarted = 8, // S -> I: libslirp runs and every port forward listens: start the payload
-    SeccompListener = 9,  // W -> S: the filter's user-notification fd attached (--violations, --learn)
+    SeccompListener = 9,  // I (or W) -> S: the filter's user-notification fd attached (--violations, --learn)
 };
 
 struct Message {

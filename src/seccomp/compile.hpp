@@ -15,10 +15,19 @@ struct SeccompProgram {
     bool notify = false;            // refusals go to a listener (log and learn modes)
 };
 
+// How the program is laid out. Both make the same decision for every call; they differ in how
+// many instructions a call runs through, which the kernel pays at every filter load: it runs
+// the program once per syscall number and architecture to cache the calls always allowed.
+enum class SeccompLayout {
+    Tree,    // an architecture test, then binary searches on the number: about 20 instructions
+    Linear,  // one test after another, up to some 170 instructions: kept as the reference the
+             // tests hold the tree to (and for bench comparisons), never loaded by sandbox
+};
+
 // Every architecture of seccomp_architectures() gets the same rules; any other architecture is
 // killed. Calls numbered above the highest this build's libseccomp knows get ENOSYS. Throws
 // SetupError when libseccomp refuses a rule or the program is too large for the kernel.
-SeccompProgram compile_seccomp(const SeccompPolicy& policy);
+SeccompProgram compile_seccomp(const SeccompPolicy& policy, SeccompLayout layout = SeccompLayout::Tree);
 
 // The program for `policy`: the one generated at build time when the policy is a built-in one
 // (libseccomp takes about a millisecond per compile, more than the rest of a start), else

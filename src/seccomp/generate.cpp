@@ -10,16 +10,18 @@
 
 int main(int argc, char** argv) {
     using namespace sb;
-    if (argc == 3 && std::string(argv[1]) == "--bpf") {
-        // The default program as raw BPF, for bwrap --seccomp FD (bench/startup's peer).
-        auto program = compile_seccomp(build_seccomp_policy(SeccompSettings{}, SeccompMode::Enforce));
+    if (argc == 3 && (std::string(argv[1]) == "--bpf" || std::string(argv[1]) == "--bpf-linear")) {
+        // The default program as raw BPF, for bwrap --seccomp FD (bench/startup's peer);
+        // --bpf-linear: in the layout before the tree, to compare filter load times.
+        auto layout = std::string(argv[1]) == "--bpf" ? SeccompLayout::Tree : SeccompLayout::Linear;
+        auto program = compile_seccomp(build_seccomp_policy(SeccompSettings{}, SeccompMode::Enforce), layout);
         std::ofstream out(argv[2], std::ios::binary);
         out.write(reinterpret_cast<const char*>(program.code.data()),
                   static_cast<std::streamsize>(program.code.size() * sizeof(sock_filter)));
         return out ? 0 : 1;
     }
     if (argc != 2) {
-        std::cerr << "usage: sandbox-seccomp-gen OUTPUT.cpp | --bpf OUTPUT.bpf\n";
+        std::cerr << "usage: sandbox-seccomp-gen OUTPUT.cpp | --bpf OUTPUT.bpf | --bpf-linear OUTPUT.bpf\n";
         return 2;
     }
     std::ofstream out(argv[1]);

@@ -183,6 +183,8 @@ SeccompPolicy build_seccomp_policy(const SeccompSettings& settings, SeccompMode 
     return policy;
 }
 
+bool filter_loaded_before_fork(const SeccompPolicy& policy) { return policy.enabled && policy.builtin; }
+
 bool compiled_by_us(const SyscallRule& rule) {
     return std::any_of(rule.when.begin(), rule.when.end(),
                        [](const ArgCheck& check) { return check.op == ArgCheck::Op::NotIn32; });

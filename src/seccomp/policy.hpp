@@ -78,6 +78,14 @@ std::vector<SyscallRule> default_seccomp_rules(bool nested_namespaces);
 // default rule for that syscall by one unconditional rule).
 SeccompPolicy build_seccomp_policy(const SeccompSettings& settings, SeccompMode mode);
 
+// Whether pid 1 loads the filter before it forks the payload, which inherits it: one load per
+// start instead of two (a load costs about 0.1 ms: the kernel runs the program for every syscall
+// number to cache the calls always allowed). Then the payload's last steps before exec run under
+// the filter, so only for the built-in policies, which let all of them through (tests/unit checks
+// that); a profile's [seccomp] deny may refuse one (setresuid, chdir, ...), and then the payload
+// loads the filter itself as its last step before exec, and pid 1 after the fork.
+bool filter_loaded_before_fork(const SeccompPolicy& policy);
+
 // Whether the compile step writes the rule's BPF itself (a NotIn32 check) instead of libseccomp.
 bool compiled_by_us(const SyscallRule& rule);
 

@@ -115,6 +115,23 @@ t_seccomp_profile_allow_and_deny() {
   expect_kv mkdir EACCES
 }
 
+t_seccomp_profile_denial_of_a_last_step_call() {
+  # With the built-in policy pid 1 loads the filter before it forks the command, whose last steps
+  # before exec then run under it. A profile's own denials may refuse one of those steps (chdir,
+  # setresuid): then the command loads the filter itself, after them, and still gets it.
+  local p
+  p=$(mkprofile p default '[seccomp]' 'deny = ["chdir:EACCES", "setresuid:EACCES"]')
+  sb run "$p" -- /bin/sh -c 'grep ^Seccomp: /proc/1/status /proc/self/status; cd /tmp || echo cd-refused'
+  expect_rc 0 "the start with chdir and setresuid denied"
+  [ "$(grep -c $'Seccomp:\t2' "$T/out")" = 2 ] ||
+    fail "pid 1 and the command must both run in filter mode" "$(cat "$T/out")"
+  grep -q cd-refused "$T/out" || fail "the command's chdir was not refused" "$(cat "$T/out" "$T/err")"
+  # In log mode that listener too reaches sandbox.
+  sb run --violations "$T/v.jsonl" "$p" -- /bin/sh -c 'cd /tmp; exit 0'
+  expect_rc 0 "the start with --violations"
+  grep -q '"syscall":"chdir"' "$T/v.jsonl" || fail "the refused chdir was not recorded" "$(cat "$T/v.jsonl" "$T/err")"
+}
+
 t_seccomp_bad_profile_values() {
   local p
   p=$(mkprofile p default '[seccomp]' 'deny = ["nosuchcall"]')

@@ -261,6 +261,19 @@ std::vector<Run> legal_runs() {
                         with({msg(MessageType::PayloadStarted), setup_failure, msg(MessageType::PayloadExited, 0, 125)}),
                         HandshakeState::Failed, 125});
         runs.push_back({"init's setup fails", network, with({setup_failure}), HandshakeState::Failed, 125});
+        // Log and learn modes: the filter's listener, from I (it loads the filter before the
+        // fork) or from W (it loads the filter itself, for a profile's own [seccomp] choices).
+        Message listener = msg(MessageType::SeccompListener);
+        runs.push_back({"listener from init", network,
+                        with({listener, msg(MessageType::PayloadStarted), msg(MessageType::PayloadExited, 0, 0)}),
+                        HandshakeState::Finished, 0});
+        runs.push_back({"listener from the payload", network,
+                        with({msg(MessageType::PayloadStarted), listener, msg(MessageType::PayloadExited, 0, 0)}),
+                        HandshakeState::Finished, 0});
+        runs.push_back({"listener from init, exec fails", network,
+                        with({listener, msg(MessageType::PayloadStarted), exec_failed,
+                              msg(MessageType::PayloadExited, 0, 127)}),
+                        HandshakeState::Failed, 127});
         runs.push_back({"still running", network, with({msg(MessageType::PayloadStarted)}), HandshakeState::Running, 125});
         runs.push_back({"still setting up", network, with({}), HandshakeState::SettingUp, 125});
     }
@@ -650,20 +663,40 @@ TEST_CASE("channel: sending on a closed socket is a SysError", "[ipc][channel]")
     CHECK_NOTHROW(sb::send_message_noexcept(left.get(), Message{MessageType::MapsWritten, 0, 0, {}}));
 }
 
-TEST_CASE("handshake: the seccomp listener comes from the payload, after it started", "[ipc][handshake]") {
-    sb::Handshake handshake;
-    handshake.maps_written();
+TEST_CASE("handshake: the seccomp listener comes once, from init before the payload or from the payload",
+          "[ipc][handshake]") {
     Message listener{MessageType::SeccompListener, 0, 0, {}};
-    // Before I announced the payload it cannot come from W: a protocol error.
-    CHECK(handshake.receive(listener).kind == sb::MessageVerdict::Reject);
-    sb::Handshake running;
-    running.maps_written();
-    REQUIRE(running.receive(Message{MessageType::PayloadStarted, 0, 0, {}}).kind == sb::MessageVerdict::Act);
-    CHECK(running.receive(listener).kind == sb::MessageVerdict::Act);
-    CHECK(running.state() == sb::HandshakeState::Running);
-    // C's report may still come after it.
-    CHECK(running.receive(Message{MessageType::InitStarted, 42, 0, {}}).kind == sb::MessageVerdict::Act);
-    // Once the outcome is known it is ignored.
-    REQUIRE(running.receive(Message{MessageType::PayloadExited, 0, 0, {}}).kind == sb::MessageVerdict::Act);
-    CHECK(running.receive(listener).kind == sb::MessageVerdict::Ignore);
+    SECTION("from I, before it announces the payload") {
+        Handshake h = at_state(HandshakeState::SettingUp);
+        CHECK(accepted(h.receive(listener)));
+        CHECK(h.state() == HandshakeState::SettingUp);
+        CHECK(accepted(h.receive(msg(MessageType::PayloadStarted))));
+        // One filter, one listener: a second one is a protocol error.
+        CHECK(rejection(h.receive(listener)) == "unexpected message seccomp-listener while running");
+        CHECK(h.state() == HandshakeState::Running);
+    }
+    SECTION("from W, after I announced the payload") {
+        Handshake h;
+        h.maps_written();
+        REQUIRE(accepted(h.receive(msg(MessageType::PayloadStarted))));
+        CHECK(accepted(h.receive(listener)));
+        CHECK(rejection(h.receive(listener)) == "unexpected message seccomp-listener while running, init not reported");
+        // C's report may still come after it.
+        CHECK(accepted(h.receive(msg(MessageType::InitStarted, 42))));
+    }
+    SECTION("not before the network started: I loads the filter after it waited for it") {
+        Handshake h(true);
+        h.maps_written();
+        CHECK(rejection(h.receive(listener)) ==
+              "unexpected message seccomp-listener while setting-up, network awaited, init not reported");
+        CHECK(accepted(h.receive(msg(MessageType::NetworkReady))));
+        CHECK(!accepted(h.receive(listener)));
+        h.network_started();
+        CHECK(accepted(h.receive(listener)));
+    }
+    SECTION("once the outcome is known it is ignored") {
+        Handshake h = at_state(HandshakeState::Running);
+        REQUIRE(accepted(h.receive(msg(MessageType::PayloadExited, 0, 0))));
+        CHECK(h.receive(listener).kind == MessageVerdict::Ignore);
+    }
 }
