@@ -115,7 +115,7 @@ struct Plan {
     std::vector<std::string> env;  // NAME=VALUE, sorted
     std::string cwd;
     std::vector<int> capabilities;  // kept by the payload (root mode only)
-    SeccompPolicy seccomp;          // the filter pid 1 and the payload load
+    SeccompPolicy seccomp;          // the filter (see filter_loaded_before_fork: who loads it)
     LandlockPlan landlock;          // the payload's second fence, from the mounts
     std::vector<RlimitStep> rlimits;  // setrlimit in the payload
     std::uint64_t timeout_ms = 0;     // 0: none; else TERM, a grace period, KILL, exit 124
