@@ -32,8 +32,17 @@ std::vector<std::string> components(const std::string& path) {
                      "choose a target path without symlinks in the sandbox (e.g. /usr/bin, not /bin)");
 }
 
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x4000U  // Linux 6.8
+#endif
+
+// The unique id where the kernel has one; else the reusable one (OwnMounts holds its mounts
+// open, so theirs are not reused while set-up runs). 0 when neither is known.
 std::uint64_t mount_id(int fd) {
     struct statx stx;
+    if (::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID_UNIQUE, &stx) == 0 &&
+        (stx.stx_mask & STATX_MNT_ID_UNIQUE))
+        return stx.stx_mnt_id;
     if (::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) != 0) return 0;
     return (stx.stx_mask & STATX_MNT_ID) ? stx.stx_mnt_id : 0;
 }
@@ -67,7 +76,10 @@ UniqueFd open_or_create_dir(int dir, const std::string& name, const std::string&
 void OwnMounts::add(int mount_fd, const std::string& what) {
     std::uint64_t id = mount_id(mount_fd);
     if (!id) throw SysError("statx (mount id)", what, errno ? errno : ENOSYS);
+    UniqueFd held(::fcntl(mount_fd, F_DUPFD_CLOEXEC, 0));
+    if (!held) throw SysError("dup", what, errno);
     ids_.push_back(id);
+    held_.push_back(std::move(held));
 }
 
 bool OwnMounts::holds(int fd) const {

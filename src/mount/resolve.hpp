@@ -14,6 +14,9 @@ enum class Leaf { Directory, File };
 // The mounts the sandbox made itself (its root, its tmpfs mounts, mirrors): the only places
 // where set-up creates anything. A directory on any other mount belongs to the host (a bind),
 // and whatever is made there stays after the sandbox ends.
+// Each is held open until set-up ends: a mount detached meanwhile (its mount point removed on
+// the host) then keeps its id, which the kernel would otherwise hand to the next mount, a bind
+// of a host directory perhaps. Ids are the kernel's unique 64-bit ones where it has them (6.8).
 class OwnMounts {
 public:
     void add(int mount_fd, const std::string& what);  // the mount `mount_fd` lies on
@@ -23,6 +26,7 @@ public:
 
 private:
     std::vector<std::uint64_t> ids_;
+    std::vector<UniqueFd> held_;
 };
 
 // Opens (O_PATH) `path` below `root`, creating missing components: directories (0755) and, for

@@ -25,7 +25,9 @@
 #include <cerrno>
 #include <climits>
 #include <memory>
+#include <algorithm>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "mount/mount.hpp"
@@ -296,6 +298,15 @@ void mirror_directory(Roots& roots, const MountStep& step) {
     check(::fstat(covered.get(), &st), "stat", step.target);
     if (!S_ISDIR(st.st_mode)) throw SysError("mirror", step.target, ENOTDIR);
     std::vector<std::string> names = list_directory(covered.get(), step.target);
+    // What the plan found missing is the profile's to make: whatever stands at such a name now
+    // (a dangling link, something made meanwhile) is not shown.
+    std::set<std::string> reserved;
+    for (const auto& path : step.reserved) {
+        std::string rest = path.substr(step.target == "/" ? 1 : step.target.size() + 1);
+        reserved.insert(rest.substr(0, rest.find('/')));
+    }
+    names.erase(std::remove_if(names.begin(), names.end(), [&](const std::string& name) { return reserved.count(name) > 0; }),
+                names.end());
     UniqueFd fs = new_filesystem("tmpfs", {{"mode", octal(st.st_mode & 07777)}}, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
                                  step.target);
     // An owner this user namespace does not map (EINVAL) leaves it to the sandbox's root: the

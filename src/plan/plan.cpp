@@ -408,7 +408,8 @@ std::string mirror_warning(const MountStep& mirror) {
     std::string names;
     for (const auto& reserved : mirror.reserved) names += (names.empty() ? "" : ", ") + reserved;
     return mirror.target + " is shown through a read-only mirror of " + mirror.source + " to make room for " + names +
-           " without creating anything on the host: new files cannot be made directly in " + mirror.target +
+           " without creating anything on the host: its entries are those of the start, and none can be made, "
+           "removed or renamed directly in " + mirror.target + " (their contents stay writable)" +
            "\nhint: create what is missing in " + mirror.source + " on the host to keep it writable";
 }
 
@@ -437,6 +438,7 @@ void reserve_mount_points(Plan& plan, const HostFacts& facts) {
             existing = parent_path(existing);
         auto bind_index = static_cast<std::size_t>(bind - mounts.data());
         mirror_for(mirrors, mounts, bind_index, existing).step.reserved.push_back(step.target);
+        step.in_mirror = existing;
     }
     for (const auto& mirror : mirrors)
         if (mirror.over_writable) plan.warnings.push_back(mirror_warning(mirror.step));
@@ -526,6 +528,9 @@ std::string describe_mount(const MountStep& m) {
     if (!flags.empty()) out << " (" << flags << ")";
     if (m.state_dir_cover) out << " (hides the state directory; made wherever the opened bind source shows it)";
     if (!m.inside_bind.empty()) out << " (its mount point exists in the bind of " << m.inside_bind << ": nothing is created on the host)";
+    if (!m.in_mirror.empty())
+        out << (mounts_something(m.kind) ? " (its mount point is made in the mirror at " : " (made in the read-only mirror at ")
+            << m.in_mirror << ", not on the host)";
     return out.str();
 }
 

@@ -84,6 +84,7 @@ struct MountStep {
     // (targets missing on the host) can be made in the sandbox's own tmpfs (see plan.cpp).
     bool mirror = false;
     std::vector<std::string> reserved;
+    std::string in_mirror;  // set on a reserved step: the target of the mirror it is made in
 };
 
 // The sandbox's cgroup: a child of the delegated cgroup, made and removed by the supervisor.

@@ -224,10 +224,14 @@ t_missing_mount_points_in_bind_are_mirrored() {
   mkdir -p "$T/home/sub"
   echo data >"$T/home/f"
   ln -s f "$T/home/l"
+  # Missing for the plan (it follows links), so the profile's file is made in its place: the
+  # mirror does not show the dangling link.
+  ln -s nowhere "$T/home/.profile"
   local p before
   before=$(host_listing "$T/home")
   p=$(mkprofile p default '[[mount]]' 'type = "bind"' "source = \"$T/home\"" 'target = "/home/u"' \
     '[[mount]]' 'type = "file"' 'target = "/home/u/.bashrc"' 'contents = "echo hi"' \
+    '[[mount]]' 'type = "file"' 'target = "/home/u/.profile"' 'contents = "echo profile"' \
     '[[mount]]' 'type = "tmpfs"' 'target = "/home/u/.config/autostart"' \
     '[[mount]]' 'type = "dir"' 'target = "/home/u/sub/new"' \
     '[[mount]]' 'type = "symlink"' 'source = "../f"' 'target = "/home/u/sub/link"')
@@ -235,11 +239,13 @@ t_missing_mount_points_in_bind_are_mirrored() {
   expect_rc 0
   grep -q "tmpfs /home/u (read-only mirror of $T/home: .*/home/u/.bashrc, /home/u/.config/autostart" "$T/out" ||
     fail "--dry-run does not say how the targets are reserved: $(grep /home/u "$T/out")"
-  sb run "$p" -- /bin/sh -c 'echo bashrc=$(cat /home/u/.bashrc); echo l=$(cat /home/u/l); echo link=$(cat /home/u/sub/link)
+  sb run "$p" -- /bin/sh -c 'echo bashrc=$(cat /home/u/.bashrc); echo profile=$(cat /home/u/.profile)
+    echo l=$(cat /home/u/l); echo link=$(cat /home/u/sub/link)
     echo changed >/home/u/f; echo existing=$?; touch /home/u/new 2>/dev/null; echo create=$?
     touch /home/u/.config/autostart/x; echo autostart=$?; [ -d /home/u/sub/new ]; echo dir=$?'
   expect_rc 0
   expect_kv bashrc "echo hi"
+  expect_kv profile "echo profile"
   expect_kv l data
   expect_kv link data
   expect_kv existing 0
@@ -272,7 +278,8 @@ t_missing_mount_points_in_bind_are_mirrored() {
 # A mirror shows a read-only bind's entries read-only, and what was hidden stays hidden: the
 # state directory's cover inside a bind of the runtime directory is carried into the mirror.
 t_mirror_keeps_read_only_and_covers() {
-  mkdir -p "$T/ro/d" "$XDG_RUNTIME_DIR/sandbox"
+  mkdir -p "$T/ro/d"
+  mkdir -p -m 0700 "$XDG_RUNTIME_DIR/sandbox"
   echo data >"$T/ro/f"
   local p
   p=$(mkprofile p default '[[mount]]' 'type = "ro-bind"' "source = \"$T/ro\"" 'target = "/ro"' \

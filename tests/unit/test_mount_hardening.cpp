@@ -223,12 +223,16 @@ TEST_CASE("plan: a missing target inside a writable bind is made in a mirror of 
     CHECK(index_of(plan, bind) < index_of(plan, mirror));
     CHECK(index_of(plan, mirror) < index_of(plan, file));
     CHECK(file->inside_bind.empty());
+    CHECK(file->in_mirror == "/home/u");
+    CHECK_THAT(sb::render_plan(plan), Catch::Contains("file /home/u/.bashrc (0 bytes, mode=644) (its mount point is made in the "
+                                                      "mirror at /home/u, not on the host)"));
     CHECK_THAT(sb::render_plan(plan), Catch::Contains("tmpfs /home/u (read-only mirror of /home/tester: each entry bound in place, so "
                                                       "that these are made without creating anything on the host: /home/u/.bashrc; "
                                                       "new names cannot be made directly in /home/u)"));
     // The bind is writable: the run says what the mirror costs, and the fix.
     REQUIRE(plan.warnings.size() == 1);
-    CHECK_THAT(plan.warnings[0], Catch::Contains("new files cannot be made directly in /home/u"));
+    CHECK_THAT(plan.warnings[0], Catch::Contains("its entries are those of the start, and none can be made, removed or "
+                                                 "renamed directly in /home/u"));
     CHECK_THAT(plan.warnings[0], Catch::Contains("hint: create what is missing in /home/tester on the host"));
     // Once the host has it, nothing is mirrored and nothing is said.
     Plan existing = sb::build_plan(profile, {}, facts_with_home({"/home/tester", "/home/tester/.bashrc"}));
