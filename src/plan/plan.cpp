@@ -509,7 +509,7 @@ std::string describe_mount(const MountStep& m) {
                 out << m.target << " (read-only mirror of " << m.source
                     << ": each entry bound in place, so that these are made without creating anything on the host: ";
                 for (std::size_t i = 0; i < m.reserved.size(); ++i) out << (i ? ", " : "") << m.reserved[i];
-                out << "; new names cannot be made directly in " << m.target << ")";
+                out << "; no name can be made, removed or renamed directly in " << m.target << ")";
                 return out.str();
             }
             out << m.target << " mode=" << std::oct << m.mode << std::dec;

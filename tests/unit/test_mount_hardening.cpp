@@ -228,7 +228,7 @@ TEST_CASE("plan: a missing target inside a writable bind is made in a mirror of 
                                                       "mirror at /home/u, not on the host)"));
     CHECK_THAT(sb::render_plan(plan), Catch::Contains("tmpfs /home/u (read-only mirror of /home/tester: each entry bound in place, so "
                                                       "that these are made without creating anything on the host: /home/u/.bashrc; "
-                                                      "new names cannot be made directly in /home/u)"));
+                                                      "no name can be made, removed or renamed directly in /home/u)"));
     // The bind is writable: the run says what the mirror costs, and the fix.
     REQUIRE(plan.warnings.size() == 1);
     CHECK_THAT(plan.warnings[0], Catch::Contains("its entries are those of the start, and none can be made, removed or "
