@@ -11,6 +11,7 @@
 #include <cstring>
 #include <exception>
 
+#include "sys/child_process.hpp"
 #include "sys/error.hpp"
 #include "sys/syscalls.hpp"
 
@@ -30,8 +31,8 @@ std::string read_all(int fd) {
 // A started newuidmap/newgidmap; both run at once (each is a setuid exec costing ~1 ms).
 struct MapHelper {
     std::string command;
-    pid_t pid = -1;
     UniqueFd output;
+    ChildProcess process;  // killed and reaped if we leave early (the other helper failed to start)
 };
 
 MapHelper start_map_helper(const std::string& helper, pid_t child, const std::vector<IdMapEntry>& map) {
@@ -47,24 +48,22 @@ MapHelper start_map_helper(const std::string& helper, pid_t child, const std::ve
     // A plain fork, not posix_spawn: vfork would hold us until the helper's exec is done, so
     // the second helper would start only after the first one's (slow, setuid) exec.
     char* empty_env[] = {nullptr};
-    started.pid = ::fork();
-    if (started.pid < 0)
-        throw SysError("fork", helper, errno, errno == EAGAIN ? "too many processes: check `ulimit -u`" : "");
-    if (started.pid == 0) {
+    pid_t pid = ::fork();
+    if (pid < 0) throw SysError("fork", helper, errno, errno == EAGAIN ? "too many processes: check `ulimit -u`" : "");
+    if (pid == 0) {
         ::dup2(write_end.get(), STDERR_FILENO);
         ::execve(helper.c_str(), argv.data(), empty_env);
         std::fprintf(stderr, "cannot execute %s: %s%s", helper.c_str(), std::strerror(errno),
                      errno == ENOENT ? " (install the uidmap package)" : "");
         ::_exit(127);
     }
+    started.process = ChildProcess(pid);
     return started;
 }
 
 void finish_map_helper(MapHelper& helper) {
     std::string output = read_all(helper.output.get());
-    int status = 0;
-    while (::waitpid(helper.pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    int status = helper.process.wait();
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         throw SetupError("id map", helper.command + " failed" + (output.empty() ? "" : ": " + output),
                          "check your ranges in /etc/subuid and /etc/subgid (one line per user, no "
@@ -88,7 +87,7 @@ void write_id_maps_from_parent(pid_t child, const IdMapping& ids) {
         case MapWriter::NewIdMap: {
             MapHelper uid = start_map_helper(ids.uid_helper, child, ids.uid_map);
             MapHelper gid = start_map_helper(ids.gid_helper, child, ids.gid_map);
-            // Wait for both before reporting either, so no helper is left unreaped.
+            // Wait for both before reporting either: one helper's failure says nothing of the other.
             std::exception_ptr failure;
             for (MapHelper* helper : {&uid, &gid}) {
                 try {

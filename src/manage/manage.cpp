@@ -14,6 +14,7 @@
 #include "manage/diagnose.hpp"
 #include "state/registry.hpp"
 #include "supervisor/supervisor.hpp"
+#include "sys/child_process.hpp"
 #include "sys/error.hpp"
 #include "sys/syscalls.hpp"
 
@@ -93,12 +94,10 @@ namespace {
 
 // A child tries unshare(CLONE_NEWUSER): the only sure way to know, whatever restricts it.
 int probe_user_namespace() {
-    pid_t child = ::fork();
-    if (child == 0) ::_exit(::unshare(CLONE_NEWUSER) == 0 ? 0 : errno & 0xff);
-    if (child < 0) return errno;
-    int status = 0;
-    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-    }
+    pid_t pid = ::fork();
+    if (pid == 0) ::_exit(::unshare(CLONE_NEWUSER) == 0 ? 0 : errno & 0xff);
+    if (pid < 0) return errno;
+    int status = ChildProcess(pid).wait();
     return WIFEXITED(status) ? WEXITSTATUS(status) : EINVAL;
 }
 

@@ -41,6 +41,7 @@
 #include "seccomp/violations.hpp"
 #include "state/registry.hpp"
 #include "supervisor/supervisor.hpp"
+#include "sys/child_process.hpp"
 #include "sys/error.hpp"
 #include "sys/signals.hpp"
 #include "sys/syscalls.hpp"
@@ -60,25 +61,6 @@ long long now_us() {
 }
 
 long long now_ms() { return now_us() / 1000; }
-
-// A child process we must reap; killed on destruction unless already reaped.
-struct Child {
-    pid_t pid = -1;
-    UniqueFd pidfd;
-    std::optional<int> status;
-
-    bool running() const { return pid > 0 && !status; }
-    void kill_and_reap() {
-        if (!running()) return;
-        if (pidfd) send_signal_to_pidfd(pidfd.get(), SIGKILL);
-        else ::kill(pid, SIGKILL);
-        int s = 0;
-        while (::waitpid(pid, &s, 0) < 0 && errno == EINTR) {
-        }
-        status = s;
-    }
-    ~Child() { kill_and_reap(); }
-};
 
 // Where the pty's output goes and which terminal is put in raw mode: stdout if it is a
 // terminal, else stderr, else stdin (a terminal is normally open for reading and writing).
@@ -145,7 +127,7 @@ private:
     // then the record.
     std::optional<Registration> registration_;
     std::optional<SandboxCgroup> cgroup_;
-    Child setup_, init_;
+    ChildProcess setup_, init_;
     std::map<pid_t, int> early_statuses_;  // reaped before we knew the pid (I, before InitStarted)
     std::vector<int> early_signals_;       // for the payload, before we knew I's pidfd
     bool relayed_input_ = false;           // the payload read our terminal (stdin) through the pty
@@ -226,8 +208,9 @@ void Supervisor::report_outcome(int exit_code) const {
 void Supervisor::start_children() {
     auto [mine, theirs] = seqpacket_pair();
     pid_t pid = -1;
+    UniqueFd pidfd;
     try {
-        pid = clone_with_pidfd(CLONE_NEWUSER, setup_.pidfd, cgroup_ ? cgroup_->fd() : -1);
+        pid = clone_with_pidfd(CLONE_NEWUSER, pidfd, cgroup_ ? cgroup_->fd() : -1);
     } catch (const SysError& error) {
         int err = error.error_number();
         bool cgroup_error = err == ENOENT || err == EBUSY || err == EOPNOTSUPP || err == ENODEV || err == EBADF;
@@ -241,7 +224,7 @@ void Supervisor::start_children() {
         signals_.reset();
         run_setup_child(SandboxChild{plan_, theirs.get(), terminals_, seccomp_});
     }
-    setup_.pid = pid;
+    setup_ = ChildProcess(pid, std::move(pidfd));
     sync_ = std::move(mine);
     log("cloned the setup process " + std::to_string(pid) + " into a new user namespace");
     write_id_maps_from_parent(pid, plan_.ids);
@@ -296,18 +279,17 @@ void Supervisor::handle_message() {
 }
 
 void Supervisor::init_started(pid_t pid, UniqueFd pidfd) {
-    init_.pid = pid;
-    init_.pidfd = std::move(pidfd);
-    if (auto early = early_statuses_.find(init_.pid); early != early_statuses_.end()) init_.status = early->second;
+    init_ = ChildProcess(pid, std::move(pidfd));
+    if (auto early = early_statuses_.find(pid); early != early_statuses_.end()) init_.reaped(early->second);
     if (registration_) {
         StateRecord record = registration_->record();
-        record.init_pid = init_.pid;
+        record.init_pid = init_.pid();
         registration_->update(record);
     }
-    log("init started as host pid " + std::to_string(init_.pid));
+    log("init started as host pid " + std::to_string(init_.pid()));
     // Signals for a payload that started before C's report reached us.
-    if (init_.pidfd && handshake_.state() == HandshakeState::Running)
-        for (int signal : early_signals_) send_signal_to_pidfd(init_.pidfd.get(), signal);
+    if (init_.pidfd() >= 0 && handshake_.state() == HandshakeState::Running)
+        for (int signal : early_signals_) send_signal_to_pidfd(init_.pidfd(), signal);
     early_signals_.clear();
 }
 
@@ -316,8 +298,8 @@ void Supervisor::reap_children() {
         int status = 0;
         pid_t pid = ::waitpid(-1, &status, WNOHANG);
         if (pid <= 0) return;
-        if (pid == setup_.pid) setup_.status = status;
-        else if (pid == init_.pid) init_.status = status;
+        if (pid == setup_.pid()) setup_.reaped(status);
+        else if (pid == init_.pid()) init_.reaped(status);
         else early_statuses_[pid] = status;
     }
 }
@@ -338,8 +320,8 @@ void Supervisor::handle_signals() {
                 init_.kill_and_reap();
                 setup_.kill_and_reap();
             }
-        } else if (init_.pidfd) {
-            send_signal_to_pidfd(init_.pidfd.get(), signal);
+        } else if (init_.pidfd() >= 0) {
+            send_signal_to_pidfd(init_.pidfd(), signal);
         } else {
             early_signals_.push_back(signal);  // I runs the payload, but C's report is still on its way
         }
@@ -347,7 +329,7 @@ void Supervisor::handle_signals() {
 }
 
 int Supervisor::poll_timeout() const {
-    if (init_.pid > 0 && !init_.running()) return kDrainMs;  // only output left to drain
+    if (init_.started() && !init_.running()) return kDrainMs;  // only output left to drain
     HandshakeState state = handshake_.state();
     if (state == HandshakeState::Finished) return -1;
     if (state == HandshakeState::Running)
@@ -358,18 +340,18 @@ int Supervisor::poll_timeout() const {
 // --timeout: TERM to the payload (through pid 1, which forwards it), then after the grace period
 // KILL to pid 1, which takes the whole pid namespace with it.
 void Supervisor::enforce_timeout() {
-    if (!init_.pidfd) {  // C's report is late; try again shortly
+    if (init_.pidfd() < 0) {  // C's report is late; try again shortly
         timeout_at_ms_ = now_ms() + 10;
         return;
     }
     timeout_signal_ = timeout_signal_ ? SIGKILL : SIGTERM;
     log(std::string("timeout: sending ") + (timeout_signal_ == SIGTERM ? "TERM" : "KILL"));
-    send_signal_to_pidfd(init_.pidfd.get(), timeout_signal_);
+    send_signal_to_pidfd(init_.pidfd(), timeout_signal_);
     timeout_at_ms_ = timeout_signal_ == SIGTERM ? now_ms() + kTimeoutGraceMs : 0;
 }
 
 void Supervisor::on_timeout() {
-    if (init_.pid > 0 && !init_.running()) {
+    if (init_.started() && !init_.running()) {
         // pid 1 is gone, so is everything inside; whatever still holds the pty is not ours.
         relay_.reset();
         raw_.reset();
@@ -542,11 +524,11 @@ int Supervisor::conclude() {
         }
         case HandshakeState::Running:
             // The payload started but I ended without reporting it: I was killed.
-            if (init_.status) return exit_code_for_wait_status(*init_.status);
+            if (init_.status()) return exit_code_for_wait_status(*init_.status());
             return kExitSetupFailed;
         default: {
-            std::string why = setup_.status && WIFSIGNALED(*setup_.status)
-                                  ? std::string("killed by signal ") + std::to_string(WTERMSIG(*setup_.status))
+            std::string why = setup_.status() && WIFSIGNALED(*setup_.status())
+                                  ? std::string("killed by signal ") + std::to_string(WTERMSIG(*setup_.status()))
                                   : "exited early";
             throw SetupError("setup", "the sandbox's setup process " + why, "run with --verbose");
         }
