@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
     } catch (const ConfigError& error) {
         std::cerr << error.what() << "\n";
     } catch (const SetupError& error) {
-        std::cerr << "sandbox: " << error.stage() << ": " << error.message() << "\n";
+        std::cerr << "sandbox: " << to_string(error.stage()) << ": " << error.message() << "\n";
         if (!error.hint().empty()) std::cerr << "hint: " << error.hint() << "\n";
         return error.exit_code();
     } catch (const SysError& error) {

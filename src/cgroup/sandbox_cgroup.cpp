@@ -71,7 +71,7 @@ bool remove_cgroup_tree(const std::string& path, int depth) {
 }
 
 SetupError cgroup_error(const std::string& op, const std::string& path, int err, std::string hint = {}) {
-    return SetupError("cgroup", op + " " + path + ": " + std::strerror(err), std::move(hint));
+    return SetupError(Stage::Cgroup, op + " " + path + ": " + std::strerror(err), std::move(hint));
 }
 
 // The no-internal-processes rule: controllers can be enabled for children only while the
@@ -196,7 +196,7 @@ SandboxCgroup::SandboxCgroup(const CgroupPlan& plan, const std::string& sandbox_
         // means a supervisor that died left this one behind (kill what is left, start afresh);
         // a held one, a sandbox of that name running from another runtime directory.
         if (!remove_sandbox_cgroup(path_, 0, false))
-            throw SetupError("cgroup", "a sandbox named " + sandbox_name + " is already running (its cgroup " + path_ +
+            throw SetupError(Stage::Cgroup, "a sandbox named " + sandbox_name + " is already running (its cgroup " + path_ +
                                            " is in use)",
                              "choose another name with --name");
         rc = ::mkdir(path_.c_str(), 0755);
@@ -237,7 +237,7 @@ void SandboxCgroup::build(const CgroupPlan& plan, std::vector<std::string>& warn
         problem.hint = write_failure_hint(err, write);
         problem.where = write.where;
         LimitVerdict verdict = judge_limit(problem, plan.enforce);
-        if (verdict.refuse) throw SetupError("limits", verdict.message, verdict.hint);
+        if (verdict.refuse) throw SetupError(Stage::Limits, verdict.message, verdict.hint);
         warnings.push_back(verdict.message);
     }
     std::vector<std::string> controllers;
@@ -287,7 +287,7 @@ void set_frozen(const std::string& path, bool frozen) {
     int err = try_write_file(path + "/cgroup.freeze", frozen ? "1" : "0");
     if (err) throw cgroup_error(std::string(frozen ? "freeze" : "thaw") + " (cgroup.freeze)", path, err);
     if (!wait_for_event(path, "frozen", frozen ? 1 : 0, 10000))
-        throw SetupError("cgroup", std::string("the sandbox did not ") + (frozen ? "freeze" : "thaw") + " within 10 s",
+        throw SetupError(Stage::Cgroup, std::string("the sandbox did not ") + (frozen ? "freeze" : "thaw") + " within 10 s",
                          "see cgroup.events in " + path);
 }
 

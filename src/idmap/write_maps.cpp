@@ -65,7 +65,7 @@ void finish_map_helper(MapHelper& helper) {
     std::string output = read_all(helper.output.get());
     int status = helper.process.wait();
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw SetupError("id map", helper.command + " failed" + (output.empty() ? "" : ": " + output),
+        throw SetupError(Stage::IdMap, helper.command + " failed" + (output.empty() ? "" : ": " + output),
                          "check your ranges in /etc/subuid and /etc/subgid (one line per user, no "
                          "duplicates) and that newuidmap/newgidmap are setuid root (package uidmap)");
 }
@@ -76,7 +76,7 @@ void write_proc_file(pid_t child, const char* name, const std::string& text) {
         UniqueFd fd = open_fd(path, O_WRONLY);
         write_all(fd.get(), text, path.c_str());
     } catch (const SysError& error) {
-        throw SetupError("id map", error.what(), "the kernel refused the map; is another tool holding it?");
+        throw SetupError(Stage::IdMap, error.what(), "the kernel refused the map; is another tool holding it?");
     }
 }
 

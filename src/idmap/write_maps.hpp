@@ -6,7 +6,7 @@
 
 namespace sb {
 
-// Throws SetupError("id map", ...) with the helper's own message when it fails.
+// Throws SetupError(Stage::IdMap, ...) with the helper's own message when it fails.
 void write_id_maps_from_parent(pid_t child, const IdMapping& ids);
 
 }  // namespace sb

@@ -138,7 +138,7 @@ bool reap_children(pid_t payload, int& payload_status) {
         if (supervisor_gone(child.sync)) ::_exit(kExitSetupFailed);
         ::prctl(PR_SET_DUMPABLE, 0);
         // The signal mask inherited from the supervisor already blocks these.
-        UniqueFd signals = in_stage("init", [] { return make_signalfd(forwarded_signal_set(true)); });
+        UniqueFd signals = in_stage(Stage::Init, [] { return make_signalfd(forwarded_signal_set(true)); });
         // Before the filesystem: the interface needs the host's /dev/net/tun and /proc/sys.
         if (child.plan.network == NetworkMode::Slirp) {
             UniqueFd frames = setup_guest_interface(child.plan.slirp);
@@ -148,11 +148,11 @@ bool reap_children(pid_t payload, int& payload_status) {
         setup_hostname(child.plan);
         if (child.plan.unshare_net) setup_loopback();
         Terminal terminal;
-        if (child.terminal_fds) terminal = in_stage("terminal", open_terminal);
+        if (child.terminal_fds) terminal = in_stage(Stage::Terminal, open_terminal);
         // Everything that can fail is set up before the payload's first instruction.
-        if (child.plan.network == NetworkMode::Slirp) in_stage("network", [&] { wait_for_network(child.sync); });
+        if (child.plan.network == NetworkMode::Slirp) in_stage(Stage::Network, [&] { wait_for_network(child.sync); });
         bool loaded_before_fork = filter_loaded_before_fork(child.plan.seccomp);
-        if (loaded_before_fork) in_stage("seccomp", [&] { load_filter_before_fork(child); });
+        if (loaded_before_fork) in_stage(Stage::Seccomp, [&] { load_filter_before_fork(child); });
         // Announce before forking: the payload's own messages (exec failed) must come after.
         send_message(child.sync, Message{MessageType::PayloadStarted, 0, 0, {}}, terminal.master.get());
         terminal.master.reset();
@@ -162,7 +162,7 @@ bool reap_children(pid_t payload, int& payload_status) {
         // and what it changes that is not memory (ids, caps, signal mask, session) is its own.
         pid_t payload = ::vfork();
         if (payload == 0) run_payload(child, terminal.peer.get());
-        in_stage("payload", [&] { check(payload, "fork", "payload"); });
+        in_stage(Stage::Payload, [&] { check(payload, "fork", "payload"); });
         terminal.peer.reset();
         // Setup is over: pid 1 keeps only CAP_KILL (to signal a payload running as another id).
         apply_capability_bounds({CAP_KILL});
@@ -170,7 +170,7 @@ bool reap_children(pid_t payload, int& payload_status) {
         apply_no_new_privs();
         // pid 1 is inside the sandbox too: the same filter, so a payload that took it over
         // (ptrace is refused, but defence in depth) gains nothing.
-        if (!loaded_before_fork) in_stage("seccomp", [&] { apply_seccomp(child.seccomp, false); });
+        if (!loaded_before_fork) in_stage(Stage::Seccomp, [&] { apply_seccomp(child.seccomp, false); });
         supervise_payload(child.sync, signals.get(), payload);
     } catch (const std::exception& error) {
         fail_child(child.sync, error);

@@ -30,7 +30,7 @@ struct SandboxChild {
 
 // Runs `step`, turning a SysError into a SetupError of `stage` (with a hint for the usual causes).
 template <typename Step>
-auto in_stage(const char* stage, Step step) -> decltype(step());
+auto in_stage(Stage stage, Step step) -> decltype(step());
 
 // In a child: sends the error and exits 125.
 [[noreturn]] void fail_child(int sync, const std::exception& error) noexcept;
@@ -38,7 +38,7 @@ auto in_stage(const char* stage, Step step) -> decltype(step());
 std::string hint_for_errno(int err);
 
 template <typename Step>
-auto in_stage(const char* stage, Step step) -> decltype(step()) {
+auto in_stage(Stage stage, Step step) -> decltype(step()) {
     try {
         return step();
     } catch (const SysError& error) {

@@ -97,20 +97,20 @@ void run_payload(const SandboxChild& child, int terminal) {
     const Plan& plan = child.plan;
     try {
         reset_signals_for_exec();
-        in_stage("terminal", [&] { apply_terminal(terminal, child.terminal_fds); });
-        in_stage("credentials", [&] { apply_credentials(plan); });
+        in_stage(Stage::Terminal, [&] { apply_terminal(terminal, child.terminal_fds); });
+        in_stage(Stage::Credentials, [&] { apply_credentials(plan); });
         if (::chdir(plan.cwd.c_str()) < 0)
-            throw SetupError("cwd", "chdir " + plan.cwd + ": " + std::strerror(errno),
+            throw SetupError(Stage::Cwd, "chdir " + plan.cwd + ": " + std::strerror(errno),
                              "the working directory must exist inside the sandbox: mount it, or set "
                              "`cwd` in the profile or --cwd");
         // Only 0-2 survive: everything else (our sync socket included) closes at exec.
         mark_fds_cloexec();
-        in_stage("rlimits", [&] { apply_rlimits(plan.rlimits); });
-        in_stage("landlock", [&] { apply_landlock(plan.landlock); });
+        in_stage(Stage::Rlimits, [&] { apply_rlimits(plan.rlimits); });
+        in_stage(Stage::Landlock, [&] { apply_landlock(plan.landlock); });
         // Last: a profile's denials may refuse a call of the steps above. In log and learn modes
         // the supervisor gets the listener before our exec can make a refused call.
         if (!filter_loaded_before_fork(plan.seccomp)) {
-            UniqueFd listener = in_stage("seccomp", [&] { return apply_seccomp(child.seccomp, true); });
+            UniqueFd listener = in_stage(Stage::Seccomp, [&] { return apply_seccomp(child.seccomp, true); });
             if (listener) send_message(child.sync, Message{MessageType::SeccompListener, 0, 0, {}}, listener.get());
         }
     } catch (const std::exception& error) {

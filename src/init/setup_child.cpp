@@ -29,7 +29,7 @@ std::string hint_for_errno(int err) {
 void fail_child(int sync, const std::exception& error) noexcept {
     // SysError's text already ends with strerror(errno): send no errno to append again.
     if (const auto* setup = dynamic_cast<const SetupError*>(&error))
-        send_message_noexcept(sync, setup_failed(setup->stage(), setup->message(), 0, setup->hint()));
+        send_message_noexcept(sync, setup_failed(to_string(setup->stage()), setup->message(), 0, setup->hint()));
     else if (const auto* sys = dynamic_cast<const SysError*>(&error))
         send_message_noexcept(sync, setup_failed("setup", sys->what(), 0, sys->hint()));
     else
@@ -70,12 +70,12 @@ void run_setup_child(const SandboxChild& child) {
         check(::setsid(), "setsid");
         auto go = receive_message(child.sync);
         if (!go || go->message.type != MessageType::MapsWritten) ::_exit(kExitSetupFailed);
-        in_stage("keyring", join_fresh_session_keyring);
+        in_stage(Stage::Keyring, join_fresh_session_keyring);
         setup_nested_namespaces(child.plan);
         UniqueFd init_pidfd;
         // CLONE_PARENT: I becomes the supervisor's child, so it can wait for it and I's
         // parent-death signal follows the supervisor, not this short-lived process.
-        pid_t init = in_stage("namespaces", [&] { return clone_with_pidfd(CLONE_PARENT, init_pidfd); });
+        pid_t init = in_stage(Stage::Namespaces, [&] { return clone_with_pidfd(CLONE_PARENT, init_pidfd); });
         if (init == 0) run_init(child);
         send_message(child.sync, Message{MessageType::InitStarted, init, 0, {}}, init_pidfd.get());
         ::_exit(0);

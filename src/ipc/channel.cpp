@@ -68,9 +68,9 @@ std::optional<Received> receive_message(int socket) {
     }
     if (got == 0) return std::nullopt;
     if (header.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
-        throw SetupError("protocol", "truncated message on the sync socket");
+        throw SetupError(Stage::Protocol, "truncated message on the sync socket");
     auto message = decode(buffer, static_cast<std::size_t>(got));
-    if (!message) throw SetupError("protocol", "malformed message on the sync socket");
+    if (!message) throw SetupError(Stage::Protocol, "malformed message on the sync socket");
     received.message = std::move(*message);
     return received;
 }

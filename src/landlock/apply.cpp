@@ -57,7 +57,7 @@ bool apply_landlock(const LandlockPlan& plan) {
     if (plan.mode == LandlockMode::Off) return false;
     if (abi < 1) {
         if (plan.mode == LandlockMode::BestEffort) return false;
-        throw SetupError("landlock", "this kernel has no Landlock (landlock_create_ruleset: not supported)",
+        throw SetupError(Stage::Landlock, "this kernel has no Landlock (landlock_create_ruleset: not supported)",
                          "boot a kernel with CONFIG_SECURITY_LANDLOCK and 'landlock' in lsm=, or set [security] "
                          "landlock = \"best-effort\"");
     }

@@ -24,11 +24,11 @@ namespace {
 StateRecord running_sandbox(const HostFacts& facts, const std::string& name) {
     auto record = find_running(facts.state_dir, name);
     if (!record)
-        throw SetupError("lookup", "no running sandbox named " + name, "see `sandbox ps` for the names");
+        throw SetupError(Stage::Lookup, "no running sandbox named " + name, "see `sandbox ps` for the names");
     return *record;
 }
 
-const std::string& cgroup_of(const StateRecord& record, const char* what) {
+const std::string& cgroup_of(const StateRecord& record, Stage what) {
     if (record.cgroup.empty())
         throw SetupError(what, "sandbox " + record.name + " has no cgroup of its own (it started without a delegated cgroup)",
                          "see `sandbox doctor`");
@@ -77,14 +77,14 @@ int list_sandboxes(const HostFacts& facts, bool json) {
 
 int freeze_sandbox(const HostFacts& facts, const std::string& name, bool frozen) {
     StateRecord record = running_sandbox(facts, name);
-    set_frozen(cgroup_of(record, frozen ? "pause" : "resume"), frozen);
+    set_frozen(cgroup_of(record, frozen ? Stage::Pause : Stage::Resume), frozen);
     std::cout << name << "\n";
     return 0;
 }
 
 int show_stats(const HostFacts& facts, const std::string& name, bool json) {
     StateRecord record = running_sandbox(facts, name);
-    const std::string& path = cgroup_of(record, "stats");
+    const std::string& path = cgroup_of(record, Stage::Stats);
     CgroupStats stats = collect_stats([&](const std::string& file) { return read_sandbox_stat(path, file); });
     std::cout << (json ? render_stats_json(name, stats) : render_stats_text(name, stats));
     return 0;

@@ -27,7 +27,7 @@ std::vector<std::string> components(const std::string& path) {
 }
 
 [[noreturn]] void refuse_symlink(const std::string& path, const std::string& component) {
-    throw SetupError("mount", "target " + path + ": component '" + component +
+    throw SetupError(Stage::Mount, "target " + path + ": component '" + component +
                                   "' is a symlink inside the sandbox; refusing to follow it",
                      "choose a target path without symlinks in the sandbox (e.g. /usr/bin, not /bin)");
 }
@@ -89,7 +89,7 @@ bool OwnMounts::holds(int fd) const {
 
 void OwnMounts::check_may_create(int dir, const std::string& name, const std::string& path) const {
     if (holds(dir)) return;
-    throw SetupError("mount", "target " + path + ": '" + name +
+    throw SetupError(Stage::Mount, "target " + path + ": '" + name +
                                   "' is missing in a directory of the host, and the sandbox creates nothing there",
                      "it existed when the sandbox was planned, so something removed it meanwhile: try again, or "
                      "create it on the host");
@@ -97,7 +97,7 @@ void OwnMounts::check_may_create(int dir, const std::string& name, const std::st
 
 UniqueFd ensure_parent_in_root(int root, const std::string& path, std::string& name, const OwnMounts& own) {
     auto parts = components(path);
-    if (parts.empty()) throw SetupError("mount", "target \"" + path + "\" has no name");
+    if (parts.empty()) throw SetupError(Stage::Mount, "target \"" + path + "\" has no name");
     UniqueFd dir = open_at(root, ".", O_PATH | O_DIRECTORY);
     for (std::size_t i = 0; i + 1 < parts.size(); ++i) dir = open_or_create_dir(dir.get(), parts[i], path, own);
     name = parts.back();

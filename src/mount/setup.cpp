@@ -192,7 +192,7 @@ void cover_state_dir(const Roots& roots, int source, const MountStep& step) {
     struct stat shown, state;
     check(::fstat(roots.state_dir.get(), &state), "stat", "the state directory");
     if (!node || ::fstat(node.get(), &shown) != 0 || !same_inode(shown, state))
-        throw SetupError("mount", "the state directory shown at " + path + " changed while it was being hidden",
+        throw SetupError(Stage::Mount, "the state directory shown at " + path + " changed while it was being hidden",
                          "something is renaming directories around the runtime directory; try again");
     UniqueFd cover = new_filesystem("tmpfs", {{"mode", "0500"}, {"size", "4096"}},
                                     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, path);
@@ -251,7 +251,7 @@ std::vector<std::string> list_directory(int dir, const std::string& what) {
         std::string name = entry->d_name;
         if (name == "." || name == "..") continue;
         if (names.size() == kMaxMirroredEntries)
-            throw SetupError("mount", what + " has more than " + std::to_string(kMaxMirroredEntries) +
+            throw SetupError(Stage::Mount, what + " has more than " + std::to_string(kMaxMirroredEntries) +
                                           " entries: too many to mirror",
                              "create the missing mount targets in it on the host, so it need not be mirrored");
         names.push_back(std::move(name));
@@ -375,7 +375,7 @@ void mount_proc(const Roots& roots, const std::string& target) {
     struct statfs fs_info;
     check(::fstatfs(proc.get(), &fs_info), "statfs", target);
     if (fs_info.f_type != PROC_SUPER_MAGIC)
-        throw SetupError("mount", target + " is not a proc filesystem after mounting one there");
+        throw SetupError(Stage::Mount, target + " is not a proc filesystem after mounting one there");
     mask_proc(roots, proc.get(), target);
 }
 
@@ -482,7 +482,7 @@ void setup_filesystem(const std::vector<MountStep>& mounts, unsigned owner_uid, 
         if (!state_dir.empty()) roots.state_dir = open_host_path(roots.host.get(), state_dir);
         roots.state_dir_path = state_dir;
     } catch (const SysError& error) {
-        throw SetupError("mount", error.what(),
+        throw SetupError(Stage::Mount, error.what(),
                          "the kernel refused to build a new root; see `sandbox doctor` or check that "
                          "unprivileged user namespaces are allowed");
     }
@@ -490,16 +490,16 @@ void setup_filesystem(const std::vector<MountStep>& mounts, unsigned owner_uid, 
         try {
             apply_step(roots, step);
         } catch (const SysError& error) {
-            throw SetupError("mount", describe(step) + ": " + error.what(), error.hint());
+            throw SetupError(Stage::Mount, describe(step) + ": " + error.what(), error.hint());
         } catch (const SetupError& error) {
-            throw SetupError("mount", describe(step) + ": " + error.message(), error.hint());
+            throw SetupError(Stage::Mount, describe(step) + ": " + error.message(), error.hint());
         }
     }
     try {
         finish_mirrors(roots);
         pivot_into_sandbox_root(roots);
     } catch (const SysError& error) {
-        throw SetupError("mount", error.what(), error.hint());
+        throw SetupError(Stage::Mount, error.what(), error.hint());
     }
 }
 

@@ -185,7 +185,7 @@ UniqueFd setup_guest_interface(const SlirpSettings& net) {
         if (veth) frames = packet_socket(static_cast<int>(::if_nametoindex(kPeer)));
         return frames;
     } catch (const SysError& error) {
-        throw SetupError("network", error.what(),
+        throw SetupError(Stage::Network, error.what(),
                          "the sandbox's network interface could not be set up; [network] mode = \"none\" avoids it");
     }
 }

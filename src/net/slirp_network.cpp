@@ -132,7 +132,7 @@ SlirpNetwork::SlirpNetwork(const SlirpSettings& settings, UniqueFd frames)
     set_nonblocking(frames_.get());
     SlirpConfig config = slirp_config(settings, addresses_);
     slirp_ = slirp_new(&config, &kCallbacks, this);
-    if (!slirp_) throw SetupError("network", "libslirp could not start");
+    if (!slirp_) throw SetupError(Stage::Network, "libslirp could not start");
     open_forwards(settings);
 }
 
@@ -161,7 +161,7 @@ void SlirpNetwork::open_forwards(const SlirpSettings& settings) {
         }
         if (rc < 0) {
             int err = errno ? errno : EADDRINUSE;
-            throw SetupError("network", "forward " + format_port_forward(forward) + ": cannot listen on the host: " +
+            throw SetupError(Stage::Network, "forward " + format_port_forward(forward) + ": cannot listen on the host: " +
                                             std::strerror(err),
                              "choose another host port in [network] ports, or stop what listens there");
         }

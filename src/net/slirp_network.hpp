@@ -19,7 +19,7 @@ namespace sb {
 
 class SlirpNetwork {
 public:
-    // Starts libslirp and opens the port forwards. Throws SetupError("network", ...) naming a
+    // Starts libslirp and opens the port forwards. Throws SetupError(Stage::Network, ...) naming a
     // forward that cannot listen (a busy port).
     SlirpNetwork(const SlirpSettings& settings, UniqueFd frames);
     ~SlirpNetwork();

@@ -25,7 +25,7 @@ int nested_namespace_flags(const Plan& plan) {
 
 void setup_nested_namespaces(const Plan& plan) {
     if (::unshare(nested_namespace_flags(plan)) < 0)
-        throw SetupError("namespaces", std::string("unshare mount/pid/uts/ipc/net/cgroup: ") + std::strerror(errno),
+        throw SetupError(Stage::Namespaces, std::string("unshare mount/pid/uts/ipc/net/cgroup: ") + std::strerror(errno),
                          "the kernel refused nested namespaces inside the user namespace; check "
                          "/proc/sys/user/max_*_namespaces");
 }
@@ -33,7 +33,7 @@ void setup_nested_namespaces(const Plan& plan) {
 void setup_hostname(const Plan& plan) {
     if (!plan.unshare_uts) return;
     if (::sethostname(plan.hostname.data(), plan.hostname.size()) < 0)
-        throw SetupError("uts", "sethostname " + plan.hostname + ": " + std::strerror(errno));
+        throw SetupError(Stage::Uts, "sethostname " + plan.hostname + ": " + std::strerror(errno));
 }
 
 void setup_loopback() {
@@ -43,7 +43,7 @@ void setup_loopback() {
     check(::ioctl(sock.get(), SIOCGIFFLAGS, &request), "get flags of", "lo");
     request.ifr_flags |= IFF_UP | IFF_RUNNING;
     if (::ioctl(sock.get(), SIOCSIFFLAGS, &request) < 0)
-        throw SetupError("network", std::string("bring up lo: ") + std::strerror(errno));
+        throw SetupError(Stage::Network, std::string("bring up lo: ") + std::strerror(errno));
 }
 
 }  // namespace sb

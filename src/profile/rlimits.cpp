@@ -52,7 +52,7 @@ std::string upper(std::string text) {
 }
 
 [[noreturn]] void above_hard(const RlimitKind& kind, const RlimitValue& asked, const RlimitValue& host) {
-    throw SetupError("rlimits",
+    throw SetupError(Stage::Rlimits,
                      std::string(kind.name) + " = " + format_rlimit_value(kind, asked) +
                          " is above the hard limit of this session (" + format_one(kind, host.hard) + ")",
                      "an unprivileged process cannot raise its hard limits: ask for less, or raise the limit "

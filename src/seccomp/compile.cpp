@@ -27,7 +27,7 @@ constexpr std::uint32_t kArmPrivateBase = 0x0f0000;  // cacheflush, set_tls, ...
 constexpr std::size_t kMaxInstructions = 4096;       // BPF_MAXINSNS
 
 [[noreturn]] void fail(const std::string& what, int rc) {
-    throw SetupError("seccomp", what + ": " + std::strerror(-rc),
+    throw SetupError(Stage::Seccomp, what + ": " + std::strerror(-rc),
                      "this libseccomp cannot express the policy; check [seccomp] in the profile");
 }
 
@@ -38,7 +38,7 @@ scmp_compare compare_op(ArgCheck::Op op) {
         case ArgCheck::Op::GreaterEqual: return SCMP_CMP_GE;
         case ArgCheck::Op::NotIn32: break;  // compiled by us (value_set_rules), never by libseccomp
     }
-    throw SetupError("seccomp", "an argument check libseccomp is not given", "this is a bug in sandbox; please report it");
+    throw SetupError(Stage::Seccomp, "an argument check libseccomp is not given", "this is a bug in sandbox; please report it");
 }
 
 std::uint32_t arch_token(const std::string& name) {
@@ -135,11 +135,11 @@ struct PrefixRule {
 };
 
 const ArgCheck& value_set_check(const SyscallRule& rule) {
-    if (rule.when.size() != 1) throw SetupError("seccomp", "a value-set rule for " + rule.syscall + " has other checks");
+    if (rule.when.size() != 1) throw SetupError(Stage::Seccomp, "a value-set rule for " + rule.syscall + " has other checks");
     const ArgCheck& check = rule.when.front();
     // Each value is one instruction that skips the rest: they must fit a jump's 8 bits.
     if (check.values.empty() || check.values.size() > 250)
-        throw SetupError("seccomp", "a value-set rule for " + rule.syscall + " has " +
+        throw SetupError(Stage::Seccomp, "a value-set rule for " + rule.syscall + " has " +
                                         std::to_string(check.values.size()) + " values (1 to 250)");
     return check;
 }
@@ -393,7 +393,7 @@ std::vector<sock_filter> export_program(scmp_filter_ctx ctx) {
 // then the syscall numbers, then their arguments.
 std::vector<sock_filter> libseccomp_program(const SeccompPolicy& policy, bool notify, SeccompLayout layout) {
     FilterContext ctx(seccomp_init(SCMP_ACT_ALLOW), &seccomp_release);
-    if (!ctx) throw SetupError("seccomp", "seccomp_init failed", "libseccomp could not allocate a filter");
+    if (!ctx) throw SetupError(Stage::Seccomp, "seccomp_init failed", "libseccomp could not allocate a filter");
     // Any other architecture (say, a 32-bit ARM binary on an x86 host through binfmt) is killed:
     // a call the filter cannot read must not run.
     int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
@@ -427,11 +427,11 @@ SeccompProgram compile_seccomp(const SeccompPolicy& policy, SeccompLayout layout
     program.notify = policy.mode != SeccompMode::Enforce;
     auto body = libseccomp_program(policy, program.notify, layout);
     if (body.empty())
-        throw SetupError("seccomp", "libseccomp exported an empty filter", "this is a bug in sandbox; please report it");
+        throw SetupError(Stage::Seccomp, "libseccomp exported an empty filter", "this is a bug in sandbox; please report it");
     auto prefix = prefix_rules(policy, program.notify);
     program.code = layout == SeccompLayout::Tree ? tree_program(prefix, body) : linear_program(prefix, body);
     if (program.code.size() > kMaxInstructions)
-        throw SetupError("seccomp", "the filter has " + std::to_string(program.code.size()) +
+        throw SetupError(Stage::Seccomp, "the filter has " + std::to_string(program.code.size()) +
                                         " instructions; the kernel takes at most 4096",
                          "deny fewer system calls with argument conditions in [seccomp]");
     return program;

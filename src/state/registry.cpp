@@ -39,17 +39,17 @@ bool check_private_directory(const std::string& dir) {
     struct stat st;
     if (::lstat(dir.c_str(), &st) < 0) {
         if (errno == ENOENT) return false;
-        throw SetupError("state", "stat " + dir + ": " + std::strerror(errno));
+        throw SetupError(Stage::State, "stat " + dir + ": " + std::strerror(errno));
     }
     if (!is_private_directory(st, ::geteuid()))
-        throw SetupError("state", dir + " is not a private directory of yours (mode 0700)",
+        throw SetupError(Stage::State, dir + " is not a private directory of yours (mode 0700)",
                          "remove it, or set XDG_RUNTIME_DIR to a directory of yours");
     return true;
 }
 
 void ensure_private_directory(const std::string& dir) {
     if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST)
-        throw SetupError("state", "mkdir " + dir + ": " + std::strerror(errno),
+        throw SetupError(Stage::State, "mkdir " + dir + ": " + std::strerror(errno),
                          "set XDG_RUNTIME_DIR to a directory of yours (normally /run/user/$UID)");
     check_private_directory(dir);
 }
@@ -191,12 +191,12 @@ Registration::Registration(const std::string& dir, const StateRecord& record)
     // after another has claimed its name again.
     UniqueFd lock = lock_directory(dir_, kLockTimeoutMs);
     if (!lock)
-        throw SetupError("state", dir_ + " stayed locked for " + std::to_string(kLockTimeoutMs / 1000) + " s",
+        throw SetupError(Stage::State, dir_ + " stayed locked for " + std::to_string(kLockTimeoutMs / 1000) + " s",
                          "another sandbox start holds it; if none runs, a process of yours may hold a lock on it");
     clean_stale_records(dir_);
     std::string temporary = temporary_name(dir_, record.name);
     std::uint64_t inode = write_temporary(temporary, record);
-    if (!inode) throw SetupError("state", "write " + temporary + ": " + std::strerror(errno));
+    if (!inode) throw SetupError(Stage::State, "write " + temporary + ": " + std::strerror(errno));
     // link(2) fails if the name exists: the claim and the complete record arrive together.
     int rc = ::link(temporary.c_str(), path_.c_str());
     int err = errno;
@@ -208,13 +208,13 @@ Registration::Registration(const std::string& dir, const StateRecord& record)
     if (err == EEXIST) {
         auto other = read_record(dir_, record.name);
         if (!other)
-            throw SetupError("state", path_ + " exists but is not a record of yours", "remove it, or choose another --name");
-        throw SetupError("state",
+            throw SetupError(Stage::State, path_ + " exists but is not a record of yours", "remove it, or choose another --name");
+        throw SetupError(Stage::State,
                          "a sandbox named " + record.name + " is already running (supervisor pid " +
                              std::to_string(other->pid) + ")",
                          "choose another name with --name, or see `sandbox ps`");
     }
-    throw SetupError("state", "link " + path_ + ": " + std::strerror(err));
+    throw SetupError(Stage::State, "link " + path_ + ": " + std::strerror(err));
 }
 
 void Registration::update(const StateRecord& record) {

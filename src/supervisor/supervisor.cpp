@@ -151,7 +151,7 @@ void Supervisor::check_limit_policy() const {
         std::string more;
         if (cgroup.unenforceable.size() > 1)
             more = " (and " + std::to_string(cgroup.unenforceable.size() - 1) + " more limit(s); see `sandbox doctor`)";
-        throw SetupError("limits", first.message + more, first.hint);
+        throw SetupError(Stage::Limits, first.message + more, first.hint);
     }
     for (const auto& problem : cgroup.unenforceable)
         std::cerr << "sandbox: warning: " << judge_limit(problem, cgroup.enforce).message << "\n";
@@ -215,9 +215,9 @@ void Supervisor::start_children() {
         int err = error.error_number();
         bool cgroup_error = err == ENOENT || err == EBUSY || err == EOPNOTSUPP || err == ENODEV || err == EBADF;
         if (cgroup_ && cgroup_error)
-            throw SetupError("cgroup", std::string(error.what()) + " (into " + cgroup_->path() + "/payload)",
+            throw SetupError(Stage::Cgroup, std::string(error.what()) + " (into " + cgroup_->path() + "/payload)",
                              "clone3 could not start the sandbox in its cgroup (CLONE_INTO_CGROUP needs Linux 5.7)");
-        throw SetupError("user namespace", error.what(), hint_for_clone_error(err));
+        throw SetupError(Stage::UserNamespace, error.what(), hint_for_clone_error(err));
     }
     if (pid == 0) {
         mine.reset();
@@ -253,12 +253,12 @@ void Supervisor::handle_message() {
     const Message& message = received->message;
     MessageVerdict verdict = handshake_.receive(message);
     if (verdict.kind == MessageVerdict::Reject)
-        throw SetupError("protocol", verdict.error, "this is a bug in sandbox; please report it");
+        throw SetupError(Stage::Protocol, verdict.error, "this is a bug in sandbox; please report it");
     if (verdict.kind == MessageVerdict::Ignore) return;
     if (message.type == MessageType::InitStarted) {
         init_started(message.int0, std::move(received->fd));
     } else if (message.type == MessageType::NetworkReady) {
-        if (!received->fd) throw SetupError("protocol", "network-ready without the frames fd");
+        if (!received->fd) throw SetupError(Stage::Protocol, "network-ready without the frames fd");
         // Throws for a forward that cannot listen: I is still waiting, the payload never runs.
         network_.emplace(plan_.slirp, std::move(received->fd));
         // If I is gone (its set-up failed meanwhile), its own report follows: no error here.
@@ -270,7 +270,7 @@ void Supervisor::handle_message() {
         if (received->fd) start_relay(std::move(received->fd));
         if (plan_.timeout_ms) timeout_at_ms_ = now_ms() + static_cast<long long>(plan_.timeout_ms);
     } else if (message.type == MessageType::SeccompListener) {
-        if (!received->fd) throw SetupError("protocol", "seccomp-listener without the listener fd");
+        if (!received->fd) throw SetupError(Stage::Protocol, "seccomp-listener without the listener fd");
         monitor_.emplace(plan_.seccomp, std::move(received->fd), violations_log_.get());
         log("receiving the seccomp filter's refusals");
     } else if (message.type == MessageType::PayloadExited) {
@@ -360,7 +360,7 @@ void Supervisor::on_timeout() {
     }
     // While the payload runs, the only deadline is --timeout's, which the loop checks itself.
     if (handshake_.state() == HandshakeState::Running) return;
-    throw SetupError("setup", std::string("the sandbox did not finish setting up within 30 s (") +
+    throw SetupError(Stage::Setup, std::string("the sandbox did not finish setting up within 30 s (") +
                                   handshake_.describe() + ")",
                      "run with --verbose to see the last stage reached");
 }
@@ -510,16 +510,17 @@ int Supervisor::conclude() {
             if (failure.type == MessageType::ExecFailed) {
                 const std::string command = failure.text.empty() ? "?" : failure.text[0];
                 if (handshake_.exit_code() == kExitNotFound)
-                    throw SetupError("exec", command + ": command not found",
+                    throw SetupError(Stage::Exec, command + ": command not found",
                                      "the command must exist inside the sandbox: check its name, PATH, "
                                      "and that the profile mounts the directory it lives in",
                                      kExitNotFound);
-                throw SetupError("exec", command + ": cannot execute: " + std::strerror(failure.int0), "",
+                throw SetupError(Stage::Exec, command + ": cannot execute: " + std::strerror(failure.int0), "",
                                  kExitCannotExecute);
             }
             std::string text = failure.text.size() > 1 ? failure.text[1] : "failed";
             if (failure.int0) text += std::string(": ") + std::strerror(failure.int0);
-            throw SetupError(failure.text.empty() ? "setup" : failure.text[0], text,
+            Stage stage = failure.text.empty() ? Stage::Setup : parse_stage(failure.text[0]).value_or(Stage::Setup);
+            throw SetupError(stage, text,
                              failure.text.size() > 2 ? failure.text[2] : "");
         }
         case HandshakeState::Running:
@@ -530,7 +531,7 @@ int Supervisor::conclude() {
             std::string why = setup_.status() && WIFSIGNALED(*setup_.status())
                                   ? std::string("killed by signal ") + std::to_string(WTERMSIG(*setup_.status()))
                                   : "exited early";
-            throw SetupError("setup", "the sandbox's setup process " + why, "run with --verbose");
+            throw SetupError(Stage::Setup, "the sandbox's setup process " + why, "run with --verbose");
         }
     }
 }

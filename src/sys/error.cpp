@@ -31,8 +31,56 @@ ConfigError::ConfigError(SourceLocation where, const std::string& message)
     : std::runtime_error(format_location(where) + ": " + message),
       where_(std::move(where)), message_(message) {}
 
-SetupError::SetupError(std::string stage, std::string message, std::string hint, int exit_code)
-    : std::runtime_error(stage + ": " + message),
-      stage_(std::move(stage)), message_(std::move(message)), hint_(std::move(hint)), exit_code_(exit_code) {}
+namespace {
+
+struct StageName {
+    Stage stage;
+    const char* name;
+};
+constexpr StageName kStageNames[] = {
+    {Stage::Setup, "setup"},
+    {Stage::UserNamespace, "user namespace"},
+    {Stage::IdMap, "id map"},
+    {Stage::Namespaces, "namespaces"},
+    {Stage::Uts, "uts"},
+    {Stage::Keyring, "keyring"},
+    {Stage::Mount, "mount"},
+    {Stage::Network, "network"},
+    {Stage::Terminal, "terminal"},
+    {Stage::Cgroup, "cgroup"},
+    {Stage::Limits, "limits"},
+    {Stage::State, "state"},
+    {Stage::Init, "init"},
+    {Stage::Credentials, "credentials"},
+    {Stage::Cwd, "cwd"},
+    {Stage::Rlimits, "rlimits"},
+    {Stage::Landlock, "landlock"},
+    {Stage::Seccomp, "seccomp"},
+    {Stage::Payload, "payload"},
+    {Stage::Exec, "exec"},
+    {Stage::Protocol, "protocol"},
+    {Stage::Lookup, "lookup"},
+    {Stage::Pause, "pause"},
+    {Stage::Resume, "resume"},
+    {Stage::Stats, "stats"},
+};
+
+}  // namespace
+
+const char* to_string(Stage stage) {
+    for (const auto& entry : kStageNames)
+        if (entry.stage == stage) return entry.name;
+    return "setup";
+}
+
+std::optional<Stage> parse_stage(std::string_view text) {
+    for (const auto& entry : kStageNames)
+        if (text == entry.name) return entry.stage;
+    return std::nullopt;
+}
+
+SetupError::SetupError(Stage stage, std::string message, std::string hint, int exit_code)
+    : std::runtime_error(std::string(to_string(stage)) + ": " + message),
+      stage_(stage), message_(std::move(message)), hint_(std::move(hint)), exit_code_(exit_code) {}
 
 }  // namespace sb

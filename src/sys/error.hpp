@@ -2,8 +2,10 @@
 // ConfigError: bad input, located at file:line:col. SetupError: a sandbox stage failed (possibly in
 // the child), rendered once by main with a hint that names the fix.
 #pragma once
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace sb {
 
@@ -41,17 +43,51 @@ private:
     std::string message_;
 };
 
-// A failure in a named stage of setting up the sandbox (e.g. "mount", "id map").
+// Where a failure happened, as the user reads it ("sandbox: mount: ..."): every stage a
+// SetupError can name, in the order a run meets them.
+enum class Stage {
+    Setup,
+    UserNamespace,
+    IdMap,
+    Namespaces,
+    Uts,
+    Keyring,
+    Mount,
+    Network,
+    Terminal,
+    Cgroup,
+    Limits,
+    State,
+    Init,
+    Credentials,
+    Cwd,
+    Rlimits,
+    Landlock,
+    Seccomp,
+    Payload,
+    Exec,
+    Protocol,
+    Lookup,
+    Pause,
+    Resume,
+    Stats,
+};
+const char* to_string(Stage stage);
+// nullopt for a name that is no stage (a message from a child is checked, not trusted).
+std::optional<Stage> parse_stage(std::string_view text);
+
+// A failure in a named stage of setting up the sandbox.
 class SetupError : public std::runtime_error {
 public:
-    SetupError(std::string stage, std::string message, std::string hint = {}, int exit_code = 125);
-    const std::string& stage() const noexcept { return stage_; }
+    SetupError(Stage stage, std::string message, std::string hint = {}, int exit_code = 125);
+    Stage stage() const noexcept { return stage_; }
     int exit_code() const noexcept { return exit_code_; }
     const std::string& message() const noexcept { return message_; }
     const std::string& hint() const noexcept { return hint_; }
 
 private:
-    std::string stage_, message_, hint_;
+    Stage stage_;
+    std::string message_, hint_;
     int exit_code_;
 };
 

@@ -629,7 +629,7 @@ TEST_CASE("channel: a garbage datagram raises SetupError", "[ipc][channel]") {
         sb::receive_message(right.get());
         FAIL("no SetupError");
     } catch (const sb::SetupError& error) {
-        CHECK(error.stage() == "protocol");
+        CHECK(error.stage() == sb::Stage::Protocol);
         CHECK(error.message() == "malformed message on the sync socket");
         CHECK(error.exit_code() == 125);
     }
@@ -699,4 +699,15 @@ TEST_CASE("handshake: the seccomp listener comes once, from init before the payl
         REQUIRE(accepted(h.receive(msg(MessageType::PayloadExited, 0, 0))));
         CHECK(h.receive(listener).kind == MessageVerdict::Ignore);
     }
+}
+
+TEST_CASE("stages: one table names them; a child's stage is checked, not trusted", "[ipc][stage]") {
+    for (auto stage : {sb::Stage::Setup, sb::Stage::UserNamespace, sb::Stage::IdMap, sb::Stage::Mount, sb::Stage::Seccomp,
+                       sb::Stage::Landlock, sb::Stage::Exec, sb::Stage::Stats})
+        CHECK(sb::parse_stage(sb::to_string(stage)) == stage);
+    CHECK(std::string(sb::to_string(sb::Stage::UserNamespace)) == "user namespace");
+    CHECK(std::string(sb::to_string(sb::Stage::IdMap)) == "id map");
+    CHECK_FALSE(sb::parse_stage("mount\nsandbox: fake"));
+    CHECK_FALSE(sb::parse_stage(""));
+    CHECK(std::string(sb::SetupError(sb::Stage::Mount, "x").what()) == "mount: x");
 }
