@@ -22,10 +22,10 @@
 
 #include <dirent.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <memory>
-#include <algorithm>
 #include <optional>
 #include <set>
 #include <vector>
