@@ -89,7 +89,7 @@ void load_filter_before_fork(const SandboxChild& child) {
     // The kernel wants no_new_privs (or CAP_SYS_ADMIN) to load a filter; the payload sets it anyway.
     apply_no_new_privs();
     UniqueFd listener = apply_seccomp(child.seccomp, true);
-    if (listener) send_message(child.sync, Message{MessageType::SeccompListener, 0, 0, {}}, listener.get());
+    if (listener) send_message(child.sync, Message{MessageType::SeccompListener, 0, 0, {}}, {listener.get()});
 }
 
 // Reaps every exited child; returns true when `payload` was among them (status stored).
@@ -121,7 +121,7 @@ bool reap_children(pid_t payload, int& payload_status) {
             if (!reap_children(payload, status)) continue;
             bool by_signal = WIFSIGNALED(status);
             int value = by_signal ? WTERMSIG(status) : WEXITSTATUS(status);
-            send_message_noexcept(sync, Message{MessageType::PayloadExited, by_signal ? 1 : 0, value, {}});
+            send_message_noexcept(sync, to_message(PayloadExitedFields{by_signal, value}));
             ::_exit(exit_code_for_status(by_signal, value));
         }
         // Everything else came from the supervisor (the sandbox has no terminal of the
@@ -142,7 +142,7 @@ bool reap_children(pid_t payload, int& payload_status) {
         // Before the filesystem: the interface needs the host's /dev/net/tun and /proc/sys.
         if (child.plan.network == NetworkMode::Slirp) {
             UniqueFd frames = setup_guest_interface(child.plan.slirp);
-            send_message(child.sync, Message{MessageType::NetworkReady, 0, 0, {}}, frames.get());
+            send_message(child.sync, Message{MessageType::NetworkReady, 0, 0, {}}, {frames.get()});
         }
         setup_filesystem(child.plan.mounts, child.plan.payload_uid, child.plan.payload_gid, child.plan.state_dir);
         setup_hostname(child.plan);
@@ -154,7 +154,7 @@ bool reap_children(pid_t payload, int& payload_status) {
         bool loaded_before_fork = filter_loaded_before_fork(child.plan.seccomp);
         if (loaded_before_fork) in_stage(Stage::Seccomp, [&] { load_filter_before_fork(child); });
         // Announce before forking: the payload's own messages (exec failed) must come after.
-        send_message(child.sync, Message{MessageType::PayloadStarted, 0, 0, {}}, terminal.master.get());
+        send_message(child.sync, Message{MessageType::PayloadStarted, 0, 0, {}}, {terminal.master.get()});
         terminal.master.reset();
         // vfork: the payload borrows our memory until it execs (or _exits), so no page tables
         // are copied and nothing is copied on write: measurably faster start-up here. Safe

@@ -111,13 +111,13 @@ void run_payload(const SandboxChild& child, int terminal) {
         // the supervisor gets the listener before our exec can make a refused call.
         if (!filter_loaded_before_fork(plan.seccomp)) {
             UniqueFd listener = in_stage(Stage::Seccomp, [&] { return apply_seccomp(child.seccomp, true); });
-            if (listener) send_message(child.sync, Message{MessageType::SeccompListener, 0, 0, {}}, listener.get());
+            if (listener) send_message(child.sync, Message{MessageType::SeccompListener, 0, 0, {}}, {listener.get()});
         }
     } catch (const std::exception& error) {
         fail_child(child.sync, error);
     }
     int err = exec_command(plan.argv, plan.env);
-    send_message_noexcept(child.sync, Message{MessageType::ExecFailed, err, 0, {plan.argv[0]}});
+    send_message_noexcept(child.sync, to_message(ExecFailedFields{err, plan.argv[0]}));
     ::_exit(exit_code_for_exec_error(err));
 }
 

@@ -27,13 +27,15 @@ std::string hint_for_errno(int err) {
 }
 
 void fail_child(int sync, const std::exception& error) noexcept {
-    // SysError's text already ends with strerror(errno): send no errno to append again.
-    if (const auto* setup = dynamic_cast<const SetupError*>(&error))
-        send_message_noexcept(sync, setup_failed(to_string(setup->stage()), setup->message(), 0, setup->hint()));
-    else if (const auto* sys = dynamic_cast<const SysError*>(&error))
-        send_message_noexcept(sync, setup_failed("setup", sys->what(), 0, sys->hint()));
-    else
-        send_message_noexcept(sync, setup_failed("setup", error.what(), 0, ""));
+    SetupFailedFields failure;
+    if (const auto* setup = dynamic_cast<const SetupError*>(&error)) {
+        failure = {setup->stage(), setup->message(), setup->hint(), 0};
+    } else if (const auto* sys = dynamic_cast<const SysError*>(&error)) {
+        failure = {Stage::Setup, sys->what(), sys->hint(), sys->error_number()};
+    } else {
+        failure = {Stage::Setup, error.what(), "", 0};
+    }
+    send_message_noexcept(sync, to_message(failure));
     ::_exit(kExitSetupFailed);
 }
 
@@ -77,7 +79,7 @@ void run_setup_child(const SandboxChild& child) {
         // parent-death signal follows the supervisor, not this short-lived process.
         pid_t init = in_stage(Stage::Namespaces, [&] { return clone_with_pidfd(CLONE_PARENT, init_pidfd); });
         if (init == 0) run_init(child);
-        send_message(child.sync, Message{MessageType::InitStarted, init, 0, {}}, init_pidfd.get());
+        send_message(child.sync, to_message(InitStartedFields{init}), {init_pidfd.get()});
         ::_exit(0);
     } catch (const std::exception& error) {
         fail_child(child.sync, error);

@@ -9,22 +9,34 @@
 
 namespace sb {
 
-void send_message(int socket, const Message& message, int fd_to_pass) {
+UniqueFd Received::take_fd() {
+    if (fds.empty()) return UniqueFd();
+    UniqueFd first = std::move(fds.front());
+    fds.erase(fds.begin());
+    return first;
+}
+
+void send_message(int socket, const Message& message, std::initializer_list<int> fds) {
     auto bytes = encode(message);
     iovec iov{bytes.data(), bytes.size()};
     msghdr header{};
     header.msg_iov = &iov;
     header.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-    if (fd_to_pass >= 0) {
+    std::vector<int> passed;
+    for (int fd : fds)
+        if (fd >= 0) passed.push_back(fd);
+    if (passed.size() > kMaxMessageFds)
+        throw SetupError(Stage::Protocol, std::string("too many fds for one message (") + to_string(message.type) + ")");
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxMessageFds)];
+    if (!passed.empty()) {
         std::memset(control, 0, sizeof control);
         header.msg_control = control;
-        header.msg_controllen = sizeof control;
+        header.msg_controllen = CMSG_SPACE(sizeof(int) * passed.size());
         cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
         cmsg->cmsg_level = SOL_SOCKET;
         cmsg->cmsg_type = SCM_RIGHTS;
-        cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(cmsg), &fd_to_pass, sizeof(int));
+        cmsg->cmsg_len = CMSG_LEN(sizeof(int) * passed.size());
+        std::memcpy(CMSG_DATA(cmsg), passed.data(), sizeof(int) * passed.size());
     }
     ssize_t sent;
     do sent = ::sendmsg(socket, &header, MSG_NOSIGNAL);
@@ -42,7 +54,8 @@ void send_message_noexcept(int socket, const Message& message) noexcept {
 std::optional<Received> receive_message(int socket) {
     std::uint8_t buffer[kMaxMessageSize];
     iovec iov{buffer, sizeof buffer};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+    // Room for one more than we accept: a message with too many is then seen whole and refused.
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * (kMaxMessageFds + 1))];
     msghdr header{};
     header.msg_iov = &iov;
     header.msg_iovlen = 1;
@@ -62,8 +75,7 @@ std::optional<Received> receive_message(int socket) {
         for (std::size_t i = 0; i < count; ++i) {
             int fd;
             std::memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
-            if (!received.fd) received.fd.reset(fd);
-            else UniqueFd extra(fd);  // more than one fd is a protocol error: close the rest
+            received.fds.emplace_back(fd);
         }
     }
     if (got == 0) return std::nullopt;
@@ -71,6 +83,8 @@ std::optional<Received> receive_message(int socket) {
         throw SetupError(Stage::Protocol, "truncated message on the sync socket");
     auto message = decode(buffer, static_cast<std::size_t>(got));
     if (!message) throw SetupError(Stage::Protocol, "malformed message on the sync socket");
+    if (auto problem = shape_problem(*message, received.fds.size()))
+        throw SetupError(Stage::Protocol, std::string(to_string(message->type)) + " with " + *problem);
     received.message = std::move(*message);
     return received;
 }

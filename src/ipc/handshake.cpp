@@ -76,7 +76,7 @@ MessageVerdict Handshake::receive(const Message& message) {
         case MessageType::ExecFailed:
             if (state_ != HandshakeState::Running) return reject(message);
             failure_ = message;
-            exit_code_ = exit_code_for_exec_error(message.int0);
+            exit_code_ = exit_code_for_exec_error(exec_failed_fields(message).error);
             state_ = HandshakeState::Failed;
             return MessageVerdict{};
         case MessageType::SeccompListener:
@@ -92,7 +92,7 @@ MessageVerdict Handshake::receive(const Message& message) {
             return MessageVerdict{};
         case MessageType::PayloadExited:
             if (state_ != HandshakeState::Running) return reject(message);
-            exit_code_ = exit_code_for_status(message.int0 != 0, message.int1);
+            exit_code_ = exit_code_for_status(payload_exited_fields(message).signaled, payload_exited_fields(message).value);
             state_ = HandshakeState::Finished;
             return MessageVerdict{};
         case MessageType::MapsWritten:

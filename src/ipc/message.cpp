@@ -64,9 +64,86 @@ std::optional<Message> decode(const std::uint8_t* data, std::size_t size) {
     return message;
 }
 
-Message setup_failed(const std::string& stage, const std::string& message, int err,
-                     const std::string& hint) {
-    return Message{MessageType::SetupFailed, err, 0, {stage, message, hint}};
+Message to_message(const InitStartedFields& fields) { return Message{MessageType::InitStarted, fields.host_pid, 0, {}}; }
+
+Message to_message(const SetupFailedFields& fields) {
+    return Message{MessageType::SetupFailed, fields.error, 0, {to_string(fields.stage), fields.message, fields.hint}};
+}
+
+Message to_message(const ExecFailedFields& fields) {
+    return Message{MessageType::ExecFailed, fields.error, 0, {fields.command}};
+}
+
+Message to_message(const PayloadExitedFields& fields) {
+    return Message{MessageType::PayloadExited, fields.signaled ? 1 : 0, fields.value, {}};
+}
+
+InitStartedFields init_started_fields(const Message& message) { return {message.int0}; }
+
+namespace {
+std::string text_at(const Message& message, std::size_t index) {
+    return index < message.text.size() ? message.text[index] : std::string();
+}
+}  // namespace
+
+SetupFailedFields setup_failed_fields(const Message& message) {
+    return {parse_stage(text_at(message, 0)).value_or(Stage::Setup), text_at(message, 1), text_at(message, 2), message.int0};
+}
+
+ExecFailedFields exec_failed_fields(const Message& message) { return {message.int0, text_at(message, 0)}; }
+
+PayloadExitedFields payload_exited_fields(const Message& message) { return {message.int0 != 0, message.int1}; }
+
+namespace {
+
+struct Shape {
+    MessageType type;
+    std::size_t texts, min_fds, max_fds;
+};
+// One row per type: what it carries.
+constexpr Shape kShapes[] = {
+    {MessageType::MapsWritten, 0, 0, 0},    {MessageType::InitStarted, 0, 1, 1},
+    {MessageType::SetupFailed, 3, 0, 0},    {MessageType::PayloadStarted, 0, 0, 1},  // a pty master, or none
+    {MessageType::ExecFailed, 1, 0, 0},     {MessageType::PayloadExited, 0, 0, 0},
+    {MessageType::NetworkReady, 0, 1, 1},   {MessageType::NetworkStarted, 0, 0, 0},
+    {MessageType::SeccompListener, 0, 1, 1},
+};
+
+// The values the integers may take, for the types whose integers mean something.
+std::optional<std::string> value_problem(const Message& message) {
+    switch (message.type) {
+        case MessageType::InitStarted:
+            if (message.int0 <= 0) return "a host pid of " + std::to_string(message.int0);
+            break;
+        case MessageType::SetupFailed:
+            if (!parse_stage(message.text[0])) return "no stage named \"" + message.text[0] + "\"";
+            if (message.int0 < 0 || message.int0 > 4095) return "errno " + std::to_string(message.int0);
+            break;
+        case MessageType::ExecFailed:
+            if (message.int0 < 0 || message.int0 > 4095) return "errno " + std::to_string(message.int0);
+            break;
+        case MessageType::PayloadExited:
+            if (message.int0 != 0 && message.int0 != 1) return "neither exited nor killed";
+            if (message.int1 < 0 || message.int1 > 255) return "a status of " + std::to_string(message.int1);
+            break;
+        default: break;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> shape_problem(const Message& message, std::size_t fds) {
+    for (const auto& shape : kShapes) {
+        if (shape.type != message.type) continue;
+        if (message.text.size() != shape.texts)
+            return std::to_string(message.text.size()) + " texts (expects " + std::to_string(shape.texts) + ")";
+        if (fds < shape.min_fds || fds > shape.max_fds)
+            return std::to_string(fds) + " fds (expects " + std::to_string(shape.min_fds) +
+                   (shape.max_fds != shape.min_fds ? " or " + std::to_string(shape.max_fds) : "") + ")";
+        return value_problem(message);
+    }
+    return "an unknown type";
 }
 
 const char* to_string(MessageType type) {

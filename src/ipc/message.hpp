@@ -1,12 +1,16 @@
 // Messages between the supervisor (S), the setup child (C), the sandbox's init (I) and the
 // payload (W), carried over one SOCK_SEQPACKET socket (S holds one end; C, I and W share the
 // other, so S's messages reach whichever of them reads: C only MapsWritten, I only after).
-// Pure: encoding and decoding only.
+// Pure: encoding and decoding only. Every message is one envelope on the wire (a type, two
+// integers, texts); what each type carries is fixed by its shape (texts, fds, values), checked
+// on receipt, and read and written through its typed fields below, never by index.
 #pragma once
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "sys/error.hpp"
 
 namespace sb {
 
@@ -36,8 +40,38 @@ std::vector<std::uint8_t> encode(const Message& message);
 // nullopt when the bytes are not one well-formed message.
 std::optional<Message> decode(const std::uint8_t* data, std::size_t size);
 
-Message setup_failed(const std::string& stage, const std::string& message, int err,
-                     const std::string& hint);
+// The fields of the messages that carry any (the others carry at most fds).
+struct InitStartedFields {  // + I's pidfd
+    std::int32_t host_pid = 0;
+};
+struct SetupFailedFields {
+    Stage stage = Stage::Setup;
+    std::string message;  // complete: a system error's text already names its errno
+    std::string hint;
+    int error = 0;        // the errno behind it, 0 if none
+};
+struct ExecFailedFields {
+    int error = 0;  // execve's errno
+    std::string command;
+};
+struct PayloadExitedFields {
+    bool signaled = false;
+    int value = 0;  // exit code, or signal number
+};
+
+Message to_message(const InitStartedFields& fields);
+Message to_message(const SetupFailedFields& fields);
+Message to_message(const ExecFailedFields& fields);
+Message to_message(const PayloadExitedFields& fields);
+// The fields of a message of that type (one whose shape was not checked reads as empty texts).
+InitStartedFields init_started_fields(const Message& message);
+SetupFailedFields setup_failed_fields(const Message& message);
+ExecFailedFields exec_failed_fields(const Message& message);
+PayloadExitedFields payload_exited_fields(const Message& message);
+
+// What is wrong with a message of its type carrying `fds` descriptors (texts, fds, values);
+// nullopt when it has its type's shape.
+std::optional<std::string> shape_problem(const Message& message, std::size_t fds);
 
 const char* to_string(MessageType type);
 

@@ -256,22 +256,20 @@ void Supervisor::handle_message() {
         throw SetupError(Stage::Protocol, verdict.error, "this is a bug in sandbox; please report it");
     if (verdict.kind == MessageVerdict::Ignore) return;
     if (message.type == MessageType::InitStarted) {
-        init_started(message.int0, std::move(received->fd));
+        init_started(init_started_fields(message).host_pid, received->take_fd());
     } else if (message.type == MessageType::NetworkReady) {
-        if (!received->fd) throw SetupError(Stage::Protocol, "network-ready without the frames fd");
         // Throws for a forward that cannot listen: I is still waiting, the payload never runs.
-        network_.emplace(plan_.slirp, std::move(received->fd));
+        network_.emplace(plan_.slirp, received->take_fd());
         // If I is gone (its set-up failed meanwhile), its own report follows: no error here.
         send_message_noexcept(sync_.get(), Message{MessageType::NetworkStarted, 0, 0, {}});
         handshake_.network_started();
         log("user-mode network (libslirp) started; told init to go on");
     } else if (message.type == MessageType::PayloadStarted) {
         log("sandbox ready; starting the payload");
-        if (received->fd) start_relay(std::move(received->fd));
+        if (UniqueFd master = received->take_fd()) start_relay(std::move(master));
         if (plan_.timeout_ms) timeout_at_ms_ = now_ms() + static_cast<long long>(plan_.timeout_ms);
     } else if (message.type == MessageType::SeccompListener) {
-        if (!received->fd) throw SetupError(Stage::Protocol, "seccomp-listener without the listener fd");
-        monitor_.emplace(plan_.seccomp, std::move(received->fd), violations_log_.get());
+        monitor_.emplace(plan_.seccomp, received->take_fd(), violations_log_.get());
         log("receiving the seccomp filter's refusals");
     } else if (message.type == MessageType::PayloadExited) {
         log("payload exited; exit code " + std::to_string(handshake_.exit_code()));
@@ -508,20 +506,19 @@ int Supervisor::conclude() {
         case HandshakeState::Failed: {
             const Message& failure = handshake_.failure();
             if (failure.type == MessageType::ExecFailed) {
-                const std::string command = failure.text.empty() ? "?" : failure.text[0];
+                ExecFailedFields exec = exec_failed_fields(failure);
+                const std::string& command = exec.command;
                 if (handshake_.exit_code() == kExitNotFound)
                     throw SetupError(Stage::Exec, command + ": command not found",
                                      "the command must exist inside the sandbox: check its name, PATH, "
                                      "and that the profile mounts the directory it lives in",
                                      kExitNotFound);
-                throw SetupError(Stage::Exec, command + ": cannot execute: " + std::strerror(failure.int0), "",
+                throw SetupError(Stage::Exec, command + ": cannot execute: " + std::strerror(exec.error), "",
                                  kExitCannotExecute);
             }
-            std::string text = failure.text.size() > 1 ? failure.text[1] : "failed";
-            if (failure.int0) text += std::string(": ") + std::strerror(failure.int0);
-            Stage stage = failure.text.empty() ? Stage::Setup : parse_stage(failure.text[0]).value_or(Stage::Setup);
-            throw SetupError(stage, text,
-                             failure.text.size() > 2 ? failure.text[2] : "");
+            SetupFailedFields setup = setup_failed_fields(failure);
+            if (setup.error) log("the child's errno: " + std::to_string(setup.error) + " (" + std::strerror(setup.error) + ")");
+            throw SetupError(setup.stage, setup.message, setup.hint);
         }
         case HandshakeState::Running:
             // The payload started but I ended without reporting it: I was killed.

@@ -51,6 +51,11 @@ const MessageType kAllTypes[] = {MessageType::MapsWritten,    MessageType::InitS
 
 std::optional<Message> decode(const Bytes& bytes) { return sb::decode(bytes.data(), bytes.size()); }
 
+// A SetupFailed envelope with any stage text (the handshake does not read it; receive checks it).
+Message setup_failed(const std::string& stage, const std::string& message, int err, const std::string& hint) {
+    return Message{MessageType::SetupFailed, err, 0, {stage, message, hint}};
+}
+
 void put32(Bytes& out, std::uint32_t value) {
     std::uint8_t raw[4];
     std::memcpy(raw, &value, 4);
@@ -168,7 +173,7 @@ TEST_CASE("ipc: an over-long text is cut so the message fits and decodes", "[ipc
 // setup_failed() carries stage, message and hint; a long message must not push the whole
 // datagram over kMaxMessageSize (receive_message would then see MSG_TRUNC).
 TEST_CASE("ipc: several texts with a long first one still fit kMaxMessageSize", "[ipc][message]") {
-    Message message = sb::setup_failed("mount", std::string(10000, 'm'), EPERM, "the hint");
+    Message message = setup_failed("mount", std::string(10000, 'm'), EPERM, "the hint");
     Bytes bytes = sb::encode(message);
     CHECK(bytes.size() <= sb::kMaxMessageSize);
     auto decoded = decode(bytes);
@@ -177,7 +182,7 @@ TEST_CASE("ipc: several texts with a long first one still fit kMaxMessageSize", 
 }
 
 TEST_CASE("ipc: setup_failed and names", "[ipc][message]") {
-    Message m = sb::setup_failed("mount", "mount /usr: Permission denied", EPERM, "try X");
+    Message m = setup_failed("mount", "mount /usr: Permission denied", EPERM, "try X");
     CHECK(m.type == MessageType::SetupFailed);
     CHECK(m.int0 == EPERM);
     CHECK(m.int1 == 0);
@@ -237,7 +242,7 @@ struct Run {
 };
 
 std::vector<Run> legal_runs() {
-    Message setup_failure = sb::setup_failed("mount", "mount /x: No such file or directory", 0, "");
+    Message setup_failure = setup_failed("mount", "mount /x: No such file or directory", 0, "");
     Message exec_failed{MessageType::ExecFailed, ENOENT, 0, {"/nope"}};
     std::vector<Run> runs;
     for (bool network : {false, true}) {
@@ -343,7 +348,7 @@ TEST_CASE("handshake: InitStarted at every position among init's messages", "[ip
 TEST_CASE("handshake: C's own failure, with no init ever reported", "[ipc][handshake]") {
     Handshake h;
     h.maps_written();
-    Message failure = sb::setup_failed("namespaces", "unshare: Operation not permitted", EPERM, "");
+    Message failure = setup_failed("namespaces", "unshare: Operation not permitted", EPERM, "");
     CHECK(accepted(h.receive(failure)));
     CHECK(h.state() == HandshakeState::Failed);
     CHECK_FALSE(h.init_known());
@@ -364,7 +369,7 @@ TEST_CASE("handshake: SetupFailed in each state after the maps fails with 125", 
     for (HandshakeState state : {HandshakeState::SettingUp, HandshakeState::Running}) {
         INFO("state " << sb::to_string(state));
         Handshake h = at_state(state);
-        Message failure = sb::setup_failed("pivot_root", "pivot_root: Invalid argument", EINVAL, "hint");
+        Message failure = setup_failed("pivot_root", "pivot_root: Invalid argument", EINVAL, "hint");
         CHECK(accepted(h.receive(failure)));
         CHECK(h.state() == HandshakeState::Failed);
         CHECK(h.exit_code() == 125);
@@ -507,7 +512,7 @@ TEST_CASE("handshake: once the outcome is known, the rest is ignored", "[ipc][ha
     SECTION("but C's late report is still taken: it carries I's pidfd") {
         Handshake h;
         h.maps_written();
-        CHECK(accepted(h.receive(sb::setup_failed("mount", "x", 0, ""))));
+        CHECK(accepted(h.receive(setup_failed("mount", "x", 0, ""))));
         CHECK(accepted(h.receive(msg(MessageType::InitStarted, 4242))));
         CHECK(h.init_known());
     }
@@ -558,14 +563,15 @@ TEST_CASE("channel: a message with an attached pipe end", "[ipc][channel]") {
 
     Pipe pipe;
     REQUIRE((::fcntl(pipe.read, F_GETFD) & FD_CLOEXEC) == 0);
-    Message sent{MessageType::InitStarted, 4242, 7, {"pid", std::string("\0bin", 4)}};
-    sb::send_message(left.get(), sent, pipe.read);
+    Message sent = sb::to_message(sb::InitStartedFields{4242});
+    sb::send_message(left.get(), sent, {pipe.read});
 
     auto received = sb::receive_message(right.get());
     REQUIRE(received);
     CHECK(received->message == sent);
-    REQUIRE(received->fd.valid());
-    int fd = received->fd.get();
+    REQUIRE(received->fds.size() == 1);
+    CHECK(sb::init_started_fields(received->message).host_pid == 4242);
+    int fd = received->fds[0].get();
     CHECK(fd != pipe.read);
     CHECK(same_file(fd, pipe.read));
     CHECK((::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
@@ -582,16 +588,16 @@ TEST_CASE("channel: messages without fds, in order, both directions", "[ipc][cha
     auto [left, right] = sb::seqpacket_pair();
     sb::send_message(left.get(), Message{MessageType::MapsWritten, 0, 0, {}});
     sb::send_message(right.get(), Message{MessageType::PayloadStarted, 0, 0, {}});
-    sb::send_message(left.get(), sb::setup_failed("s", "m", EIO, "h"));
+    sb::send_message(left.get(), setup_failed("mount", "m", EIO, "h"));
     sb::send_message_noexcept(left.get(), Message{MessageType::PayloadExited, 1, 9, {}});
 
     auto a = sb::receive_message(right.get());
     REQUIRE(a);
     CHECK(a->message.type == MessageType::MapsWritten);
-    CHECK_FALSE(a->fd.valid());
+    CHECK(a->fds.empty());
     auto b = sb::receive_message(right.get());
     REQUIRE(b);
-    CHECK(b->message == sb::setup_failed("s", "m", EIO, "h"));
+    CHECK(b->message == setup_failed("mount", "m", EIO, "h"));
     auto c = sb::receive_message(right.get());
     REQUIRE(c);
     CHECK(c->message == (Message{MessageType::PayloadExited, 1, 9, {}}));
@@ -710,4 +716,72 @@ TEST_CASE("stages: one table names them; a child's stage is checked, not trusted
     CHECK_FALSE(sb::parse_stage("mount\nsandbox: fake"));
     CHECK_FALSE(sb::parse_stage(""));
     CHECK(std::string(sb::SetupError(sb::Stage::Mount, "x").what()) == "mount: x");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typed messages (issue 9): fields by name, shapes checked on receipt, several fds a message
+
+TEST_CASE("messages: typed fields survive the envelope", "[ipc][typed]") {
+    sb::SetupFailedFields failure{sb::Stage::IdMap, "newuidmap failed", "check /etc/subuid", EPERM};
+    auto setup = sb::setup_failed_fields(*decode(sb::encode(sb::to_message(failure))));
+    CHECK(setup.stage == sb::Stage::IdMap);
+    CHECK(setup.message == "newuidmap failed");
+    CHECK(setup.hint == "check /etc/subuid");
+    CHECK(setup.error == EPERM);  // the child's errno travels (it was always 0)
+    auto exec = sb::exec_failed_fields(sb::to_message(sb::ExecFailedFields{EACCES, "/etc/passwd"}));
+    CHECK(exec.error == EACCES);
+    CHECK(exec.command == "/etc/passwd");
+    auto exited = sb::payload_exited_fields(sb::to_message(sb::PayloadExitedFields{true, 9}));
+    CHECK(exited.signaled);
+    CHECK(exited.value == 9);
+    CHECK(sb::init_started_fields(sb::to_message(sb::InitStartedFields{77})).host_pid == 77);
+}
+
+TEST_CASE("messages: each type's shape (texts, fds, values)", "[ipc][typed]") {
+    CHECK_FALSE(sb::shape_problem(sb::to_message(sb::InitStartedFields{77}), 1));
+    CHECK(sb::shape_problem(sb::to_message(sb::InitStartedFields{77}), 0) == std::string("0 fds (expects 1)"));
+    CHECK(sb::shape_problem(sb::to_message(sb::InitStartedFields{0}), 1) == std::string("a host pid of 0"));
+    CHECK_FALSE(sb::shape_problem(msg(MessageType::PayloadStarted), 0));
+    CHECK_FALSE(sb::shape_problem(msg(MessageType::PayloadStarted), 1));
+    CHECK(sb::shape_problem(msg(MessageType::PayloadStarted), 2) == std::string("2 fds (expects 0 or 1)"));
+    CHECK(sb::shape_problem(msg(MessageType::SeccompListener), 0));
+    CHECK(sb::shape_problem(msg(MessageType::MapsWritten), 1));
+    CHECK(sb::shape_problem(msg(MessageType::ExecFailed), 0) == std::string("0 texts (expects 1)"));
+    CHECK(sb::shape_problem(setup_failed("pivot_root", "x", 0, ""), 0) == std::string("no stage named \"pivot_root\""));
+    CHECK(sb::shape_problem(setup_failed("mount", "x", -1, ""), 0));
+    CHECK_FALSE(sb::shape_problem(setup_failed("mount", "x", EPERM, ""), 0));
+    CHECK(sb::shape_problem(sb::to_message(sb::PayloadExitedFields{false, 256}), 0));
+    CHECK(sb::shape_problem(Message{MessageType::PayloadExited, 2, 0, {}}, 0));
+}
+
+TEST_CASE("channel: several fds travel with one message, in order", "[ipc][channel][typed]") {
+    auto [left, right] = sb::seqpacket_pair();
+    Pipe first, second;
+    // PayloadStarted takes at most one: over the limit is refused on receipt, and both fds close.
+    sb::send_message(left.get(), Message{MessageType::PayloadStarted, 0, 0, {}}, {first.read, -1, second.read});
+    CHECK_THROWS_MATCHES(sb::receive_message(right.get()), sb::SetupError,
+                         Catch::Matchers::Message("protocol: payload-started with 2 fds (expects 0 or 1)"));
+    // An absent optional fd (-1) is skipped.
+    sb::send_message(left.get(), Message{MessageType::PayloadStarted, 0, 0, {}}, {-1});
+    auto none = sb::receive_message(right.get());
+    REQUIRE(none);
+    CHECK(none->fds.empty());
+    CHECK_FALSE(none->take_fd().valid());
+    sb::send_message(left.get(), sb::to_message(sb::InitStartedFields{5}), {second.read});
+    auto one = sb::receive_message(right.get());
+    REQUIRE(one);
+    sb::UniqueFd taken = one->take_fd();
+    REQUIRE(taken.valid());
+    CHECK(same_file(taken.get(), second.read));
+    CHECK(one->fds.empty());
+}
+
+TEST_CASE("channel: a message without its type's fd is refused", "[ipc][channel][typed]") {
+    auto [left, right] = sb::seqpacket_pair();
+    sb::send_message(left.get(), Message{MessageType::NetworkReady, 0, 0, {}});
+    CHECK_THROWS_MATCHES(sb::receive_message(right.get()), sb::SetupError,
+                         Catch::Matchers::Message("protocol: network-ready with 0 fds (expects 1)"));
+    sb::send_message(left.get(), setup_failed("no-such-stage", "x", 0, ""));
+    CHECK_THROWS_MATCHES(sb::receive_message(right.get()), sb::SetupError,
+                         Catch::Matchers::Message("protocol: setup-failed with no stage named \"no-such-stage\""));
 }
