@@ -11,25 +11,26 @@
 #include "net/guest_interface.hpp"
 #include "net/packet.hpp"
 #include "profile/profile.hpp"
+#include "sys/poll_set.hpp"
 #include "sys/unique_fd.hpp"
 
 struct Slirp;
 
 namespace sb {
 
-class SlirpNetwork {
+class SlirpNetwork : public EventSource {
 public:
     // Starts libslirp and opens the port forwards. Throws SetupError(Stage::Network, ...) naming a
     // forward that cannot listen (a busy port).
     SlirpNetwork(const SlirpSettings& settings, UniqueFd frames);
-    ~SlirpNetwork();
+    ~SlirpNetwork() override;
     SlirpNetwork(const SlirpNetwork&) = delete;
     SlirpNetwork& operator=(const SlirpNetwork&) = delete;
 
     // Appends this network's fds to `fds` and lowers `timeout_ms` (-1: none) to its next timer.
-    void fill(std::vector<pollfd>& fds, int& timeout_ms);
+    void fill(std::vector<pollfd>& fds, int& timeout_ms) override;
     // Handles what poll reported for the fds it appended, starting at index `first`.
-    void dispatch(std::vector<pollfd>& fds, std::size_t first, bool poll_failed);
+    void dispatch(std::vector<pollfd>& fds, std::size_t first, bool poll_failed) override;
 
     // Called from libslirp's C callbacks.
     struct Timer;

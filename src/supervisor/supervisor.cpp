@@ -43,6 +43,7 @@
 #include "supervisor/supervisor.hpp"
 #include "sys/child_process.hpp"
 #include "sys/error.hpp"
+#include "sys/poll_set.hpp"
 #include "sys/signals.hpp"
 #include "sys/syscalls.hpp"
 #include "term/terminal.hpp"
@@ -101,8 +102,8 @@ private:
     void handle_message();
     void init_started(pid_t pid, UniqueFd pidfd);
     void start_relay(UniqueFd master);
-    void add_relay_fds(std::vector<pollfd>& fds) const;
-    void handle_relay(int fd, short events);
+    void watch_relay(PollSet& set);
+    PollSet poll_set();
     void handle_signals();
     void reap_children();
     void open_violations_log();
@@ -363,56 +364,59 @@ void Supervisor::on_timeout() {
                      "run with --verbose to see the last stage reached");
 }
 
-void Supervisor::add_relay_fds(std::vector<pollfd>& fds) const {
+// The pty relay's fds, as far as it wants them now. A handler finds the relay gone when an
+// earlier one of the same turn ended it.
+void Supervisor::watch_relay(PollSet& set) {
     short master_events = static_cast<short>((relay_->wants_master_read() ? POLLIN : 0) |
                                              (relay_->wants_master_write() ? POLLOUT : 0));
-    if (master_events) fds.push_back({relay_->master(), master_events, 0});
-    if (relay_->wants_input()) fds.push_back({relay_->input(), POLLIN, 0});
-    if (relay_->wants_output()) fds.push_back({relay_->output(), POLLOUT, 0});
+    if (master_events)
+        set.watch(relay_->master(), master_events, [this](short events) {
+            if (!relay_) return;
+            if (events & POLLOUT) relay_->write_master();
+            if (events & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) relay_->read_master();
+        });
+    if (relay_->wants_input())
+        set.watch(relay_->input(), POLLIN, [this](short) {
+            if (relay_) relay_->read_input();
+        });
+    if (relay_->wants_output())
+        set.watch(relay_->output(), POLLOUT, [this](short) {
+            if (relay_) relay_->write_output();
+        });
 }
 
-void Supervisor::handle_relay(int fd, short events) {
-    bool broken = events & (POLLHUP | POLLERR | POLLNVAL);
-    if (fd == relay_->master()) {
-        if (events & POLLOUT) relay_->write_master();
-        if (events & POLLIN || broken) relay_->read_master();
-    } else if (fd == relay_->input()) {
-        relay_->read_input();
-    } else if (fd == relay_->output()) {
-        relay_->write_output();
-    }
+// One PollSet a turn, of what exists now: the signalfd, the sync socket, the pty relay, the
+// seccomp listener, the user-mode network.
+PollSet Supervisor::poll_set() {
+    PollSet set;
+    set.watch(signals_.get(), POLLIN, [this](short) { handle_signals(); });
+    if (sync_)
+        set.watch(sync_.get(), POLLIN, [this](short) {
+            if (sync_) handle_message();
+        });
+    if (relay_) watch_relay(set);
+    if (monitor_)
+        set.watch(monitor_->fd(), POLLIN, [this](short events) {
+            if (monitor_) handle_seccomp_notification(events);
+        });
+    if (network_) set.add(*network_);
+    return set;
 }
 
 void Supervisor::event_loop() {
-    std::vector<pollfd> fds;
     while (!finished() && !aborted_by_) {
-        fds.clear();
-        fds.push_back({signals_.get(), POLLIN, 0});
-        if (sync_) fds.push_back({sync_.get(), POLLIN, 0});
-        if (relay_) add_relay_fds(fds);
-        if (monitor_) fds.push_back({monitor_->fd(), POLLIN, 0});
-        std::size_t network_first = fds.size();
+        PollSet set = poll_set();
         int own_timeout = poll_timeout();
-        int timeout = own_timeout;  // libslirp's timers may shorten it
-        if (network_) network_->fill(fds, timeout);
-        int ready = ::poll(fds.data(), fds.size(), timeout);
-        if (ready < 0 && errno != EINTR) check(ready, "poll");
+        int ready = set.wait(own_timeout);  // libslirp's timers may shorten the timeout
         // Checked whatever poll says: a payload that keeps some fd busy must not delay it.
         if (timeout_at_ms_ && now_ms() >= timeout_at_ms_ && handshake_.state() == HandshakeState::Running)
             enforce_timeout();
-        if (network_) network_->dispatch(fds, network_first, ready < 0);
+        set.dispatch_sources(ready < 0);
         if (ready <= 0) {
-            if (ready == 0 && timeout == own_timeout) on_timeout();
+            if (ready == 0 && set.timeout() == own_timeout) on_timeout();
             continue;
         }
-        for (std::size_t i = 0; i < network_first; ++i) {
-            short events = fds[i].revents;
-            if (!events) continue;
-            if (fds[i].fd == signals_.get()) handle_signals();
-            else if (sync_ && fds[i].fd == sync_.get()) handle_message();
-            else if (monitor_ && fds[i].fd == monitor_->fd()) handle_seccomp_notification(events);
-            else if (relay_) handle_relay(fds[i].fd, events);
-        }
+        set.dispatch_watchers();
         if (relay_ && relay_->finished()) {
             relay_.reset();
             raw_.reset();
