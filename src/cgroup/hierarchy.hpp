@@ -108,6 +108,18 @@ struct LimitVerdict {
 LimitVerdict judge_limit(const LimitProblem& problem, Enforce enforce);
 LimitProblem explain_missing(const CgroupWrite& write, const Delegation& delegation, bool systemd);
 
+// The cgroup slice of the plan.
+// The sandbox's cgroup: a child of the delegated cgroup, made and removed by the supervisor.
+struct CgroupPlan {
+    bool use = false;                  // the sandbox gets a cgroup of its own
+    std::string parent;                // the delegated cgroup's directory
+    std::string reason, hint;          // why there is none (when !use)
+    std::vector<std::string> enable;   // controllers to enable in parent's cgroup.subtree_control
+    std::vector<CgroupWrite> writes;   // the limits that will be enforced
+    std::vector<LimitProblem> unenforceable;  // asked for, but this host cannot enforce them
+    Enforce enforce = Enforce::Strict;
+};
+
 // The systemd drop-in that delegates every controller to users.
 extern const char* const kSystemdDelegateDropIn;
 

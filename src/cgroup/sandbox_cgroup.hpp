@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cgroup/hierarchy.hpp"
-#include "plan/plan.hpp"
+#include "cgroup/hierarchy.hpp"
 #include "sys/unique_fd.hpp"
 
 namespace sb {

@@ -145,8 +145,8 @@ bool reap_children(pid_t payload, int& payload_status) {
             send_message(child.sync, Message{MessageType::NetworkReady, 0, 0, {}}, {frames.get()});
         }
         setup_filesystem(child.plan.mounts, child.plan.payload_uid, child.plan.payload_gid, child.plan.state_dir);
-        setup_hostname(child.plan);
-        if (child.plan.unshare_net) setup_loopback();
+        setup_hostname(child.plan.namespaces);
+        if (child.plan.namespaces.net) setup_loopback();
         Terminal terminal;
         if (child.terminal_fds) terminal = in_stage(Stage::Terminal, open_terminal);
         // Everything that can fail is set up before the payload's first instruction.

@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "plan/plan.hpp"
+#include "mount/mount_plan.hpp"
 
 namespace sb {
 namespace la = landlock_access;

@@ -13,7 +13,6 @@
 #include "cgroup/stats.hpp"
 #include "manage/diagnose.hpp"
 #include "state/registry.hpp"
-#include "supervisor/supervisor.hpp"
 #include "sys/child_process.hpp"
 #include "sys/error.hpp"
 #include "sys/syscalls.hpp"
@@ -117,6 +116,14 @@ IsolationFacts read_isolation_facts(const HostFacts& facts) {
 }
 
 }  // namespace
+
+IsolationFacts read_user_namespace_sysctls() {
+    IsolationFacts isolation;
+    isolation.max_user_namespaces = read_text_file("/proc/sys/user/max_user_namespaces");
+    isolation.unprivileged_userns_clone = read_text_file("/proc/sys/kernel/unprivileged_userns_clone");
+    isolation.apparmor_restrict_userns = read_text_file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
+    return isolation;
+}
 
 int run_doctor(const HostFacts& facts) {
     std::ostringstream out;

@@ -3,6 +3,7 @@
 #pragma once
 #include <string>
 
+#include "manage/diagnose.hpp"
 #include "plan/plan.hpp"
 
 namespace sb {
@@ -11,5 +12,9 @@ int list_sandboxes(const HostFacts& facts, bool json);
 int freeze_sandbox(const HostFacts& facts, const std::string& name, bool frozen);
 int show_stats(const HostFacts& facts, const std::string& name, bool json);
 int run_doctor(const HostFacts& facts);
+
+// The sysctls that decide whether this user may create user namespaces (for doctor, and for
+// the hint when creating one fails in a run).
+IsolationFacts read_user_namespace_sysctls();
 
 }  // namespace sb

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "plan/plan.hpp"
+#include "mount/mount_plan.hpp"
 
 namespace sb {
 

@@ -14,24 +14,24 @@
 
 namespace sb {
 
-int nested_namespace_flags(const Plan& plan) {
+int nested_namespace_flags(const NamespacePlan& plan) {
     int flags = CLONE_NEWNS | CLONE_NEWPID;
-    if (plan.unshare_uts) flags |= CLONE_NEWUTS;
-    if (plan.unshare_ipc) flags |= CLONE_NEWIPC;
-    if (plan.unshare_net) flags |= CLONE_NEWNET;
-    if (plan.unshare_cgroup) flags |= CLONE_NEWCGROUP;
+    if (plan.uts) flags |= CLONE_NEWUTS;
+    if (plan.ipc) flags |= CLONE_NEWIPC;
+    if (plan.net) flags |= CLONE_NEWNET;
+    if (plan.cgroup) flags |= CLONE_NEWCGROUP;
     return flags;
 }
 
-void setup_nested_namespaces(const Plan& plan) {
+void setup_nested_namespaces(const NamespacePlan& plan) {
     if (::unshare(nested_namespace_flags(plan)) < 0)
         throw SetupError(Stage::Namespaces, std::string("unshare mount/pid/uts/ipc/net/cgroup: ") + std::strerror(errno),
                          "the kernel refused nested namespaces inside the user namespace; check "
                          "/proc/sys/user/max_*_namespaces");
 }
 
-void setup_hostname(const Plan& plan) {
-    if (!plan.unshare_uts) return;
+void setup_hostname(const NamespacePlan& plan) {
+    if (!plan.uts) return;
     if (::sethostname(plan.hostname.data(), plan.hostname.size()) < 0)
         throw SetupError(Stage::Uts, "sethostname " + plan.hostname + ": " + std::strerror(errno));
 }

@@ -217,7 +217,7 @@ void add_resolver_file(Plan& plan) {
 // After the mounts: slirp adds the sandbox's /etc/resolv.conf.
 void plan_network(Plan& plan, const Profile& profile, const Overrides& overrides) {
     plan.network = overrides.network.value_or(profile.network);
-    plan.unshare_net = plan.network != NetworkMode::Host;
+    plan.namespaces.net = plan.network != NetworkMode::Host;
     if (!overrides.publish.empty() && plan.network != NetworkMode::Slirp)
         throw UsageError("--publish needs the slirp network (--network slirp or [network] mode = \"slirp\")");
     if (plan.network != NetworkMode::Slirp) return;
@@ -283,7 +283,7 @@ void plan_limits(Plan& plan, const Profile& profile, const Overrides& overrides,
     for (const auto& name : known_controllers())
         if (delegation.controllers.count(name) && (name != "cpuset" || needed.count(name)))
             cgroup.enable.push_back(name);
-    if (plan.unshare_cgroup) {
+    if (plan.namespaces.cgroup) {
         MountStep view;
         view.kind = MountKind::Cgroup;
         view.target = "/sys/fs/cgroup";
@@ -456,11 +456,11 @@ void reserve_mount_points(Plan& plan, const HostFacts& facts) {
 Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFacts& facts) {
     Plan plan;
     plan_identity(plan, profile, overrides, facts);
-    plan.unshare_uts = profile.ns_uts;
-    plan.unshare_ipc = profile.ns_ipc;
-    plan.unshare_cgroup = profile.ns_cgroup;
-    plan.hostname = overrides.hostname.value_or(profile.hostname);
-    if (auto problem = hostname_problem(plan.hostname)) throw UsageError("--hostname " + *problem);
+    plan.namespaces.uts = profile.ns_uts;
+    plan.namespaces.ipc = profile.ns_ipc;
+    plan.namespaces.cgroup = profile.ns_cgroup;
+    plan.namespaces.hostname = overrides.hostname.value_or(profile.hostname);
+    if (auto problem = hostname_problem(plan.namespaces.hostname)) throw UsageError("--hostname " + *problem);
     plan.mounts = plan_mounts(profile, facts);
     plan_network(plan, profile, overrides);
     plan_name(plan, profile, overrides, facts);
@@ -536,10 +536,10 @@ std::string describe_mount(const MountStep& m) {
 
 std::string describe_namespaces(const Plan& plan) {
     std::string out = "user mount pid";
-    if (plan.unshare_uts) out += " uts";
-    if (plan.unshare_ipc) out += " ipc";
-    if (plan.unshare_net) out += " net";
-    if (plan.unshare_cgroup) out += " cgroup";
+    if (plan.namespaces.uts) out += " uts";
+    if (plan.namespaces.ipc) out += " ipc";
+    if (plan.namespaces.net) out += " net";
+    if (plan.namespaces.cgroup) out += " cgroup";
     return out;
 }
 
@@ -605,12 +605,12 @@ std::string render_plan(const Plan& plan) {
     out << "gid_map:    " << format_id_map(plan.ids.gid_map) << "\n";
     out << "payload:    " << describe_payload(plan) << "\n";
     out << "namespaces: " << describe_namespaces(plan) << "\n";
-    out << "shared:     " << (plan.unshare_uts ? "" : "uts ") << (plan.unshare_ipc ? "" : "ipc ")
-        << (plan.unshare_net ? "" : "net(host) ") << (plan.unshare_cgroup ? "" : "cgroup ") << "\n";
+    out << "shared:     " << (plan.namespaces.uts ? "" : "uts ") << (plan.namespaces.ipc ? "" : "ipc ")
+        << (plan.namespaces.net ? "" : "net(host) ") << (plan.namespaces.cgroup ? "" : "cgroup ") << "\n";
     out << "network:    " << describe_network(plan) << "\n";
     out << "name:       " << plan.name << "\n";
     out << "cgroup:     " << describe_cgroup(plan) << "\n";
-    out << "hostname:   " << plan.hostname << (plan.unshare_uts ? "" : " (uts shared: not set)") << "\n";
+    out << "hostname:   " << plan.namespaces.hostname << (plan.namespaces.uts ? "" : " (uts shared: not set)") << "\n";
     out << "root:       tmpfs, read-only after setup, pivot_root, old root detached\n";
     out << "mounts:\n";
     for (const auto& m : plan.mounts) out << "  " << describe_mount(m) << "\n";

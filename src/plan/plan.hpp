@@ -10,6 +10,8 @@
 
 #include "cgroup/hierarchy.hpp"
 #include "idmap/idmap.hpp"
+#include "mount/mount_plan.hpp"
+#include "ns/namespace_plan.hpp"
 #include "profile/profile.hpp"
 #include "seccomp/policy.hpp"
 
@@ -57,47 +59,6 @@ struct Overrides {
     std::optional<std::string> timeout;              // --timeout DURATION
 };
 
-// One step of the filesystem plan, applied in order inside the new root.
-struct MountStep {
-    MountKind kind = MountKind::Tmpfs;
-    SourceLocation where;  // the target in the profile (none for steps the plan adds)
-    std::string source;  // host path (binds) or link contents (symlink)
-    std::string target;  // absolute path inside the new root
-    bool read_only = false;
-    std::uint64_t size_bytes = 0;  // tmpfs; 0 = the kernel's default
-    unsigned mode = 0755;
-    std::string contents;
-    bool devices = false;  // binds: without nodev (the profile marks it as devices)
-    // Binds: the source is opened without following any symlink in any component, unless
-    // follow_symlinks (then `resolved_source` says where it pointed when planned).
-    bool follow_symlinks = false;
-    std::string resolved_source;
-    // Set when the target lies inside a bind: that bind's source (its mount point already
-    // exists there on the host; the plan refuses to create one in a host directory).
-    std::string inside_bind;
-    // A tmpfs the plan expects over the state directory where a bind shows it. Shown by
-    // --dry-run; the executor does not apply it by path: it covers the state directory wherever
-    // the opened bind source really shows it (mount/setup.cpp).
-    bool state_dir_cover = false;
-    // A mirror (kind Tmpfs, read-only): covers `target`, a directory of a bind (on the host:
-    // `source`), with a tmpfs showing each of its entries bound in place, so that `reserved`
-    // (targets missing on the host) can be made in the sandbox's own tmpfs (see plan.cpp).
-    bool mirror = false;
-    std::vector<std::string> reserved;
-    std::string in_mirror;  // set on a reserved step: the target of the mirror it is made in
-};
-
-// The sandbox's cgroup: a child of the delegated cgroup, made and removed by the supervisor.
-struct CgroupPlan {
-    bool use = false;                  // the sandbox gets a cgroup of its own
-    std::string parent;                // the delegated cgroup's directory
-    std::string reason, hint;          // why there is none (when !use)
-    std::vector<std::string> enable;   // controllers to enable in parent's cgroup.subtree_control
-    std::vector<CgroupWrite> writes;   // the limits that will be enforced
-    std::vector<LimitProblem> unenforceable;  // asked for, but this host cannot enforce them
-    Enforce enforce = Enforce::Strict;
-};
-
 struct Plan {
     std::string name;  // the sandbox's name (ps, stats, pause, resume)
     std::string state_dir;
@@ -107,10 +68,9 @@ struct Plan {
     std::string id_map_warning;  // set when falling back to a single-id map
     std::vector<std::string> warnings;  // said before the run (and by check)
     std::uint32_t payload_uid = 0, payload_gid = 0;
-    bool unshare_uts = true, unshare_ipc = true, unshare_net = true, unshare_cgroup = true;
+    NamespacePlan namespaces;
     NetworkMode network = NetworkMode::None;
     SlirpSettings slirp;        // mode slirp
-    std::string hostname;
     std::vector<MountStep> mounts;
     std::vector<std::string> argv;
     std::vector<std::string> env;  // NAME=VALUE, sorted

@@ -33,14 +33,6 @@ std::string find_helper(const char* name) {
 
 }  // namespace
 
-IsolationFacts read_user_namespace_sysctls() {
-    IsolationFacts isolation;
-    isolation.max_user_namespaces = read_text_file("/proc/sys/user/max_user_namespaces");
-    isolation.unprivileged_userns_clone = read_text_file("/proc/sys/kernel/unprivileged_userns_clone");
-    isolation.apparmor_restrict_userns = read_text_file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
-    return isolation;
-}
-
 HostFacts prepare_host_facts() {
     HostFacts facts;
     facts.uid = ::getuid();

@@ -35,6 +35,7 @@
 #include "init/init.hpp"
 #include "ipc/channel.hpp"
 #include "ipc/handshake.hpp"
+#include "manage/manage.hpp"
 #include "net/slirp_network.hpp"
 #include "seccomp/compile.hpp"
 #include "seccomp/monitor.hpp"

@@ -1,6 +1,5 @@
 // S, the supervisor: the `sandbox` process on the host side.
 #pragma once
-#include "manage/diagnose.hpp"
 #include "plan/plan.hpp"
 
 namespace sb {
@@ -12,10 +11,6 @@ struct RunOptions {
 
 // Reads what the plan depends on: ids, user name, subordinate ranges, helpers, environment.
 HostFacts prepare_host_facts();
-
-// The sysctls that decide whether this user may create user namespaces (for doctor, and for
-// the hint when creating one fails).
-IsolationFacts read_user_namespace_sysctls();
 
 // Starts the sandbox for `plan` and waits for it; returns the exit code (payload's, 128+N,
 // 126/127 for exec failures). Throws SetupError when the sandbox could not be set up.

@@ -405,13 +405,13 @@ TEST_CASE("plan: overrides, namespaces, capabilities", "[plan]") {
     profile.network = sb::NetworkMode::Host;
     profile.capabilities = {"CAP_NET_BIND_SERVICE", "CAP_SYS_PTRACE"};
     Plan plan = sb::build_plan(profile, {}, rootless_facts());
-    CHECK(plan.hostname == "box");
+    CHECK(plan.namespaces.hostname == "box");
     CHECK(plan.cwd == "/work");
     CHECK(plan.argv == Strings{"/bin/sh", "-c", "true"});
-    CHECK_FALSE(plan.unshare_uts);
-    CHECK(plan.unshare_ipc);
-    CHECK_FALSE(plan.unshare_net);
-    CHECK_FALSE(plan.unshare_cgroup);
+    CHECK_FALSE(plan.namespaces.uts);
+    CHECK(plan.namespaces.ipc);
+    CHECK_FALSE(plan.namespaces.net);
+    CHECK_FALSE(plan.namespaces.cgroup);
     CHECK(plan.capabilities == std::vector<int>{10, 19});
     CHECK(plan.profile_files == Strings{"/p/test.toml"});
 
@@ -420,7 +420,7 @@ TEST_CASE("plan: overrides, namespaces, capabilities", "[plan]") {
     overrides.cwd = "//tmp/./x/";
     overrides.command = {"/bin/echo", "hi"};
     Plan over = sb::build_plan(profile, overrides, rootless_facts());
-    CHECK(over.hostname == "cli");
+    CHECK(over.namespaces.hostname == "cli");
     CHECK(over.cwd == "/tmp/x");
     CHECK(over.argv == Strings{"/bin/echo", "hi"});
 
@@ -470,7 +470,7 @@ TEST_CASE("plan: a loaded golden profile plans end to end", "[plan]") {
     CHECK(plan.mounts[1].size_bytes == (64u << 20));
     CHECK(plan.mounts[1].mode == 01777);
     CHECK(plan.cwd == "/work");
-    CHECK(plan.hostname == "base");
+    CHECK(plan.namespaces.hostname == "base");
     // [env] unset LANGUAGE; EDITOR and XDG_* kept; PS1 and EDITOR_MODE set.
     CHECK(has(plan.env, "EDITOR=vim"));
     CHECK(has(plan.env, "EDITOR_MODE=vi"));
@@ -575,7 +575,7 @@ TEST_CASE("plan: --network and --publish override the profile", "[plan][network]
     overrides.publish = {"8080:80", "127.0.0.1:5353:53/udp"};
     Plan plan = sb::build_plan(profile, overrides, facts);
     CHECK(plan.network == sb::NetworkMode::Slirp);
-    CHECK(plan.unshare_net);
+    CHECK(plan.namespaces.net);
     REQUIRE(plan.slirp.ports.size() == 2);
     CHECK(sb::format_port_forward(plan.slirp.ports[1]) == "127.0.0.1:5353:53/udp");
     REQUIRE_FALSE(plan.mounts.empty());
@@ -589,5 +589,5 @@ TEST_CASE("plan: --network and --publish override the profile", "[plan][network]
     CHECK_THROWS_AS(sb::build_plan(profile, overrides, facts), sb::UsageError);
     overrides.network = sb::NetworkMode::Host;
     overrides.publish.clear();
-    CHECK_FALSE(sb::build_plan(profile, overrides, facts).unshare_net);
+    CHECK_FALSE(sb::build_plan(profile, overrides, facts).namespaces.net);
 }

@@ -261,7 +261,7 @@ TEST_CASE("plan cgroup: no cgroup mount when [namespaces] cgroup = false", "[pla
     Profile profile = limited_profile();
     profile.ns_cgroup = false;
     Plan plan = sb::build_plan(profile, {}, delegated_facts());
-    CHECK_FALSE(plan.unshare_cgroup);
+    CHECK_FALSE(plan.namespaces.cgroup);
     CHECK(plan.cgroup.use);  // the limits still apply
     CHECK(count_kind(plan, MountKind::Cgroup) == 0);
 }
