@@ -6,9 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "profile/profile.hpp"
 
 namespace sb {
+
+// root: inside uid 0 is the caller; keep-id: the caller keeps its uid inside.
+enum class UserMode { Root, KeepId };
 
 struct SubidRange {
     std::uint32_t start = 0;

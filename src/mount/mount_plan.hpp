@@ -2,12 +2,19 @@
 // new root. Plain data, built by plan/plan.cpp and read by the Landlock plan too.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "profile/profile.hpp"
+#include "sys/error.hpp"
 
 namespace sb {
+
+// The kinds a profile names (the -try ones become plain binds in the plan) and cgroup, which
+// the plan adds.
+enum class MountKind { RoBind, Bind, BindTry, RoBindTry, Tmpfs, Dir, Symlink, File, Proc, Dev, Cgroup };
+const char* to_string(MountKind kind);
+std::optional<MountKind> parse_mount_kind(const std::string& text);
 
 // One step of the filesystem plan, applied in order inside the new root.
 struct MountStep {

@@ -2,7 +2,7 @@
 // namespace, before the filesystem is built, while the host's /dev and /proc are still visible).
 #pragma once
 #include "net/virtual_addresses.hpp"
-#include "profile/profile.hpp"
+#include "net/slirp_settings.hpp"
 #include "sys/unique_fd.hpp"
 
 namespace sb {

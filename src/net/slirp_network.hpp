@@ -10,7 +10,7 @@
 
 #include "net/guest_interface.hpp"
 #include "net/packet.hpp"
-#include "profile/profile.hpp"
+#include "net/slirp_settings.hpp"
 #include "sys/poll_set.hpp"
 #include "sys/unique_fd.hpp"
 

@@ -1,7 +1,7 @@
 // The addresses inside the sandbox's virtual networks, derived from its subnets. Pure; used by
 // the plan (resolv.conf), pid 1 (eth0) and the supervisor (libslirp, the egress filter).
 #pragma once
-#include "profile/profile.hpp"
+#include "net/slirp_settings.hpp"
 
 namespace sb {
 

@@ -58,35 +58,6 @@ std::string quoted_choices(const std::vector<std::string>& names) {
     return out;
 }
 
-namespace {
-struct KindName {
-    MountKind kind;
-    const char* name;
-};
-constexpr KindName kKindNames[] = {
-    {MountKind::RoBind, "ro-bind"}, {MountKind::Bind, "bind"},
-    {MountKind::BindTry, "bind-try"}, {MountKind::RoBindTry, "ro-bind-try"},
-    {MountKind::Tmpfs, "tmpfs"}, {MountKind::Dir, "dir"},
-    {MountKind::Symlink, "symlink"}, {MountKind::File, "file"},
-    {MountKind::Proc, "proc"}, {MountKind::Dev, "dev"},
-};
-}  // namespace
-
-const char* to_string(MountKind kind) {
-    if (kind == MountKind::Cgroup) return "cgroup";  // added by the plan, not a profile type
-    for (const auto& entry : kKindNames)
-        if (entry.kind == kind) return entry.name;
-    return "?";
-}
-namespace {
-}  // namespace
-
-std::optional<MountKind> parse_mount_kind(const std::string& text) {
-    for (const auto& entry : kKindNames)
-        if (text == entry.name) return entry.kind;
-    return std::nullopt;
-}
-
 std::string expand_variables(const std::string& text, const Variables& vars,
                              const SourceLocation& where) {
     std::string out;

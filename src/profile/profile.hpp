@@ -10,7 +10,10 @@
 #include <vector>
 
 #include "cgroup/limits.hpp"
+#include "idmap/idmap.hpp"
+#include "mount/mount_plan.hpp"
 #include "net/address.hpp"
+#include "net/slirp_settings.hpp"
 #include "landlock/plan.hpp"
 #include "profile/rlimits.hpp"
 #include "seccomp/policy.hpp"
@@ -18,21 +21,17 @@
 
 namespace sb {
 
-enum class UserMode { Root, KeepId };
 enum class NetworkMode { None, Host, Slirp };
 // Cgroup is never written in a profile: the plan adds it (the sandbox's own cgroup2 view).
-enum class MountKind { RoBind, Bind, BindTry, RoBindTry, Tmpfs, Dir, Symlink, File, Proc, Dev, Cgroup };
 
 const char* to_string(UserMode mode);
 const char* to_string(NetworkMode mode);
-const char* to_string(MountKind kind);
 std::optional<UserMode> parse_user_mode(const std::string& text);
 std::optional<NetworkMode> parse_network_mode(const std::string& text);
 std::vector<std::string> user_mode_names();     // in the order documented
 std::vector<std::string> network_mode_names();
 // "\"a\", \"b\" or \"c\"", for messages.
 std::string quoted_choices(const std::vector<std::string>& names);
-std::optional<MountKind> parse_mount_kind(const std::string& text);
 
 struct MountSpec {
     MountKind kind = MountKind::Tmpfs;
@@ -46,18 +45,6 @@ struct MountSpec {
     bool allow_sensitive = false;  // writable binds: of /, /tmp, home, ... on purpose
     SourceLocation where;                     // the [[mount]] entry, for later errors
     SourceLocation source_where, target_where;  // the values (or the entry when implied)
-};
-
-// [network] settings that only apply to mode = "slirp" (libslirp user-mode networking).
-struct SlirpSettings {
-    bool allow_host_loopback = false;      // reach the host's 127.0.0.1 / ::1 through the gateway
-    std::vector<PortForward> ports;        // host -> sandbox
-    std::optional<ServerAddress> dns;      // the resolver queries go to; default: the host's
-    std::string egress_preset;             // "" or "public-only"
-    EgressPolicy egress;                   // allow/deny rules (the preset's are added at plan time)
-    unsigned mtu = 65520;
-    Cidr subnet4{*parse_ip("10.0.2.0"), 24};
-    Cidr subnet6{*parse_ip("fd00::"), 64};
 };
 
 struct Profile {

@@ -1,0 +1,24 @@
+// The user-mode network's slice of the plan (and of the profile's [network] table): plain data
+// the network executors take, and nothing else of the profile.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/address.hpp"
+
+namespace sb {
+
+// [network] settings that only apply to mode = "slirp" (libslirp user-mode networking).
+struct SlirpSettings {
+    bool allow_host_loopback = false;      // reach the host's 127.0.0.1 / ::1 through the gateway
+    std::vector<PortForward> ports;        // host -> sandbox
+    std::optional<ServerAddress> dns;      // the resolver queries go to; default: the host's
+    std::string egress_preset;             // "" or "public-only"
+    EgressPolicy egress;                   // allow/deny rules (the preset's are added at plan time)
+    unsigned mtu = 65520;
+    Cidr subnet4{*parse_ip("10.0.2.0"), 24};
+    Cidr subnet6{*parse_ip("fd00::"), 64};
+};
+
+}  // namespace sb
