@@ -418,9 +418,10 @@ void apply_step(Roots& roots, const MountStep& step) {
     if (step.state_dir_cover) return;  // made by bind_from_host, on the opened objects
     switch (step.kind) {
         case MountKind::RoBind:
-        case MountKind::Bind:
+        case MountKind::Bind: bind_from_host(roots, step); break;
         case MountKind::BindTry:
-        case MountKind::RoBindTry: bind_from_host(roots, step); break;
+        case MountKind::RoBindTry:  // the plan resolves these: a bind, or nothing when the source is missing
+            throw SetupError(Stage::Mount, "a -try mount reached set-up unresolved", "this is a bug in sandbox; please report it");
         case MountKind::Tmpfs:
             if (step.mirror) {
                 mirror_directory(roots, step);

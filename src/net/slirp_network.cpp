@@ -124,11 +124,6 @@ SlirpNetwork::SlirpNetwork(const SlirpSettings& settings, UniqueFd frames)
                         settings.allow_host_loopback, addresses_.dns4, addresses_.dns6, {}};
     for (const auto& forward : settings.ports)
         virtual_network_.forwarded_ports.emplace_back(forward.protocol, forward.guest_port);
-    outside_policy_ = settings.egress;
-    if (settings.egress_preset == "public-only") {
-        EgressPolicy preset = public_only_policy();
-        outside_policy_.deny.insert(outside_policy_.deny.end(), preset.deny.begin(), preset.deny.end());
-    }
     set_nonblocking(frames_.get());
     SlirpConfig config = slirp_config(settings, addresses_);
     slirp_ = slirp_new(&config, &kCallbacks, this);
@@ -190,7 +185,7 @@ void SlirpNetwork::read_frames() {
         auto length = static_cast<std::size_t>(got);
         auto packet = inspect_frame(frame, length);
         Verdict verdict =
-            packet ? egress_verdict(*packet, outside_policy_, settings_.egress, virtual_network_, udp_flows_,
+            packet ? egress_verdict(*packet, settings_.outside, settings_.egress, virtual_network_, udp_flows_,
                                     now_ns() / 1000000)
                    : Verdict::Pass;
         std::vector<std::uint8_t> reply;

@@ -54,7 +54,6 @@ private:
     SlirpSettings settings_;
     GuestAddresses addresses_;
     VirtualNetwork virtual_network_;
-    EgressPolicy outside_policy_;  // the profile's rules and its preset's
     ForwardedUdpFlows udp_flows_;  // what the UDP forwards delivered: the answers allowed back
     UniqueFd frames_;
     Slirp* slirp_ = nullptr;

@@ -15,7 +15,10 @@ struct SlirpSettings {
     std::vector<PortForward> ports;        // host -> sandbox
     std::optional<ServerAddress> dns;      // the resolver queries go to; default: the host's
     std::string egress_preset;             // "" or "public-only"
-    EgressPolicy egress;                   // allow/deny rules (the preset's are added at plan time)
+    EgressPolicy egress;                   // the profile's own allow/deny rules
+    // What traffic leaving the virtual network is checked against: `egress` and the preset's
+    // rules, resolved by the plan (so --dry-run shows every rule enforced).
+    EgressPolicy outside;
     unsigned mtu = 65520;
     Cidr subnet4{*parse_ip("10.0.2.0"), 24};
     Cidr subnet6{*parse_ip("fd00::"), 64};

@@ -222,6 +222,11 @@ void plan_network(Plan& plan, const Profile& profile, const Overrides& overrides
         throw UsageError("--publish needs the slirp network (--network slirp or [network] mode = \"slirp\")");
     if (plan.network != NetworkMode::Slirp) return;
     plan.slirp = profile.slirp;
+    plan.slirp.outside = plan.slirp.egress;
+    if (plan.slirp.egress_preset == "public-only") {
+        EgressPolicy preset = public_only_policy();
+        plan.slirp.outside.deny.insert(plan.slirp.outside.deny.end(), preset.deny.begin(), preset.deny.end());
+    }
     for (const auto& spec : overrides.publish) {
         std::string error;
         auto forward = parse_port_forward(spec, error);
@@ -551,9 +556,11 @@ std::string describe_network(const Plan& plan) {
                       std::to_string(net.mtu) + ", dns via " + (net.dns ? format_server_address(*net.dns) : "the host's resolver") +
                       ", host loopback " + (net.allow_host_loopback ? "allowed" : "denied");
     for (const auto& forward : net.ports) out += "\n            forward " + format_port_forward(forward);
-    if (!net.egress_preset.empty()) out += "\n            egress preset " + net.egress_preset;
-    for (const auto& rule : net.egress.allow) out += "\n            egress allow " + format_egress_rule(rule);
-    for (const auto& rule : net.egress.deny) out += "\n            egress deny " + format_egress_rule(rule);
+    // Every rule enforced on what leaves the virtual network, the preset's marked as such.
+    for (const auto& rule : net.outside.allow) out += "\n            egress allow " + format_egress_rule(rule);
+    for (std::size_t i = 0; i < net.outside.deny.size(); ++i)
+        out += "\n            egress deny " + format_egress_rule(net.outside.deny[i]) +
+               (i >= net.egress.deny.size() ? " (preset " + net.egress_preset + ")" : "");
     return out;
 }
 

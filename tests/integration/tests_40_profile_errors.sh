@@ -276,7 +276,7 @@ t_network_slirp_check_and_dry_run() {
   sb run --dry-run "$p"
   expect_rc 0
   grep -q 'forward 127.0.0.1:8080:80/tcp' "$T/out" || fail "--dry-run does not show the forward"
-  grep -q 'egress preset public-only' "$T/out" || fail "--dry-run does not show the egress preset"
+  grep -q 'egress deny 10.0.0.0/8 (preset public-only)' "$T/out" || fail "--dry-run does not show the preset's rules: $(grep egress "$T/out")"
   grep -q '^  file /etc/resolv.conf' "$T/out" || fail "--dry-run does not show the sandbox's resolv.conf"
 }
 

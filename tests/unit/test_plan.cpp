@@ -591,3 +591,21 @@ TEST_CASE("plan: --network and --publish override the profile", "[plan][network]
     overrides.publish.clear();
     CHECK_FALSE(sb::build_plan(profile, overrides, facts).namespaces.net);
 }
+
+TEST_CASE("plan: an egress preset's rules are resolved in the plan, and --dry-run lists them", "[plan][network]") {
+    // Issue 9: the preset was expanded inside the network executor, out of --dry-run's sight.
+    Profile profile = test::load_text("command = [\"/bin/true\"]\n[network]\nmode = \"slirp\"\n"
+                                      "[network.egress]\npreset = \"public-only\"\ndeny = [\"203.0.113.7:25/tcp\"]\n");
+    Plan plan = sb::build_plan(profile, {}, rootless_facts());
+    sb::EgressPolicy preset = sb::public_only_policy();
+    REQUIRE(plan.slirp.egress.deny.size() == 1);  // the profile's own, for host loopback
+    REQUIRE(plan.slirp.outside.deny.size() == 1 + preset.deny.size());
+    CHECK(sb::format_egress_rule(plan.slirp.outside.deny[0]) == sb::format_egress_rule(plan.slirp.egress.deny[0]));
+    CHECK(sb::format_egress_rule(plan.slirp.outside.deny[1]) == sb::format_egress_rule(preset.deny[0]));
+    std::string text = sb::render_plan(plan);
+    CHECK_THAT(text, Catch::Contains("egress deny " + sb::format_egress_rule(plan.slirp.egress.deny[0]) + "\n"));
+    CHECK_THAT(text, Catch::Contains("egress deny 10.0.0.0/8 (preset public-only)"));
+    // Without a preset, what leaves is checked against the profile's rules alone.
+    Profile plain = test::load_text("command = [\"/bin/true\"]\n[network]\nmode = \"slirp\"\n");
+    CHECK(sb::build_plan(plain, {}, rootless_facts()).slirp.outside.deny.empty());
+}
