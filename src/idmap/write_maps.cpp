@@ -13,6 +13,7 @@
 
 #include "sys/child_process.hpp"
 #include "sys/error.hpp"
+#include "sys/hints.hpp"
 #include "sys/syscalls.hpp"
 
 namespace sb {
@@ -48,13 +49,14 @@ MapHelper start_map_helper(const std::string& helper, pid_t child, const std::ve
     // A plain fork, not posix_spawn: vfork would hold us until the helper's exec is done, so
     // the second helper would start only after the first one's (slow, setuid) exec.
     char* empty_env[] = {nullptr};
+    const std::string install = " (" + hint(Cause::IdHelpersMissing) + ")";  // made before the fork
     pid_t pid = ::fork();
-    if (pid < 0) throw SysError("fork", helper, errno, errno == EAGAIN ? "too many processes: check `ulimit -u`" : "");
+    if (pid < 0) throw SysError("fork", helper, errno, errno == EAGAIN ? hint(Cause::TooManyProcesses) : "");
     if (pid == 0) {
         ::dup2(write_end.get(), STDERR_FILENO);
         ::execve(helper.c_str(), argv.data(), empty_env);
         std::fprintf(stderr, "cannot execute %s: %s%s", helper.c_str(), std::strerror(errno),
-                     errno == ENOENT ? " (install the uidmap package)" : "");
+                     errno == ENOENT ? install.c_str() : "");
         ::_exit(127);
     }
     started.process = ChildProcess(pid);
@@ -66,8 +68,7 @@ void finish_map_helper(MapHelper& helper) {
     int status = helper.process.wait();
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         throw SetupError(Stage::IdMap, helper.command + " failed" + (output.empty() ? "" : ": " + output),
-                         "check your ranges in /etc/subuid and /etc/subgid (one line per user, no "
-                         "duplicates) and that newuidmap/newgidmap are setuid root (package uidmap)");
+                         hint(Cause::BadSubordinateRanges));
 }
 
 void write_proc_file(pid_t child, const char* name, const std::string& text) {

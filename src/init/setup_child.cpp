@@ -13,13 +13,14 @@
 #include "ipc/channel.hpp"
 #include "ns/namespaces.hpp"
 #include "sys/error.hpp"
+#include "sys/hints.hpp"
 #include "sys/syscalls.hpp"
 
 namespace sb {
 
 std::string hint_for_errno(int err) {
     switch (err) {
-        case EAGAIN: return "too many processes: check `ulimit -u` and the pids.max of your cgroup";
+        case EAGAIN: return hint(Cause::TooManyProcesses);
         case ENOSPC: return "a namespace or resource limit is exhausted: see /proc/sys/user/max_*";
         case ENOMEM: return "the kernel is out of memory";
         default: return "";

@@ -33,6 +33,7 @@
 #include "mount/mount.hpp"
 #include "mount/resolve.hpp"
 #include "sys/error.hpp"
+#include "sys/hints.hpp"
 #include "sys/mountapi.hpp"
 #include "sys/syscalls.hpp"
 
@@ -421,7 +422,7 @@ void apply_step(Roots& roots, const MountStep& step) {
         case MountKind::Bind: bind_from_host(roots, step); break;
         case MountKind::BindTry:
         case MountKind::RoBindTry:  // the plan resolves these: a bind, or nothing when the source is missing
-            throw SetupError(Stage::Mount, "a -try mount reached set-up unresolved", "this is a bug in sandbox; please report it");
+            throw SetupError(Stage::Mount, "a -try mount reached set-up unresolved", hint(Cause::Bug));
         case MountKind::Tmpfs:
             if (step.mirror) {
                 mirror_directory(roots, step);

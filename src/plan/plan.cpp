@@ -2,6 +2,7 @@
 
 #include "net/virtual_addresses.hpp"
 #include "state/record.hpp"
+#include "sys/hints.hpp"
 
 #include <algorithm>
 #include <sstream>
@@ -62,9 +63,8 @@ IdMapping plan_id_maps(UserMode mode, bool subordinate_ids, const HostFacts& fac
         warning = "using a single-id map because " + why +
                   ": only your own uid and gid exist inside, files of other owners show as "
                   "nobody, and setgroups is disabled\n"
-                  "hint: install the uidmap package and add ranges, e.g. `sudo usermod "
-                  "--add-subuids 100000-165535 --add-subgids 100000-165535 " +
-                  facts.user_name + "`";
+                  "hint: " + (helpers ? "" : hint(Cause::IdHelpersMissing) + "; ") +
+                  hint(Cause::NoSubordinateRanges, facts.user_name);
     }
     return ids;
 }

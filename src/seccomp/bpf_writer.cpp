@@ -5,6 +5,7 @@
 #include <string>
 
 #include "sys/error.hpp"
+#include "sys/hints.hpp"
 
 namespace sb {
 namespace {
@@ -13,7 +14,7 @@ constexpr std::size_t kUnplaced = std::numeric_limits<std::size_t>::max();
 constexpr std::size_t kMaxConditionalSkip = 255;
 
 [[noreturn]] void bad_layout(const std::string& what) {
-    throw SetupError(Stage::Seccomp, "the filter's layout does not work: " + what, "this is a bug in sandbox; please report it");
+    throw SetupError(Stage::Seccomp, "the filter's layout does not work: " + what, hint(Cause::Bug));
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 
 #include "seccomp/bpf_writer.hpp"
 #include "sys/error.hpp"
+#include "sys/hints.hpp"
 
 namespace sb {
 namespace {
@@ -38,7 +39,7 @@ scmp_compare compare_op(ArgCheck::Op op) {
         case ArgCheck::Op::GreaterEqual: return SCMP_CMP_GE;
         case ArgCheck::Op::NotIn32: break;  // compiled by us (value_set_rules), never by libseccomp
     }
-    throw SetupError(Stage::Seccomp, "an argument check libseccomp is not given", "this is a bug in sandbox; please report it");
+    throw SetupError(Stage::Seccomp, "an argument check libseccomp is not given", hint(Cause::Bug));
 }
 
 std::uint32_t arch_token(const std::string& name) {
@@ -427,7 +428,7 @@ SeccompProgram compile_seccomp(const SeccompPolicy& policy, SeccompLayout layout
     program.notify = policy.mode != SeccompMode::Enforce;
     auto body = libseccomp_program(policy, program.notify, layout);
     if (body.empty())
-        throw SetupError(Stage::Seccomp, "libseccomp exported an empty filter", "this is a bug in sandbox; please report it");
+        throw SetupError(Stage::Seccomp, "libseccomp exported an empty filter", hint(Cause::Bug));
     auto prefix = prefix_rules(policy, program.notify);
     program.code = layout == SeccompLayout::Tree ? tree_program(prefix, body) : linear_program(prefix, body);
     if (program.code.size() > kMaxInstructions)

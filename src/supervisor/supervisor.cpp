@@ -44,6 +44,7 @@
 #include "supervisor/supervisor.hpp"
 #include "sys/child_process.hpp"
 #include "sys/error.hpp"
+#include "sys/hints.hpp"
 #include "sys/poll_set.hpp"
 #include "sys/signals.hpp"
 #include "sys/syscalls.hpp"
@@ -74,7 +75,7 @@ int user_terminal(unsigned mask) {
 
 // The cause and the fix in doctor's words (diagnose_user_namespaces decides both).
 std::string hint_for_clone_error(int err) {
-    if (err == EAGAIN) return "too many processes: check `ulimit -u` and the pids.max of your cgroup";
+    if (err == EAGAIN) return hint(Cause::TooManyProcesses);
     if (err != ENOSPC && err != EPERM && err != EACCES && err != EINVAL) return "";
     IsolationFacts facts = read_user_namespace_sysctls();
     facts.userns_probe_errno = err;
@@ -255,7 +256,7 @@ void Supervisor::handle_message() {
     const Message& message = received->message;
     MessageVerdict verdict = handshake_.receive(message);
     if (verdict.kind == MessageVerdict::Reject)
-        throw SetupError(Stage::Protocol, verdict.error, "this is a bug in sandbox; please report it");
+        throw SetupError(Stage::Protocol, verdict.error, hint(Cause::Bug));
     if (verdict.kind == MessageVerdict::Ignore) return;
     if (message.type == MessageType::InitStarted) {
         init_started(init_started_fields(message).host_pid, received->take_fd());

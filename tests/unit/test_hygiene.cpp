@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "sys/hints.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -161,4 +163,13 @@ TEST_CASE("hygiene: only src/sys/ calls the raw fd-creating syscalls", "[hygiene
     INFO("use the helpers in src/sys/syscalls.hpp instead:\n" << report);
     CHECK(scanned >= 20);
     CHECK(problems.empty());
+}
+
+TEST_CASE("hints: one wording per cause, each naming a fix", "[hints]") {
+    for (auto cause : {sb::Cause::Bug, sb::Cause::TooManyProcesses, sb::Cause::IdHelpersMissing,
+                       sb::Cause::NoSubordinateRanges, sb::Cause::BadSubordinateRanges})
+        CHECK_FALSE(sb::hint(cause).empty());
+    CHECK_THAT(sb::hint(sb::Cause::NoSubordinateRanges, "tester"),
+               Catch::Contains("sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 tester"));
+    CHECK_THAT(sb::hint(sb::Cause::TooManyProcesses), Catch::Contains("ulimit -u"));
 }
