@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <slirp/libslirp.h>
+
+#include "net/libslirp.hpp"
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -126,14 +128,14 @@ SlirpNetwork::SlirpNetwork(const SlirpSettings& settings, UniqueFd frames)
         virtual_network_.forwarded_ports.emplace_back(forward.protocol, forward.guest_port);
     set_nonblocking(frames_.get());
     SlirpConfig config = slirp_config(settings, addresses_);
-    slirp_ = slirp_new(&config, &kCallbacks, this);
+    slirp_ = libslirp().new_instance(&config, &kCallbacks, this);
     if (!slirp_) throw SetupError(Stage::Network, "libslirp could not start");
     open_forwards(settings);
 }
 
 SlirpNetwork::~SlirpNetwork() {
     // Closes every socket and listener of this network on the host.
-    if (slirp_) slirp_cleanup(slirp_);
+    if (slirp_) libslirp().cleanup(slirp_);
 }
 
 void SlirpNetwork::open_forwards(const SlirpSettings& settings) {
@@ -141,7 +143,7 @@ void SlirpNetwork::open_forwards(const SlirpSettings& settings) {
         int rc;
         errno = 0;
         if (forward.host_address.family == IpFamily::V4) {
-            rc = slirp_add_hostfwd(slirp_, forward.protocol == Protocol::Udp, v4(forward.host_address), forward.host_port,
+            rc = libslirp().add_hostfwd(slirp_, forward.protocol == Protocol::Udp, v4(forward.host_address), forward.host_port,
                                    v4(addresses_.guest4), forward.guest_port);
         } else {
             sockaddr_in6 host{}, guest{};
@@ -150,7 +152,7 @@ void SlirpNetwork::open_forwards(const SlirpSettings& settings) {
             host.sin6_port = htons(forward.host_port);
             guest.sin6_addr = v6(addresses_.guest6);
             guest.sin6_port = htons(forward.guest_port);
-            rc = slirp_add_hostxfwd(slirp_, reinterpret_cast<sockaddr*>(&host), sizeof host,
+            rc = libslirp().add_hostxfwd(slirp_, reinterpret_cast<sockaddr*>(&host), sizeof host,
                                     reinterpret_cast<sockaddr*>(&guest), sizeof guest,
                                     forward.protocol == Protocol::Udp ? SLIRP_HOSTFWD_UDP : 0);
         }
@@ -190,7 +192,7 @@ void SlirpNetwork::read_frames() {
                    : Verdict::Pass;
         std::vector<std::uint8_t> reply;
         if (verdict == Verdict::Pass && packet && forward_dns(frame, length, *packet)) continue;
-        if (verdict == Verdict::Pass) slirp_input(slirp_, frame, static_cast<int>(length));
+        if (verdict == Verdict::Pass) libslirp().input(slirp_, frame, static_cast<int>(length));
         else if (verdict == Verdict::Reset) reply = tcp_reset_for(frame, length, *packet);
         else if (verdict == Verdict::Unreachable) reply = icmp_unreachable_for(frame, length, *packet, virtual_network_);
         if (!reply.empty()) send_to_guest(reply.data(), reply.size());
@@ -246,7 +248,7 @@ void SlirpNetwork::fill(std::vector<pollfd>& fds, int& timeout_ms) {
     if (!dns_queries_.empty()) timeout_ms = timeout_ms < 0 ? 1000 : std::min(timeout_ms, 1000);
     polling_ = &fds;
     uint32_t slirp_timeout = timeout_ms < 0 ? UINT32_MAX : static_cast<uint32_t>(timeout_ms);
-    slirp_pollfds_fill(
+    libslirp().pollfds_fill(
         slirp_, &slirp_timeout,
         [](int fd, int events, void* opaque) noexcept -> int {
             auto& fds = *self(opaque).polling_;
@@ -271,7 +273,7 @@ void SlirpNetwork::dispatch(std::vector<pollfd>& fds, std::size_t first, bool po
                                       [&](const DnsQuery& query) { return query.deadline_ms <= now; }),
                        dns_queries_.end());
     if (fds[first].revents & POLLIN) read_frames();
-    slirp_pollfds_poll(
+    libslirp().pollfds_poll(
         slirp_, poll_failed,
         [](int index, void* opaque) noexcept -> int {
             return to_slirp_events((*self(opaque).polling_)[static_cast<std::size_t>(index)].revents);
@@ -282,7 +284,7 @@ void SlirpNetwork::dispatch(std::vector<pollfd>& fds, std::size_t first, bool po
         Timer& timer = *timers_[i];
         if (timer.expire_ms >= 0 && timer.expire_ms <= now_ms) {
             timer.expire_ms = -1;
-            slirp_handle_timer(slirp_, timer.id, timer.cb_opaque);
+            libslirp().handle_timer(slirp_, timer.id, timer.cb_opaque);
         }
     }
     polling_ = nullptr;
