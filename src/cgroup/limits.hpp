@@ -64,6 +64,9 @@ std::set<std::string> controllers_needed(const std::vector<CgroupWrite>& writes)
 std::optional<std::uint64_t> parse_size(const std::string& text, bool allow_max);
 // 128M, 1.5G-style rendering: the largest binary unit that divides exactly; "max" for kNoLimit.
 std::string format_size(std::uint64_t bytes);
+// A finite value >= 0 rounded to the nearest integer, halves up. Our own, not libm's llround:
+// the binary then needs no libm, one less shared library to map at every start.
+inline std::uint64_t round_non_negative(double value) { return static_cast<std::uint64_t>(value + 0.5); }
 // "1.5" -> 1500 (thousandths of a CPU); from 0.01 to 1024 CPUs.
 std::optional<std::uint32_t> parse_cpus(const std::string& text);
 std::string format_cpus(std::uint32_t millis);

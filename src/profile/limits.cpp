@@ -27,8 +27,10 @@ std::uint32_t cpus_of(const FileParser& p, const toml::node& node) {
     } else if (const auto* real = node.as_floating_point()) {
         double value = real->get();
         // At most three decimals, as in the string form: 0.0149 is not silently 0.015.
-        bool exact = std::isfinite(value) && std::fabs(value * 1000 - std::round(value * 1000)) < 1e-6;
-        if (exact && value >= 0.01 && value <= 1024) millis = static_cast<std::uint32_t>(std::llround(value * 1000));
+        bool in_range = std::isfinite(value) && value >= 0.01 && value <= 1024;
+        double thousandths = value * 1000;
+        if (in_range && std::fabs(thousandths - static_cast<double>(round_non_negative(thousandths))) < 1e-6)
+            millis = static_cast<std::uint32_t>(round_non_negative(thousandths));
     } else if (const auto* text = node.as_string()) {
         millis = parse_cpus(text->get());
     } else {

@@ -126,7 +126,7 @@ std::optional<std::uint64_t> parse_duration(const std::string& text) {
         return std::nullopt;
     double ms = std::strtod(number.c_str(), nullptr) * scale;
     if (!std::isfinite(ms) || ms < 1 || ms > 365.0 * 24 * 3600 * 1000) return std::nullopt;
-    return static_cast<std::uint64_t>(std::llround(ms));
+    return round_non_negative(ms);
 }
 
 std::string format_duration_ms(std::uint64_t ms) {
