@@ -144,7 +144,7 @@ bool reap_children(pid_t payload, int& payload_status) {
             UniqueFd frames = setup_guest_interface(child.plan.slirp);
             send_message(child.sync, Message{MessageType::NetworkReady, 0, 0, {}}, {frames.get()});
         }
-        setup_filesystem(child.plan.mounts, child.plan.payload_uid, child.plan.payload_gid, child.plan.state_dir);
+        setup_filesystem(child.plan.mounts, child.plan.process.uid, child.plan.process.gid, child.plan.state_dir);
         setup_hostname(child.plan.namespaces);
         if (child.plan.namespaces.net) setup_loopback();
         Terminal terminal;

@@ -39,15 +39,13 @@ void apply_terminal(int terminal, unsigned terminal_fds) {
         if (terminal_fds & (1u << fd)) dup_onto(terminal, fd);
 }
 
-void apply_credentials(const Plan& plan) {
-    apply_capability_bounds(plan.capabilities);
+void apply_credentials(const ProcessSpec& process) {
+    apply_capability_bounds(process.capabilities);
     // With a single-id map setgroups is denied; the supplementary groups stay as they were.
-    if (plan.ids.writer != MapWriter::SingleId) check(::setgroups(0, nullptr), "setgroups");
-    check(::setresgid(plan.payload_gid, plan.payload_gid, plan.payload_gid), "setresgid",
-          std::to_string(plan.payload_gid));
-    check(::setresuid(plan.payload_uid, plan.payload_uid, plan.payload_uid), "setresuid",
-          std::to_string(plan.payload_uid));
-    apply_capability_sets(plan.payload_uid == 0 ? plan.capabilities : std::vector<int>{});
+    if (process.set_groups) check(::setgroups(0, nullptr), "setgroups");
+    check(::setresgid(process.gid, process.gid, process.gid), "setresgid", std::to_string(process.gid));
+    check(::setresuid(process.uid, process.uid, process.uid), "setresuid", std::to_string(process.uid));
+    apply_capability_sets(process.uid == 0 ? process.capabilities : std::vector<int>{});
     apply_no_new_privs();
 }
 
@@ -98,14 +96,14 @@ void run_payload(const SandboxChild& child, int terminal) {
     try {
         reset_signals_for_exec();
         in_stage(Stage::Terminal, [&] { apply_terminal(terminal, child.terminal_fds); });
-        in_stage(Stage::Credentials, [&] { apply_credentials(plan); });
-        if (::chdir(plan.cwd.c_str()) < 0)
-            throw SetupError(Stage::Cwd, "chdir " + plan.cwd + ": " + std::strerror(errno),
+        in_stage(Stage::Credentials, [&] { apply_credentials(plan.process); });
+        if (::chdir(plan.process.cwd.c_str()) < 0)
+            throw SetupError(Stage::Cwd, "chdir " + plan.process.cwd + ": " + std::strerror(errno),
                              "the working directory must exist inside the sandbox: mount it, or set "
                              "`cwd` in the profile or --cwd");
         // Only 0-2 survive: everything else (our sync socket included) closes at exec.
         mark_fds_cloexec();
-        in_stage(Stage::Rlimits, [&] { apply_rlimits(plan.rlimits); });
+        in_stage(Stage::Rlimits, [&] { apply_rlimits(plan.process.rlimits); });
         in_stage(Stage::Landlock, [&] { apply_landlock(plan.landlock); });
         // Last: a profile's denials may refuse a call of the steps above. In log and learn modes
         // the supervisor gets the listener before our exec can make a refused call.
@@ -116,8 +114,8 @@ void run_payload(const SandboxChild& child, int terminal) {
     } catch (const std::exception& error) {
         fail_child(child.sync, error);
     }
-    int err = exec_command(plan.argv, plan.env);
-    send_message_noexcept(child.sync, to_message(ExecFailedFields{err, plan.argv[0]}));
+    int err = exec_command(plan.process.argv, plan.process.env);
+    send_message_noexcept(child.sync, to_message(ExecFailedFields{err, plan.process.argv[0]}));
     ::_exit(exit_code_for_exec_error(err));
 }
 

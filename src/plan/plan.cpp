@@ -335,8 +335,10 @@ void plan_identity(Plan& plan, const Profile& profile, const Overrides& override
         throw UsageError("--user-mode keep-id cannot keep the profile's capabilities");
     plan.ids = plan_id_maps(mode, profile.subordinate_ids, facts, plan.id_map_warning);
     bool own_ids = !facts.is_root && mode == UserMode::KeepId;
-    plan.payload_uid = profile.uid.value_or(own_ids ? facts.uid : 0);
-    plan.payload_gid = profile.gid.value_or(own_ids ? facts.gid : 0);
+    // With a single-id map setgroups is denied: the supplementary groups stay as they were.
+    plan.process.set_groups = plan.ids.writer != MapWriter::SingleId;
+    plan.process.uid = profile.uid.value_or(own_ids ? facts.uid : 0);
+    plan.process.gid = profile.gid.value_or(own_ids ? facts.gid : 0);
     auto unmapped = [](const char* what, std::uint32_t id, const std::vector<IdMapEntry>& map,
                        const SourceLocation& where) {
         std::string message = std::string("[user] ") + what + " " + std::to_string(id) +
@@ -344,13 +346,13 @@ void plan_identity(Plan& plan, const Profile& profile, const Overrides& override
         if (where.line > 0) throw ConfigError(where, message);
         throw UsageError(message);
     };
-    if (!map_contains(plan.ids.uid_map, plan.payload_uid))
-        unmapped("uid", plan.payload_uid, plan.ids.uid_map, profile.uid_where);
-    if (!map_contains(plan.ids.gid_map, plan.payload_gid))
-        unmapped("gid", plan.payload_gid, plan.ids.gid_map, profile.gid_where);
+    if (!map_contains(plan.ids.uid_map, plan.process.uid))
+        unmapped("uid", plan.process.uid, plan.ids.uid_map, profile.uid_where);
+    if (!map_contains(plan.ids.gid_map, plan.process.gid))
+        unmapped("gid", plan.process.gid, plan.ids.gid_map, profile.gid_where);
     const auto& names = capability_names();
     for (const auto& cap : profile.capabilities)
-        plan.capabilities.push_back(static_cast<int>(std::find(names.begin(), names.end(), cap) - names.begin()));
+        plan.process.capabilities.push_back(static_cast<int>(std::find(names.begin(), names.end(), cap) - names.begin()));
 }
 
 }  // namespace
@@ -478,21 +480,21 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     plan.seccomp = build_seccomp_policy(profile.seccomp, overrides.seccomp_mode);
     plan.landlock = plan_landlock(profile.landlock, plan.mounts);
     plan.landlock.abi = facts.landlock_abi;
-    plan.rlimits = plan_rlimits(profile.rlimits, overrides.rlimits, facts.rlimits);
+    plan.process.rlimits = plan_rlimits(profile.rlimits, overrides.rlimits, facts.rlimits);
     plan.timeout_ms = profile.timeout_ms.value_or(0);
     if (overrides.timeout) {
         auto ms = parse_duration(*overrides.timeout);
         if (!ms) throw UsageError("--timeout " + *overrides.timeout + ": expected a duration such as 30s, 5m or 1h");
         plan.timeout_ms = *ms;
     }
-    plan.argv = overrides.command.empty() ? profile.command : overrides.command;
-    if (plan.argv.empty())
+    plan.process.argv = overrides.command.empty() ? profile.command : overrides.command;
+    if (plan.process.argv.empty())
         throw UsageError("no command: the profile has no 'command' and none was given after --");
     std::string cwd = overrides.cwd.value_or(profile.cwd);
     auto normalized = normalize_absolute_path(cwd);
     if (!normalized) throw UsageError("--cwd must be an absolute path, not \"" + cwd + "\"");
-    plan.cwd = *normalized;
-    plan.env = build_environment(profile, overrides, facts, plan.payload_uid);
+    plan.process.cwd = *normalized;
+    plan.process.env = build_environment(profile, overrides, facts, plan.process.uid);
     plan.profile_files = profile.files;
     return plan;
 }
@@ -583,8 +585,8 @@ std::string describe_cgroup(const Plan& plan) {
 
 std::string describe_payload(const Plan& plan) {
     std::string caps;
-    for (int cap : plan.capabilities) caps += (caps.empty() ? "" : ",") + capability_names()[cap];
-    return "uid " + std::to_string(plan.payload_uid) + ", gid " + std::to_string(plan.payload_gid) +
+    for (int cap : plan.process.capabilities) caps += (caps.empty() ? "" : ",") + capability_names()[cap];
+    return "uid " + std::to_string(plan.process.uid) + ", gid " + std::to_string(plan.process.gid) +
            ", capabilities " + (caps.empty() ? "none" : caps) + ", no_new_privs";
 }
 
@@ -624,12 +626,12 @@ std::string render_plan(const Plan& plan) {
     out << render_seccomp_policy(plan.seccomp);
     out << describe_landlock(plan.landlock);
     out << "rlimits:   ";
-    for (const auto& step : plan.rlimits) out << " " << step.name << "=" << format_rlimit_value(*find_rlimit(step.name), step.value);
+    for (const auto& step : plan.process.rlimits) out << " " << step.name << "=" << format_rlimit_value(*find_rlimit(step.name), step.value);
     out << "\ntimeout:    " << (plan.timeout_ms ? format_duration_ms(plan.timeout_ms) + " (then TERM, KILL after the grace period, exit 124)" : "none") << "\n";
-    out << "cwd:        " << plan.cwd << "\nenv:\n";
-    for (const auto& var : plan.env) out << "  " << var << "\n";
+    out << "cwd:        " << plan.process.cwd << "\nenv:\n";
+    for (const auto& var : plan.process.env) out << "  " << var << "\n";
     out << "argv:      ";
-    for (const auto& arg : plan.argv) out << " " << arg;
+    for (const auto& arg : plan.process.argv) out << " " << arg;
     out << "\n";
     return out.str();
 }

@@ -12,6 +12,7 @@
 #include "idmap/idmap.hpp"
 #include "mount/mount_plan.hpp"
 #include "ns/namespace_plan.hpp"
+#include "plan/process_spec.hpp"
 #include "profile/profile.hpp"
 #include "seccomp/policy.hpp"
 
@@ -67,18 +68,13 @@ struct Plan {
     IdMapping ids;
     std::string id_map_warning;  // set when falling back to a single-id map
     std::vector<std::string> warnings;  // said before the run (and by check)
-    std::uint32_t payload_uid = 0, payload_gid = 0;
+    ProcessSpec process;  // the payload
     NamespacePlan namespaces;
     NetworkMode network = NetworkMode::None;
     SlirpSettings slirp;        // mode slirp
     std::vector<MountStep> mounts;
-    std::vector<std::string> argv;
-    std::vector<std::string> env;  // NAME=VALUE, sorted
-    std::string cwd;
-    std::vector<int> capabilities;  // kept by the payload (root mode only)
     SeccompPolicy seccomp;          // the filter (see filter_loaded_before_fork: who loads it)
     LandlockPlan landlock;          // the payload's second fence, from the mounts
-    std::vector<RlimitStep> rlimits;  // setrlimit in the payload
     std::uint64_t timeout_ms = 0;     // 0: none; else TERM, a grace period, KILL, exit 124
     std::vector<std::string> profile_files;
 };

@@ -108,6 +108,8 @@ TEST_CASE("plan: single-id fallback without newuidmap", "[plan][ids]") {
     SECTION("newgidmap missing") { facts.newgidmap.clear(); }
     Plan plan = sb::build_plan(profile_with_command(), {}, facts);
     CHECK(plan.ids.writer == MapWriter::SingleId);
+    CHECK_FALSE(plan.process.set_groups);  // setgroups is denied with a single-id map
+    CHECK(sb::build_plan(profile_with_command(), {}, rootless_facts()).process.set_groups);
     CHECK(plan.ids.uid_helper.empty());
     CHECK(plan.ids.gid_helper.empty());
     CHECK(plan.ids.uid_map == Map{{0, 1000, 1}});
@@ -142,8 +144,8 @@ TEST_CASE("plan: single-id keep-id maps only our own ids onto themselves", "[pla
     CHECK(plan.ids.writer == MapWriter::SingleId);
     CHECK(plan.ids.uid_map == Map{{1000, 1000, 1}});
     CHECK(plan.ids.gid_map == Map{{1001, 1001, 1}});
-    CHECK(plan.payload_uid == 1000);
-    CHECK(plan.payload_gid == 1001);
+    CHECK(plan.process.uid == 1000);
+    CHECK(plan.process.gid == 1001);
 }
 
 TEST_CASE("plan: root writes the maps directly", "[plan][ids]") {
@@ -160,7 +162,7 @@ TEST_CASE("plan: root writes the maps directly", "[plan][ids]") {
         CHECK(plan.ids.uid_map == Map{{0, 0, 65536}});
         CHECK(plan.ids.gid_map == Map{{0, 0, 65536}});
         CHECK(plan.id_map_warning.empty());
-        CHECK(plan.payload_uid == 0);
+        CHECK(plan.process.uid == 0);
     }
     SECTION("with ranges") {
         Plan plan = sb::build_plan(profile_with_command(), {}, facts);
@@ -177,14 +179,14 @@ TEST_CASE("plan: payload uid and gid defaults per mode", "[plan][ids]") {
     Profile profile = profile_with_command();
     SECTION("root") {
         Plan plan = sb::build_plan(profile, {}, facts);
-        CHECK(plan.payload_uid == 0);
-        CHECK(plan.payload_gid == 0);
+        CHECK(plan.process.uid == 0);
+        CHECK(plan.process.gid == 0);
     }
     SECTION("keep-id from the profile") {
         profile.user_mode = sb::UserMode::KeepId;
         Plan plan = sb::build_plan(profile, {}, facts);
-        CHECK(plan.payload_uid == 1000);
-        CHECK(plan.payload_gid == 1001);
+        CHECK(plan.process.uid == 1000);
+        CHECK(plan.process.gid == 1001);
         CHECK(plan.ids.uid_map == Map{{0, 100000, 1000}, {1000, 1000, 1}, {1001, 101000, 64536}});
         CHECK(plan.ids.gid_map == Map{{0, 200000, 1001}, {1001, 1001, 1}, {1002, 201001, 64535}});
     }
@@ -192,23 +194,23 @@ TEST_CASE("plan: payload uid and gid defaults per mode", "[plan][ids]") {
         Overrides overrides;
         overrides.user_mode = sb::UserMode::KeepId;
         Plan plan = sb::build_plan(profile, overrides, facts);
-        CHECK(plan.payload_uid == 1000);
-        CHECK(plan.payload_gid == 1001);
+        CHECK(plan.process.uid == 1000);
+        CHECK(plan.process.gid == 1001);
     }
     SECTION("root from --user-mode over a keep-id profile") {
         profile.user_mode = sb::UserMode::KeepId;
         Overrides overrides;
         overrides.user_mode = sb::UserMode::Root;
         Plan plan = sb::build_plan(profile, overrides, facts);
-        CHECK(plan.payload_uid == 0);
+        CHECK(plan.process.uid == 0);
         CHECK(plan.ids.uid_map == Map{{0, 1000, 1}, {1, 100000, 65536}});
     }
     SECTION("explicit ids inside the range") {
         profile.uid = 33;
         profile.gid = 65536;
         Plan plan = sb::build_plan(profile, {}, facts);
-        CHECK(plan.payload_uid == 33);
-        CHECK(plan.payload_gid == 65536);
+        CHECK(plan.process.uid == 33);
+        CHECK(plan.process.gid == 65536);
     }
 }
 
@@ -345,7 +347,7 @@ TEST_CASE("plan: the plan's mounts are ordered by depth", "[plan][mounts]") {
 
 TEST_CASE("plan: the default environment", "[plan][env]") {
     Plan plan = sb::build_plan(profile_with_command(), {}, rootless_facts());
-    CHECK(plan.env == Strings{"HOME=/home/tester", "LANG=en_US.UTF-8", "LC_ALL=C.UTF-8", "LOGNAME=root",
+    CHECK(plan.process.env == Strings{"HOME=/home/tester", "LANG=en_US.UTF-8", "LC_ALL=C.UTF-8", "LOGNAME=root",
                               "PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
                               "TERM=xterm-256color", "USER=root"});
 }
@@ -357,12 +359,12 @@ TEST_CASE("plan: env.keep with a prefix glob, env.set, env.unset", "[plan][env]"
     profile.env_set = {{"PS1", "sandbox$ "}, {"EDITOR", "nano"}};
     profile.env_unset = {"LC_ALL"};
     Plan plan = sb::build_plan(profile, {}, rootless_facts());
-    CHECK(plan.env == Strings{"EDITOR=nano", "HOME=/home/tester", "LANG=en_US.UTF-8", "LOGNAME=tester",
+    CHECK(plan.process.env == Strings{"EDITOR=nano", "HOME=/home/tester", "LANG=en_US.UTF-8", "LOGNAME=tester",
                               "PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
                               "PS1=sandbox$ ", "TERM=xterm-256color", "USER=tester",
                               "XDG_CONFIG_HOME=/home/tester/.config", "XDG_RUNTIME_DIR=/run/user/1000"});
-    CHECK_FALSE(has(plan.env, "FOO=bar"));
-    CHECK_FALSE(has(plan.env, "XDGNOT=no"));
+    CHECK_FALSE(has(plan.process.env, "FOO=bar"));
+    CHECK_FALSE(has(plan.process.env, "XDGNOT=no"));
 }
 
 TEST_CASE("plan: --env overrides and a bad --env", "[plan][env]") {
@@ -372,7 +374,7 @@ TEST_CASE("plan: --env overrides and a bad --env", "[plan][env]") {
     Overrides overrides;
     overrides.env = {"A=cli", "TERM=dumb", "EMPTY=", "EQ=a=b", "PATH=/x"};
     Plan plan = sb::build_plan(profile, overrides, rootless_facts());
-    CHECK(plan.env == Strings{"A=cli", "EMPTY=", "EQ=a=b", "HOME=/home/tester", "LANG=en_US.UTF-8",
+    CHECK(plan.process.env == Strings{"A=cli", "EMPTY=", "EQ=a=b", "HOME=/home/tester", "LANG=en_US.UTF-8",
                               "LC_ALL=C.UTF-8", "LOGNAME=root", "PATH=/x", "TERM=dumb", "USER=root"});
 
     for (std::string bad : {"FOO", "=value", ""}) {
@@ -406,13 +408,13 @@ TEST_CASE("plan: overrides, namespaces, capabilities", "[plan]") {
     profile.capabilities = {"CAP_NET_BIND_SERVICE", "CAP_SYS_PTRACE"};
     Plan plan = sb::build_plan(profile, {}, rootless_facts());
     CHECK(plan.namespaces.hostname == "box");
-    CHECK(plan.cwd == "/work");
-    CHECK(plan.argv == Strings{"/bin/sh", "-c", "true"});
+    CHECK(plan.process.cwd == "/work");
+    CHECK(plan.process.argv == Strings{"/bin/sh", "-c", "true"});
     CHECK_FALSE(plan.namespaces.uts);
     CHECK(plan.namespaces.ipc);
     CHECK_FALSE(plan.namespaces.net);
     CHECK_FALSE(plan.namespaces.cgroup);
-    CHECK(plan.capabilities == std::vector<int>{10, 19});
+    CHECK(plan.process.capabilities == std::vector<int>{10, 19});
     CHECK(plan.profile_files == Strings{"/p/test.toml"});
 
     Overrides overrides;
@@ -421,8 +423,8 @@ TEST_CASE("plan: overrides, namespaces, capabilities", "[plan]") {
     overrides.command = {"/bin/echo", "hi"};
     Plan over = sb::build_plan(profile, overrides, rootless_facts());
     CHECK(over.namespaces.hostname == "cli");
-    CHECK(over.cwd == "/tmp/x");
-    CHECK(over.argv == Strings{"/bin/echo", "hi"});
+    CHECK(over.process.cwd == "/tmp/x");
+    CHECK(over.process.argv == Strings{"/bin/echo", "hi"});
 
     Overrides bad_cwd;
     bad_cwd.cwd = "relative";
@@ -446,7 +448,7 @@ TEST_CASE("plan: no command anywhere is a UsageError", "[plan]") {
                          Catch::Matchers::Message("no command: the profile has no 'command' and none was given after --"));
     Overrides overrides;
     overrides.command = {"/bin/true"};
-    CHECK(sb::build_plan(profile, overrides, rootless_facts()).argv == Strings{"/bin/true"});
+    CHECK(sb::build_plan(profile, overrides, rootless_facts()).process.argv == Strings{"/bin/true"});
 }
 
 TEST_CASE("plan: profile_variables from the host facts", "[plan]") {
@@ -469,13 +471,13 @@ TEST_CASE("plan: a loaded golden profile plans end to end", "[plan]") {
     CHECK(plan.mounts[0].read_only);
     CHECK(plan.mounts[1].size_bytes == (64u << 20));
     CHECK(plan.mounts[1].mode == 01777);
-    CHECK(plan.cwd == "/work");
+    CHECK(plan.process.cwd == "/work");
     CHECK(plan.namespaces.hostname == "base");
     // [env] unset LANGUAGE; EDITOR and XDG_* kept; PS1 and EDITOR_MODE set.
-    CHECK(has(plan.env, "EDITOR=vim"));
-    CHECK(has(plan.env, "EDITOR_MODE=vi"));
-    CHECK(has(plan.env, "PS1=base$ "));
-    CHECK(has(plan.env, "XDG_RUNTIME_DIR=/run/user/1000"));
+    CHECK(has(plan.process.env, "EDITOR=vim"));
+    CHECK(has(plan.process.env, "EDITOR_MODE=vi"));
+    CHECK(has(plan.process.env, "PS1=base$ "));
+    CHECK(has(plan.process.env, "XDG_RUNTIME_DIR=/run/user/1000"));
 }
 
 TEST_CASE("render_plan mentions every mount target and the maps", "[plan][render]") {
@@ -559,7 +561,7 @@ TEST_CASE("plan: [user] subordinate_ids = false maps only the caller's ids, with
         profile.user_mode = sb::UserMode::KeepId;
         Plan plan = sb::build_plan(profile, {}, facts);
         CHECK(plan.ids.uid_map == std::vector<sb::IdMapEntry>{{facts.uid, facts.uid, 1}});
-        CHECK(plan.payload_uid == facts.uid);
+        CHECK(plan.process.uid == facts.uid);
     }
     SECTION("a uid that only the range would map is refused") {
         profile.uid = 5;
