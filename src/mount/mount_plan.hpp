@@ -31,8 +31,8 @@ struct MountStep {
     // follow_symlinks (then `resolved_source` says where it pointed when planned).
     bool follow_symlinks = false;
     std::string resolved_source;
-    // Set when the target lies inside a bind: that bind's source (its mount point already
-    // exists there on the host; the plan refuses to create one in a host directory).
+    // Set when the target lies inside a bind and exists there on the host: that bind's source.
+    // (A target missing there is made in a mirror instead: see `in_mirror`.)
     std::string inside_bind;
     // A tmpfs the plan expects over the state directory where a bind shows it. Shown by
     // --dry-run; the executor does not apply it by path: it covers the state directory wherever
