@@ -90,11 +90,13 @@ MessageVerdict Handshake::receive(const Message& message) {
             if (state_ != HandshakeState::SettingUp && state_ != HandshakeState::Running) return reject(message);
             listener_known_ = true;
             return MessageVerdict{};
-        case MessageType::PayloadExited:
+        case MessageType::PayloadExited: {
             if (state_ != HandshakeState::Running) return reject(message);
-            exit_code_ = exit_code_for_status(payload_exited_fields(message).signaled, payload_exited_fields(message).value);
+            PayloadExitedFields exited = payload_exited_fields(message);
+            exit_code_ = exit_code_for_status(exited.signaled, exited.value);
             state_ = HandshakeState::Finished;
             return MessageVerdict{};
+        }
         case MessageType::MapsWritten:
         case MessageType::NetworkStarted:
         case MessageType::InitStarted:  // handled above
