@@ -367,11 +367,6 @@ bool strictly_below(const std::string& path, const std::string& ancestor) {
            path[ancestor.size()] == '/';
 }
 
-std::string parent_path(const std::string& path) {
-    std::size_t slash = path.rfind('/');
-    return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
-}
-
 // `path` (a target below `bind`'s target) where the host has it.
 std::string host_path_in_bind(const MountStep& bind, const std::string& path) {
     std::string base = bind.resolved_source.empty() ? bind.source : bind.resolved_source;
@@ -440,9 +435,9 @@ void reserve_mount_points(Plan& plan, const HostFacts& facts) {
         step.inside_bind = bind->source;
         if (facts.path_exists(host_path_in_bind(*bind, step.target))) continue;
         step.inside_bind.clear();  // made in the mirror, not in the bind
-        std::string existing = parent_path(step.target);
+        std::string existing = directory_of(step.target);
         while (existing != bind->target && !facts.path_exists(host_path_in_bind(*bind, existing)))
-            existing = parent_path(existing);
+            existing = directory_of(existing);
         auto bind_index = static_cast<std::size_t>(bind - mounts.data());
         mirror_for(mirrors, mounts, bind_index, existing).step.reserved.push_back(step.target);
         step.in_mirror = existing;

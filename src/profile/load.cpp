@@ -341,12 +341,6 @@ void merge(Profile& into, const Layer& layer, SourceLocation& capabilities_where
     }
 }
 
-std::string directory_of(const std::string& path) {
-    auto slash = path.rfind('/');
-    if (slash == std::string::npos) return "";
-    return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 bool is_path_reference(const std::string& ref) {
     return ref.find('/') != std::string::npos ||
            (ref.size() > 5 && ref.compare(ref.size() - 5, 5, ".toml") == 0);

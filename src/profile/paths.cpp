@@ -58,6 +58,12 @@ std::string quoted_choices(const std::vector<std::string>& names) {
     return out;
 }
 
+std::string directory_of(const std::string& path) {
+    auto slash = path.rfind('/');
+    if (slash == std::string::npos) return "";
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 std::string expand_variables(const std::string& text, const Variables& vars,
                              const SourceLocation& where) {
     std::string out;

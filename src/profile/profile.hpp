@@ -120,6 +120,8 @@ std::string expand_variables(const std::string& text, const Variables& vars,
 
 // Normalizes an absolute path ("//a/./b/" -> "/a/b"); nullopt when relative or it has "..".
 std::optional<std::string> normalize_absolute_path(const std::string& path);
+// The directory part of a path: "/a/b" -> "/a", "/a" -> "/", "a" -> "".
+std::string directory_of(const std::string& path);
 
 // Renders the effective profile as TOML (for `sandbox check`).
 std::string render_profile_toml(const Profile& profile);

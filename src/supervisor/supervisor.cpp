@@ -105,7 +105,7 @@ private:
     void init_started(pid_t pid, UniqueFd pidfd);
     void start_relay(UniqueFd master);
     void watch_relay(PollSet& set);
-    PollSet poll_set();
+    void refill_poll_set();
     void handle_signals();
     void reap_children();
     void open_violations_log();
@@ -131,6 +131,7 @@ private:
     std::optional<Registration> registration_;
     std::optional<SandboxCgroup> cgroup_;
     ChildProcess setup_, init_;
+    PollSet poll_set_;  // refilled every turn of the event loop
     std::map<pid_t, int> early_statuses_;  // reaped before we knew the pid (I, before InitStarted)
     std::vector<int> early_signals_;       // for the payload, before we knew I's pidfd
     bool relayed_input_ = false;           // the payload read our terminal (stdin) through the pty
@@ -387,10 +388,11 @@ void Supervisor::watch_relay(PollSet& set) {
         });
 }
 
-// One PollSet a turn, of what exists now: the signalfd, the sync socket, the pty relay, the
+// Each turn, what exists now: the signalfd, the sync socket, the pty relay, the
 // seccomp listener, the user-mode network.
-PollSet Supervisor::poll_set() {
-    PollSet set;
+void Supervisor::refill_poll_set() {
+    PollSet& set = poll_set_;
+    set.clear();
     set.watch(signals_.get(), POLLIN, [this](short) { handle_signals(); });
     if (sync_)
         set.watch(sync_.get(), POLLIN, [this](short) {
@@ -402,12 +404,12 @@ PollSet Supervisor::poll_set() {
             if (monitor_) handle_seccomp_notification(events);
         });
     if (network_) set.add(*network_);
-    return set;
 }
 
 void Supervisor::event_loop() {
     while (!finished() && !aborted_by_) {
-        PollSet set = poll_set();
+        refill_poll_set();
+        PollSet& set = poll_set_;
         int own_timeout = poll_timeout();
         int ready = set.wait(own_timeout);  // libslirp's timers may shorten the timeout
         // Checked whatever poll says: a payload that keeps some fd busy must not delay it.

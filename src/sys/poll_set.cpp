@@ -6,6 +6,11 @@
 
 namespace sb {
 
+void PollSet::clear() {
+    watchers_.clear();
+    sources_.clear();
+}
+
 void PollSet::watch(int fd, short events, Handler handler) { watchers_.push_back({fd, events, std::move(handler)}); }
 
 void PollSet::add(EventSource& source) { sources_.push_back(&source); }

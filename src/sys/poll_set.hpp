@@ -25,6 +25,9 @@ class PollSet {
 public:
     using Handler = std::function<void(short revents)>;
 
+    // Forgets every watcher and source, keeping the memory: a loop refills one set each turn
+    // without allocating (the network's turns are many).
+    void clear();
     // `handler` runs when poll reports anything for `fd` (hang-ups and errors included).
     void watch(int fd, short events, Handler handler);
     void add(EventSource& source);

@@ -91,3 +91,19 @@ TEST_CASE("PollSet: a hang-up reaches the handler", "[poll]") {
     CHECK((seen & POLLHUP) != 0);
     ::close(fds[0]);
 }
+
+TEST_CASE("PollSet: cleared, it waits only on what is added again", "[poll]") {
+    Pipe ready;
+    REQUIRE(::write(ready.write, "x", 1) == 1);
+    int calls = 0;
+    sb::PollSet set;
+    set.watch(ready.read, POLLIN, [&](short) { ++calls; });
+    REQUIRE(set.wait(1000) == 1);
+    set.dispatch_watchers();
+    set.clear();
+    Pipe idle;
+    set.watch(idle.read, POLLIN, [&](short) { calls += 100; });
+    CHECK(set.wait(0) == 0);  // the ready pipe is no longer watched
+    set.dispatch_watchers();
+    CHECK(calls == 1);
+}
