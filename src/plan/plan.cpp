@@ -472,7 +472,7 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     reserve_mount_points(plan, facts);
     protect_state_dir(plan, facts);
     order_mounts(plan.mounts);
-    plan.seccomp = build_seccomp_policy(profile.seccomp, overrides.seccomp_mode);
+    plan.seccomp = build_seccomp_policy(profile.seccomp, overrides.seccomp_mode, facts.kernel_runs_x32);
     plan.landlock = plan_landlock(profile.landlock, plan.mounts);
     plan.landlock.abi = facts.landlock_abi;
     plan.process.rlimits = plan_rlimits(profile.rlimits, overrides.rlimits, facts.rlimits);

@@ -36,6 +36,7 @@ struct HostFacts {
     std::string state_dir;  // where running sandboxes are recorded ($XDG_RUNTIME_DIR/sandbox)
     std::uint32_t random = 0;  // for generated names
     int landlock_abi = 0;      // 0: this kernel has no Landlock
+    bool kernel_runs_x32 = true;  // x86_64 kernels may not (seccomp/policy.hpp); true: filter it
     HostRlimits rlimits;       // the caller's own (getrlimit)
 
     // A variable of the caller's environment; "" when unset.

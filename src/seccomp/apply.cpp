@@ -25,4 +25,13 @@ UniqueFd apply_seccomp(const SeccompProgram& program, bool want_listener) {
     return flags ? UniqueFd(static_cast<int>(rc)) : UniqueFd();
 }
 
+bool kernel_runs_x32() {
+#if defined(__x86_64__)
+    constexpr long kX32Bit = 0x40000000;
+    return ::syscall(kX32Bit | SYS_getpid) == ::getpid();
+#else
+    return false;
+#endif
+}
+
 }  // namespace sb

@@ -10,4 +10,9 @@ namespace sb {
 // want_listener, returns the listener fd (CLOEXEC) the supervisor reads refusals from.
 UniqueFd apply_seccomp(const SeccompProgram& program, bool want_listener);
 
+// Whether this kernel runs x32 system calls (x86_64; false elsewhere): one getpid with the x32 bit.
+// A host fact for the policy (see seccomp_architectures). Under a filter that refuses them (a
+// sandbox inside one of ours) the answer is no, which is what the payload would get.
+bool kernel_runs_x32();
+
 }  // namespace sb

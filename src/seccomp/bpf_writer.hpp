@@ -27,7 +27,7 @@ public:
     void ret(std::uint32_t action);
     // Unconditional (BPF_JA: a 32-bit offset, any distance ahead).
     void jump(Label target);
-    // if (A <op> k) goto yes; else goto no. op: BPF_JEQ, BPF_JGT or BPF_JGE.
+    // if (A <op> k) goto yes; else goto no. op: BPF_JEQ, BPF_JGT, BPF_JGE or BPF_JSET (A & k).
     void jump_if(std::uint16_t op, std::uint32_t k, Label yes, Label no);
 
     // Instructions copied as they are: their jumps are relative, so they keep their meaning.

@@ -37,7 +37,8 @@ scmp_compare compare_op(ArgCheck::Op op) {
         case ArgCheck::Op::Equal: return SCMP_CMP_EQ;
         case ArgCheck::Op::MaskedEqual: return SCMP_CMP_MASKED_EQ;
         case ArgCheck::Op::GreaterEqual: return SCMP_CMP_GE;
-        case ArgCheck::Op::NotIn32: break;  // compiled by us (value_set_rules), never by libseccomp
+        case ArgCheck::Op::NotIn32:
+        case ArgCheck::Op::AnyBit32: break;  // compiled by us (prefix_rules), never by libseccomp
     }
     throw SetupError(Stage::Seccomp, "an argument check libseccomp is not given", hint(Cause::Bug));
 }
@@ -84,13 +85,16 @@ struct FutureRange {
     std::uint32_t audit_arch, first, last;  // nr in [first, last] gets ENOSYS
 };
 
-std::vector<FutureRange> future_ranges() {
+std::vector<FutureRange> future_ranges(const std::vector<std::string>& architectures) {
     std::vector<FutureRange> ranges;
-    for (const auto& name : seccomp_architectures()) {
+    for (const auto& name : architectures) {
         std::uint32_t token = arch_token(name);
         std::uint32_t top = highest_known(token);
         if (token == SCMP_ARCH_X86_64) {
             ranges.push_back({AUDIT_ARCH_X86_64, top + 1, kX32Bit - 1});
+            // A kernel that does not run x32 answers every x32 number ENOSYS: so does the filter.
+            bool x32 = std::find(architectures.begin(), architectures.end(), "x32") != architectures.end();
+            if (!x32) ranges.push_back({AUDIT_ARCH_X86_64, kX32Bit, 0xffffffffu});
         } else if (token == SCMP_ARCH_X32) {
             // x32 shares AUDIT_ARCH_X86_64; its own compat calls sit at 512..547.
             ranges.push_back({AUDIT_ARCH_X86_64, kX32Bit + top + 1, kX32Bit + 511});
@@ -123,21 +127,27 @@ int direct_syscall_number(std::uint32_t token, const std::string& name) {
 // ---------------------------------------------------------------------------------------------
 // The prefix: what the program decides before libseccomp's part, which cannot say it.
 //   - calls numbered above the newest this build knows: ENOSYS;
-//   - the rules with a NotIn32 check ("the low 32 bits of args[i] are none of {v...}"), a few
-//     instructions each where libseccomp would need one rule per value range.
+//   - the rules with a NotIn32 check ("the low 32 bits of args[i] are none of {v...}") or an
+//     AnyBit32 check ("... have any of these bits"), a few instructions each where libseccomp
+//     would need one rule per value range or per bit.
 // A call the prefix does not answer goes on to libseccomp's program, which reloads what it needs.
 
 // One decision of the prefix, in the order the decisions apply: calls of `audit_arch` numbered
-// first..last get `action`: all of them, or with `outside`, those whose argument is outside the set.
+// first..last get `action`: all of them, or with `check`, those whose argument passes it.
 struct PrefixRule {
     std::uint32_t audit_arch, first, last;
     std::uint32_t action;
-    const ArgCheck* outside = nullptr;
+    const ArgCheck* check = nullptr;
 };
 
-const ArgCheck& value_set_check(const SyscallRule& rule) {
-    if (rule.when.size() != 1) throw SetupError(Stage::Seccomp, "a value-set rule for " + rule.syscall + " has other checks");
+const ArgCheck& own_check(const SyscallRule& rule) {
+    if (rule.when.size() != 1) throw SetupError(Stage::Seccomp, "a rule for " + rule.syscall + " compiled by us has other checks");
     const ArgCheck& check = rule.when.front();
+    if (check.op == ArgCheck::Op::AnyBit32) {
+        if (check.mask == 0 || check.mask > 0xffffffffu)
+            throw SetupError(Stage::Seccomp, "an any-bit rule for " + rule.syscall + " has no bits in the low 32", hint(Cause::Bug));
+        return check;
+    }
     // Each value is one instruction that skips the rest: they must fit a jump's 8 bits.
     if (check.values.empty() || check.values.size() > 250)
         throw SetupError(Stage::Seccomp, "a value-set rule for " + rule.syscall + " has " +
@@ -147,13 +157,13 @@ const ArgCheck& value_set_check(const SyscallRule& rule) {
 
 std::vector<PrefixRule> prefix_rules(const SeccompPolicy& policy, bool notify) {
     std::vector<PrefixRule> rules;
-    for (const auto& range : future_ranges())
+    for (const auto& range : future_ranges(policy.architectures))
         rules.push_back({range.audit_arch, range.first, range.last, SECCOMP_RET_ERRNO | ENOSYS});
     for (const auto& rule : policy.rules) {
         if (!compiled_by_us(rule)) continue;
-        const ArgCheck& check = value_set_check(rule);
+        const ArgCheck& check = own_check(rule);
         std::uint32_t action = notify ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_ERRNO | (rule.error & SECCOMP_RET_DATA);
-        for (const auto& name : seccomp_architectures()) {
+        for (const auto& name : policy.architectures) {
             std::uint32_t token = arch_token(name);
             int nr = direct_syscall_number(token, rule.syscall);
             if (nr < 0) continue;  // no such call on this architecture
@@ -167,15 +177,22 @@ std::vector<PrefixRule> prefix_rules(const SeccompPolicy& policy, bool notify) {
 
 constexpr std::uint32_t kArchWord = offsetof(seccomp_data, arch), kNrWord = offsetof(seccomp_data, nr);
 
-// Goes to `inside` when the low 32 bits of the argument are one of the values; else on.
-void write_value_test(BpfWriter& out, const ArgCheck& check, BpfWriter::Label inside) {
+// Goes on when the check holds for the low 32 bits of the argument; else to `fails`.
+void write_check(BpfWriter& out, const ArgCheck& check, BpfWriter::Label fails) {
     static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the low 32 bits of an argument come first");
     out.load(static_cast<std::uint32_t>(offsetof(seccomp_data, args) + 8 * check.arg));
-    for (std::uint32_t value : check.values) {
+    BpfWriter::Label holds = out.label();
+    if (check.op == ArgCheck::Op::AnyBit32) {
+        out.jump_if(BPF_JSET, static_cast<std::uint32_t>(check.mask), holds, fails);
+        out.place(holds);
+        return;
+    }
+    for (std::uint32_t value : check.values) {  // NotIn32: any value of the set fails it
         BpfWriter::Label next = out.label();
-        out.jump_if(BPF_JEQ, value, inside, next);
+        out.jump_if(BPF_JEQ, value, fails, next);
         out.place(next);
     }
+    out.place(holds);
 }
 
 // The linear layout: each rule tests the architecture, the number and the argument in turn.
@@ -185,10 +202,10 @@ void write_linear_rule(BpfWriter& out, const PrefixRule& rule) {
     out.jump_if(BPF_JEQ, rule.audit_arch, same_arch, skip);
     out.place(same_arch);
     out.load(kNrWord);
-    if (rule.outside) {
+    if (rule.check) {
         out.jump_if(BPF_JEQ, rule.first, same_number, skip);
         out.place(same_number);
-        write_value_test(out, *rule.outside, skip);
+        write_check(out, *rule.check, skip);
     } else {
         BpfWriter::Label from_first = out.label();
         out.jump_if(BPF_JGE, rule.first, from_first, skip);
@@ -232,7 +249,7 @@ std::vector<Segment> segments_of(const std::vector<const PrefixRule*>& rules) {
         for (const PrefixRule* rule : rules) {
             if (start < rule->first || start > rule->last) continue;
             applying.push_back(rule);
-            if (!rule->outside) break;  // it answers every call: later rules are never reached
+            if (!rule->check) break;  // it answers every call: later rules are never reached
         }
         if (segments.empty() || segments.back().rules != applying) segments.push_back({start, std::move(applying)});
     }
@@ -270,28 +287,28 @@ struct TreeWriter {
     Reach reach;
     BpfWriter::Label body = out.label();  // the start of libseccomp's part
     BpfWriter::Label entry = body;        // where the architecture being searched enters it
-    // Value tests, written after every search so that their length never lengthens a search's
+    // Argument tests, written after every search so that their length never lengthens a search's
     // jumps; shared by the architectures that have the same call.
-    std::vector<std::pair<BpfWriter::Label, std::vector<const PrefixRule*>>> value_tests;
+    std::vector<std::pair<BpfWriter::Label, std::vector<const PrefixRule*>>> arg_tests;
 };
 
 bool same_tests(const std::vector<const PrefixRule*>& a, const std::vector<const PrefixRule*>& b) {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const PrefixRule* x, const PrefixRule* y) {
-        return x->outside == y->outside && x->action == y->action;
+        return x->check == y->check && x->action == y->action;
     });
 }
 
-BpfWriter::Label value_tests_for(TreeWriter& tree, const std::vector<const PrefixRule*>& rules) {
-    for (const auto& [label, written] : tree.value_tests)
+BpfWriter::Label arg_tests_for(TreeWriter& tree, const std::vector<const PrefixRule*>& rules) {
+    for (const auto& [label, written] : tree.arg_tests)
         if (same_tests(written, rules)) return label;
-    tree.value_tests.emplace_back(tree.out.label(), rules);
-    return tree.value_tests.back().first;
+    tree.arg_tests.emplace_back(tree.out.label(), rules);
+    return tree.arg_tests.back().first;
 }
 
 void write_leaf(TreeWriter& tree, const Segment& segment) {
     if (segment.rules.empty()) return tree.out.jump(tree.entry);
-    if (!segment.rules.front()->outside) return tree.out.ret(segment.rules.front()->action);
-    tree.out.jump(value_tests_for(tree, segment.rules));
+    if (!segment.rules.front()->check) return tree.out.ret(segment.rules.front()->action);
+    tree.out.jump(arg_tests_for(tree, segment.rules));
 }
 
 // The target for a search over `segments`: libseccomp's part itself when they are one run the
@@ -317,19 +334,19 @@ void write_search(TreeWriter& tree, std::span<const Segment> segments) {
     }
 }
 
-void write_value_tests(TreeWriter& tree, const std::vector<const PrefixRule*>& rules) {
+void write_arg_tests(TreeWriter& tree, const std::vector<const PrefixRule*>& rules) {
     for (const PrefixRule* rule : rules) {
-        if (!rule->outside) return tree.out.ret(rule->action);
-        BpfWriter::Label inside = tree.out.label();
-        write_value_test(tree.out, *rule->outside, inside);
+        if (!rule->check) return tree.out.ret(rule->action);
+        BpfWriter::Label fails = tree.out.label();
+        write_check(tree.out, *rule->check, fails);
         tree.out.ret(rule->action);
-        tree.out.place(inside);
+        tree.out.place(fails);
     }
     tree.out.jump(tree.body);
 }
 
 std::vector<std::uint32_t> architectures_of(const std::vector<PrefixRule>& rules) {
-    std::vector<std::uint32_t> arches;  // in the order of seccomp_architectures()
+    std::vector<std::uint32_t> arches;  // in the order of the policy's architectures
     for (const auto& rule : rules)
         if (std::find(arches.begin(), arches.end(), rule.audit_arch) == arches.end()) arches.push_back(rule.audit_arch);
     return arches;
@@ -357,9 +374,9 @@ BpfWriter write_tree(const std::vector<PrefixRule>& rules, const std::vector<soc
         tree.entry = entries[i];
         write_search(tree, segments_of(own));
     }
-    for (const auto& [label, applying] : tree.value_tests) {
+    for (const auto& [label, applying] : tree.arg_tests) {
         tree.out.place(label);
-        write_value_tests(tree, applying);
+        write_arg_tests(tree, applying);
     }
     std::size_t start = tree.out.size();
     tree.out.place(tree.body);
@@ -402,7 +419,7 @@ std::vector<sock_filter> libseccomp_program(const SeccompPolicy& policy, bool no
     // We set no_new_privs ourselves, in the order the payload needs.
     rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0);
     if (rc < 0) fail("seccomp_attr_set CTL_NNP", rc);
-    for (const auto& name : seccomp_architectures()) {
+    for (const auto& name : policy.architectures) {
         std::uint32_t token = arch_token(name);
         if (token == seccomp_arch_native()) continue;  // already in
         rc = seccomp_arch_add(ctx.get(), token);
@@ -425,6 +442,8 @@ std::vector<sock_filter> libseccomp_program(const SeccompPolicy& policy, bool no
 SeccompProgram compile_seccomp(const SeccompPolicy& policy, SeccompLayout layout) {
     SeccompProgram program;
     if (!policy.enabled) return program;
+    if (policy.architectures.empty())
+        throw SetupError(Stage::Seccomp, "a filter for no architecture", hint(Cause::Bug));
     program.notify = policy.mode != SeccompMode::Enforce;
     auto body = libseccomp_program(policy, program.notify, layout);
     if (body.empty())

@@ -24,8 +24,9 @@ enum class SeccompLayout {
              // tests hold the tree to (and for bench comparisons), never loaded by sandbox
 };
 
-// Every architecture of seccomp_architectures() gets the same rules; any other architecture is
-// killed. Calls numbered above the highest this build's libseccomp knows get ENOSYS. Throws
+// Every architecture of the policy gets the same rules; any other architecture is killed, except
+// x32 on x86_64, whose calls get ENOSYS when the policy leaves it out (the kernel does not run
+// them). Calls numbered above the highest this build's libseccomp knows get ENOSYS. Throws
 // SetupError when libseccomp refuses a rule or the program is too large for the kernel.
 SeccompProgram compile_seccomp(const SeccompPolicy& policy, SeccompLayout layout = SeccompLayout::Tree);
 

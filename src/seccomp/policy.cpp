@@ -13,16 +13,14 @@ namespace {
 
 // Values from <linux/sched.h>, <sys/socket.h> and <asm/ioctls.h>, spelled out so the table does
 // not depend on which headers a libc happens to expose.
-constexpr std::uint64_t kCloneNamespaceFlags[] = {
-    0x00020000,  // CLONE_NEWNS
-    0x02000000,  // CLONE_NEWCGROUP
-    0x04000000,  // CLONE_NEWUTS
-    0x08000000,  // CLONE_NEWIPC
-    0x10000000,  // CLONE_NEWUSER
-    0x20000000,  // CLONE_NEWPID
-    0x40000000,  // CLONE_NEWNET
-};
-constexpr std::uint64_t kCloneNewTime = 0x00000080;  // unshare only: in clone() it is the exit signal
+constexpr std::uint32_t kCloneNamespaceFlags = 0x00020000    // CLONE_NEWNS
+                                              | 0x02000000  // CLONE_NEWCGROUP
+                                              | 0x04000000  // CLONE_NEWUTS
+                                              | 0x08000000  // CLONE_NEWIPC
+                                              | 0x10000000  // CLONE_NEWUSER
+                                              | 0x20000000  // CLONE_NEWPID
+                                              | 0x40000000; // CLONE_NEWNET
+constexpr std::uint32_t kCloneNewTime = 0x00000080;  // unshare only: in clone() it is the exit signal
 constexpr std::uint64_t kTiocsti = 0x5412, kTioclinux = 0x541C;
 constexpr std::uint64_t kLow32 = 0xffffffffu;
 // socket() families a sandboxed program needs: AF_UNIX, AF_INET, AF_INET6, AF_NETLINK.
@@ -34,13 +32,14 @@ SyscallRule deny(const char* name, int error, const char* why, std::vector<ArgCh
     return SyscallRule{name, error, std::move(when), why};
 }
 
-ArgCheck bits_set(unsigned arg, std::uint64_t bits) { return {arg, ArgCheck::Op::MaskedEqual, bits, bits, {}}; }
+// The kernel reads clone's flags as 32 bits (lower_32_bits) and refuses unshare flags above them
+// (EINVAL): the low 32 bits decide.
+ArgCheck any_bit(unsigned arg, std::uint32_t bits) { return {arg, ArgCheck::Op::AnyBit32, bits, 0, {}}; }
 
 void add_namespace_rules(std::vector<SyscallRule>& rules) {
     const char* why = "namespaces";
-    for (std::uint64_t flag : kCloneNamespaceFlags) rules.push_back(deny("clone", EPERM, why, {bits_set(0, flag)}));
-    for (std::uint64_t flag : kCloneNamespaceFlags) rules.push_back(deny("unshare", EPERM, why, {bits_set(0, flag)}));
-    rules.push_back(deny("unshare", EPERM, why, {bits_set(0, kCloneNewTime)}));
+    rules.push_back(deny("clone", EPERM, why, {any_bit(0, kCloneNamespaceFlags)}));
+    rules.push_back(deny("unshare", EPERM, why, {any_bit(0, kCloneNamespaceFlags | kCloneNewTime)}));
     rules.push_back(deny("setns", EPERM, why));
     // clone3 passes its flags in memory, out of the filter's sight: ENOSYS makes libc fall back
     // to clone, whose flags are checked above.
@@ -128,6 +127,7 @@ bool holds(const ArgCheck& check, const std::uint64_t (&args)[6]) {
         case ArgCheck::Op::NotIn32:
             return std::find(check.values.begin(), check.values.end(), static_cast<std::uint32_t>(value)) ==
                    check.values.end();
+        case ArgCheck::Op::AnyBit32: return (static_cast<std::uint32_t>(value) & check.mask) != 0;
     }
     return false;
 }
@@ -144,6 +144,7 @@ std::string describe(const ArgCheck& check) {
             for (std::size_t i = 0; i < check.values.size(); ++i) out << (i ? ", 0x" : "0x") << check.values[i];
             out << "}";
             break;
+        case ArgCheck::Op::AnyBit32: out << " (low 32 bits) has any bit of 0x" << check.mask; break;
     }
     return out.str();
 }
@@ -163,12 +164,13 @@ std::vector<SyscallRule> default_seccomp_rules(bool nested_namespaces) {
     return rules;
 }
 
-SeccompPolicy build_seccomp_policy(const SeccompSettings& settings, SeccompMode mode) {
+SeccompPolicy build_seccomp_policy(const SeccompSettings& settings, SeccompMode mode, bool kernel_runs_x32) {
     SeccompPolicy policy;
     policy.enabled = settings.enabled;
     policy.nested_namespaces = settings.nested_namespaces;
     policy.mode = mode;
     if (!settings.enabled) return policy;
+    policy.architectures = seccomp_architectures(kernel_runs_x32);
     policy.builtin = settings.syscalls.empty();
     std::set<std::string> defaults;
     for (auto& rule : default_seccomp_rules(settings.nested_namespaces)) {
@@ -187,7 +189,9 @@ bool filter_loaded_before_fork(const SeccompPolicy& policy) { return policy.enab
 
 bool compiled_by_us(const SyscallRule& rule) {
     return std::any_of(rule.when.begin(), rule.when.end(),
-                       [](const ArgCheck& check) { return check.op == ArgCheck::Op::NotIn32; });
+                       [](const ArgCheck& check) {
+                           return check.op == ArgCheck::Op::NotIn32 || check.op == ArgCheck::Op::AnyBit32;
+                       });
 }
 
 bool known_syscall(const std::string& name) {
@@ -215,9 +219,10 @@ std::string errno_name(int error) {
     return known ? known : std::to_string(error);
 }
 
-std::vector<std::string> seccomp_architectures() {
+std::vector<std::string> seccomp_architectures(bool kernel_runs_x32) {
     std::uint32_t native = seccomp_arch_native();
-    if (native == SCMP_ARCH_X86_64) return {"x86_64", "x86", "x32"};
+    if (native == SCMP_ARCH_X86_64 && kernel_runs_x32) return {"x86_64", "x86", "x32"};
+    if (native == SCMP_ARCH_X86_64) return {"x86_64", "x86"};
     if (native == SCMP_ARCH_AARCH64) return {"aarch64", "arm"};
     return {"native"};  // other machines: their own ABI only
 }
@@ -240,7 +245,9 @@ std::string render_seccomp_policy(const SeccompPolicy& policy) {
                        : policy.mode == SeccompMode::Log ? "enforce, every refusal recorded"
                                                          : "enforce";
     out << "seccomp: " << mode << "; architectures:";
-    for (const auto& arch : seccomp_architectures()) out << " " << arch;
+    for (const auto& arch : policy.architectures) out << " " << arch;
+    if (seccomp_architectures(true) != policy.architectures)
+        out << " (x32: every call ENOSYS, as this kernel answers)";
     out << "; nested namespaces " << (policy.nested_namespaces ? "allowed" : "refused") << "\n";
     // One line per syscall: its group, errno and conditions.
     std::vector<std::string> order;

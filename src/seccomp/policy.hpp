@@ -19,14 +19,16 @@
 namespace sb {
 
 // One comparison of a syscall argument. The rule matches when every comparison holds.
-// NotIn32 ("the low 32 bits are none of these values", for arguments the kernel reads as 32-bit
-// ints) cannot be said to libseccomp, which allows one comparison per argument: the compile step
-// writes it as a few BPF instructions of its own, and such a rule must have no other check.
+// Two checks on arguments the kernel reads as 32 bits cannot be said to libseccomp in one
+// comparison, so the compile step writes them as BPF of its own (and such a rule has no other
+// check): NotIn32, "the low 32 bits are none of these values" (libseccomp would need a rule per
+// range between them), and AnyBit32, "the low 32 bits have any of the mask's bits" (one BPF_JSET
+// where libseccomp needs a masked comparison per bit: 8 for unshare's namespace flags).
 struct ArgCheck {
-    enum class Op { Equal, MaskedEqual, GreaterEqual, NotIn32 };
+    enum class Op { Equal, MaskedEqual, GreaterEqual, NotIn32, AnyBit32 };
     unsigned arg = 0;
     Op op = Op::Equal;
-    std::uint64_t mask = ~std::uint64_t{0};  // MaskedEqual: (arg & mask) == value
+    std::uint64_t mask = ~std::uint64_t{0};  // MaskedEqual: (arg & mask) == value; AnyBit32: (arg & mask) != 0
     std::uint64_t value = 0;
     std::vector<std::uint32_t> values;       // NotIn32
     bool operator==(const ArgCheck&) const = default;
@@ -65,6 +67,7 @@ struct SeccompPolicy {
     bool enabled = true;
     bool nested_namespaces = false;
     SeccompMode mode = SeccompMode::Enforce;
+    std::vector<std::string> architectures;  // seccomp_architectures(): each gets every rule
     std::vector<SyscallRule> rules;    // the denials in force
     std::vector<std::string> allowed;  // default denials the profile lifted, sorted
     bool builtin = true;               // exactly the built-in rules (a prebuilt program exists)
@@ -75,8 +78,9 @@ struct SeccompPolicy {
 std::vector<SyscallRule> default_seccomp_rules(bool nested_namespaces);
 
 // Defaults minus what the profile allows, plus what it denies (a denied name replaces every
-// default rule for that syscall by one unconditional rule).
-SeccompPolicy build_seccomp_policy(const SeccompSettings& settings, SeccompMode mode);
+// default rule for that syscall by one unconditional rule). kernel_runs_x32: the host fact
+// (see seccomp_architectures); true gives the filter for every ABI.
+SeccompPolicy build_seccomp_policy(const SeccompSettings& settings, SeccompMode mode, bool kernel_runs_x32 = true);
 
 // Whether pid 1 loads the filter before it forks the payload, which inherits it: one load per
 // start instead of two (a load costs about 0.1 ms: the kernel runs the program for every syscall
@@ -86,7 +90,8 @@ SeccompPolicy build_seccomp_policy(const SeccompSettings& settings, SeccompMode 
 // loads the filter itself as its last step before exec, and pid 1 after the fork.
 bool filter_loaded_before_fork(const SeccompPolicy& policy);
 
-// Whether the compile step writes the rule's BPF itself (a NotIn32 check) instead of libseccomp.
+// Whether the compile step writes the rule's BPF itself (a NotIn32 or AnyBit32 check) instead of
+// libseccomp.
 bool compiled_by_us(const SyscallRule& rule);
 
 // Whether libseccomp knows the name on some architecture this build filters.
@@ -100,8 +105,12 @@ std::string errno_name(int error);
 std::string render_seccomp_policy(const SeccompPolicy& policy);
 
 // The architectures the filter covers on this machine, native first (x86_64: x86_64, x86, x32;
-// aarch64: aarch64, arm), as libseccomp names them.
-std::vector<std::string> seccomp_architectures();
+// aarch64: aarch64, arm), as libseccomp names them. Without x32 where the kernel does not run its
+// calls (most kernels are built without it; Debian's turns it off at boot): the filter then
+// refuses every x32 number with ENOSYS, the kernel's own answer, in one test instead of a copy of
+// every rule (a third of the program, paid at every load). That is safe even if the fact is
+// wrong: an x32 call is refused either way, never let through.
+std::vector<std::string> seccomp_architectures(bool kernel_runs_x32 = true);
 
 // For tests and the learn mode: the rule that refuses syscall(args), if any. Evaluates the rules as
 // the kernel filter does (args compared as 64-bit values).

@@ -7,6 +7,13 @@
 
 namespace sb {
 
-std::pair<const sock_filter*, std::size_t> prebuilt_seccomp(bool nested_namespaces, bool notify);
+// Which built-in policy: the choices a profile can make without [seccomp] tables, and the host fact.
+struct PrebuiltKey {
+    bool nested_namespaces = false;
+    bool notify = false;  // refusals go to a listener (log and learn modes)
+    bool x32 = true;      // the kernel runs x32 calls (see seccomp_architectures)
+};
+
+std::pair<const sock_filter*, std::size_t> prebuilt_seccomp(PrebuiltKey key);
 
 }  // namespace sb

@@ -13,6 +13,7 @@
 
 
 #include "landlock/apply.hpp"
+#include "seccomp/apply.hpp"
 #include "supervisor/supervisor.hpp"
 #include "sys/syscalls.hpp"
 
@@ -39,6 +40,7 @@ HostFacts prepare_host_facts() {
     facts.gid = ::getgid();
     facts.is_root = ::geteuid() == 0;
     facts.landlock_abi = landlock_abi();
+    facts.kernel_runs_x32 = kernel_runs_x32();
     for (const auto& kind : rlimit_kinds()) {
         rlimit limit{};
         if (::getrlimit(kind.resource, &limit) == 0) facts.rlimits[kind.resource] = {limit.rlim_cur, limit.rlim_max};

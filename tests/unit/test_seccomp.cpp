@@ -72,11 +72,12 @@ std::uint32_t load_word(const seccomp_data& data, std::uint32_t offset, std::siz
     return word;
 }
 
-// Whether the conditional jump (JEQ, JGT or JGE with a constant) is taken.
+// Whether the conditional jump (JEQ, JGT, JGE or JSET with a constant) is taken.
 bool jump_taken(const sock_filter& insn, std::uint32_t a) {
     switch (BPF_OP(insn.code)) {
         case BPF_JEQ: return a == insn.k;
         case BPF_JGT: return a > insn.k;
+        case BPF_JSET: return (a & insn.k) != 0;
         default: return a >= insn.k;  // BPF_JGE: run_bpf lets no other jump through
     }
 }
@@ -116,7 +117,8 @@ Trace trace_bpf(const std::vector<sock_filter>& code, const seccomp_data& data, 
             case BPF_JMP | BPF_JA: jump_to(insn.k); break;
             case BPF_JMP | BPF_JEQ | BPF_K:
             case BPF_JMP | BPF_JGT | BPF_K:
-            case BPF_JMP | BPF_JGE | BPF_K: jump_to(jump_taken(insn, a) ? insn.jt : insn.jf); break;
+            case BPF_JMP | BPF_JGE | BPF_K:
+            case BPF_JMP | BPF_JSET | BPF_K: jump_to(jump_taken(insn, a) ? insn.jt : insn.jf); break;
             case BPF_RET | BPF_K: trace.ret = insn.k; return trace;
             default: bad_program(pc, "opcode " + hex(insn.code) + " not understood by the test interpreter");
         }
@@ -133,7 +135,7 @@ const std::set<std::uint16_t>& interpreted_opcodes() {
     static const std::set<std::uint16_t> codes = {BPF_LD | BPF_W | BPF_ABS,  BPF_ALU | BPF_AND | BPF_K,
                                                   BPF_JMP | BPF_JA,          BPF_JMP | BPF_JEQ | BPF_K,
                                                   BPF_JMP | BPF_JGT | BPF_K, BPF_JMP | BPF_JGE | BPF_K,
-                                                  BPF_RET | BPF_K};
+                                                  BPF_JMP | BPF_JSET | BPF_K, BPF_RET | BPF_K};
     return codes;
 }
 
@@ -342,6 +344,8 @@ Args args_matching(const sb::SyscallRule& rule) {
         if (check.op == sb::ArgCheck::Op::NotIn32)  // the first value outside the set
             while (std::find(check.values.begin(), check.values.end(), a.v[check.arg]) != check.values.end())
                 ++a.v[check.arg];
+        if (check.op == sb::ArgCheck::Op::AnyBit32)  // the lowest of the bits
+            a.v[check.arg] = check.mask & (~check.mask + 1);
     }
     return a;
 }
@@ -440,7 +444,7 @@ TEST_CASE("seccomp: the test interpreter refuses what it does not understand", "
     CHECK_THROWS_WITH(run_bpf({BPF_STMT(BPF_MISC | BPF_TAX, 0)}, data), Catch::Contains("not understood"));
     CHECK_THROWS_WITH(run_bpf({BPF_STMT(BPF_JMP | BPF_JA, 1), BPF_STMT(BPF_RET | BPF_K, 0)}, data),
                       Catch::Contains("past the end"));
-    CHECK_THROWS_WITH(run_bpf({BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 1, 0, 0)}, data), Catch::Contains("not understood"));
+    CHECK_THROWS_WITH(run_bpf({BPF_JUMP(BPF_JMP | BPF_JSET | BPF_X, 1, 0, 0)}, data), Catch::Contains("not understood"));
     CHECK_THROWS_WITH(run_bpf({BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_X, 0, 0, 0)}, data), Catch::Contains("not understood"));
     CHECK_THROWS_WITH(run_bpf({BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 5, 5)}, data), Catch::Contains("past the end"));
     CHECK_THROWS_WITH(run_bpf({BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0)}, data), Catch::Contains("off its end"));
@@ -588,6 +592,37 @@ TEST_CASE("seccomp: unshare refuses new namespaces including CLONE_NEWTIME", "[s
     }
 }
 
+TEST_CASE("seccomp: clone and unshare judge the low 32 bits of their flags, as the kernel reads them",
+          "[seccomp]") {
+    auto program = compiled(default_policy());
+    for (Abi abi : {Abi::X86_64, Abi::X32}) {  // i386 arguments have no high half
+        INFO(abi_name(abi));
+        for (std::uint64_t high : {0x100000000ull, 0xffffffff00000000ull}) {
+            CHECK(decide(program, abi, "clone", args({high | CLONE_NEWUSER | SIGCHLD})) == refused(EPERM));
+            CHECK(decide(program, abi, "clone", args({high | kForkFlags})) == kAllow);
+            CHECK(decide(program, abi, "unshare", args({high | CLONE_NEWNS})) == refused(EPERM));
+        }
+        // Every flag at once, and each namespace flag among unrelated ones.
+        CHECK(decide(program, abi, "clone", args({0xffffffffull})) == refused(EPERM));
+        for (std::uint64_t flag : kCloneNewFlags)
+            CHECK(decide(program, abi, "unshare", args({flag | CLONE_FILES | CLONE_FS})) == refused(EPERM));
+    }
+}
+
+TEST_CASE("seccomp: clone and unshare are one rule each, a BPF_JSET, not a comparison per flag", "[seccomp]") {
+    auto policy = default_policy();
+    REQUIRE(rules_for(policy, "clone").size() == 1);
+    REQUIRE(rules_for(policy, "unshare").size() == 1);
+    CHECK(sb::compiled_by_us(*rules_for(policy, "clone").front()));
+    CHECK(rules_for(policy, "unshare").front()->when.front().mask ==
+          (rules_for(policy, "clone").front()->when.front().mask | CLONE_NEWTIME));
+    std::size_t jsets = 0;
+    for (const auto& insn : compiled(policy).code) jsets += insn.code == (BPF_JMP | BPF_JSET | BPF_K);
+    CHECK(jsets == 2);  // shared by the architectures
+    CHECK_THAT(sb::render_seccomp_policy(policy),
+               Catch::Contains("deny clone (namespaces): EPERM when arg0 (low 32 bits) has any bit of 0x7e020000"));
+}
+
 TEST_CASE("seccomp: clone3 answers ENOSYS so libc falls back to clone", "[seccomp]") {
     auto program = compiled(default_policy());
     for (Abi abi : kAbis) {
@@ -668,6 +703,31 @@ TEST_CASE("seccomp: x32 numbers follow the rules up to the newest, 512..547 incl
     for (std::uint32_t nr : {top + 1, 511u, 548u, 1000u, 0x3fffffffu}) {
         INFO("x32 nr " << nr);
         CHECK(decide(program, Abi::X32, kX32Bit | nr) == refused(ENOSYS));
+    }
+}
+
+TEST_CASE("seccomp: where the kernel runs no x32 calls, every x32 number answers ENOSYS and the rest is the same",
+          "[seccomp]") {
+    for (bool nested : {false, true}) {
+        for (auto mode : {SeccompMode::Enforce, SeccompMode::Log}) {
+            auto full = sb::build_seccomp_policy(settings_with({}, nested), mode, true);
+            auto no_x32 = sb::build_seccomp_policy(settings_with({}, nested), mode, false);
+            CHECK(no_x32.architectures == std::vector<std::string>{"x86_64", "x86"});
+            CHECK(no_x32.rules == full.rules);
+            auto with = compiled(full), without = compiled(no_x32);
+            INFO("nested " << nested << ": " << with.code.size() << " -> " << without.code.size() << " instructions");
+            CHECK(without.code.size() * 5 < with.code.size() * 4);  // a fifth smaller at least
+            for (std::uint32_t nr = 0; nr < 1024; ++nr) {
+                INFO("nr " << nr);
+                CHECK(decide(without, Abi::X32, kX32Bit | nr) == refused(ENOSYS));
+                CHECK(decide(without, Abi::X32, kX32Bit | nr, args({CLONE_NEWUSER, kTiocsti})) == refused(ENOSYS));
+                for (Abi abi : {Abi::X86_64, Abi::I386})
+                    for (const Args& a : {Args{}, args({CLONE_NEWUSER, kTiocsti}), args({AF_PACKET})})
+                        CHECK(decide(without, abi, nr, a) == decide(with, abi, nr, a));
+            }
+            for (std::uint32_t nr : {0x40000400u, 0x7fffffffu, 0xbfffffffu, 0xffffffffu})
+                CHECK(decide(without, Abi::X32, nr) == refused(ENOSYS));
+        }
     }
 }
 
@@ -858,11 +918,19 @@ std::vector<Args> representative_args() {
 }
 
 // A policy with only rules the compile step writes itself: libseccomp's part has no rule.
-SeccompPolicy value_sets_only() {
+SeccompPolicy own_rules_only() {
     SeccompPolicy policy = default_policy();
     policy.builtin = false;
     std::erase_if(policy.rules, [](const sb::SyscallRule& rule) { return !sb::compiled_by_us(rule); });
     REQUIRE(!policy.rules.empty());
+    return policy;
+}
+
+// Only the socket rule (a value set).
+SeccompPolicy value_sets_only() {
+    SeccompPolicy policy = own_rules_only();
+    std::erase_if(policy.rules, [](const sb::SyscallRule& rule) { return rule.syscall != "socket"; });
+    REQUIRE(policy.rules.size() == 1);
     return policy;
 }
 
@@ -878,7 +946,7 @@ std::vector<SeccompPolicy> policies_to_compare() {
     policies.push_back(chosen({{"socket", deny(EACCES)}, {"personality", allow()}}));
     policies.push_back(chosen({{"socketcall", deny(ENOSYS)}, {"socketpair", allow()}}));
     policies.push_back(chosen({{"socket", allow()}, {"socketpair", allow()}, {"personality", allow()}}));
-    policies.push_back(value_sets_only());
+    policies.push_back(own_rules_only());
     return policies;
 }
 
@@ -1059,8 +1127,9 @@ TEST_CASE("seccomp: in log and learn modes refusals go to the listener, the rest
 TEST_CASE("seccomp: the prebuilt programs equal a fresh compile of the built-in policies", "[seccomp]") {
     for (bool nested : {false, true}) {
         for (auto mode : {SeccompMode::Enforce, SeccompMode::Log, SeccompMode::Learn}) {
-            auto policy = default_policy(nested, mode);
-            INFO("nested " << nested << " mode " << static_cast<int>(mode));
+          for (bool x32 : {true, false}) {
+            auto policy = sb::build_seccomp_policy(settings_with({}, nested), mode, x32);
+            INFO("nested " << nested << " mode " << static_cast<int>(mode) << " x32 " << x32);
             REQUIRE(policy.builtin);
             auto prebuilt = sb::seccomp_program_for(policy);
             auto fresh = sb::compile_seccomp(policy);
@@ -1068,8 +1137,11 @@ TEST_CASE("seccomp: the prebuilt programs equal a fresh compile of the built-in 
             CHECK(same_code(prebuilt.code, fresh.code));
             CHECK(prebuilt.notify == fresh.notify);
             CHECK(prebuilt.notify == (mode != SeccompMode::Enforce));
+          }
         }
     }
+    CHECK_FALSE(same_code(sb::seccomp_program_for(sb::build_seccomp_policy({}, SeccompMode::Enforce, true)).code,
+                          sb::seccomp_program_for(sb::build_seccomp_policy({}, SeccompMode::Enforce, false)).code));
     CHECK_FALSE(same_code(sb::seccomp_program_for(default_policy(false)).code,
                           sb::seccomp_program_for(default_policy(true)).code));
 }
@@ -1200,6 +1272,7 @@ TEST_CASE("seccomp: known_syscall knows every filtered architecture's calls", "[
     CHECK_FALSE(sb::known_syscall(""));
     CHECK_FALSE(sb::known_syscall("PTRACE"));
     CHECK(sb::seccomp_architectures() == std::vector<std::string>{"x86_64", "x86", "x32"});
+    CHECK(sb::seccomp_architectures(false) == std::vector<std::string>{"x86_64", "x86"});
 }
 
 // =============================================================================================
@@ -1216,6 +1289,9 @@ TEST_CASE("seccomp: the rendered policy names every denied call and the architec
     CHECK_THAT(text, Catch::Contains("deny socket (sockets): EAFNOSUPPORT when"));
     CHECK_THAT(text, Catch::Contains("deny ioctl (terminal): EPERM when arg1 & 0xffffffff == 0x5412 or arg1"));
     CHECK_THAT(text, !Catch::Contains("allowed by the profile"));
+    CHECK_THAT(text, !Catch::Contains("(x32"));
+    CHECK_THAT(sb::render_seccomp_policy(sb::build_seccomp_policy({}, SeccompMode::Enforce, false)),
+               Catch::Contains("architectures: x86_64 x86 (x32: every call ENOSYS, as this kernel answers);"));
 }
 
 TEST_CASE("seccomp: the rendered policy lists what the profile allowed, and the mode", "[seccomp]") {
