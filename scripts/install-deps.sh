@@ -9,6 +9,7 @@ packages=(
   uidmap bubblewrap hyperfine python3
   util-linux iproute2 procps libc6-dev passwd
   clang libclang-rt-14-dev  # tests/fuzz: libFuzzer, ASan and UBSan
+  iperf3 slirp4netns passt  # bench/network: the load and the peers
 )
 
 missing=()
