@@ -41,13 +41,23 @@ std::string delegation_candidate(const std::string& own_path) {
     return slash == 0 ? "/" : own_path.substr(0, slash);
 }
 
-const char* const kSystemdDelegateDropIn =
-    "/etc/systemd/system/user@.service.d/delegate.conf containing \"[Service]\" and "
-    "\"Delegate=cpu cpuset io memory pids\", then `systemctl daemon-reload` and log in again";
-
+// The controllers of the limits table, cpuset first (cpuset.cpus is written before anything else).
 const std::vector<std::string>& known_controllers() {
-    static const std::vector<std::string> names{"cpuset", "cpu", "io", "memory", "pids"};
+    static const std::vector<std::string> names = [] {
+        std::set<std::string> all;
+        for (const auto& kind : limit_kinds()) all.insert(kind.controller);
+        std::vector<std::string> ordered;
+        if (all.erase("cpuset")) ordered.push_back("cpuset");
+        ordered.insert(ordered.end(), all.begin(), all.end());
+        return ordered;
+    }();
     return names;
+}
+
+std::string systemd_delegate_drop_in() {
+    std::set<std::string> sorted(known_controllers().begin(), known_controllers().end());
+    return "/etc/systemd/system/user@.service.d/delegate.conf containing \"[Service]\" and \"Delegate=" +
+           join(sorted) + "\", then `systemctl daemon-reload` and log in again";
 }
 
 // Calls `each` with every line of `text` (without its newline) until it returns true.
@@ -198,16 +208,16 @@ LimitProblem explain_missing(const CgroupWrite& write, const Delegation& delegat
     }
     if (delegation.controllers.count(write.controller)) {
         problem.reason = "this kernel offers no " + write.file + " (in " + delegation.directory + ")";
-        problem.hint = write.file == "memory.swap.max" ? "swap accounting is off: boot with swapaccount=1, or drop memory_swap"
-                       : write.file == "io.weight"     ? "io.weight needs the io cost model (CONFIG_BLK_CGROUP_IOCOST), or drop io_weight"
-                                                       : "this limit needs a kernel feature that is missing";
+        const LimitKind* kind = find_limit_kind(write.key);
+        problem.hint = kind && *kind->needs ? write.file + " needs " + kind->needs + ", or drop " + kind->key
+                                            : "this limit needs a kernel feature that is missing";
         return problem;
     }
     problem.reason = "the " + write.controller + " controller is not delegated to " + delegation.directory +
                      " (available: " + join(delegation.controllers) + ")";
     if (systemd)
         problem.hint = "systemd delegates only memory and pids to users by default; as root, add " +
-                       std::string(kSystemdDelegateDropIn);
+                       systemd_delegate_drop_in();
     else
         problem.hint = "as root, enable it in the parent cgroup: write +" + write.controller +
                        " to the cgroup.subtree_control of every cgroup above " + delegation.directory;

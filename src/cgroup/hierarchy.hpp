@@ -30,7 +30,7 @@ extern const char* const kHostProcessesLeaf;
 // parent when it runs in the host-processes leaf a previous run made.
 std::string delegation_candidate(const std::string& own_path);
 
-// The controllers the tool knows how to use, in the order they are enabled.
+// The controllers the tool knows how to use (those of limit_kinds()), in the order they are enabled.
 const std::vector<std::string>& known_controllers();
 
 // The path of the unified (v2) hierarchy in /proc/PID/cgroup ("0::/user.slice/...").
@@ -120,7 +120,7 @@ struct CgroupPlan {
     Enforce enforce = Enforce::Strict;
 };
 
-// The systemd drop-in that delegates every controller to users.
-extern const char* const kSystemdDelegateDropIn;
+// The systemd drop-in that delegates every controller of known_controllers() to users.
+std::string systemd_delegate_drop_in();
 
 }  // namespace sb

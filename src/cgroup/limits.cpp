@@ -3,17 +3,43 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <string_view>
 
 namespace sb {
 namespace {
 
 constexpr std::uint64_t kCpuPeriodUs = 100000;  // cpu.max's period; the kernel's default
+constexpr std::uint64_t kMaxCount = 4194304;     // PID_MAX_LIMIT; iops are capped alike
 
 std::string number(std::uint64_t value) { return value == kNoLimit ? "max" : std::to_string(value); }
 
 void add(std::vector<CgroupWrite>& out, const char* controller, const char* file, std::string value,
          std::string shown, const char* key) {
     out.push_back({controller, file, value, std::string(file) + " " + shown, key, {}});
+}
+
+// What the row's file gets, and how people see the value.
+void add_kind(std::vector<CgroupWrite>& out, const LimitKind& kind, const Limits& limits) {
+    if (kind.value == LimitValue::CpuList) {
+        if (const auto& text = limits.*kind.text) add(out, kind.controller, kind.file, *text, *text, kind.key);
+        return;
+    }
+    const auto& number_value = limits.*kind.number;
+    if (!number_value) return;
+    std::uint64_t v = *number_value;
+    std::string value = kind.file_prefix + number(v), shown = number(v);
+    switch (kind.value) {
+        case LimitValue::Size:
+        case LimitValue::SizeOrZero: shown = format_size(v); break;
+        case LimitValue::Cpus:
+            value = std::to_string(v * kCpuPeriodUs / 1000) + " " + std::to_string(kCpuPeriodUs);
+            shown = format_cpus(static_cast<std::uint32_t>(v)) + " CPUs";
+            break;
+        case LimitValue::Count:
+        case LimitValue::Weight:
+        case LimitValue::CpuList: break;
+    }
+    add(out, kind.controller, kind.file, value, shown, kind.key);
 }
 
 std::string io_max_value(const IoDeviceLimit& device) {
@@ -32,31 +58,77 @@ std::string io_max_value(const IoDeviceLimit& device) {
 
 const char* to_string(Enforce enforce) { return enforce == Enforce::Strict ? "strict" : "best-effort"; }
 
+const std::vector<LimitKind>& limit_kinds() {
+    using V = LimitValue;
+    static const std::vector<LimitKind> kinds = {
+        {"memory", V::Size, "memory", "memory.max", &Limits::memory_max},
+        {"memory_high", V::Size, "memory", "memory.high", &Limits::memory_high},
+        {"memory_swap", V::SizeOrZero, "memory", "memory.swap.max", &Limits::memory_swap, nullptr, "",
+         "swap accounting (boot with swapaccount=1)"},
+        {"cpus", V::Cpus, "cpu", "cpu.max", &Limits::cpu_millis},
+        {"cpu_weight", V::Weight, "cpu", "cpu.weight", &Limits::cpu_weight},
+        {"pids", V::Count, "pids", "pids.max", &Limits::pids},
+        {"io_weight", V::Weight, "io", "io.weight", &Limits::io_weight, nullptr, "default ",
+         "the io cost model (CONFIG_BLK_CGROUP_IOCOST)"},
+        {"cpuset", V::CpuList, "cpuset", "cpuset.cpus", nullptr, &Limits::cpuset_cpus},
+        {"cpuset_mems", V::CpuList, "cpuset", "cpuset.mems", nullptr, &Limits::cpuset_mems},
+    };
+    return kinds;
+}
+
+const LimitKind* find_limit_kind(const std::string& key) {
+    for (const auto& kind : limit_kinds())
+        if (key == kind.key) return &kind;
+    return nullptr;
+}
+
+std::optional<std::uint64_t> parse_limit_text(LimitValue value, const std::string& text) {
+    bool digits = !text.empty() && text.size() <= 9 && text.find_first_not_of("0123456789") == std::string::npos;
+    switch (value) {
+        case LimitValue::Size:
+        case LimitValue::SizeOrZero: {
+            auto size = parse_size(text, true);
+            if (size && *size == 0 && value == LimitValue::Size) return std::nullopt;
+            return size;
+        }
+        case LimitValue::Count:
+            if (text == "max") return kNoLimit;
+            if (digits && std::stoull(text) >= 1 && std::stoull(text) <= kMaxCount) return std::stoull(text);
+            return std::nullopt;
+        case LimitValue::Weight:
+            if (digits && std::stoull(text) >= 1 && std::stoull(text) <= 10000) return std::stoull(text);
+            return std::nullopt;
+        case LimitValue::Cpus: return parse_cpus(text);
+        case LimitValue::CpuList: break;
+    }
+    return std::nullopt;
+}
+
+const char* limit_value_expected(LimitValue value) {
+    switch (value) {
+        case LimitValue::Size: return "a size such as 512M, 2G or \"max\"";
+        case LimitValue::SizeOrZero: return "a size such as 512M, 2G, 0 or \"max\"";
+        case LimitValue::Count: return "a number from 1 to 4194304, or \"max\"";
+        case LimitValue::Weight: return "a weight from 1 to 10000 (100 is the default share)";
+        case LimitValue::Cpus: return "a number of CPUs from 0.01 to 1024, such as 1.5";
+        case LimitValue::CpuList: return "a list of CPUs such as 0-3,6";
+    }
+    return "";
+}
+
 bool Limits::any() const {
-    return memory_max || memory_high || memory_swap || cpu_millis || cpu_weight || pids || io_weight ||
-           !io.empty() || cpuset_cpus || cpuset_mems;
+    for (const auto& kind : limit_kinds())
+        if (kind.number ? (this->*kind.number).has_value() : (this->*kind.text).has_value()) return true;
+    return !io.empty();
 }
 
 std::vector<CgroupWrite> cgroup_writes(const Limits& limits) {
     std::vector<CgroupWrite> out;
-    if (limits.cpuset_cpus) add(out, "cpuset", "cpuset.cpus", *limits.cpuset_cpus, *limits.cpuset_cpus, "cpuset");
-    if (limits.cpuset_mems) add(out, "cpuset", "cpuset.mems", *limits.cpuset_mems, *limits.cpuset_mems, "cpuset_mems");
-    if (limits.memory_max)
-        add(out, "memory", "memory.max", number(*limits.memory_max), format_size(*limits.memory_max), "memory");
-    if (limits.memory_high)
-        add(out, "memory", "memory.high", number(*limits.memory_high), format_size(*limits.memory_high), "memory_high");
-    if (limits.memory_swap)
-        add(out, "memory", "memory.swap.max", number(*limits.memory_swap), format_size(*limits.memory_swap), "memory_swap");
-    if (limits.cpu_millis) {
-        std::uint64_t quota = *limits.cpu_millis * kCpuPeriodUs / 1000;
-        add(out, "cpu", "cpu.max", std::to_string(quota) + " " + std::to_string(kCpuPeriodUs),
-            format_cpus(*limits.cpu_millis) + " CPUs", "cpus");
-    }
-    if (limits.cpu_weight)
-        add(out, "cpu", "cpu.weight", std::to_string(*limits.cpu_weight), std::to_string(*limits.cpu_weight), "cpu_weight");
-    if (limits.pids) add(out, "pids", "pids.max", number(*limits.pids), number(*limits.pids), "pids");
-    if (limits.io_weight)
-        add(out, "io", "io.weight", "default " + std::to_string(*limits.io_weight), std::to_string(*limits.io_weight), "io_weight");
+    // cpuset first: the kernel wants cpuset.cpus before anything runs in the cgroup.
+    for (const auto& kind : limit_kinds())
+        if (std::string_view(kind.controller) == "cpuset") add_kind(out, kind, limits);
+    for (const auto& kind : limit_kinds())
+        if (std::string_view(kind.controller) != "cpuset") add_kind(out, kind, limits);
     for (const auto& device : limits.io) {
         std::string value = io_max_value(device);
         add(out, "io", "io.max", value, device.device + " " + value.substr(value.find(' ') + 1), "io");
@@ -155,27 +227,17 @@ bool valid_cpu_list(const std::string& text) {
 
 void apply_limit_overrides(Limits& limits, const std::optional<std::string>& memory,
                            const std::optional<std::string>& cpus, const std::optional<std::string>& pids) {
-    SourceLocation command_line{"command line", 0, 0};
-    if (memory) {
-        auto value = parse_size(*memory, true);
-        if (!value || *value == 0)
-            throw UsageError("--memory " + *memory + ": expected a size such as 512M, 2G or max");
-        limits.memory_max = value;
-        limits.where["memory"] = command_line;
-    }
-    if (cpus) {
-        auto value = parse_cpus(*cpus);
-        if (!value) throw UsageError("--cpus " + *cpus + ": expected a number of CPUs from 0.01 to 1024, such as 1.5");
-        limits.cpu_millis = value;
-        limits.where["cpus"] = command_line;
-    }
-    if (pids) {
-        bool digits = !pids->empty() && pids->size() <= 9 && pids->find_first_not_of("0123456789") == std::string::npos;
-        if (*pids == "max") limits.pids = kNoLimit;
-        else if (digits && std::stoul(*pids) > 0 && std::stoul(*pids) <= 4194304) limits.pids = std::stoul(*pids);
-        else throw UsageError("--pids " + *pids + ": expected a number of processes from 1 to 4194304, or max");
-        limits.where["pids"] = command_line;
-    }
+    auto apply = [&](const char* key, const std::optional<std::string>& text) {
+        if (!text) return;
+        const LimitKind* kind = find_limit_kind(key);
+        auto value = parse_limit_text(kind->value, *text);
+        if (!value) throw UsageError(std::string("--") + key + " " + *text + ": expected " + limit_value_expected(kind->value));
+        limits.*kind->number = value;
+        limits.where[key] = SourceLocation{"command line", 0, 0};
+    };
+    apply("memory", memory);
+    apply("cpus", cpus);
+    apply("pids", pids);
 }
 
 }  // namespace sb

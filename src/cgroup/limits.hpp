@@ -28,12 +28,13 @@ struct IoDeviceLimit {
     SourceLocation where;
 };
 
+// The limits of a sandbox. The scalar ones (all but io) are described by limit_kinds() below.
 struct Limits {
     std::optional<std::uint64_t> memory_max, memory_high, memory_swap;  // bytes or kNoLimit
-    std::optional<std::uint32_t> cpu_millis;  // 1500 = 1.5 CPUs (cpu.max)
-    std::optional<std::uint32_t> cpu_weight;  // 1..10000 (cpu.weight)
+    std::optional<std::uint64_t> cpu_millis;  // 1500 = 1.5 CPUs (cpu.max)
+    std::optional<std::uint64_t> cpu_weight;  // 1..10000 (cpu.weight)
     std::optional<std::uint64_t> pids;        // pids.max, or kNoLimit
-    std::optional<std::uint32_t> io_weight;   // 1..10000 (io.weight)
+    std::optional<std::uint64_t> io_weight;   // 1..10000 (io.weight)
     std::vector<IoDeviceLimit> io;
     std::optional<std::string> cpuset_cpus, cpuset_mems;
     Enforce enforce = Enforce::Strict;
@@ -43,6 +44,53 @@ struct Limits {
 
     bool any() const;
 };
+
+// How a limit's value is written and checked. Each rule is in one place: profile/limits.cpp reads
+// a profile's value (TOML types), parse_limit_text below reads the command line's, and
+// profile/render.cpp and cgroup_writes write them back.
+enum class LimitValue {
+    Size,        // "512M", 1073741824 or "max"; not 0
+    SizeOrZero,  // the same, 0 allowed (memory_swap = 0: no swap at all)
+    Count,       // 1 to 4194304 (the kernel's PID_MAX_LIMIT), or "max"
+    Weight,      // 1 to 10000 (100 is the default share)
+    Cpus,        // 0.01 to 1024 CPUs, at most three decimals; kept in thousandths
+    CpuList,     // "0-3,6"
+};
+
+// One [limits] key with a single value and the cgroup file it becomes.
+//
+// Worked example: adding `hugetlb_2m = "1G"`, written to hugetlb.2MB.max, takes three places:
+//   1. a field of Limits:            std::optional<std::uint64_t> hugetlb_2m;
+//   2. a row of limit_kinds():       {"hugetlb_2m", LimitValue::Size, "hugetlb", "hugetlb.2MB.max",
+//      (cgroup/limits.cpp)            &Limits::hugetlb_2m},
+//   3. its entry under [limits] in man/sandbox.toml.5.
+// The rest follows from the row: the profile key and its errors with file:line:col, `extends`
+// merging, --dry-run and `check` rendering, the cgroup write, the controller to enable (and in the
+// systemd Delegate= hint), strict or best-effort, doctor's check, and the tests that walk the
+// table (tests/unit/test_profile_limits.cpp). A --hugetlb-2m option would be one line in
+// src/cli/cli.cpp and apply_limit_overrides. Only a new kind of value (beyond LimitValue) needs
+// its case in profile/limits.cpp, parse_limit_text and the renderers.
+struct LimitKind {
+    const char* key;         // the profile key: "memory"
+    LimitValue value;
+    const char* controller;  // "memory"
+    const char* file;        // "memory.max"
+    std::optional<std::uint64_t> Limits::*number = nullptr;  // the field, for every value but CpuList
+    std::optional<std::string> Limits::*text = nullptr;      // the field, for CpuList
+    const char* file_prefix = "";  // written before the value: io.weight takes "default N"
+    // Where the controller is delegated but this file is missing: the kernel feature it needs.
+    const char* needs = "";
+};
+
+// In the order people read them (profiles, --dry-run, error messages).
+const std::vector<LimitKind>& limit_kinds();
+const LimitKind* find_limit_kind(const std::string& key);
+
+// The command line's form of a value (--memory 512M, --cpus 1.5, --pids max); nullopt when it
+// breaks the value's rule. Not for CpuList.
+std::optional<std::uint64_t> parse_limit_text(LimitValue value, const std::string& text);
+// What a value must look like, for error messages: "a size such as 512M, 2G or max".
+const char* limit_value_expected(LimitValue value);
 
 // One value to write into the sandbox's cgroup before anything runs in it.
 struct CgroupWrite {

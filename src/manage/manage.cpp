@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cgroup/limits.hpp"
 #include "cgroup/sandbox_cgroup.hpp"
 #include "cgroup/stats.hpp"
 #include "manage/diagnose.hpp"
@@ -170,13 +171,11 @@ int run_doctor(const HostFacts& facts) {
         line(controller, available, detail);
     }
     if (delegation.usable) {
-        if (delegation.controllers.count("memory")) {
-            bool swap = delegation.has_file("memory.swap.max");
-            line("memory_swap", swap, swap ? "enforceable" : "no memory.swap.max: swap accounting is off (swapaccount=1)");
-        }
-        if (delegation.controllers.count("io")) {
-            bool weight = delegation.has_file("io.weight");
-            line("io_weight", weight, weight ? "enforceable" : "no io.weight: the kernel has no io cost model");
+        // The limits that need a kernel feature beyond their controller.
+        for (const auto& kind : limit_kinds()) {
+            if (!*kind.needs || !delegation.controllers.count(kind.controller)) continue;
+            bool present = delegation.has_file(kind.file);
+            line(kind.key, present, present ? "enforceable" : std::string("no ") + kind.file + ": needs " + kind.needs);
         }
         bool kill = ::access((delegation.directory + "/cgroup.kill").c_str(), F_OK) == 0;
         bool freeze = ::access((delegation.directory + "/cgroup.freeze").c_str(), F_OK) == 0;

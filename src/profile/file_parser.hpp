@@ -41,6 +41,10 @@ public:
     // Rejects keys that are not in `allowed`, at the key's own position.
     void only_keys(const toml::table& table, std::initializer_list<const char*> allowed,
                    const std::string& where_name) const {
+        only_keys(table, std::vector<const char*>(allowed), where_name);
+    }
+    void only_keys(const toml::table& table, const std::vector<const char*>& allowed,
+                   const std::string& where_name) const {
         for (auto&& entry : table) {
             const auto& key = entry.first;  // not a structured binding: clang 14 (the fuzzer) cannot capture one
             bool known = std::any_of(allowed.begin(), allowed.end(),

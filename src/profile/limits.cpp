@@ -5,22 +5,26 @@
 namespace sb {
 namespace {
 
-// pids.max cannot exceed the kernel's PID_MAX_LIMIT; iops are capped alike, for one rule.
-constexpr long long kMaxCount = 4194304;
+// The values of one rule: TOML integers as the command line's digits, so the range is checked once
+// (parse_limit_text).
+std::uint64_t integer_of(const FileParser& p, const char* key, const toml::node& node, LimitValue value,
+                         const char* expected) {
+    const auto* integer = node.as_integer();
+    if (!integer) p.wrong_type(key, node, expected);
+    auto parsed = integer->get() < 0 ? std::nullopt : parse_limit_text(value, std::to_string(integer->get()));
+    if (!parsed) throw ConfigError(p.at(node), std::string("'") + key + "' must be " + limit_value_expected(value));
+    return *parsed;
+}
 
 std::uint64_t size_of(const FileParser& p, const char* key, const toml::node& node, bool allow_zero) {
     return p.size_value(node, key, allow_zero, true);
 }
 
-std::uint32_t weight_of(const FileParser& p, const char* key, const toml::node& node) {
-    const auto* integer = node.as_integer();
-    if (!integer) p.wrong_type(key, node, "an integer from 1 to 10000");
-    if (integer->get() < 1 || integer->get() > 10000)
-        throw ConfigError(p.at(node), std::string("'") + key + "' must be from 1 to 10000 (100 is the default share)");
-    return static_cast<std::uint32_t>(integer->get());
+std::uint64_t weight_of(const FileParser& p, const char* key, const toml::node& node) {
+    return integer_of(p, key, node, LimitValue::Weight, "an integer from 1 to 10000");
 }
 
-std::uint32_t cpus_of(const FileParser& p, const toml::node& node) {
+std::uint64_t cpus_of(const FileParser& p, const char* key, const toml::node& node) {
     std::optional<std::uint32_t> millis;
     if (const auto* integer = node.as_integer()) {
         if (integer->get() >= 1 && integer->get() <= 1024) millis = static_cast<std::uint32_t>(integer->get() * 1000);
@@ -34,20 +38,17 @@ std::uint32_t cpus_of(const FileParser& p, const toml::node& node) {
     } else if (const auto* text = node.as_string()) {
         millis = parse_cpus(text->get());
     } else {
-        p.wrong_type("cpus", node, "a number of CPUs such as 1.5");
+        p.wrong_type(key, node, "a number of CPUs such as 1.5");
     }
     if (!millis)
-        throw ConfigError(p.at(node), "'cpus' must be a number of CPUs from 0.01 to 1024 with at most three decimals, such as 1.5");
+        throw ConfigError(p.at(node), std::string("'") + key +
+                                          "' must be a number of CPUs from 0.01 to 1024 with at most three decimals, such as 1.5");
     return *millis;
 }
 
 std::uint64_t count_of(const FileParser& p, const char* key, const toml::node& node) {
     if (const auto* text = node.as_string(); text && text->get() == "max") return kNoLimit;
-    const auto* integer = node.as_integer();
-    if (!integer) p.wrong_type(key, node, "a positive integer or \"max\"");
-    if (integer->get() < 1 || integer->get() > kMaxCount)
-        throw ConfigError(p.at(node), std::string("'") + key + "' must be from 1 to " + std::to_string(kMaxCount) + ", or \"max\"");
-    return static_cast<std::uint64_t>(integer->get());
+    return integer_of(p, key, node, LimitValue::Count, "a positive integer or \"max\"");
 }
 
 std::string cpu_list_of(const FileParser& p, const char* key, const toml::node& node) {
@@ -91,25 +92,35 @@ void parse_io(const FileParser& p, const toml::node& node, Limits& limits) {
     limits.where["io"] = p.at(node);
 }
 
+void parse_kind(const FileParser& p, const LimitKind& kind, const toml::node& node, Limits& limits) {
+    if (kind.value == LimitValue::CpuList) {
+        limits.*kind.text = cpu_list_of(p, kind.key, node);
+        return;
+    }
+    auto& field = limits.*kind.number;
+    switch (kind.value) {
+        case LimitValue::Size: field = size_of(p, kind.key, node, false); break;
+        case LimitValue::SizeOrZero: field = size_of(p, kind.key, node, true); break;
+        case LimitValue::Count: field = count_of(p, kind.key, node); break;
+        case LimitValue::Weight: field = weight_of(p, kind.key, node); break;
+        case LimitValue::Cpus: field = cpus_of(p, kind.key, node); break;
+        case LimitValue::CpuList: break;
+    }
+}
+
 }  // namespace
 
 LimitsLayer parse_limits(const FileParser& p, const toml::table& table) {
-    p.only_keys(table, {"memory", "memory_high", "memory_swap", "cpus", "cpu_weight", "pids", "io_weight", "io",
-                        "cpuset", "cpuset_mems", "enforce", "nested"},
-                "[limits]");
+    std::vector<const char*> keys;
+    for (const auto& kind : limit_kinds()) keys.push_back(kind.key);
+    keys.insert(keys.end(), {"io", "enforce", "nested"});
+    p.only_keys(table, keys, "[limits]");
     LimitsLayer layer;
     Limits& l = layer.values;
     for (auto&& [key, node] : table) l.where[std::string(key.str())] = p.at(node);
-    if (const auto* v = table.get("memory")) l.memory_max = size_of(p, "memory", *v, false);
-    if (const auto* v = table.get("memory_high")) l.memory_high = size_of(p, "memory_high", *v, false);
-    if (const auto* v = table.get("memory_swap")) l.memory_swap = size_of(p, "memory_swap", *v, true);
-    if (const auto* v = table.get("cpus")) l.cpu_millis = cpus_of(p, *v);
-    if (const auto* v = table.get("cpu_weight")) l.cpu_weight = weight_of(p, "cpu_weight", *v);
-    if (const auto* v = table.get("pids")) l.pids = count_of(p, "pids", *v);
-    if (const auto* v = table.get("io_weight")) l.io_weight = weight_of(p, "io_weight", *v);
+    for (const auto& kind : limit_kinds())
+        if (const auto* v = table.get(kind.key)) parse_kind(p, kind, *v, l);
     if (const auto* v = table.get("io")) parse_io(p, *v, l);
-    if (const auto* v = table.get("cpuset")) l.cpuset_cpus = cpu_list_of(p, "cpuset", *v);
-    if (const auto* v = table.get("cpuset_mems")) l.cpuset_mems = cpu_list_of(p, "cpuset_mems", *v);
     if (const auto* v = table.get("enforce")) {
         std::string mode = p.string_value("enforce", *v);
         if (mode != "strict" && mode != "best-effort")
@@ -125,15 +136,10 @@ void merge_limits(Limits& into, const LimitsLayer& layer) {
     auto take = [](auto& to, const auto& value) {
         if (value) to = value;
     };
-    take(into.memory_max, from.memory_max);
-    take(into.memory_high, from.memory_high);
-    take(into.memory_swap, from.memory_swap);
-    take(into.cpu_millis, from.cpu_millis);
-    take(into.cpu_weight, from.cpu_weight);
-    take(into.pids, from.pids);
-    take(into.io_weight, from.io_weight);
-    take(into.cpuset_cpus, from.cpuset_cpus);
-    take(into.cpuset_mems, from.cpuset_mems);
+    for (const auto& kind : limit_kinds()) {
+        if (kind.number) take(into.*kind.number, from.*kind.number);
+        else take(into.*kind.text, from.*kind.text);
+    }
     for (const auto& device : from.io) {
         auto same = std::find_if(into.io.begin(), into.io.end(),
                                  [&](const IoDeviceLimit& d) { return d.device == device.device; });

@@ -67,15 +67,26 @@ std::string count_or_max(std::uint64_t value) { return value == kNoLimit ? "\"ma
 std::string render_limits(const Limits& l) {
     std::ostringstream out;
     out << "[limits]\n";
-    if (l.memory_max) out << "memory = " << size_or_max(*l.memory_max) << "\n";
-    if (l.memory_high) out << "memory_high = " << size_or_max(*l.memory_high) << "\n";
-    if (l.memory_swap) out << "memory_swap = " << size_or_max(*l.memory_swap) << "\n";
-    if (l.cpu_millis) out << "cpus = " << format_cpus(*l.cpu_millis) << (*l.cpu_millis % 1000 ? "" : ".0") << "\n";
-    if (l.cpu_weight) out << "cpu_weight = " << *l.cpu_weight << "\n";
-    if (l.pids) out << "pids = " << count_or_max(*l.pids) << "\n";
-    if (l.io_weight) out << "io_weight = " << *l.io_weight << "\n";
-    if (l.cpuset_cpus) out << "cpuset = " << quoted(*l.cpuset_cpus) << "\n";
-    if (l.cpuset_mems) out << "cpuset_mems = " << quoted(*l.cpuset_mems) << "\n";
+    for (const auto& kind : limit_kinds()) {
+        if (kind.value == LimitValue::CpuList) {
+            if (const auto& text = l.*kind.text) out << kind.key << " = " << quoted(*text) << "\n";
+            continue;
+        }
+        const auto& value = l.*kind.number;
+        if (!value) continue;
+        out << kind.key << " = ";
+        switch (kind.value) {
+            case LimitValue::Size:
+            case LimitValue::SizeOrZero: out << size_or_max(*value); break;
+            case LimitValue::Count: out << count_or_max(*value); break;
+            case LimitValue::Cpus:
+                out << format_cpus(static_cast<std::uint32_t>(*value)) << (*value % 1000 ? "" : ".0");
+                break;
+            case LimitValue::Weight:
+            case LimitValue::CpuList: out << *value; break;
+        }
+        out << "\n";
+    }
     out << "enforce = " << quoted(to_string(l.enforce)) << "\nnested = " << std::boolalpha << l.nested << "\n";
     for (const auto& device : l.io) {
         out << "\n[[limits.io]]\ndevice = " << quoted(device.device) << "\n";

@@ -468,7 +468,7 @@ TEST_CASE("explain_missing: a controller that is not delegated, with systemd", "
     CHECK_THAT(problem.hint, Catch::Matchers::Contains("/etc/systemd/system/user@.service.d/delegate.conf"));
     CHECK_THAT(problem.hint, Catch::Matchers::Contains("Delegate=cpu cpuset io memory pids"));
     CHECK(problem.hint == "systemd delegates only memory and pids to users by default; as root, add " +
-                              std::string(sb::kSystemdDelegateDropIn));
+                              sb::systemd_delegate_drop_in());
 }
 
 TEST_CASE("explain_missing: a controller that is not delegated, without systemd", "[cgroup][hierarchy][explain]") {
@@ -490,8 +490,8 @@ TEST_CASE("explain_missing: no controllers at all reads \"none\"", "[cgroup][hie
                                  " (available: none)");
 }
 
-TEST_CASE("kSystemdDelegateDropIn names the file and the directive", "[cgroup][hierarchy][explain]") {
-    std::string text = sb::kSystemdDelegateDropIn;
+TEST_CASE("systemd_delegate_drop_in names the file and the directive", "[cgroup][hierarchy][explain]") {
+    std::string text = sb::systemd_delegate_drop_in();
     CHECK_THAT(text, Catch::Matchers::StartsWith("/etc/systemd/system/user@.service.d/delegate.conf"));
     CHECK_THAT(text, Catch::Matchers::Contains("[Service]"));
     CHECK_THAT(text, Catch::Matchers::Contains("Delegate=cpu cpuset io memory pids"));
@@ -511,7 +511,7 @@ TEST_CASE("check_limits: a limit whose interface file the kernel lacks is not en
     REQUIRE(files_of(check.missing) == std::vector<std::string>{"memory.swap.max", "io.weight"});
     auto swap = sb::explain_missing(check.missing[0], d, true);
     CHECK(swap.message() == "cannot enforce memory.swap.max 0: this kernel offers no memory.swap.max (in " + kScopeDir + ")");
-    CHECK(swap.hint == "swap accounting is off: boot with swapaccount=1, or drop memory_swap");
+    CHECK(swap.hint == "memory.swap.max needs swap accounting (boot with swapaccount=1), or drop memory_swap");
     auto weight = sb::explain_missing(check.missing[1], d, true);
     CHECK_THAT(weight.hint, Catch::Matchers::StartsWith("io.weight needs the io cost model"));
 }

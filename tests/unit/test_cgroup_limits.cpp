@@ -393,15 +393,15 @@ TEST_CASE("apply_limit_overrides: max for memory and pids", "[cgroup][limits][ov
 
 TEST_CASE("apply_limit_overrides: bad --memory", "[cgroup][limits][overrides]") {
     CHECK(usage_error(std::string("lots"), std::nullopt, std::nullopt) ==
-          "--memory lots: expected a size such as 512M, 2G or max");
+          "--memory lots: expected a size such as 512M, 2G or \"max\"");
     CHECK(usage_error(std::string("0"), std::nullopt, std::nullopt) ==
-          "--memory 0: expected a size such as 512M, 2G or max");
+          "--memory 0: expected a size such as 512M, 2G or \"max\"");
     CHECK(usage_error(std::string("0M"), std::nullopt, std::nullopt) ==
-          "--memory 0M: expected a size such as 512M, 2G or max");
+          "--memory 0M: expected a size such as 512M, 2G or \"max\"");
     CHECK(usage_error(std::string("12X"), std::nullopt, std::nullopt) ==
-          "--memory 12X: expected a size such as 512M, 2G or max");
+          "--memory 12X: expected a size such as 512M, 2G or \"max\"");
     CHECK(usage_error(std::string(""), std::nullopt, std::nullopt) ==
-          "--memory : expected a size such as 512M, 2G or max");
+          "--memory : expected a size such as 512M, 2G or \"max\"");
 }
 
 TEST_CASE("apply_limit_overrides: bad --cpus", "[cgroup][limits][overrides]") {
@@ -416,7 +416,7 @@ TEST_CASE("apply_limit_overrides: bad --pids", "[cgroup][limits][overrides]") {
     for (const char* bad : {"0", "-1", "abc", "", "1000000000", "10k", "MAX", "1.5", "000"}) {
         INFO("--pids " << bad);
         CHECK(usage_error(std::nullopt, std::nullopt, std::string(bad)) ==
-              std::string("--pids ") + bad + ": expected a number of processes from 1 to 4194304, or max");
+              std::string("--pids ") + bad + ": expected a number from 1 to 4194304, or \"max\"");
     }
 }
 

@@ -329,7 +329,7 @@ TEST_CASE("plan cgroup: command-line limits join the profile's", "[plan][cgroup]
 TEST_CASE("plan cgroup: bad command-line limits are UsageErrors", "[plan][cgroup][overrides]") {
     Overrides memory;
     memory.memory = "0";
-    CHECK(usage_error(base_profile(), memory, delegated_facts()) == "--memory 0: expected a size such as 512M, 2G or max");
+    CHECK(usage_error(base_profile(), memory, delegated_facts()) == "--memory 0: expected a size such as 512M, 2G or \"max\"");
     Overrides cpus;
     cpus.cpus = "lots";
     CHECK(usage_error(base_profile(), cpus, delegated_facts()) ==
@@ -337,7 +337,7 @@ TEST_CASE("plan cgroup: bad command-line limits are UsageErrors", "[plan][cgroup
     Overrides pids;
     pids.pids = "-3";
     CHECK(usage_error(base_profile(), pids, delegated_facts()) ==
-          "--pids -3: expected a number of processes from 1 to 4194304, or max");
+          "--pids -3: expected a number from 1 to 4194304, or \"max\"");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ sb::ConfigError files_error(const std::map<std::string, std::string>& files, con
 }
 
 const std::string kLimitKeys =
-    "memory, memory_high, memory_swap, cpus, cpu_weight, pids, io_weight, io, cpuset, cpuset_mems, enforce, nested";
+    "memory, memory_high, memory_swap, cpus, cpu_weight, pids, io_weight, cpuset, cpuset_mems, io, enforce, nested";
 
 }  // namespace
 
@@ -205,7 +205,7 @@ TEST_CASE("profile limits: cpu_weight and io_weight from 1 to 10000", "[profile]
             CHECK(low.io_weight == Millis(1));
             CHECK(high.io_weight == Millis(10000));
         }
-        const std::string range = "'" + k + "' must be from 1 to 10000 (100 is the default share)";
+        const std::string range = "'" + k + "' must be a weight from 1 to 10000 (100 is the default share)";
         expect_error("[limits]\n" + k + " = 0\n", 2, column, range);
         expect_error("[limits]\n" + k + " = 10001\n", 2, column, range);
         expect_error("[limits]\n" + k + " = -5\n", 2, column, range);
@@ -219,8 +219,8 @@ TEST_CASE("profile limits: pids positive or \"max\"", "[profile][limits]") {
     CHECK(limits_of("[limits]\npids = 1\n").pids == Size(1));
     CHECK(limits_of("[limits]\npids = 4096\n").pids == Size(4096));
     CHECK(limits_of("[limits]\npids = \"max\"\n").pids == Size(kNoLimit));
-    expect_error("[limits]\npids = 0\n", 2, 8, "'pids' must be from 1 to 4194304, or \"max\"");
-    expect_error("[limits]\npids = -3\n", 2, 8, "'pids' must be from 1 to 4194304, or \"max\"");
+    expect_error("[limits]\npids = 0\n", 2, 8, "'pids' must be a number from 1 to 4194304, or \"max\"");
+    expect_error("[limits]\npids = -3\n", 2, 8, "'pids' must be a number from 1 to 4194304, or \"max\"");
     expect_error("[limits]\npids = \"100\"\n", 2, 8, "'pids' must be a positive integer or \"max\", not a string");
     expect_error("[limits]\npids = \"MAX\"\n", 2, 8, "'pids' must be a positive integer or \"max\", not a string");
     expect_error("[limits]\npids = 1.0\n", 2, 8, "'pids' must be a positive integer or \"max\", not a float");
@@ -353,7 +353,7 @@ TEST_CASE("profile limits: io values are validated", "[profile][limits][io]") {
     expect_error("[[limits.io]]\ndevice = \"/dev/sda\"\nwrite_bps = \"fast\"\n", 3, 13,
                  "'write_bps' must be a size such as \"512M\", \"2G\" or \"max\", not \"fast\"");
     expect_error("[[limits.io]]\ndevice = \"/dev/sda\"\nread_iops = 0\n", 3, 13,
-                 "'read_iops' must be from 1 to 4194304, or \"max\"");
+                 "'read_iops' must be a number from 1 to 4194304, or \"max\"");
     expect_error("[[limits.io]]\ndevice = \"/dev/sda\"\nwrite_iops = \"100\"\n", 3, 14,
                  "'write_iops' must be a positive integer or \"max\", not a string");
 }
@@ -559,4 +559,79 @@ TEST_CASE("profile name: the last file that sets it wins", "[profile][name][merg
     Profile quiet = load_files(files, "/mem/quiet.toml");
     CHECK(quiet.name == "base");
     CHECK(quiet.name_where.file == "/mem/base.toml");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The table of limits (sb::limit_kinds): one row decides a key's parsing, merging, rendering and
+// cgroup write, and the command line's form follows the same rule as the profile's.
+
+namespace {
+
+// A value each row accepts, as a profile writes it and as the command line does.
+std::pair<std::string, std::string> sample_value(sb::LimitValue value) {
+    switch (value) {
+        case sb::LimitValue::Size:
+        case sb::LimitValue::SizeOrZero: return {"\"384M\"", "384M"};
+        case sb::LimitValue::Count: return {"4321", "4321"};
+        case sb::LimitValue::Weight: return {"250", "250"};
+        case sb::LimitValue::Cpus: return {"2.25", "2.25"};
+        case sb::LimitValue::CpuList: return {"\"0-1,3\"", ""};
+    }
+    return {};
+}
+
+bool row_is_set(const sb::LimitKind& kind, const Limits& limits) {
+    return kind.number ? (limits.*kind.number).has_value() : (limits.*kind.text).has_value();
+}
+
+}  // namespace
+
+TEST_CASE("limits table: each row is one key, one field and one cgroup file", "[limits][profile]") {
+    std::set<std::string> keys, files;
+    for (const auto& kind : sb::limit_kinds()) {
+        INFO(kind.key);
+        CHECK(keys.insert(kind.key).second);
+        CHECK(files.insert(kind.file).second);
+        CHECK((kind.number == nullptr) == (kind.value == sb::LimitValue::CpuList));
+        CHECK((kind.text == nullptr) != (kind.value == sb::LimitValue::CpuList));
+        CHECK(std::string(kind.file).rfind(std::string(kind.controller) + ".", 0) == 0);
+        CHECK(sb::find_limit_kind(kind.key) == &kind);
+    }
+    CHECK(sb::find_limit_kind("memroy") == nullptr);
+}
+
+TEST_CASE("limits table: a row's key parses, sets only its field, renders and writes its file", "[limits][profile]") {
+    for (const auto& kind : sb::limit_kinds()) {
+        INFO(kind.key);
+        auto [toml_value, cli_value] = sample_value(kind.value);
+        Limits limits = limits_of(std::string("[limits]\n") + kind.key + " = " + toml_value + "\n");
+        for (const auto& other : sb::limit_kinds()) CHECK(row_is_set(other, limits) == (&other == &kind));
+        CHECK(limits.any());
+        auto writes = sb::cgroup_writes(limits);
+        REQUIRE(writes.size() == 1);
+        CHECK(writes[0].file == kind.file);
+        CHECK(writes[0].controller == kind.controller);
+        CHECK(writes[0].key == kind.key);
+        // Rendered and read again: the same value.
+        Profile profile = test::load_text(std::string("[limits]\n") + kind.key + " = " + toml_value + "\n");
+        Limits again = test::load_text(sb::render_profile_toml(profile)).limits;
+        CHECK(sb::cgroup_writes(again)[0].value == writes[0].value);
+        // The command line's form of the same value means the same.
+        if (kind.value != sb::LimitValue::CpuList)
+            CHECK(sb::parse_limit_text(kind.value, cli_value) == limits.*kind.number);
+    }
+}
+
+TEST_CASE("limits table: the command line and the profile refuse the same values", "[limits][profile]") {
+    for (const auto& kind : sb::limit_kinds()) {
+        if (kind.value == sb::LimitValue::CpuList || kind.value == sb::LimitValue::Cpus) continue;
+        for (const std::string text : {"0", "1", "10000", "10001", "4194304", "4194305", "max", "512M", "-1"}) {
+            INFO(kind.key << " = " << text);
+            bool integer = text.find_first_not_of("-0123456789") == std::string::npos;
+            std::string toml = integer ? text : "\"" + text + "\"";
+            bool profile_ok = !test::config_error(std::string("[limits]\n") + kind.key + " = " + toml + "\n");
+            bool cli_ok = sb::parse_limit_text(kind.value, text).has_value();
+            CHECK(profile_ok == cli_ok);
+        }
+    }
 }
