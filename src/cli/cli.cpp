@@ -82,48 +82,58 @@ std::vector<std::string> split_at_double_dash(int argc, char** argv, std::vector
     return ours;
 }
 
-struct Subcommands {
-    CLI::App* run;
-    CLI::App* shell;
-    CLI::App* check;
-    CLI::App* ps;
-    CLI::App* pause;
-    CLI::App* resume;
-    CLI::App* stats;
-    CLI::App* doctor;
+// The subcommands. Adding one is a row here, its case in main.cpp's dispatch, and its section of
+// sandbox(1) and the completions (tests/check-docs.sh holds those to --help).
+enum class Operand { None, Profile, OptionalProfile, Name };
+
+struct SubcommandSpec {
+    const char* name;
+    Command command;
+    const char* summary;
+    Operand operand = Operand::None;
+    bool run_options = false;         // run and shell: every option of a run
+    const char* json_help = nullptr;  // --json, with what it prints
+    const char* verbose_help = nullptr;
+    const char* footer = nullptr;
+    const char* default_profile = nullptr;  // OptionalProfile: the profile when none is named
 };
 
-// `chosen` is the subcommand named on the command line ("" if none yet): only run and shell
-// take the run options, and only the chosen one gets them. Declaring an option costs CLI11
-// more than the rest of parsing, and this runs at every start (bench/startup).
-Subcommands add_subcommands(CLI::App& app, CommandLine& line, std::string& user_mode, const std::string& chosen) {
-    const char* const after = "Anything after -- is the command and its arguments (default: the profile's command).";
-    auto* run = app.add_subcommand("run", "Run a command in a new sandbox built from PROFILE");
-    if (chosen == "run") add_run_options(*run, line, user_mode);
-    run->add_option("profile", line.profile, "Profile name or path")->required();
-    run->footer(after);
+const char* const kAfterDashes = "Anything after -- is the command and its arguments (default: the profile's command).";
 
-    auto* shell = app.add_subcommand("shell", "Run a throwaway shell (PROFILE defaults to \"shell\")");
-    if (chosen == "shell") add_run_options(*shell, line, user_mode);
-    shell->add_option("profile", line.profile, "Profile name or path");
-    shell->footer(after);
+const SubcommandSpec kSubcommands[] = {
+    {"run", Command::Run, "Run a command in a new sandbox built from PROFILE", Operand::Profile, true, nullptr,
+     nullptr, kAfterDashes},
+    {"shell", Command::Run, "Run a throwaway shell (PROFILE defaults to \"shell\")", Operand::OptionalProfile, true,
+     nullptr, nullptr, kAfterDashes, "shell"},
+    {"check", Command::Check, "Validate PROFILE and print the effective profile", Operand::Profile, false, nullptr,
+     "Also print the plan", "Exit status: 0 when the profile is valid, 125 otherwise (with FILE:LINE:COL: message)."},
+    {"ps", Command::Ps, "List this user's running sandboxes", Operand::None, false, "Print a JSON array"},
+    {"pause", Command::Pause, "Freeze every process of sandbox NAME (cgroup.freeze)", Operand::Name},
+    {"resume", Command::Resume, "Thaw sandbox NAME", Operand::Name},
+    {"stats", Command::Stats, "Print cpu time, memory, pids, io and OOM kills of sandbox NAME", Operand::Name, false,
+     "Print a JSON object"},
+    {"doctor", Command::Doctor, "Print what this host can isolate and enforce, and why not"},
+};
 
-    auto* check = app.add_subcommand("check", "Validate PROFILE and print the effective profile");
-    check->add_flag("-v,--verbose", line.verbose, "Also print the plan");
-    check->add_option("profile", line.profile, "Profile name or path")->required();
-    check->footer("Exit status: 0 when the profile is valid, 125 otherwise (with FILE:LINE:COL: message).");
-
-    auto* ps = app.add_subcommand("ps", "List this user's running sandboxes");
-    ps->add_flag("--json", line.json, "Print a JSON array");
-    auto* pause = app.add_subcommand("pause", "Freeze every process of sandbox NAME (cgroup.freeze)");
-    pause->add_option("name", line.target, "The sandbox's name (see `sandbox ps`)")->required();
-    auto* resume = app.add_subcommand("resume", "Thaw sandbox NAME");
-    resume->add_option("name", line.target, "The sandbox's name (see `sandbox ps`)")->required();
-    auto* stats = app.add_subcommand("stats", "Print cpu time, memory, pids, io and OOM kills of sandbox NAME");
-    stats->add_option("name", line.target, "The sandbox's name (see `sandbox ps`)")->required();
-    stats->add_flag("--json", line.json, "Print a JSON object");
-    auto* doctor = app.add_subcommand("doctor", "Print what this host can isolate and enforce, and why not");
-    return {run, shell, check, ps, pause, resume, stats, doctor};
+// `chosen` is the subcommand named on the command line ("" if none yet): only the chosen one gets
+// its run options. Declaring an option costs CLI11 more than the rest of parsing, and this runs
+// at every start (bench/startup).
+CLI::App* add_subcommand(CLI::App& app, const SubcommandSpec& spec, CommandLine& line, std::string& user_mode,
+                         const std::string& chosen) {
+    auto* sub = app.add_subcommand(spec.name, spec.summary);
+    if (spec.run_options && chosen == spec.name) add_run_options(*sub, line, user_mode);
+    if (spec.verbose_help) sub->add_flag("-v,--verbose", line.verbose, spec.verbose_help);
+    if (spec.json_help) sub->add_flag("--json", line.json, spec.json_help);
+    switch (spec.operand) {
+        case Operand::Profile: sub->add_option("profile", line.profile, "Profile name or path")->required(); break;
+        case Operand::OptionalProfile: sub->add_option("profile", line.profile, "Profile name or path"); break;
+        case Operand::Name:
+            sub->add_option("name", line.target, "The sandbox's name (see `sandbox ps`)")->required();
+            break;
+        case Operand::None: break;
+    }
+    if (spec.footer) sub->footer(spec.footer);
+    return sub;
 }
 
 }  // namespace
@@ -140,7 +150,9 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv) {
     std::string chosen;
     for (int i = 1; i < argc && chosen.empty(); ++i)
         if (argv[i][0] != '-') chosen = argv[i];
-    Subcommands sub = add_subcommands(app, line, user_mode, chosen);
+    std::vector<std::pair<const SubcommandSpec*, CLI::App*>> subcommands;
+    for (const auto& spec : kSubcommands)
+        subcommands.emplace_back(&spec, add_subcommand(app, spec, line, user_mode, chosen));
     std::vector<std::string> ours = split_at_double_dash(argc, argv, line.overrides.command);
     try {
         app.parse(ours);
@@ -150,13 +162,11 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv) {
     } catch (const CLI::ParseError& error) {
         throw UsageError(error.what() + std::string("\nhint: see `sandbox --help`"));
     }
-    if (sub.check->parsed()) line.command = Command::Check;
-    if (sub.ps->parsed()) line.command = Command::Ps;
-    if (sub.pause->parsed()) line.command = Command::Pause;
-    if (sub.resume->parsed()) line.command = Command::Resume;
-    if (sub.stats->parsed()) line.command = Command::Stats;
-    if (sub.doctor->parsed()) line.command = Command::Doctor;
-    if (sub.shell->parsed() && line.profile.empty()) line.profile = "shell";
+    for (const auto& [spec, sub] : subcommands) {
+        if (!sub->parsed()) continue;
+        line.command = spec->command;
+        if (spec->default_profile && line.profile.empty()) line.profile = spec->default_profile;
+    }
     if (!user_mode.empty()) line.overrides.user_mode = parse_user_mode(user_mode);
     if (!line.network_mode.empty()) line.overrides.network = parse_network_mode(line.network_mode);
     if (line.learn) line.overrides.seccomp_mode = SeccompMode::Learn;
