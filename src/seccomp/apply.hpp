@@ -11,8 +11,9 @@ namespace sb {
 UniqueFd apply_seccomp(const SeccompProgram& program, bool want_listener);
 
 // Whether this kernel runs x32 system calls (x86_64; false elsewhere): one getpid with the x32 bit.
-// A host fact for the policy (see seccomp_architectures). Under a filter that refuses them (a
-// sandbox inside one of ours) the answer is no, which is what the payload would get.
+// A host fact for the policy (see seccomp_architectures). Asked only outside any seccomp filter:
+// under one (systemd's SystemCallArchitectures=native, a sandbox inside a sandbox) an x32 call may
+// kill the caller, so the answer is then "it may", and the filter covers x32 in full.
 bool kernel_runs_x32();
 
 }  // namespace sb

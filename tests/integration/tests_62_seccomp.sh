@@ -88,6 +88,25 @@ t_seccomp_x32_abi_filtered() {
   fi
 }
 
+t_seccomp_runs_under_a_native_only_filter() {
+  # systemd's SystemCallArchitectures=native kills a process that makes an x32 call: the x32
+  # probe must not make one there (regression: every command died of SIGSYS, exit 159). Such a
+  # filter needs no_new_privs, under which the setuid newuidmap cannot help: only the caller's id.
+  local p
+  p=$(mkprofile p default '[user]' 'subordinate_ids = false')
+  LAST_CMD="sandbox-probe native-only sandbox run"
+  RC=0
+  "$PROBE" native-only "$SANDBOX" run "$p" -- /probe exit 0 </dev/null >"$T/out" 2>"$T/err" || RC=$?
+  [ "$(val native_only "$T/out")" != unsupported ] || skip "the probe has no native-only filter for this architecture"
+  expect_rc 0 "a run under a native-only filter"
+  RC=0
+  "$PROBE" native-only "$SANDBOX" run --dry-run "$p" </dev/null >"$T/out" 2>"$T/err" || RC=$?
+  expect_rc 0 "--dry-run under a native-only filter"
+  # Filtered already, it cannot ask: the filter then covers x32 in full.
+  grep -q '^seccomp: enforce; architectures: x86_64 x86 x32;' "$T/out" ||
+    fail "under a filter, x32 is not covered in full" "$(grep '^seccomp:' "$T/out")"
+}
+
 t_seccomp_i386_abi_filtered() {
   "$PROBE" syscalls >"$T/host.out" 2>/dev/null
   [ "$(val i386 "$T/host.out")" = available ] ||

@@ -29,7 +29,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/keyctl.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 
 extern char **environ;
 int cmd_syscalls(void);
@@ -782,6 +786,36 @@ static int cmd_keyring_inside(const char *session_arg, const char *key_arg)
     return 0;
 }
 
+/*
+ * native-only CMD...: OUTSIDE the sandbox. Runs CMD under the filter systemd loads for
+ * SystemCallArchitectures=native (libseccomp's native architecture only, its default bad-arch
+ * action): a call of any other ABI, x32 included, kills the process.
+ */
+static int cmd_native_only(char **argv)
+{
+#if defined(__x86_64__)
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+    };
+    struct sock_fprog prog = {sizeof code / sizeof code[0], code};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
+        printf("native_only=%s\n", errname(errno));
+        return 3;
+    }
+    execvp(argv[0], argv);
+    return 127;
+#else
+    (void)argv;
+    printf("native_only=unsupported\n");
+    return 3;
+#endif
+}
+
 /* ---------- dispatch ---------- */
 
 int main(int argc, char **argv)
@@ -867,6 +901,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "keyring-caller") && a2)
         return cmd_keyring_caller(argc - 2, argv + 2);
+    if (!strcmp(cmd, "native-only") && a2)
+        return cmd_native_only(argv + 2);
     if (!strcmp(cmd, "keyring-inside") && a2 && a3)
         return cmd_keyring_inside(a2, a3);
     if (!strcmp(cmd, "direct-read") && a2)
@@ -878,6 +914,6 @@ int main(int argc, char **argv)
             "       forks N|alloc MIB|spin MS|direct-read DEV BYTES|json-check|json-get KEY|\n"
             "       set-xattr PATH NAME VALUE|syscalls|nested RO-DIR MASKED|\n"
             "       nested-tmpfs DIR|abstract-connect NAME|kill PID SIG|refuse-many N|\n"
-            "       keyring-caller CMD...|keyring-inside SESSION KEY\n", cmd);
+            "       keyring-caller CMD...|keyring-inside SESSION KEY|native-only CMD...\n", cmd);
     return 2;
 }
