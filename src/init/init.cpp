@@ -140,18 +140,18 @@ bool reap_children(pid_t payload, int& payload_status) {
         // The signal mask inherited from the supervisor already blocks these.
         UniqueFd signals = in_stage(Stage::Init, [] { return make_signalfd(forwarded_signal_set(true)); });
         // Before the filesystem: the interface needs the host's /dev/net/tun and /proc/sys.
-        if (child.plan.network == NetworkMode::Slirp) {
-            UniqueFd frames = setup_guest_interface(child.plan.slirp);
+        if (child.slirp) {
+            UniqueFd frames = setup_guest_interface(*child.slirp);
             send_message(child.sync, Message{MessageType::NetworkReady, 0, 0, {}}, {frames.get()});
         }
-        setup_filesystem(child.plan.mounts, child.plan.process.uid, child.plan.process.gid, child.plan.state_dir);
-        setup_hostname(child.plan.namespaces);
-        if (child.plan.namespaces.net) setup_loopback();
+        setup_filesystem(child.mounts, child.process.uid, child.process.gid, child.state_dir);
+        setup_hostname(child.namespaces);
+        if (child.namespaces.net) setup_loopback();
         Terminal terminal;
         if (child.terminal_fds) terminal = in_stage(Stage::Terminal, open_terminal);
         // Everything that can fail is set up before the payload's first instruction.
-        if (child.plan.network == NetworkMode::Slirp) in_stage(Stage::Network, [&] { wait_for_network(child.sync); });
-        bool loaded_before_fork = filter_loaded_before_fork(child.plan.seccomp);
+        if (child.slirp) in_stage(Stage::Network, [&] { wait_for_network(child.sync); });
+        bool loaded_before_fork = child.filter_before_fork;
         if (loaded_before_fork) in_stage(Stage::Seccomp, [&] { load_filter_before_fork(child); });
         // Announce before forking: the payload's own messages (exec failed) must come after.
         send_message(child.sync, Message{MessageType::PayloadStarted, 0, 0, {}}, {terminal.master.get()});

@@ -3,17 +3,32 @@
 #pragma once
 #include <cerrno>
 
-#include "plan/plan.hpp"
+#include <string>
+#include <vector>
+
+#include "landlock/plan.hpp"
+#include "mount/mount_plan.hpp"
+#include "net/slirp_settings.hpp"
+#include "ns/namespace_plan.hpp"
+#include "plan/process_spec.hpp"
 #include "seccomp/compile.hpp"
 #include "sys/error.hpp"
 
 namespace sb {
 
+// What the processes inside get: their slices of the plan, never the whole Plan (an exec into a
+// running sandbox or an OCI front-end fills the same slices from elsewhere).
 struct SandboxChild {
-    const Plan& plan;
-    int sync;          // our end of the sync socket (CLOEXEC)
-    unsigned terminal_fds;  // bit N: the caller's fd N is a terminal; it gets a pty of our own
+    const NamespacePlan& namespaces;
+    const std::vector<MountStep>& mounts;
+    const std::string& state_dir;   // hidden wherever a bind shows it
+    const SlirpSettings* slirp;     // the guest's interface with network mode slirp, else none
+    const ProcessSpec& process;     // the payload
+    const LandlockPlan& landlock;
     const SeccompProgram& seccomp;  // compiled by the supervisor before the clone
+    bool filter_before_fork;        // pid 1 loads it and the payload inherits it (filter_loaded_before_fork)
+    int sync;                       // our end of the sync socket (CLOEXEC)
+    unsigned terminal_fds;          // bit N: the caller's fd N is a terminal; it gets a pty of our own
 };
 
 // C: in the new user namespace; waits for the maps, creates the nested namespaces and clones

@@ -92,30 +92,30 @@ int exec_command(const std::vector<std::string>& argv, const std::vector<std::st
 }  // namespace
 
 void run_payload(const SandboxChild& child, int terminal) {
-    const Plan& plan = child.plan;
+    const ProcessSpec& process = child.process;
     try {
         reset_signals_for_exec();
         in_stage(Stage::Terminal, [&] { apply_terminal(terminal, child.terminal_fds); });
-        in_stage(Stage::Credentials, [&] { apply_credentials(plan.process); });
-        if (::chdir(plan.process.cwd.c_str()) < 0)
-            throw SetupError(Stage::Cwd, "chdir " + plan.process.cwd + ": " + std::strerror(errno),
+        in_stage(Stage::Credentials, [&] { apply_credentials(process); });
+        if (::chdir(process.cwd.c_str()) < 0)
+            throw SetupError(Stage::Cwd, "chdir " + process.cwd + ": " + std::strerror(errno),
                              "the working directory must exist inside the sandbox: mount it, or set "
                              "`cwd` in the profile or --cwd");
         // Only 0-2 survive: everything else (our sync socket included) closes at exec.
         mark_fds_cloexec();
-        in_stage(Stage::Rlimits, [&] { apply_rlimits(plan.process.rlimits); });
-        in_stage(Stage::Landlock, [&] { apply_landlock(plan.landlock); });
+        in_stage(Stage::Rlimits, [&] { apply_rlimits(process.rlimits); });
+        in_stage(Stage::Landlock, [&] { apply_landlock(child.landlock); });
         // Last: a profile's denials may refuse a call of the steps above. In log and learn modes
         // the supervisor gets the listener before our exec can make a refused call.
-        if (!filter_loaded_before_fork(plan.seccomp)) {
+        if (!child.filter_before_fork) {
             UniqueFd listener = in_stage(Stage::Seccomp, [&] { return apply_seccomp(child.seccomp, true); });
             if (listener) send_message(child.sync, Message{MessageType::SeccompListener, 0, 0, {}}, {listener.get()});
         }
     } catch (const std::exception& error) {
         fail_child(child.sync, error);
     }
-    int err = exec_command(plan.process.argv, plan.process.env);
-    send_message_noexcept(child.sync, to_message(ExecFailedFields{err, plan.process.argv[0]}));
+    int err = exec_command(process.argv, process.env);
+    send_message_noexcept(child.sync, to_message(ExecFailedFields{err, process.argv[0]}));
     ::_exit(exit_code_for_exec_error(err));
 }
 

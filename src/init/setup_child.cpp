@@ -74,7 +74,7 @@ void run_setup_child(const SandboxChild& child) {
         auto go = receive_message(child.sync);
         if (!go || go->message.type != MessageType::MapsWritten) ::_exit(kExitSetupFailed);
         in_stage(Stage::Keyring, join_fresh_session_keyring);
-        setup_nested_namespaces(child.plan.namespaces);
+        setup_nested_namespaces(child.namespaces);
         UniqueFd init_pidfd;
         // CLONE_PARENT: I becomes the supervisor's child, so it can wait for it and I's
         // parent-death signal follows the supervisor, not this short-lived process.

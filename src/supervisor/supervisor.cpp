@@ -226,7 +226,10 @@ void Supervisor::start_children() {
     if (pid == 0) {
         mine.reset();
         signals_.reset();
-        run_setup_child(SandboxChild{plan_, theirs.get(), terminals_, seccomp_});
+        run_setup_child(SandboxChild{plan_.namespaces, plan_.mounts, plan_.state_dir,
+                                     plan_.network == NetworkMode::Slirp ? &plan_.slirp : nullptr, plan_.process,
+                                     plan_.landlock, seccomp_, filter_loaded_before_fork(plan_.seccomp), theirs.get(),
+                                     terminals_});
     }
     setup_ = ChildProcess(pid, std::move(pidfd));
     sync_ = std::move(mine);
