@@ -2,30 +2,51 @@
 
 namespace sb {
 
-namespace {
-struct KindName {
-    MountKind kind;
-    const char* name;
-};
-constexpr KindName kKindNames[] = {
-    {MountKind::RoBind, "ro-bind"}, {MountKind::Bind, "bind"},
-    {MountKind::BindTry, "bind-try"}, {MountKind::RoBindTry, "ro-bind-try"},
-    {MountKind::Tmpfs, "tmpfs"}, {MountKind::Dir, "dir"},
-    {MountKind::Symlink, "symlink"}, {MountKind::File, "file"},
-    {MountKind::Proc, "proc"}, {MountKind::Dev, "dev"},
-};
-}  // namespace
-
 const char* to_string(MountKind kind) {
-    if (kind == MountKind::Cgroup) return "cgroup";  // added by the plan, not a profile type
-    for (const auto& entry : kKindNames)
-        if (entry.kind == kind) return entry.name;
+    switch (kind) {
+        case MountKind::RoBind: return "ro-bind";
+        case MountKind::Bind: return "bind";
+        case MountKind::Tmpfs: return "tmpfs";
+        case MountKind::Dir: return "dir";
+        case MountKind::Symlink: return "symlink";
+        case MountKind::File: return "file";
+        case MountKind::Proc: return "proc";
+        case MountKind::Dev: return "dev";
+        case MountKind::Cgroup: return "cgroup";  // added by the plan, not a profile type
+    }
     return "?";
 }
-std::optional<MountKind> parse_mount_kind(const std::string& text) {
-    for (const auto& entry : kKindNames)
-        if (text == entry.name) return entry.kind;
-    return std::nullopt;
+
+const std::vector<MountType>& mount_types() {
+    using namespace mount_keys;
+    constexpr unsigned kBindKeys = kDevices | kFollowSymlinks;
+    static const std::vector<MountType> types = {
+        {"ro-bind", MountKind::RoBind, MountSource::HostPath, kBindKeys, false, true},
+        {"bind", MountKind::Bind, MountSource::HostPath, kBindKeys | kAllowSensitive},
+        {"bind-try", MountKind::Bind, MountSource::HostPath, kBindKeys | kAllowSensitive, true},
+        {"ro-bind-try", MountKind::RoBind, MountSource::HostPath, kBindKeys, true, true},
+        {"tmpfs", MountKind::Tmpfs, MountSource::None, kSize | kMode},
+        {"dir", MountKind::Dir, MountSource::None, kMode},
+        {"symlink", MountKind::Symlink, MountSource::LinkText},
+        {"file", MountKind::File, MountSource::None, kMode | kContents, false, true, true, 0644},
+        {"proc", MountKind::Proc},
+        {"dev", MountKind::Dev},
+    };
+    return types;
+}
+
+const MountType* find_mount_type(const std::string& name) {
+    for (const auto& type : mount_types())
+        if (name == type.name) return &type;
+    return nullptr;
+}
+
+std::string mount_type_names() {
+    std::string out;
+    const auto& types = mount_types();
+    for (std::size_t i = 0; i < types.size(); ++i)
+        out += std::string(i == 0 ? "" : i + 1 == types.size() ? " or " : ", ") + types[i].name;
+    return out;
 }
 
 }  // namespace sb

@@ -10,11 +10,47 @@
 
 namespace sb {
 
-// The kinds a profile names (the -try ones become plain binds in the plan) and cgroup, which
-// the plan adds.
-enum class MountKind { RoBind, Bind, BindTry, RoBindTry, Tmpfs, Dir, Symlink, File, Proc, Dev, Cgroup };
+// The kinds of step the plan makes (mount/setup.cpp applies each). Profiles name mount types
+// (below), which become these; cgroup is added by the plan.
+enum class MountKind { RoBind, Bind, Tmpfs, Dir, Symlink, File, Proc, Dev, Cgroup };
 const char* to_string(MountKind kind);
-std::optional<MountKind> parse_mount_kind(const std::string& text);
+
+// What a [[mount]]'s `source` is.
+enum class MountSource {
+    None,      // none taken (tmpfs, dir, file, proc, dev)
+    HostPath,  // a host path, required; `target` defaults to it (binds)
+    LinkText,  // the link's contents, required (symlink)
+};
+
+// The optional keys of a [[mount]] beyond type, source and target (a bit mask).
+namespace mount_keys {
+constexpr unsigned kSize = 1, kMode = 2, kContents = 4, kDevices = 8, kFollowSymlinks = 16, kAllowSensitive = 32;
+}
+
+// A [[mount]] type of profiles: its name, the step it becomes and the keys it takes.
+//
+// Worked example: adding `type = "overlay-try"` that makes a step of an existing kind is one row
+// in mount_types() (mount/mount_kind.cpp) and its entry in man/sandbox.toml.5; the profile
+// parser (keys allowed, keys required, errors with file:line:col), --dry-run, `check`'s rendering,
+// the plan's treatment of missing sources and sensitive binds, and Landlock follow from the row.
+// A type that needs a new kind of step adds that MountKind and its case in mount/setup.cpp's
+// apply_step: three places.
+struct MountType {
+    const char* name;  // "ro-bind-try"
+    MountKind kind;    // the plan's step
+    MountSource source = MountSource::None;
+    unsigned keys = 0;                   // the optional keys it takes (mount_keys)
+    bool skip_missing_source = false;    // -try: no step when the source does not exist
+    bool read_only = false;              // the step is read-only
+    bool contents_required = false;      // file: `contents` must be given
+    unsigned default_mode = 0755;        // for `mode`
+};
+
+// Every type, in the order the manual lists them.
+const std::vector<MountType>& mount_types();
+const MountType* find_mount_type(const std::string& name);
+// "ro-bind, bind, ..., proc or dev": for the error about an unknown type.
+std::string mount_type_names();
 
 // One step of the filesystem plan, applied in order inside the new root.
 struct MountStep {

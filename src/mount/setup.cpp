@@ -420,9 +420,6 @@ void apply_step(Roots& roots, const MountStep& step) {
     switch (step.kind) {
         case MountKind::RoBind:
         case MountKind::Bind: bind_from_host(roots, step); break;
-        case MountKind::BindTry:
-        case MountKind::RoBindTry:  // the plan resolves these: a bind, or nothing when the source is missing
-            throw SetupError(Stage::Mount, "a -try mount reached set-up unresolved", hint(Cause::Bug));
         case MountKind::Tmpfs:
             if (step.mirror) {
                 mirror_directory(roots, step);

@@ -10,11 +10,8 @@
 namespace sb {
 namespace {
 
-bool is_bind(MountKind kind) {
-    return kind == MountKind::RoBind || kind == MountKind::Bind || kind == MountKind::BindTry ||
-           kind == MountKind::RoBindTry;
-}
-bool is_try(MountKind kind) { return kind == MountKind::BindTry || kind == MountKind::RoBindTry; }
+bool is_bind(const MountSpec& spec) { return spec.type->source == MountSource::HostPath; }
+bool is_bind(MountKind kind) { return kind == MountKind::RoBind || kind == MountKind::Bind; }
 
 std::size_t depth(const std::string& path) { return std::count(path.begin(), path.end(), '/'); }
 
@@ -110,7 +107,8 @@ std::string sensitive_reason(const std::string& resolved, const HostFacts& facts
 // does not evade it) needs allow_sensitive = true. `shell` started in /tmp or ~ would otherwise
 // hand the payload all of it.
 void check_sensitive_bind(const MountSpec& spec, const std::string& resolved, const HostFacts& facts) {
-    if (spec.allow_sensitive || (spec.kind != MountKind::Bind && spec.kind != MountKind::BindTry)) return;
+    // The types that may be writable binds are those that take allow_sensitive.
+    if (spec.allow_sensitive || !(spec.type->keys & mount_keys::kAllowSensitive)) return;
     std::string reason = sensitive_reason(resolved, facts);
     if (reason.empty()) return;
     throw ConfigError(spec.source_where.line > 0 ? spec.source_where : spec.where,
@@ -123,27 +121,24 @@ void check_sensitive_bind(const MountSpec& spec, const std::string& resolved, co
 std::vector<MountStep> plan_mounts(const Profile& profile, const HostFacts& facts) {
     std::vector<MountStep> steps;
     for (const auto& spec : profile.mounts) {
-        if (is_bind(spec.kind) && !facts.path_exists(spec.source)) {
-            if (is_try(spec.kind)) continue;
+        if (is_bind(spec) && !facts.path_exists(spec.source)) {
+            if (spec.type->skip_missing_source) continue;
             throw ConfigError(spec.source_where.line > 0 ? spec.source_where : spec.where, "bind source " + spec.source +
-                                              " does not exist (use type \"" +
-                                              (spec.kind == MountKind::RoBind ? "ro-bind-try" : "bind-try") +
-                                              "\" to skip a missing path)");
+                                              " does not exist (use type \"" + spec.type->name +
+                                              "-try\" to skip a missing path)");
         }
         MountStep step;
-        step.kind = spec.kind == MountKind::BindTry     ? MountKind::Bind
-                    : spec.kind == MountKind::RoBindTry ? MountKind::RoBind
-                                                        : spec.kind;
+        step.kind = spec.type->kind;
         step.source = spec.source;
         step.target = spec.target;
         step.where = spec.target_where.line > 0 ? spec.target_where : spec.where;
-        step.read_only = step.kind == MountKind::RoBind || step.kind == MountKind::File;
+        step.read_only = spec.type->read_only;
         step.size_bytes = spec.size_bytes.value_or(0);
-        step.mode = spec.mode.value_or(spec.kind == MountKind::File ? 0644 : 0755);
+        step.mode = spec.mode.value_or(spec.type->default_mode);
         step.contents = spec.contents;
         step.devices = spec.devices;
         step.follow_symlinks = spec.follow_symlinks;
-        if (is_bind(spec.kind)) {
+        if (is_bind(spec)) {
             step.resolved_source = checked_bind_source(spec, facts);
             check_sensitive_bind(spec, step.resolved_source, facts);
         }

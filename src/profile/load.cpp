@@ -135,49 +135,42 @@ void parse_env(const FileParser& p, const toml::table& table, Layer& layer) {
     }
 }
 
-bool is_bind_kind(MountKind kind) {
-    return kind == MountKind::RoBind || kind == MountKind::Bind || kind == MountKind::BindTry ||
-           kind == MountKind::RoBindTry;
-}
-
-MountKind mount_kind_of(const FileParser& p, const toml::table& table, const toml::node& node) {
+const MountType& mount_type_of(const FileParser& p, const toml::table& table, const toml::node& node) {
     const auto* type = table.get("type");
     if (!type) throw ConfigError(p.at(node), "[[mount]] needs a 'type'");
     std::string name = p.string_value("type", *type);
-    auto kind = parse_mount_kind(name);
-    if (!kind)
-        throw ConfigError(p.at(*type), "unknown mount type \"" + name +
-                                           "\" (expected ro-bind, bind, bind-try, ro-bind-try, tmpfs, "
-                                           "dir, symlink, file, proc or dev)");
-    return *kind;
+    const MountType* found = find_mount_type(name);
+    if (!found)
+        throw ConfigError(p.at(*type), "unknown mount type \"" + name + "\" (expected " + mount_type_names() + ")");
+    return *found;
 }
 
-// Rejects keys that mean nothing for this kind of mount (a size on a bind, say).
-void check_keys_apply(const FileParser& p, const toml::table& table, MountKind kind) {
+// Rejects keys that mean nothing for this type of mount (a size on a bind, say).
+void check_keys_apply(const FileParser& p, const toml::table& table, const MountType& type) {
     auto forbid = [&](const char* key, bool allowed) {
         if (const auto* found = table.get(key); found && !allowed)
-            throw ConfigError(p.at(*found), std::string("'") + key + "' does not apply to a " +
-                                                to_string(kind) + " mount");
+            throw ConfigError(p.at(*found), std::string("'") + key + "' does not apply to a " + type.name + " mount");
     };
-    forbid("source", is_bind_kind(kind) || kind == MountKind::Symlink);
-    forbid("size", kind == MountKind::Tmpfs);
-    forbid("mode", kind == MountKind::Tmpfs || kind == MountKind::Dir || kind == MountKind::File);
-    forbid("contents", kind == MountKind::File);
-    forbid("devices", is_bind_kind(kind));
-    forbid("follow_symlinks", is_bind_kind(kind));
-    forbid("allow_sensitive", kind == MountKind::Bind || kind == MountKind::BindTry);
+    using namespace mount_keys;
+    forbid("source", type.source != MountSource::None);
+    forbid("size", type.keys & kSize);
+    forbid("mode", type.keys & kMode);
+    forbid("contents", type.keys & kContents);
+    forbid("devices", type.keys & kDevices);
+    forbid("follow_symlinks", type.keys & kFollowSymlinks);
+    forbid("allow_sensitive", type.keys & kAllowSensitive);
 }
 
 void parse_mount_paths(const FileParser& p, const toml::table& table, const toml::node& node, MountSpec& mount) {
-    bool is_bind = is_bind_kind(mount.kind);
+    bool is_bind = mount.type->source == MountSource::HostPath;
     mount.source_where = mount.target_where = mount.where;
     if (const auto* source = table.get("source")) {
         mount.source = is_bind ? p.path_value("source", *source) : p.string_value("source", *source);
         mount.source_where = mount.target_where = p.at(*source);
-        if (mount.kind == MountKind::Symlink && mount.source.empty())
-            throw ConfigError(p.at(*source), "a symlink's 'source' must not be empty");
-    } else if (is_bind || mount.kind == MountKind::Symlink) {
-        throw ConfigError(p.at(node), std::string("a ") + to_string(mount.kind) + " mount needs a 'source'");
+        if (mount.type->source == MountSource::LinkText && mount.source.empty())
+            throw ConfigError(p.at(*source), std::string("a ") + mount.type->name + "'s 'source' must not be empty");
+    } else if (mount.type->source != MountSource::None) {
+        throw ConfigError(p.at(node), std::string("a ") + mount.type->name + " mount needs a 'source'");
     }
     if (const auto* target = table.get("target")) {
         mount.target = p.path_value("target", *target);
@@ -187,7 +180,7 @@ void parse_mount_paths(const FileParser& p, const toml::table& table, const toml
     } else if (is_bind) {
         mount.target = mount.source;
     } else {
-        throw ConfigError(p.at(node), std::string("a ") + to_string(mount.kind) + " mount needs a 'target'");
+        throw ConfigError(p.at(node), std::string("a ") + mount.type->name + " mount needs a 'target'");
     }
 }
 
@@ -197,8 +190,8 @@ MountSpec parse_mount(const FileParser& p, const toml::node& node) {
     p.only_keys(*table, {"type", "source", "target", "size", "mode", "contents", "devices", "follow_symlinks", "allow_sensitive"}, "[[mount]]");
     MountSpec mount;
     mount.where = p.at(node);
-    mount.kind = mount_kind_of(p, *table, node);
-    check_keys_apply(p, *table, mount.kind);
+    mount.type = &mount_type_of(p, *table, node);
+    check_keys_apply(p, *table, *mount.type);
     parse_mount_paths(p, *table, node, mount);
     if (const auto* size = table->get("size")) mount.size_bytes = p.size_value(*size);
     if (const auto* mode = table->get("mode")) mount.mode = p.mode_value(*mode);
@@ -211,8 +204,8 @@ MountSpec parse_mount(const FileParser& p, const toml::node& node) {
         const auto* text = contents->as_string();
         if (!text) p.wrong_type("contents", *contents, "a string");
         mount.contents = text->get();  // contents are literal: no variable expansion
-    } else if (mount.kind == MountKind::File) {
-        throw ConfigError(p.at(node), "a file mount needs 'contents'");
+    } else if (mount.type->contents_required) {
+        throw ConfigError(p.at(node), std::string("a ") + mount.type->name + " mount needs 'contents'");
     }
     return mount;
 }

@@ -34,7 +34,7 @@ std::vector<std::string> network_mode_names();
 std::string quoted_choices(const std::vector<std::string>& names);
 
 struct MountSpec {
-    MountKind kind = MountKind::Tmpfs;
+    const MountType* type = find_mount_type("tmpfs");  // never null (mount_types())
     std::string source;  // host path for binds; link contents for symlink
     std::string target;  // absolute, normalized path inside the sandbox
     std::optional<std::uint64_t> size_bytes;  // tmpfs

@@ -151,12 +151,12 @@ std::string render_profile_toml(const Profile& p) {
         if (auto found = p.rlimits.values.find(kind.name); found != p.rlimits.values.end())
             out << kind.name << " = " << quoted(format_rlimit_value(kind, found->second)) << "\n";
     for (const auto& m : p.mounts) {
-        out << "\n[[mount]]\ntype = " << quoted(to_string(m.kind)) << "\n";
+        out << "\n[[mount]]\ntype = " << quoted(m.type->name) << "\n";
         if (!m.source.empty()) out << "source = " << quoted(m.source) << "\n";
         out << "target = " << quoted(m.target) << "\n";
         if (m.size_bytes) out << "size = " << *m.size_bytes << "\n";
         if (m.mode) out << "mode = " << quoted(octal(*m.mode)) << "\n";
-        if (m.kind == MountKind::File) out << "contents = " << quoted(m.contents, false) << "\n";
+        if (m.type->keys & mount_keys::kContents) out << "contents = " << quoted(m.contents, false) << "\n";
         if (m.devices) out << "devices = true\n";
         if (m.follow_symlinks) out << "follow_symlinks = true\n";
         if (m.allow_sensitive) out << "allow_sensitive = true\n";

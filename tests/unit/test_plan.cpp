@@ -61,9 +61,9 @@ Profile profile_with_command() {
     return profile;
 }
 
-MountSpec mount(MountKind kind, const std::string& source, const std::string& target, int line = 1) {
+MountSpec mount(const char* type, const std::string& source, const std::string& target, int line = 1) {
     MountSpec spec;
-    spec.kind = kind;
+    spec.type = sb::find_mount_type(type);
     spec.source = source;
     spec.target = target;
     spec.where = {"/p/test.toml", line, 1};
@@ -246,10 +246,10 @@ TEST_CASE("plan: missing bind sources", "[plan][mounts]") {
     Profile profile = profile_with_command();
 
     SECTION("a bind-try with a missing source is dropped, an existing one kept as a bind") {
-        profile.mounts = {mount(MountKind::BindTry, "/opt/missing", "/opt/missing"),
-                          mount(MountKind::RoBindTry, "/srv/missing", "/srv"),
-                          mount(MountKind::BindTry, "/etc", "/etc"),
-                          mount(MountKind::RoBindTry, "/usr", "/usr")};
+        profile.mounts = {mount("bind-try", "/opt/missing", "/opt/missing"),
+                          mount("ro-bind-try", "/srv/missing", "/srv"),
+                          mount("bind-try", "/etc", "/etc"),
+                          mount("ro-bind-try", "/usr", "/usr")};
         Plan plan = sb::build_plan(profile, {}, facts);
         REQUIRE(plan.mounts.size() == 2);
         CHECK(plan.mounts[0].kind == MountKind::Bind);
@@ -260,8 +260,8 @@ TEST_CASE("plan: missing bind sources", "[plan][mounts]") {
         CHECK(plan.mounts[1].read_only);
     }
     SECTION("a bind with a missing source is a ConfigError at the mount") {
-        profile.mounts = {mount(MountKind::RoBind, "/usr", "/usr", 3),
-                          mount(MountKind::Bind, "/data/missing", "/data", 7)};
+        profile.mounts = {mount("ro-bind", "/usr", "/usr", 3),
+                          mount("bind", "/data/missing", "/data", 7)};
         try {
             sb::build_plan(profile, {}, facts);
             FAIL("no ConfigError");
@@ -274,13 +274,13 @@ TEST_CASE("plan: missing bind sources", "[plan][mounts]") {
         }
     }
     SECTION("a ro-bind with a missing source suggests ro-bind-try") {
-        profile.mounts = {mount(MountKind::RoBind, "/nix", "/nix", 4)};
+        profile.mounts = {mount("ro-bind", "/nix", "/nix", 4)};
         CHECK_THROWS_MATCHES(sb::build_plan(profile, {}, facts), sb::ConfigError,
                              Catch::Matchers::Message("/p/test.toml:4:1: bind source /nix does not exist "
                                                       "(use type \"ro-bind-try\" to skip a missing path)"));
     }
     SECTION("non-bind kinds never ask whether the source exists") {
-        profile.mounts = {mount(MountKind::Symlink, "nowhere", "/link")};
+        profile.mounts = {mount("symlink", "nowhere", "/link")};
         Plan plan = sb::build_plan(profile, {}, facts);
         REQUIRE(plan.mounts.size() == 1);
         CHECK(plan.mounts[0].source == "nowhere");
@@ -289,14 +289,14 @@ TEST_CASE("plan: missing bind sources", "[plan][mounts]") {
 
 TEST_CASE("plan: mount steps carry defaults", "[plan][mounts]") {
     Profile profile = profile_with_command();
-    MountSpec tmp = mount(MountKind::Tmpfs, "", "/tmp");
-    MountSpec sized = mount(MountKind::Tmpfs, "", "/run");
+    MountSpec tmp = mount("tmpfs", "", "/tmp");
+    MountSpec sized = mount("tmpfs", "", "/run");
     sized.size_bytes = 1 << 20;
     sized.mode = 0700;
-    MountSpec file = mount(MountKind::File, "", "/motd");  // all at depth 1: the order is kept
+    MountSpec file = mount("file", "", "/motd");  // all at depth 1: the order is kept
     file.contents = "hi\n";
-    MountSpec dir = mount(MountKind::Dir, "", "/d");
-    profile.mounts = {tmp, sized, file, dir, mount(MountKind::Bind, "/a", "/b")};
+    MountSpec dir = mount("dir", "", "/d");
+    profile.mounts = {tmp, sized, file, dir, mount("bind", "/a", "/b")};
     Plan plan = sb::build_plan(profile, {}, rootless_facts());
     REQUIRE(plan.mounts.size() == 5);
     const auto& m = plan.mounts;
@@ -336,8 +336,8 @@ TEST_CASE("order_mounts: parents before children, equal depth keeps profile orde
 
 TEST_CASE("plan: the plan's mounts are ordered by depth", "[plan][mounts]") {
     Profile profile = profile_with_command();
-    profile.mounts = {mount(MountKind::Dir, "", "/home/tester/work"), mount(MountKind::Tmpfs, "", "/home"),
-                      mount(MountKind::Dir, "", "/home/tester"), mount(MountKind::Proc, "", "/proc")};
+    profile.mounts = {mount("dir", "", "/home/tester/work"), mount("tmpfs", "", "/home"),
+                      mount("dir", "", "/home/tester"), mount("proc", "", "/proc")};
     Plan plan = sb::build_plan(profile, {}, rootless_facts());
     CHECK(step_targets(plan.mounts) == Strings{"/home", "/proc", "/home/tester", "/home/tester/work"});
 }
@@ -482,18 +482,18 @@ TEST_CASE("plan: a loaded golden profile plans end to end", "[plan]") {
 
 TEST_CASE("render_plan mentions every mount target and the maps", "[plan][render]") {
     Profile profile = profile_with_command();
-    MountSpec file = mount(MountKind::File, "", "/etc/motd");
+    MountSpec file = mount("file", "", "/etc/motd");
     file.contents = "12345";
-    MountSpec tmp = mount(MountKind::Tmpfs, "", "/tmp");
+    MountSpec tmp = mount("tmpfs", "", "/tmp");
     tmp.size_bytes = 4096;
     tmp.mode = 01777;
-    profile.mounts = {mount(MountKind::RoBind, "/usr", "/usr"), mount(MountKind::Bind, "/srv", "/data"),
+    profile.mounts = {mount("ro-bind", "/usr", "/usr"), mount("bind", "/srv", "/data"),
                       tmp,
-                      mount(MountKind::Symlink, "usr/bin", "/bin"),
+                      mount("symlink", "usr/bin", "/bin"),
                       file,
-                      mount(MountKind::Dir, "", "/home/tester"),
-                      mount(MountKind::Proc, "", "/proc"),
-                      mount(MountKind::Dev, "", "/dev")};
+                      mount("dir", "", "/home/tester"),
+                      mount("proc", "", "/proc"),
+                      mount("dev", "", "/dev")};
     profile.capabilities = {"CAP_NET_RAW"};
     Plan plan = sb::build_plan(profile, {}, rootless_facts());
     std::string text = sb::render_plan(plan);

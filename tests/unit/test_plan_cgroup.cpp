@@ -78,9 +78,9 @@ Profile limited_profile() {
     return profile;
 }
 
-MountSpec bind(MountKind kind, const std::string& source, const std::string& target) {
+MountSpec bind_mount(const char* type, const std::string& source, const std::string& target) {
     MountSpec spec;
-    spec.kind = kind;
+    spec.type = sb::find_mount_type(type);
     spec.source = source;
     spec.target = target;
     spec.where = {"/p/my-tool.toml", 3, 1};
@@ -269,7 +269,7 @@ TEST_CASE("plan cgroup: no cgroup mount when [namespaces] cgroup = false", "[pla
 TEST_CASE("plan cgroup: the cgroup mount is ordered after its parents", "[plan][cgroup][mounts]") {
     Profile profile = limited_profile();
     MountSpec sys;
-    sys.kind = MountKind::Tmpfs;
+    sys.type = sb::find_mount_type("tmpfs");
     sys.target = "/sys/fs";
     profile.mounts.push_back(sys);
     Plan plan = sb::build_plan(profile, {}, delegated_facts());
@@ -495,7 +495,7 @@ TEST_CASE("render_plan: each unenforceable limit is named", "[plan][render]") {
 
 TEST_CASE("plan state dir: a writable bind of its parent gets an empty read-only cover", "[plan][state]") {
     Profile profile = base_profile();
-    profile.mounts.push_back(bind(MountKind::Bind, "/run/user/1000", "/run/user/1000"));
+    profile.mounts.push_back(bind_mount("bind", "/run/user/1000", "/run/user/1000"));
     HostFacts facts = delegated_facts();
     facts.state_dir = kStateDir;
     Plan plan = sb::build_plan(profile, {}, facts);
@@ -514,7 +514,7 @@ TEST_CASE("plan state dir: a writable bind of its parent gets an empty read-only
 
 TEST_CASE("plan state dir: the cover follows the bind to another target", "[plan][state]") {
     Profile profile = base_profile();
-    profile.mounts.push_back(bind(MountKind::Bind, "/run/user/1000", "/xdg"));
+    profile.mounts.push_back(bind_mount("bind", "/run/user/1000", "/xdg"));
     HostFacts facts = delegated_facts();
     facts.state_dir = kStateDir;
     Plan plan = sb::build_plan(profile, {}, facts);
@@ -529,7 +529,7 @@ TEST_CASE("plan state dir: binds of /, of an ancestor and of the directory itsel
     facts.state_dir = kStateDir;
     auto cover_target = [&](const std::string& source, const std::string& target) -> std::string {
         Profile profile = base_profile();
-        profile.mounts.push_back(bind(MountKind::Bind, source, target));
+        profile.mounts.push_back(bind_mount("bind", source, target));
         Plan plan = sb::build_plan(profile, {}, facts);
         std::string found;
         for (const auto& m : plan.mounts)
@@ -554,7 +554,7 @@ TEST_CASE("plan state dir: binds of /, of an ancestor and of the directory itsel
 
 TEST_CASE("plan state dir: bind-try counts as a writable bind", "[plan][state]") {
     Profile profile = base_profile();
-    profile.mounts.push_back(bind(MountKind::BindTry, "/run/user/1000", "/run/user/1000"));
+    profile.mounts.push_back(bind_mount("bind-try", "/run/user/1000", "/run/user/1000"));
     HostFacts facts = delegated_facts();
     facts.state_dir = kStateDir;
     Plan plan = sb::build_plan(profile, {}, facts);
@@ -564,9 +564,9 @@ TEST_CASE("plan state dir: bind-try counts as a writable bind", "[plan][state]")
 TEST_CASE("plan state dir: read-only binds are covered too (no flock on the records)", "[plan][state]") {
     HostFacts facts = delegated_facts();
     facts.state_dir = kStateDir;
-    for (MountKind kind : {MountKind::RoBind, MountKind::RoBindTry}) {
+    for (const char* kind : {"ro-bind", "ro-bind-try"}) {
         Profile profile = base_profile();
-        profile.mounts.push_back(bind(kind, "/run/user/1000", "/run/user/1000"));
+        profile.mounts.push_back(bind_mount(kind, "/run/user/1000", "/run/user/1000"));
         Plan plan = sb::build_plan(profile, {}, facts);
         const MountStep* cover = find_step(plan, MountKind::Tmpfs, kStateDir);
         REQUIRE(cover);
@@ -576,7 +576,7 @@ TEST_CASE("plan state dir: read-only binds are covered too (no flock on the reco
 
 TEST_CASE("plan state dir: a missing bind-try adds no cover", "[plan][state]") {
     Profile profile = base_profile();
-    profile.mounts.push_back(bind(MountKind::BindTry, "/run/user/1000", "/run/user/1000"));
+    profile.mounts.push_back(bind_mount("bind-try", "/run/user/1000", "/run/user/1000"));
     HostFacts facts = delegated_facts();
     facts.state_dir = kStateDir;
     facts.path_exists = [](const std::string& path) { return path != "/run/user/1000"; };
@@ -587,7 +587,7 @@ TEST_CASE("plan state dir: a missing bind-try adds no cover", "[plan][state]") {
 
 TEST_CASE("plan state dir: no state dir, no cover", "[plan][state]") {
     Profile profile = base_profile();
-    profile.mounts.push_back(bind(MountKind::Bind, "/", "/host"));
+    profile.mounts.push_back(bind_mount("bind", "/", "/host"));
     HostFacts facts = delegated_facts();
     facts.state_dir.clear();
     Plan plan = sb::build_plan(profile, {}, facts);
@@ -596,8 +596,8 @@ TEST_CASE("plan state dir: no state dir, no cover", "[plan][state]") {
 
 TEST_CASE("plan state dir: one cover per writable bind that shows it", "[plan][state]") {
     Profile profile = base_profile();
-    profile.mounts.push_back(bind(MountKind::Bind, "/run/user/1000", "/run/user/1000"));
-    profile.mounts.push_back(bind(MountKind::Bind, "/", "/host"));
+    profile.mounts.push_back(bind_mount("bind", "/run/user/1000", "/run/user/1000"));
+    profile.mounts.push_back(bind_mount("bind", "/", "/host"));
     HostFacts facts = delegated_facts();
     facts.state_dir = kStateDir;
     Plan plan = sb::build_plan(profile, {}, facts);
@@ -631,7 +631,7 @@ TEST_CASE("plan state dir: a writable bind through a symlinked path is covered t
     std::filesystem::create_directories(dir.path() + "/run/user/1000/sandbox");
     std::filesystem::create_directory_symlink(dir.path() + "/run", dir.path() + "/var-run");
     Profile profile = base_profile();
-    profile.mounts.push_back(bind(MountKind::Bind, dir.path() + "/var-run/user/1000", "/xdg"));
+    profile.mounts.push_back(bind_mount("bind", dir.path() + "/var-run/user/1000", "/xdg"));
     profile.mounts.back().follow_symlinks = true;
     HostFacts facts = delegated_facts();
     facts.path_exists = [](const std::string& path) { return std::filesystem::exists(path); };
@@ -648,7 +648,7 @@ TEST_CASE("plan state dir: covered on a first run, through a symlinked runtime d
     std::filesystem::create_directories(dir.path() + "/real/1000");
     std::filesystem::create_directory_symlink(dir.path() + "/real", dir.path() + "/link");
     Profile profile = base_profile();
-    profile.mounts.push_back(bind(MountKind::Bind, dir.path() + "/real/1000", "/xdg"));
+    profile.mounts.push_back(bind_mount("bind", dir.path() + "/real/1000", "/xdg"));
     HostFacts facts = delegated_facts();
     facts.path_exists = [](const std::string& path) { return std::filesystem::exists(path); };
     facts.state_dir = dir.path() + "/link/1000/sandbox";

@@ -97,7 +97,7 @@ TEST_CASE("profile: the base file loads field by field", "[profile][golden]") {
     CHECK(p.env_set == EnvMap{{"PS1", "base$ "}, {"EDITOR_MODE", "vi"}});
     REQUIRE(p.mounts.size() == 3);
 
-    CHECK(p.mounts[0].kind == MountKind::RoBind);
+    CHECK(p.mounts[0].type->name == std::string("ro-bind"));
     CHECK(p.mounts[0].source == "/usr");
     CHECK(p.mounts[0].target == "/usr");  // a bind's target defaults to its source
     CHECK_FALSE(p.mounts[0].size_bytes);
@@ -105,14 +105,14 @@ TEST_CASE("profile: the base file loads field by field", "[profile][golden]") {
     CHECK(p.mounts[0].where.file == kValid + "/base.toml");
     CHECK(p.mounts[0].where.line == 24);
 
-    CHECK(p.mounts[1].kind == MountKind::Tmpfs);
+    CHECK(p.mounts[1].type->name == std::string("tmpfs"));
     CHECK(p.mounts[1].source.empty());
     CHECK(p.mounts[1].target == "/tmp");
     CHECK(p.mounts[1].size_bytes == std::optional<std::uint64_t>(64ULL << 20));
     CHECK(p.mounts[1].mode == std::optional<unsigned>(01777));
     CHECK(p.mounts[1].where.line == 28);
 
-    CHECK(p.mounts[2].kind == MountKind::Proc);
+    CHECK(p.mounts[2].type->name == std::string("proc"));
     CHECK(p.mounts[2].target == "/proc");
     CHECK(p.mounts[2].where.line == 34);
 }
@@ -137,14 +137,14 @@ TEST_CASE("profile: a child overrides scalars and merges lists over its parent",
     REQUIRE(p.mounts.size() == 4);
     const MountSpec* tmp = find_mount(p, "/tmp");
     REQUIRE(tmp);
-    CHECK(tmp->kind == MountKind::Tmpfs);
+    CHECK(tmp->type->name == std::string("tmpfs"));
     CHECK(tmp->size_bytes == std::optional<std::uint64_t>(16ULL << 20));
     CHECK_FALSE(tmp->mode);
     CHECK(tmp->where.file == kValid + "/child.toml");
     CHECK(tmp->where.line == 15);
     const MountSpec* work = find_mount(p, "/work");
     REQUIRE(work);
-    CHECK(work->kind == MountKind::Dir);
+    CHECK(work->type->name == std::string("dir"));
     CHECK(work->mode == std::optional<unsigned>(0700));
     CHECK(work->where.line == 20);
 }
@@ -171,13 +171,13 @@ TEST_CASE("profile: a grandchild merges over both ancestors", "[profile][golden]
     REQUIRE(p.mounts.size() == 5);
     const MountSpec* usr = find_mount(p, "/usr");
     REQUIRE(usr);
-    CHECK(usr->kind == MountKind::Bind);  // the grandchild's writable bind replaced the ro-bind
+    CHECK(usr->type->name == std::string("bind"));  // the grandchild's writable bind replaced the ro-bind
     CHECK(usr->source == "/usr");
     CHECK(usr->where.file == kValid + "/grandchild.toml");
     CHECK(usr->where.line == 21);
     const MountSpec* bin = find_mount(p, "/bin");
     REQUIRE(bin);
-    CHECK(bin->kind == MountKind::Symlink);
+    CHECK(bin->type->name == std::string("symlink"));
     CHECK(bin->source == "usr/bin");
     CHECK(find_mount(p, "/proc"));
     CHECK(find_mount(p, "/work"));
@@ -470,17 +470,17 @@ TEST_CASE("profile: mount kinds and their keys", "[profile]") {
         "[[mount]]\ntype = \"symlink\"\nsource = \"${HOME}/rel\"\ntarget = \"/l\"\n"
         "[[mount]]\ntype = \"dev\"\ntarget = \"/dev\"\n");
     REQUIRE(p.mounts.size() == 5);
-    CHECK(p.mounts[0].kind == MountKind::RoBindTry);
+    CHECK(p.mounts[0].type->name == std::string("ro-bind-try"));
     CHECK(p.mounts[0].source == "/opt/x");
     CHECK(p.mounts[0].target == "/opt/x");
-    CHECK(p.mounts[1].kind == MountKind::BindTry);
+    CHECK(p.mounts[1].type->name == std::string("bind-try"));
     CHECK(p.mounts[1].target == "/b");
-    CHECK(p.mounts[2].kind == MountKind::File);
+    CHECK(p.mounts[2].type->name == std::string("file"));
     CHECK(p.mounts[2].contents == "${NOT_EXPANDED} $$");  // contents are literal
     CHECK_FALSE(p.mounts[2].mode);
-    CHECK(p.mounts[3].kind == MountKind::Symlink);
+    CHECK(p.mounts[3].type->name == std::string("symlink"));
     CHECK(p.mounts[3].source == "/home/tester/rel");  // expanded, but not normalized as a path
-    CHECK(p.mounts[4].kind == MountKind::Dev);
+    CHECK(p.mounts[4].type->name == std::string("dev"));
 
     expect_text_error("[[mount]]\ntarget = \"/x\"\n", 1, 1, "[[mount]] needs a 'type'");
     expect_text_error("[[mount]]\ntype = \"tmpfs\"\n", 1, 1, "a tmpfs mount needs a 'target'");
@@ -575,7 +575,7 @@ TEST_CASE("profile: the same target in two files is not a conflict", "[profile]"
          {"/m/child.toml", "extends = [\"parent\"]\n[[mount]]\ntype = \"dir\"\ntarget = \"/x/\"\nmode = \"0711\"\n"}});
     Profile p = sb::load_profile("/m/child.toml", test::test_vars(), source);
     REQUIRE(p.mounts.size() == 1);
-    CHECK(p.mounts[0].kind == MountKind::Dir);
+    CHECK(p.mounts[0].type->name == std::string("dir"));
     CHECK(p.mounts[0].mode == std::optional<unsigned>(0711));
 }
 
@@ -671,17 +671,24 @@ TEST_CASE("normalize_absolute_path", "[profile][paths]") {
 }
 
 TEST_CASE("mount kind and user mode names", "[profile]") {
-    const std::pair<MountKind, const char*> kinds[] = {
-        {MountKind::RoBind, "ro-bind"}, {MountKind::Bind, "bind"}, {MountKind::BindTry, "bind-try"},
-        {MountKind::RoBindTry, "ro-bind-try"}, {MountKind::Tmpfs, "tmpfs"}, {MountKind::Dir, "dir"},
-        {MountKind::Symlink, "symlink"}, {MountKind::File, "file"}, {MountKind::Proc, "proc"},
-        {MountKind::Dev, "dev"}};
-    for (const auto& [kind, name] : kinds) {
-        CHECK(std::string(sb::to_string(kind)) == name);
-        CHECK(sb::parse_mount_kind(name) == std::optional<MountKind>(kind));
+    const std::pair<const char*, MountKind> types[] = {
+        {"ro-bind", MountKind::RoBind}, {"bind", MountKind::Bind}, {"bind-try", MountKind::Bind},
+        {"ro-bind-try", MountKind::RoBind}, {"tmpfs", MountKind::Tmpfs}, {"dir", MountKind::Dir},
+        {"symlink", MountKind::Symlink}, {"file", MountKind::File}, {"proc", MountKind::Proc},
+        {"dev", MountKind::Dev}};
+    REQUIRE(sb::mount_types().size() == std::size(types));
+    for (const auto& [name, kind] : types) {
+        INFO(name);
+        REQUIRE(sb::find_mount_type(name));
+        CHECK(sb::find_mount_type(name)->kind == kind);
+        CHECK(std::string(sb::find_mount_type(name)->name) == name);
     }
-    CHECK_FALSE(sb::parse_mount_kind("Bind"));
-    CHECK_FALSE(sb::parse_mount_kind(""));
+    CHECK(std::string(sb::to_string(MountKind::RoBind)) == "ro-bind");
+    CHECK(std::string(sb::to_string(MountKind::Cgroup)) == "cgroup");
+    CHECK_FALSE(sb::find_mount_type("Bind"));
+    CHECK_FALSE(sb::find_mount_type(""));
+    CHECK_FALSE(sb::find_mount_type("cgroup"));  // the plan's own, not a profile type
+    CHECK(sb::mount_type_names() == "ro-bind, bind, bind-try, ro-bind-try, tmpfs, dir, symlink, file, proc or dev");
     CHECK(sb::parse_user_mode("root") == std::optional<sb::UserMode>(sb::UserMode::Root));
     CHECK(sb::parse_user_mode("keep-id") == std::optional<sb::UserMode>(sb::UserMode::KeepId));
     CHECK_FALSE(sb::parse_user_mode("keepid"));
@@ -717,7 +724,7 @@ void check_same_profile(const Profile& a, const Profile& b) {
     REQUIRE(a.mounts.size() == b.mounts.size());
     for (std::size_t i = 0; i < a.mounts.size(); ++i) {
         INFO("mount " << i << " " << a.mounts[i].target);
-        CHECK(a.mounts[i].kind == b.mounts[i].kind);
+        CHECK(a.mounts[i].type == b.mounts[i].type);
         CHECK(a.mounts[i].source == b.mounts[i].source);
         CHECK(a.mounts[i].target == b.mounts[i].target);
         CHECK(a.mounts[i].size_bytes == b.mounts[i].size_bytes);
@@ -788,7 +795,7 @@ TEST_CASE("render: control characters and UTF-8 in file contents round-trip", "[
     Profile original;
     original.command = {"/bin/cat"};
     MountSpec file;
-    file.kind = MountKind::File;
+    file.type = sb::find_mount_type("file");
     file.target = "/etc/odd";
     file.contents = "cr\r\nctl \x01\x1f bell\a \"q\" 'single' \\ caf\xc3\xa9 \xe2\x9c\x93\n";
     original.mounts.push_back(file);
@@ -803,7 +810,7 @@ TEST_CASE("render: exact text of a small profile", "[profile][render]") {
     p.uid = 5;
     p.env_set = {{"B", "2"}, {"A", "1"}};
     MountSpec tmp;
-    tmp.kind = MountKind::Tmpfs;
+    tmp.type = sb::find_mount_type("tmpfs");
     tmp.target = "/tmp";
     tmp.size_bytes = 1024;
     tmp.mode = 01777;
@@ -854,7 +861,7 @@ TEST_CASE("render: a literal $$ in a value round-trips", "[profile][render]") {
 TEST_CASE("render: a DEL character in file contents round-trips", "[profile][render]") {
     Profile original;
     MountSpec file;
-    file.kind = MountKind::File;
+    file.type = sb::find_mount_type("file");
     file.target = "/etc/del";
     file.contents = "x\x7fy";
     original.mounts.push_back(file);
@@ -944,4 +951,59 @@ TEST_CASE("modes: one table spells each mode for profiles, the command line and 
     CHECK(sb::quoted_choices({"a", "b", "c"}) == "\"a\", \"b\" or \"c\"");
     CHECK(sb::quoted_choices({"root", "keep-id"}) == "\"root\" or \"keep-id\"");
     expect_text_error("[network]\nmode = \"tap\"\n", 2, 8, "[network] mode must be \"none\", \"slirp\" or \"host\"");
+}
+
+// The [[mount]] types come from one table (sb::mount_types): walk it, so that a new row is held to
+// the same rules as the others.
+TEST_CASE("mount types table: a type takes exactly the keys of its row", "[profile]") {
+    using namespace sb::mount_keys;
+    const std::pair<const char*, std::pair<unsigned, const char*>> optional_keys[] = {
+        {"size", {kSize, "\"1M\""}},          {"mode", {kMode, "\"0700\""}},
+        {"contents", {kContents, "\"x\""}},   {"devices", {kDevices, "true"}},
+        {"follow_symlinks", {kFollowSymlinks, "true"}}, {"allow_sensitive", {kAllowSensitive, "true"}},
+    };
+    for (const auto& type : sb::mount_types()) {
+        std::string base = std::string("[[mount]]\ntype = \"") + type.name + "\"\ntarget = \"/t\"\n";
+        if (type.source == sb::MountSource::HostPath) base += "source = \"/usr\"\n";
+        if (type.source == sb::MountSource::LinkText) base += "source = \"usr\"\n";
+        if (type.contents_required) base += "contents = \"x\"\n";
+        INFO(base);
+        CHECK_FALSE(test::config_error(base));
+        for (const auto& [key, bit_and_value] : optional_keys) {
+            if (type.contents_required && std::string(key) == "contents") continue;
+            INFO("key " << key);
+            auto error = test::config_error(base + key + " = " + bit_and_value.second + "\n");
+            CHECK(bool(error) == !(type.keys & bit_and_value.first));
+            if (error) CHECK(error->message() == std::string("'") + key + "' does not apply to a " + type.name + " mount");
+        }
+        if (type.source == sb::MountSource::None) {
+            auto error = test::config_error(base + "source = \"/usr\"\n");
+            REQUIRE(error);
+            CHECK(error->message() == std::string("'source' does not apply to a ") + type.name + " mount");
+        } else {
+            std::string without = std::string("[[mount]]\ntype = \"") + type.name + "\"\ntarget = \"/t\"\n";
+            auto error = test::config_error(without);
+            REQUIRE(error);
+            CHECK(error->message() == std::string("a ") + type.name + " mount needs a 'source'");
+        }
+    }
+}
+
+TEST_CASE("mount types table: every type renders and reads back as itself", "[profile]") {
+    std::string text;
+    int n = 0;
+    for (const auto& type : sb::mount_types()) {
+        text += std::string("[[mount]]\ntype = \"") + type.name + "\"\ntarget = \"/t" + std::to_string(n++) + "\"\n";
+        if (type.source == sb::MountSource::HostPath) text += "source = \"/usr\"\n";
+        if (type.source == sb::MountSource::LinkText) text += "source = \"usr\"\n";
+        if (type.contents_required) text += "contents = \"x\"\n";
+    }
+    Profile once = test::load_text(text);
+    Profile twice = test::load_text(sb::render_profile_toml(once));
+    REQUIRE(once.mounts.size() == sb::mount_types().size());
+    REQUIRE(twice.mounts.size() == once.mounts.size());
+    for (std::size_t i = 0; i < once.mounts.size(); ++i) {
+        CHECK(once.mounts[i].type == &sb::mount_types()[i]);
+        CHECK(twice.mounts[i].type == once.mounts[i].type);
+    }
 }
