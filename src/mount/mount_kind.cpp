@@ -41,6 +41,23 @@ const MountType* find_mount_type(const std::string& name) {
     return nullptr;
 }
 
+MountFlags mount_flags(const MountStep& step) {
+    MountFlags flags;  // nosuid and nodev
+    switch (step.kind) {
+        case MountKind::RoBind:
+        case MountKind::Bind: flags.nodev = !step.devices; break;  // as bubblewrap: host device nodes open nothing
+        case MountKind::Proc:
+        case MountKind::Cgroup: flags.noexec = true; break;
+        // A read-only tmpfs holds nothing to run (a mirror's entries are binds with their own flags).
+        case MountKind::Tmpfs: flags.noexec = step.read_only && !step.mirror; break;
+        case MountKind::File:
+        case MountKind::Dev:
+        case MountKind::Dir:
+        case MountKind::Symlink: break;
+    }
+    return flags;
+}
+
 std::string mount_type_names() {
     std::string out;
     const auto& types = mount_types();

@@ -52,6 +52,13 @@ const MountType* find_mount_type(const std::string& name);
 // "ro-bind, bind, ..., proc or dev": for the error about an unknown type.
 std::string mount_type_names();
 
+// A mount's own flags beyond read-only (a bind's apply to every mount of the tree it brings).
+// The executor applies exactly these; an OCI front-end's "nosuid", "nodev", "noexec" land here.
+struct MountFlags {
+    bool nosuid = true, nodev = true, noexec = false;
+    bool operator==(const MountFlags&) const = default;
+};
+
 // One step of the filesystem plan, applied in order inside the new root.
 struct MountStep {
     MountKind kind = MountKind::Tmpfs;
@@ -62,7 +69,8 @@ struct MountStep {
     std::uint64_t size_bytes = 0;  // tmpfs; 0 = the kernel's default
     unsigned mode = 0755;
     std::string contents;
-    bool devices = false;  // binds: without nodev (the profile marks it as devices)
+    bool devices = false;  // binds: the profile asks for device nodes that work (no nodev)
+    MountFlags flags;      // decided by mount_flags() once the plan is complete
     // Binds: the source is opened without following any symlink in any component, unless
     // follow_symlinks (then `resolved_source` says where it pointed when planned).
     bool follow_symlinks = false;
@@ -81,5 +89,9 @@ struct MountStep {
     std::vector<std::string> reserved;
     std::string in_mirror;  // set on a reserved step: the target of the mirror it is made in
 };
+
+// The flags of a step, one rule for every kind: nosuid always; nodev unless a bind asks for
+// devices; noexec where nothing should run from (proc, the cgroup tree, a read-only tmpfs).
+MountFlags mount_flags(const MountStep& step);
 
 }  // namespace sb

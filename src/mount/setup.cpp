@@ -49,7 +49,8 @@ struct Roots {
     UniqueFd staging;   // the staging tmpfs (for file contents)
     UniqueFd state_dir; // the records of running sandboxes (invalid when there are none)
     OwnMounts own;      // where set-up may create mount points, directories and links
-    std::vector<UniqueFd> mirrors;  // made read-only once everything inside them is made
+    // Made read-only (with the rest of their step's flags) once everything inside them is made.
+    std::vector<std::pair<UniqueFd, std::uint64_t>> mirrors;
     std::string state_dir_path;
     int file_count = 0;
 };
@@ -58,6 +59,12 @@ std::string octal(unsigned mode) {
     char text[16];
     std::snprintf(text, sizeof text, "%04o", mode);
     return text;
+}
+
+// The kernel's bits for the step's read-only and flags (decided by the plan: mount_flags).
+std::uint64_t attributes_of(const MountStep& step) {
+    return (step.read_only ? MOUNT_ATTR_RDONLY : 0) | (step.flags.nosuid ? MOUNT_ATTR_NOSUID : 0) |
+           (step.flags.nodev ? MOUNT_ATTR_NODEV : 0) | (step.flags.noexec ? MOUNT_ATTR_NOEXEC : 0);
 }
 
 std::string describe(const MountStep& step) {
@@ -211,11 +218,7 @@ void bind_from_host(Roots& roots, const MountStep& step) {
     check(::fstat(source.get(), &st), "stat", step.source);
     if (S_ISLNK(st.st_mode)) throw SysError("open bind source", step.source + " (a symlink)", ELOOP);
     UniqueFd tree = clone_mount_tree(source.get(), true, step.source);
-    // As bubblewrap does: a host device node inside a bind opens nothing, unless the profile
-    // marks the bind as devices.
-    std::uint64_t attrs = MOUNT_ATTR_NOSUID | (step.devices ? 0 : MOUNT_ATTR_NODEV) |
-                          (step.read_only ? MOUNT_ATTR_RDONLY : 0);
-    set_mount_attributes(tree.get(), attrs, true, step.source);
+    set_mount_attributes(tree.get(), attributes_of(step), true, step.source);
     UniqueFd target = ensure_path_in_root(roots.sandbox.get(), step.target,
                                           S_ISDIR(st.st_mode) ? Leaf::Directory : Leaf::File, roots.own);
     attach_mount(tree.get(), target.get(), step.target);
@@ -223,14 +226,15 @@ void bind_from_host(Roots& roots, const MountStep& step) {
     cover_state_dir(roots, source.get(), step);
 }
 
+// A writable tmpfs is made with its flags; a read-only one gets read-only after its owner.
 void mount_tmpfs(Roots& roots, const std::string& target, unsigned mode, std::uint64_t size,
-                 bool read_only = false) {
+                 std::uint64_t attributes = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) {
     int root = roots.sandbox.get();
     std::vector<std::pair<std::string, std::string>> options{{"mode", octal(mode)}};
     if (size) options.emplace_back("size", std::to_string(size));
-    UniqueFd fs = new_filesystem("tmpfs", options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target);
+    UniqueFd fs = new_filesystem("tmpfs", options, attributes & ~std::uint64_t{MOUNT_ATTR_RDONLY}, target);
     check(::fchownat(fs.get(), "", roots.owner_uid, roots.owner_gid, AT_EMPTY_PATH), "chown", target);
-    if (read_only) set_mount_attributes(fs.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC, false, target);
+    if (attributes & MOUNT_ATTR_RDONLY) set_mount_attributes(fs.get(), attributes, false, target);
     UniqueFd at = ensure_path_in_root(root, target, Leaf::Directory, roots.own);
     roots.own.add(fs.get(), target);
     attach_mount(fs.get(), at.get(), target);
@@ -308,8 +312,8 @@ void mirror_directory(Roots& roots, const MountStep& step) {
     }
     names.erase(std::remove_if(names.begin(), names.end(), [&](const std::string& name) { return reserved.count(name) > 0; }),
                 names.end());
-    UniqueFd fs = new_filesystem("tmpfs", {{"mode", octal(st.st_mode & 07777)}}, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
-                                 step.target);
+    UniqueFd fs = new_filesystem("tmpfs", {{"mode", octal(st.st_mode & 07777)}},
+                                 attributes_of(step) & ~std::uint64_t{MOUNT_ATTR_RDONLY}, step.target);
     // An owner this user namespace does not map (EINVAL) leaves it to the sandbox's root: the
     // mirror is read-only either way.
     if (::fchownat(fs.get(), "", st.st_uid, st.st_gid, AT_EMPTY_PATH) != 0 && errno != EINVAL)
@@ -318,13 +322,12 @@ void mirror_directory(Roots& roots, const MountStep& step) {
     // `covered` still names the directory below the tmpfs: its entries are found through it.
     attach_mount(fs.get(), covered.get(), step.target);
     for (const auto& name : names) mirror_entry(covered.get(), fs.get(), name, step.target + "/" + name);
-    roots.mirrors.push_back(std::move(fs));
+    roots.mirrors.emplace_back(std::move(fs), attributes_of(step));
 }
 
 void finish_mirrors(Roots& roots) {
-    for (const auto& mirror : roots.mirrors)
-        set_mount_attributes(mirror.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false,
-                             "a mirrored directory");
+    for (const auto& [mirror, attributes] : roots.mirrors)
+        set_mount_attributes(mirror.get(), attributes, false, "a mirrored directory");
     roots.mirrors.clear();
 }
 
@@ -359,15 +362,15 @@ void make_file(Roots& roots, const MountStep& step) {
     }
     UniqueFd file = open_at(roots.staging.get(), name, O_PATH | O_NOFOLLOW);
     UniqueFd tree = clone_mount_tree(file.get(), false, step.target);
-    set_mount_attributes(tree.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false, step.target);
+    set_mount_attributes(tree.get(), attributes_of(step), false, step.target);
     UniqueFd target = ensure_path_in_root(roots.sandbox.get(), step.target, Leaf::File, roots.own);
     attach_mount(tree.get(), target.get(), step.target);
 }
 
-void mount_proc(const Roots& roots, const std::string& target) {
+void mount_proc(const Roots& roots, const MountStep& step) {
     int root = roots.sandbox.get();
-    UniqueFd fs = new_filesystem("proc", {},
-                                 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, target);
+    const std::string& target = step.target;
+    UniqueFd fs = new_filesystem("proc", {}, attributes_of(step), target);
     UniqueFd at = ensure_path_in_root(root, target, Leaf::Directory, roots.own);
     attach_mount(fs.get(), at.get(), target);
     // Re-open the target: now it is the root of the new mount. Check it really is a proc
@@ -382,9 +385,10 @@ void mount_proc(const Roots& roots, const std::string& target) {
 
 // Minimal /dev: the harmless character devices bound from the host, a devpts instance of our
 // own (so ptys made inside are the sandbox's), /dev/shm and the usual links.
-void mount_dev(Roots& roots, const std::string& target) {
+void mount_dev(Roots& roots, const MountStep& step) {
     int root = roots.sandbox.get();
-    mount_tmpfs(roots, target, 0755, 0);
+    const std::string& target = step.target;
+    mount_tmpfs(roots, target, 0755, 0, attributes_of(step));
     for (const char* node : {"null", "zero", "full", "random", "urandom", "tty"}) {
         UniqueFd source = open_host_path(roots.host.get(), std::string("/dev/") + node);
         if (!source) throw SysError("open", std::string("/dev/") + node, errno);
@@ -408,9 +412,7 @@ void mount_dev(Roots& roots, const std::string& target) {
 // The sandbox's own cgroup tree: a cgroup2 mount made in its cgroup namespace shows only the
 // sandbox's cgroup, as the root. Read-only unless the profile allows nested limits.
 void mount_cgroup(const Roots& roots, const MountStep& step) {
-    std::uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-    if (step.read_only) attrs |= MOUNT_ATTR_RDONLY;
-    UniqueFd fs = new_filesystem("cgroup2", {}, attrs, step.target);
+    UniqueFd fs = new_filesystem("cgroup2", {}, attributes_of(step), step.target);
     UniqueFd at = ensure_path_in_root(roots.sandbox.get(), step.target, Leaf::Directory, roots.own);
     attach_mount(fs.get(), at.get(), step.target);
 }
@@ -424,14 +426,14 @@ void apply_step(Roots& roots, const MountStep& step) {
             if (step.mirror) {
                 mirror_directory(roots, step);
             } else {
-                mount_tmpfs(roots, step.target, step.mode, step.size_bytes, step.read_only);
+                mount_tmpfs(roots, step.target, step.mode, step.size_bytes, attributes_of(step));
             }
             break;
         case MountKind::Dir: make_directory(roots, step); break;
         case MountKind::Symlink: make_symlink(roots, step.source, step.target); break;
         case MountKind::File: make_file(roots, step); break;
-        case MountKind::Proc: mount_proc(roots, step.target); break;
-        case MountKind::Dev: mount_dev(roots, step.target); break;
+        case MountKind::Proc: mount_proc(roots, step); break;
+        case MountKind::Dev: mount_dev(roots, step); break;
         case MountKind::Cgroup: mount_cgroup(roots, step); break;
     }
 }

@@ -467,6 +467,7 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     reserve_mount_points(plan, facts);
     protect_state_dir(plan, facts);
     order_mounts(plan.mounts);
+    for (auto& step : plan.mounts) step.flags = mount_flags(step);
     plan.seccomp = build_seccomp_policy(profile.seccomp, overrides.seccomp_mode, facts.kernel_runs_x32);
     plan.landlock = plan_landlock(profile.landlock, plan.mounts);
     plan.landlock.abi = facts.landlock_abi;
@@ -520,8 +521,13 @@ std::string describe_mount(const MountStep& m) {
         default: out << m.target; break;
     }
     std::string flags;
-    if (m.read_only && m.kind != MountKind::File) flags = "read-only, recursive";
-    if (is_bind(m.kind)) flags += std::string(flags.empty() ? "" : ", ") + (m.devices ? "nosuid, device nodes work" : "nosuid, nodev");
+    auto add = [&](const char* flag) { flags += std::string(flags.empty() ? "" : ", ") + flag; };
+    if (m.read_only && m.kind != MountKind::File) add(is_bind(m.kind) ? "read-only, recursive" : "read-only");
+    if (mounts_something(m.kind)) {
+        if (m.flags.nosuid) add("nosuid");
+        add(m.flags.nodev ? "nodev" : "device nodes work");
+        if (m.flags.noexec) add("noexec");
+    }
     if (!flags.empty()) out << " (" << flags << ")";
     if (m.state_dir_cover) out << " (hides the state directory; made wherever the opened bind source shows it)";
     if (!m.inside_bind.empty()) out << " (its mount point exists in the bind of " << m.inside_bind << ": nothing is created on the host)";

@@ -224,7 +224,7 @@ TEST_CASE("plan: a missing target inside a writable bind is made in a mirror of 
     CHECK(index_of(plan, mirror) < index_of(plan, file));
     CHECK(file->inside_bind.empty());
     CHECK(file->in_mirror == "/home/u");
-    CHECK_THAT(sb::render_plan(plan), Catch::Contains("file /home/u/.bashrc (0 bytes, mode=644) (its mount point is made in the "
+    CHECK_THAT(sb::render_plan(plan), Catch::Contains("file /home/u/.bashrc (0 bytes, mode=644) (nosuid, nodev) (its mount point is made in the "
                                                       "mirror at /home/u, not on the host)"));
     CHECK_THAT(sb::render_plan(plan), Catch::Contains("tmpfs /home/u (read-only mirror of /home/tester: each entry bound in place, so "
                                                       "that these are made without creating anything on the host: /home/u/.bashrc; "
@@ -285,7 +285,7 @@ TEST_CASE("plan: the innermost mount above a target decides where it is made", "
     CHECK(autostart->inside_bind.empty());
     CHECK(scratch->inside_bind.empty());
     for (const auto& step : plan.mounts) CHECK_FALSE(step.mirror);
-    CHECK_THAT(sb::render_plan(plan), Catch::Contains("tmpfs /home/u/.config mode=755 (its mount point exists in the bind of "
+    CHECK_THAT(sb::render_plan(plan), Catch::Contains("tmpfs /home/u/.config mode=755 (nosuid, nodev) (its mount point exists in the bind of "
                                                       "/home/tester: nothing is created on the host)"));
 }
 
@@ -402,4 +402,32 @@ TEST_CASE("mount key allow_sensitive: writable binds only", "[mount][sensitive]"
     CHECK_THAT(error.message(), Catch::Contains("'allow_sensitive' does not apply to a ro-bind mount"));
     CHECK_THAT(sb::render_profile_toml(test::load_text("[[mount]]\ntype = \"bind\"\nsource = \"/tmp\"\nallow_sensitive = true\n")),
                Catch::Contains("allow_sensitive = true"));
+}
+
+TEST_CASE("mount_flags: nosuid everywhere, nodev unless a bind asks for devices, noexec on proc, cgroup and read-only tmpfs",
+          "[mount][plan]") {
+    using sb::MountFlags;
+    using sb::MountKind;
+    auto flags = [](MountKind kind, bool read_only = false, bool devices = false, bool mirror = false) {
+        sb::MountStep step;
+        step.kind = kind;
+        step.read_only = read_only;
+        step.devices = devices;
+        step.mirror = mirror;
+        return sb::mount_flags(step);
+    };
+    CHECK(flags(MountKind::Bind) == MountFlags{true, true, false});
+    CHECK(flags(MountKind::RoBind, true) == MountFlags{true, true, false});
+    CHECK(flags(MountKind::Bind, false, true) == MountFlags{true, false, false});
+    CHECK(flags(MountKind::RoBind, true, true) == MountFlags{true, false, false});
+    CHECK(flags(MountKind::Tmpfs) == MountFlags{true, true, false});
+    CHECK(flags(MountKind::Tmpfs, true) == MountFlags{true, true, true});
+    CHECK(flags(MountKind::Tmpfs, true, false, true) == MountFlags{true, true, false});  // a mirror
+    CHECK(flags(MountKind::Proc) == MountFlags{true, true, true});
+    CHECK(flags(MountKind::Cgroup) == MountFlags{true, true, true});
+    CHECK(flags(MountKind::Dev) == MountFlags{true, true, false});
+    CHECK(flags(MountKind::File, true) == MountFlags{true, true, false});
+    // Only a bind may ask for devices: the request means nothing elsewhere.
+    CHECK(flags(MountKind::Tmpfs, false, true) == MountFlags{true, true, false});
+    CHECK(flags(MountKind::Proc, false, true) == MountFlags{true, true, true});
 }

@@ -465,7 +465,7 @@ TEST_CASE("plan name: the cgroup leaf is named after the sandbox in render_plan"
     CHECK_THAT(text, Catch::Matchers::Contains("limit cpu.max 1.5 CPUs"));
     CHECK_THAT(text, Catch::Matchers::Contains("limit pids.max 100"));
     CHECK_THAT(text, Catch::Matchers::Contains("CANNOT ENFORCE: "));
-    CHECK_THAT(text, Catch::Matchers::Contains("cgroup /sys/fs/cgroup (the sandbox's own cgroup) (read-only, recursive)"));
+    CHECK_THAT(text, Catch::Matchers::Contains("cgroup /sys/fs/cgroup (the sandbox's own cgroup) (read-only, nosuid, nodev, noexec)"));
 }
 
 TEST_CASE("render_plan: without a cgroup it says why", "[plan][render]") {
@@ -620,7 +620,7 @@ TEST_CASE("plan state dir: a loaded profile binding ${XDG_RUNTIME_DIR}", "[plan]
     REQUIRE(cover);
     CHECK(cover->read_only);
     std::string text = sb::render_plan(plan);
-    CHECK_THAT(text, Catch::Matchers::Contains("tmpfs " + kStateDir + " mode=500 size=4096 (read-only, recursive)"));
+    CHECK_THAT(text, Catch::Matchers::Contains("tmpfs " + kStateDir + " mode=500 size=4096 (read-only, nosuid, nodev, noexec)"));
 }
 
 TEST_CASE("plan state dir: a writable bind through a symlinked path is covered too", "[plan][state]") {
