@@ -29,12 +29,13 @@ constexpr unsigned kSize = 1, kMode = 2, kContents = 4, kDevices = 8, kFollowSym
 
 // A [[mount]] type of profiles: its name, the step it becomes and the keys it takes.
 //
-// Worked example: adding `type = "overlay-try"` that makes a step of an existing kind is one row
-// in mount_types() (mount/mount_kind.cpp) and its entry in man/sandbox.toml.5; the profile
-// parser (keys allowed, keys required, errors with file:line:col), --dry-run, `check`'s rendering,
-// the plan's treatment of missing sources and sensitive binds, and Landlock follow from the row.
-// A type that needs a new kind of step adds that MountKind and its case in mount/setup.cpp's
-// apply_step: three places.
+// Worked example: adding `type = "ro-tmpfs"` (an empty read-only tmpfs, say to hide a directory)
+// takes two places: the row {"ro-tmpfs", MountKind::Tmpfs, MountSource::None, kSize | kMode,
+// false, true} in mount_types() (mount/mount_kind.cpp), and its entry in man/sandbox.toml.5. The profile parser (the keys it takes and needs, errors with file:line:col),
+// `check`'s rendering, --dry-run, the plan's rules for missing sources and sensitive binds, the
+// flags (mount_flags) and Landlock follow from the row and its step kind. A type that needs a new
+// kind of step also adds the MountKind and its case in mount/setup.cpp's apply_step; the compiler
+// (-Werror=switch) then names every other switch that must say what the new kind means.
 struct MountType {
     const char* name;  // "ro-bind-try"
     MountKind kind;    // the plan's step
