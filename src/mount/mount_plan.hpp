@@ -31,9 +31,10 @@ constexpr unsigned kSize = 1, kMode = 2, kContents = 4, kDevices = 8, kFollowSym
 //
 // Worked example: adding `type = "ro-tmpfs"` (an empty read-only tmpfs, say to hide a directory)
 // takes two places: the row {"ro-tmpfs", MountKind::Tmpfs, MountSource::None, kSize | kMode,
-// false, true} in mount_types() (mount/mount_kind.cpp), and its entry in man/sandbox.toml.5. The profile parser (the keys it takes and needs, errors with file:line:col),
-// `check`'s rendering, --dry-run, the plan's rules for missing sources and sensitive binds, the
-// flags (mount_flags) and Landlock follow from the row and its step kind. A type that needs a new
+// false, true} in mount_types() (mount/mount_kind.cpp), and its entry in man/sandbox.toml.5.
+// The profile parser (the keys it takes and needs, errors with file:line:col), `check`'s
+// rendering, --dry-run, the plan's rules for missing sources and sensitive binds, the flags
+// (mount_flags) and Landlock follow from the row and its step kind. A type that needs a new
 // kind of step also adds the MountKind and its case in mount/setup.cpp's apply_step; the compiler
 // (-Werror=switch) then names every other switch that must say what the new kind means.
 struct MountType {
