@@ -72,7 +72,8 @@ struct MountStep {
     unsigned mode = 0755;
     std::string contents;
     bool devices = false;  // binds: the profile asks for device nodes that work (no nodev)
-    MountFlags flags;      // decided by mount_flags() once the plan is complete
+    // Decided by mount_flags() once the plan is complete; the executor refuses a step without.
+    std::optional<MountFlags> flags;
     // Binds: the source is opened without following any symlink in any component, unless
     // follow_symlinks (then `resolved_source` says where it pointed when planned).
     bool follow_symlinks = false;
@@ -94,6 +95,8 @@ struct MountStep {
 
 // The flags of a step, one rule for every kind: nosuid always; nodev unless a bind asks for
 // devices; noexec where nothing should run from (proc, the cgroup tree, a read-only tmpfs).
+// A step must get them from here: MountStep.flags is empty until then, and the executor fails
+// a step without, rather than guess.
 MountFlags mount_flags(const MountStep& step);
 
 }  // namespace sb

@@ -63,8 +63,11 @@ std::string octal(unsigned mode) {
 
 // The kernel's bits for the step's read-only and flags (decided by the plan: mount_flags).
 std::uint64_t attributes_of(const MountStep& step) {
-    return (step.read_only ? MOUNT_ATTR_RDONLY : 0) | (step.flags.nosuid ? MOUNT_ATTR_NOSUID : 0) |
-           (step.flags.nodev ? MOUNT_ATTR_NODEV : 0) | (step.flags.noexec ? MOUNT_ATTR_NOEXEC : 0);
+    if (!step.flags)
+        throw SetupError(Stage::Mount, "no mount flags were planned for " + step.target, hint(Cause::Bug));
+    const MountFlags& flags = *step.flags;
+    return (step.read_only ? MOUNT_ATTR_RDONLY : 0) | (flags.nosuid ? MOUNT_ATTR_NOSUID : 0) |
+           (flags.nodev ? MOUNT_ATTR_NODEV : 0) | (flags.noexec ? MOUNT_ATTR_NOEXEC : 0);
 }
 
 std::string describe(const MountStep& step) {

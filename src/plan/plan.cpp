@@ -13,6 +13,15 @@ namespace {
 bool is_bind(const MountSpec& spec) { return spec.type->source == MountSource::HostPath; }
 bool is_bind(MountKind kind) { return kind == MountKind::RoBind || kind == MountKind::Bind; }
 
+// " (use type \"ro-bind-try\" to skip a missing path)": the type that makes the same step and
+// skips a missing source, if there is one.
+std::string try_hint(const MountType& type) {
+    for (const auto& other : mount_types())
+        if (other.skip_missing_source && other.kind == type.kind && other.read_only == type.read_only)
+            return std::string(" (use type \"") + other.name + "\" to skip a missing path)";
+    return "";
+}
+
 std::size_t depth(const std::string& path) { return std::count(path.begin(), path.end(), '/'); }
 
 const char* const kDefaultEnvAllowlist[] = {"TERM", "COLORTERM", "LANG", "LANGUAGE", "LC_*", "TZ",
@@ -107,8 +116,8 @@ std::string sensitive_reason(const std::string& resolved, const HostFacts& facts
 // does not evade it) needs allow_sensitive = true. `shell` started in /tmp or ~ would otherwise
 // hand the payload all of it.
 void check_sensitive_bind(const MountSpec& spec, const std::string& resolved, const HostFacts& facts) {
-    // The types that may be writable binds are those that take allow_sensitive.
-    if (spec.allow_sensitive || !(spec.type->keys & mount_keys::kAllowSensitive)) return;
+    bool writable_bind = spec.type->source == MountSource::HostPath && !spec.type->read_only;
+    if (spec.allow_sensitive || !writable_bind) return;
     std::string reason = sensitive_reason(resolved, facts);
     if (reason.empty()) return;
     throw ConfigError(spec.source_where.line > 0 ? spec.source_where : spec.where,
@@ -123,9 +132,8 @@ std::vector<MountStep> plan_mounts(const Profile& profile, const HostFacts& fact
     for (const auto& spec : profile.mounts) {
         if (is_bind(spec) && !facts.path_exists(spec.source)) {
             if (spec.type->skip_missing_source) continue;
-            throw ConfigError(spec.source_where.line > 0 ? spec.source_where : spec.where, "bind source " + spec.source +
-                                              " does not exist (use type \"" + spec.type->name +
-                                              "-try\" to skip a missing path)");
+            throw ConfigError(spec.source_where.line > 0 ? spec.source_where : spec.where,
+                              "bind source " + spec.source + " does not exist" + try_hint(*spec.type));
         }
         MountStep step;
         step.kind = spec.type->kind;
@@ -492,6 +500,19 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
 
 namespace {
 
+// "read-only, recursive, nosuid, nodev": what the kernel is told about the mount.
+std::string flags_text(const MountStep& m) {
+    std::string flags;
+    auto add = [&](const char* flag) { flags += std::string(flags.empty() ? "" : ", ") + flag; };
+    if (m.read_only) add(is_bind(m.kind) ? "read-only, recursive" : "read-only");
+    if (mounts_something(m.kind) && m.flags) {
+        if (m.flags->nosuid) add("nosuid");
+        add(m.flags->nodev ? "nodev" : "device nodes work");
+        if (m.flags->noexec) add("noexec");
+    }
+    return flags;
+}
+
 std::string describe_mount(const MountStep& m) {
     std::ostringstream out;
     out << to_string(m.kind) << " ";
@@ -504,7 +525,7 @@ std::string describe_mount(const MountStep& m) {
         case MountKind::Symlink: out << m.target << " -> " << m.source; break;
         case MountKind::Tmpfs:
             if (m.mirror) {
-                out << m.target << " (read-only mirror of " << m.source
+                out << m.target << " (" << flags_text(m) << ") (mirror of " << m.source
                     << ": each entry bound in place, so that these are made without creating anything on the host: ";
                 for (std::size_t i = 0; i < m.reserved.size(); ++i) out << (i ? ", " : "") << m.reserved[i];
                 out << "; no name can be made, removed or renamed directly in " << m.target << ")";
@@ -520,15 +541,7 @@ std::string describe_mount(const MountStep& m) {
             break;
         default: out << m.target; break;
     }
-    std::string flags;
-    auto add = [&](const char* flag) { flags += std::string(flags.empty() ? "" : ", ") + flag; };
-    if (m.read_only && m.kind != MountKind::File) add(is_bind(m.kind) ? "read-only, recursive" : "read-only");
-    if (mounts_something(m.kind)) {
-        if (m.flags.nosuid) add("nosuid");
-        add(m.flags.nodev ? "nodev" : "device nodes work");
-        if (m.flags.noexec) add("noexec");
-    }
-    if (!flags.empty()) out << " (" << flags << ")";
+    if (std::string flags = flags_text(m); !flags.empty()) out << " (" << flags << ")";
     if (m.state_dir_cover) out << " (hides the state directory; made wherever the opened bind source shows it)";
     if (!m.inside_bind.empty()) out << " (its mount point exists in the bind of " << m.inside_bind << ": nothing is created on the host)";
     if (!m.in_mirror.empty())

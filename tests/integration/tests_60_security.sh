@@ -237,7 +237,7 @@ t_missing_mount_points_in_bind_are_mirrored() {
     '[[mount]]' 'type = "symlink"' 'source = "../f"' 'target = "/home/u/sub/link"')
   sb run --dry-run "$p"
   expect_rc 0
-  grep -q "tmpfs /home/u (read-only mirror of $T/home: .*/home/u/.bashrc, /home/u/.profile, /home/u/.config/autostart" "$T/out" ||
+  grep -q "tmpfs /home/u (read-only, nosuid, nodev) (mirror of $T/home: .*/home/u/.bashrc, /home/u/.profile, /home/u/.config/autostart" "$T/out" ||
     fail "--dry-run does not say how the targets are reserved: $(grep /home/u "$T/out")"
   sb run "$p" -- /bin/sh -c 'echo bashrc=$(cat /home/u/.bashrc); echo profile=$(cat /home/u/.profile)
     echo l=$(cat /home/u/l); echo link=$(cat /home/u/sub/link)

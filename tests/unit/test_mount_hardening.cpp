@@ -214,6 +214,11 @@ TEST_CASE("plan: a missing target inside a writable bind is made in a mirror of 
     const MountStep* file = find_step(plan, MountKind::File, "/home/u/.bashrc");
     REQUIRE(bind);
     REQUIRE(mirror);
+    for (const auto& step : plan.mounts) {  // the mirror and the plan's own steps included
+        INFO(step.target);
+        REQUIRE(step.flags);
+        CHECK(*step.flags == sb::mount_flags(step));
+    }
     REQUIRE(file);
     CHECK(mirror->kind == MountKind::Tmpfs);
     CHECK(mirror->read_only);
@@ -224,9 +229,9 @@ TEST_CASE("plan: a missing target inside a writable bind is made in a mirror of 
     CHECK(index_of(plan, mirror) < index_of(plan, file));
     CHECK(file->inside_bind.empty());
     CHECK(file->in_mirror == "/home/u");
-    CHECK_THAT(sb::render_plan(plan), Catch::Contains("file /home/u/.bashrc (0 bytes, mode=644) (nosuid, nodev) (its mount point is made in the "
+    CHECK_THAT(sb::render_plan(plan), Catch::Contains("file /home/u/.bashrc (0 bytes, mode=644) (read-only, nosuid, nodev) (its mount point is made in the "
                                                       "mirror at /home/u, not on the host)"));
-    CHECK_THAT(sb::render_plan(plan), Catch::Contains("tmpfs /home/u (read-only mirror of /home/tester: each entry bound in place, so "
+    CHECK_THAT(sb::render_plan(plan), Catch::Contains("tmpfs /home/u (read-only, nosuid, nodev) (mirror of /home/tester: each entry bound in place, so "
                                                       "that these are made without creating anything on the host: /home/u/.bashrc; "
                                                       "no name can be made, removed or renamed directly in /home/u)"));
     // The bind is writable: the run says what the mirror costs, and the fix.
@@ -285,6 +290,12 @@ TEST_CASE("plan: the innermost mount above a target decides where it is made", "
     CHECK(autostart->inside_bind.empty());
     CHECK(scratch->inside_bind.empty());
     for (const auto& step : plan.mounts) CHECK_FALSE(step.mirror);
+    // Every step the plan made, its own ones included, has its flags decided.
+    for (const auto& step : plan.mounts) {
+        INFO(step.target);
+        REQUIRE(step.flags);
+        CHECK(*step.flags == sb::mount_flags(step));
+    }
     CHECK_THAT(sb::render_plan(plan), Catch::Contains("tmpfs /home/u/.config mode=755 (nosuid, nodev) (its mount point exists in the bind of "
                                                       "/home/tester: nothing is created on the host)"));
 }

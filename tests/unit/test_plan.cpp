@@ -510,7 +510,7 @@ TEST_CASE("render_plan mentions every mount target and the maps", "[plan][render
     CHECK_THAT(text, Contains("  bind /srv -> /data (nosuid, nodev)\n"));
     CHECK_THAT(text, Contains("  tmpfs /tmp mode=1777 size=4096 (nosuid, nodev)\n"));
     CHECK_THAT(text, Contains("  symlink /bin -> usr/bin\n"));
-    CHECK_THAT(text, Contains("  file /etc/motd (5 bytes, mode=644) (nosuid, nodev)\n"));
+    CHECK_THAT(text, Contains("  file /etc/motd (5 bytes, mode=644) (read-only, nosuid, nodev)\n"));
     CHECK_THAT(text, Contains("  dir /home/tester mode=755\n"));
     CHECK_THAT(text, Contains("  proc /proc (nosuid, nodev, noexec)\n"));
     CHECK_THAT(text, Contains("  dev /dev (nosuid, nodev)\n"));

@@ -1007,3 +1007,14 @@ TEST_CASE("mount types table: every type renders and reads back as itself", "[pr
         CHECK(twice.mounts[i].type == once.mounts[i].type);
     }
 }
+
+TEST_CASE("mount types table: the writable binds, and only they, take allow_sensitive", "[profile]") {
+    // The plan refuses a writable bind of a sensitive place unless allow_sensitive says so: a
+    // writable bind type without the key could never be allowed, and one with it on another
+    // type would mean nothing.
+    for (const auto& type : sb::mount_types()) {
+        INFO(type.name);
+        bool writable_bind = type.source == sb::MountSource::HostPath && !type.read_only;
+        CHECK(bool(type.keys & sb::mount_keys::kAllowSensitive) == writable_bind);
+    }
+}
