@@ -20,17 +20,21 @@ const char* to_string(MountKind kind) {
 const std::vector<MountType>& mount_types() {
     using namespace mount_keys;
     constexpr unsigned kBindKeys = kDevices | kFollowSymlinks;
+    const auto bind = MountSource::HostPath;
     static const std::vector<MountType> types = {
-        {"ro-bind", MountKind::RoBind, MountSource::HostPath, kBindKeys, false, true},
-        {"bind", MountKind::Bind, MountSource::HostPath, kBindKeys | kAllowSensitive},
-        {"bind-try", MountKind::Bind, MountSource::HostPath, kBindKeys | kAllowSensitive, true},
-        {"ro-bind-try", MountKind::RoBind, MountSource::HostPath, kBindKeys, true, true},
-        {"tmpfs", MountKind::Tmpfs, MountSource::None, kSize | kMode},
-        {"dir", MountKind::Dir, MountSource::None, kMode},
-        {"symlink", MountKind::Symlink, MountSource::LinkText},
-        {"file", MountKind::File, MountSource::None, kMode | kContents, false, true, true, 0644},
-        {"proc", MountKind::Proc},
-        {"dev", MountKind::Dev},
+        {.name = "ro-bind", .kind = MountKind::RoBind, .source = bind, .keys = kBindKeys, .read_only = true},
+        {.name = "bind", .kind = MountKind::Bind, .source = bind, .keys = kBindKeys | kAllowSensitive},
+        {.name = "bind-try", .kind = MountKind::Bind, .source = bind, .keys = kBindKeys | kAllowSensitive,
+         .skip_missing_source = true},
+        {.name = "ro-bind-try", .kind = MountKind::RoBind, .source = bind, .keys = kBindKeys,
+         .skip_missing_source = true, .read_only = true},
+        {.name = "tmpfs", .kind = MountKind::Tmpfs, .keys = kSize | kMode},
+        {.name = "dir", .kind = MountKind::Dir, .keys = kMode},
+        {.name = "symlink", .kind = MountKind::Symlink, .source = MountSource::LinkText},
+        {.name = "file", .kind = MountKind::File, .keys = kMode | kContents, .read_only = true,
+         .contents_required = true, .default_mode = 0644},
+        {.name = "proc", .kind = MountKind::Proc},
+        {.name = "dev", .kind = MountKind::Dev},
     };
     return types;
 }
