@@ -82,15 +82,6 @@ Terminal open_terminal() {
     return terminal;
 }
 
-// Loads the filter into pid 1 before the payload's fork, so the payload inherits it instead of
-// loading it again. In log and learn modes the listener goes to the supervisor before any call
-// it hears of can be made (ours included); our copy closes before the fork.
-void load_filter_before_fork(const SandboxChild& child) {
-    // The kernel wants no_new_privs (or CAP_SYS_ADMIN) to load a filter; the payload sets it anyway.
-    apply_no_new_privs();
-    UniqueFd listener = apply_seccomp(child.seccomp, true);
-    if (listener) send_message(child.sync, Message{MessageType::SeccompListener, 0, 0, {}}, {listener.get()});
-}
 
 // Reaps every exited child; returns true when `payload` was among them (status stored).
 bool reap_children(pid_t payload, int& payload_status) {
@@ -132,6 +123,13 @@ bool reap_children(pid_t payload, int& payload_status) {
 
 }  // namespace
 
+void load_filter(const SandboxChild& child) {
+    // The kernel wants no_new_privs (or CAP_SYS_ADMIN) to load a filter; the payload sets it anyway.
+    apply_no_new_privs();
+    UniqueFd listener = apply_seccomp(child.seccomp, true);
+    if (listener) send_message(child.sync, Message{MessageType::SeccompListener, 0, 0, {}}, {listener.get()});
+}
+
 [[noreturn]] void run_init(const SandboxChild& child) {
     try {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -152,7 +150,8 @@ bool reap_children(pid_t payload, int& payload_status) {
         // Everything that can fail is set up before the payload's first instruction.
         if (child.slirp) in_stage(Stage::Network, [&] { wait_for_network(child.sync); });
         bool loaded_before_fork = child.filter_before_fork;
-        if (loaded_before_fork) in_stage(Stage::Seccomp, [&] { load_filter_before_fork(child); });
+        // Before the payload's fork, so the payload inherits the filter instead of loading it again.
+        if (loaded_before_fork) in_stage(Stage::Seccomp, [&] { load_filter(child); });
         // Announce before forking: the payload's own messages (exec failed) must come after.
         send_message(child.sync, Message{MessageType::PayloadStarted, 0, 0, {}}, {terminal.master.get()});
         terminal.master.reset();

@@ -43,6 +43,11 @@ struct SandboxChild {
 // replaces the fds in child.terminal_fds.
 [[noreturn]] void run_payload(const SandboxChild& child, int terminal);
 
+// Loads the compiled filter into the calling process (pid 1 before the payload's fork, or the
+// payload as its last step before exec). In log and learn modes its listener goes to the
+// supervisor before any call it hears of can be made; our copy closes when we return.
+void load_filter(const SandboxChild& child);
+
 // Runs `step`, turning a SysError into a SetupError of `stage` (with a hint for the usual causes).
 template <typename Step>
 auto in_stage(Stage stage, Step step) -> decltype(step());

@@ -21,7 +21,6 @@
 #include "init/init.hpp"
 #include "ipc/channel.hpp"
 #include "landlock/apply.hpp"
-#include "seccomp/apply.hpp"
 #include "sys/error.hpp"
 #include "sys/signals.hpp"
 #include "sys/syscalls.hpp"
@@ -107,10 +106,7 @@ void run_payload(const SandboxChild& child, int terminal) {
         in_stage(Stage::Landlock, [&] { apply_landlock(child.landlock); });
         // Last: a profile's denials may refuse a call of the steps above. In log and learn modes
         // the supervisor gets the listener before our exec can make a refused call.
-        if (!child.filter_before_fork) {
-            UniqueFd listener = in_stage(Stage::Seccomp, [&] { return apply_seccomp(child.seccomp, true); });
-            if (listener) send_message(child.sync, Message{MessageType::SeccompListener, 0, 0, {}}, {listener.get()});
-        }
+        if (!child.filter_before_fork) in_stage(Stage::Seccomp, [&] { load_filter(child); });
     } catch (const std::exception& error) {
         fail_child(child.sync, error);
     }

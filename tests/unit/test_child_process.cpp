@@ -12,6 +12,13 @@
 
 namespace {
 
+pid_t start_exiting(int code) {
+    pid_t pid = ::fork();
+    if (pid == 0) ::_exit(code);
+    REQUIRE(pid > 0);
+    return pid;
+}
+
 pid_t start_sleeper() {
     pid_t pid = ::fork();
     if (pid == 0) {
@@ -50,9 +57,7 @@ TEST_CASE("ChildProcess: an exception on the way out still reaps", "[process]") 
 }
 
 TEST_CASE("ChildProcess: wait gives the exit status once; a moved-from one owns nothing", "[process]") {
-    pid_t pid = ::fork();
-    if (pid == 0) ::_exit(7);
-    REQUIRE(pid > 0);
+    pid_t pid = start_exiting(7);
     sb::ChildProcess first(pid);
     sb::ChildProcess second(std::move(first));
     CHECK_FALSE(first.started());
@@ -65,9 +70,7 @@ TEST_CASE("ChildProcess: wait gives the exit status once; a moved-from one owns 
 }
 
 TEST_CASE("ChildProcess: a status reaped elsewhere is recorded, not waited for again", "[process]") {
-    pid_t pid = ::fork();
-    if (pid == 0) ::_exit(3);
-    REQUIRE(pid > 0);
+    pid_t pid = start_exiting(3);
     sb::ChildProcess child(pid);
     int status = 0;
     REQUIRE(::waitpid(pid, &status, 0) == pid);
