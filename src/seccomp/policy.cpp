@@ -21,8 +21,7 @@ constexpr std::uint32_t kCloneNamespaceFlags = 0x00020000    // CLONE_NEWNS
                                               | 0x20000000  // CLONE_NEWPID
                                               | 0x40000000; // CLONE_NEWNET
 constexpr std::uint32_t kCloneNewTime = 0x00000080;  // unshare only: in clone() it is the exit signal
-constexpr std::uint64_t kTiocsti = 0x5412, kTioclinux = 0x541C;
-constexpr std::uint64_t kLow32 = 0xffffffffu;
+constexpr std::uint32_t kTiocsti = 0x5412, kTioclinux = 0x541C;
 // socket() families a sandboxed program needs: AF_UNIX, AF_INET, AF_INET6, AF_NETLINK.
 constexpr std::uint32_t kAllowedFamilies[] = {1, 2, 10, 16};
 // personality(): PER_LINUX, PER_LINUX32, UNAME26 with either, and 0xffffffff (the query), as podman.
@@ -81,8 +80,7 @@ void add_kernel_surface_rules(std::vector<SyscallRule>& rules) {
 void add_terminal_rules(std::vector<SyscallRule>& rules) {
     // The kernel reads the request as 32 bits: compare only those, or a request with high bits
     // set slips through (CVE-2019-10063).
-    for (std::uint64_t request : {kTiocsti, kTioclinux})
-        rules.push_back(deny("ioctl", EPERM, "terminal", {{1, ArgCheck::Op::MaskedEqual, kLow32, request, {}}}));
+    rules.push_back(deny("ioctl", EPERM, "terminal", {{1, ArgCheck::Op::In32, 0, 0, {kTiocsti, kTioclinux}}}));
 }
 
 void add_socket_rules(std::vector<SyscallRule>& rules) {
@@ -102,14 +100,15 @@ void add_socketcall_rule(std::vector<SyscallRule>& rules, const std::map<std::st
     if (chosen.count("socketcall")) return;  // the profile's own rule decides
     auto socket = std::find_if(rules.begin(), rules.end(), [](const SyscallRule& r) { return r.syscall == "socket"; });
     if (socket == rules.end()) return;
-    SyscallRule rule = deny("socketcall", socket->error, "sockets", {{0, ArgCheck::Op::Equal, ~0ull, 1, {}}});
+    // Its first argument, the call, is an int: compat tasks pass 32 bits.
+    SyscallRule rule = deny("socketcall", socket->error, "sockets", {{0, ArgCheck::Op::In32, 0, 0, {1}}});
     rule.derived = std::any_of(rules.begin(), rules.end(), [](const SyscallRule& r) {
         return r.syscall == "socket" && !compiled_by_us(r);
     });
     rules.push_back(rule);
     // socketcall(SYS_SOCKETPAIR, args): the same, for the socketpair rule.
     if (std::any_of(rules.begin(), rules.end(), [](const SyscallRule& r) { return r.syscall == "socketpair"; }))
-        rules.push_back(deny("socketcall", EAFNOSUPPORT, "sockets", {{0, ArgCheck::Op::Equal, ~0ull, 8, {}}}));
+        rules.push_back(deny("socketcall", EAFNOSUPPORT, "sockets", {{0, ArgCheck::Op::In32, 0, 0, {8}}}));
 }
 
 // personality(2) takes 32 bits.
@@ -124,9 +123,12 @@ bool holds(const ArgCheck& check, const std::uint64_t (&args)[6]) {
         case ArgCheck::Op::Equal: return value == check.value;
         case ArgCheck::Op::MaskedEqual: return (value & check.mask) == check.value;
         case ArgCheck::Op::GreaterEqual: return value >= check.value;
-        case ArgCheck::Op::NotIn32:
-            return std::find(check.values.begin(), check.values.end(), static_cast<std::uint32_t>(value)) ==
-                   check.values.end();
+        case ArgCheck::Op::In32:
+        case ArgCheck::Op::NotIn32: {
+            bool in = std::find(check.values.begin(), check.values.end(), static_cast<std::uint32_t>(value)) !=
+                      check.values.end();
+            return in == (check.op == ArgCheck::Op::In32);
+        }
         case ArgCheck::Op::AnyBit32: return (static_cast<std::uint32_t>(value) & check.mask) != 0;
     }
     return false;
@@ -139,8 +141,9 @@ std::string describe(const ArgCheck& check) {
         case ArgCheck::Op::Equal: out << " == 0x" << check.value; break;
         case ArgCheck::Op::MaskedEqual: out << " & 0x" << check.mask << " == 0x" << check.value; break;
         case ArgCheck::Op::GreaterEqual: out << " >= 0x" << check.value; break;
+        case ArgCheck::Op::In32:
         case ArgCheck::Op::NotIn32:
-            out << " (low 32 bits) not in {";
+            out << (check.op == ArgCheck::Op::In32 ? " (low 32 bits) in {" : " (low 32 bits) not in {");
             for (std::size_t i = 0; i < check.values.size(); ++i) out << (i ? ", 0x" : "0x") << check.values[i];
             out << "}";
             break;
@@ -190,7 +193,8 @@ bool filter_loaded_before_fork(const SeccompPolicy& policy) { return policy.enab
 bool compiled_by_us(const SyscallRule& rule) {
     return std::any_of(rule.when.begin(), rule.when.end(),
                        [](const ArgCheck& check) {
-                           return check.op == ArgCheck::Op::NotIn32 || check.op == ArgCheck::Op::AnyBit32;
+                           return check.op == ArgCheck::Op::In32 || check.op == ArgCheck::Op::NotIn32 ||
+                                  check.op == ArgCheck::Op::AnyBit32;
                        });
 }
 

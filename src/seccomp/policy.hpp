@@ -19,18 +19,19 @@
 namespace sb {
 
 // One comparison of a syscall argument. The rule matches when every comparison holds.
-// Two checks on arguments the kernel reads as 32 bits cannot be said to libseccomp in one
-// comparison, so the compile step writes them as BPF of its own (and such a rule has no other
-// check): NotIn32, "the low 32 bits are none of these values" (libseccomp would need a rule per
-// range between them), and AnyBit32, "the low 32 bits have any of the mask's bits" (one BPF_JSET
-// where libseccomp needs a masked comparison per bit: 8 for unshare's namespace flags).
+// The checks on arguments the kernel reads as 32 bits the compile step writes as BPF of its own
+// (and such a rule has no other check), a few instructions shared by every ABI where libseccomp
+// compares 64 bits per rule and per ABI: In32, "the low 32 bits are one of these values";
+// NotIn32, "... none of these values" (libseccomp would need a rule per range between them);
+// AnyBit32, "... have any of the mask's bits" (one BPF_JSET where libseccomp needs a masked
+// comparison per bit: 8 for unshare's namespace flags).
 struct ArgCheck {
-    enum class Op { Equal, MaskedEqual, GreaterEqual, NotIn32, AnyBit32 };
+    enum class Op { Equal, MaskedEqual, GreaterEqual, In32, NotIn32, AnyBit32 };
     unsigned arg = 0;
     Op op = Op::Equal;
     std::uint64_t mask = ~std::uint64_t{0};  // MaskedEqual: (arg & mask) == value; AnyBit32: (arg & mask) != 0
     std::uint64_t value = 0;
-    std::vector<std::uint32_t> values;       // NotIn32
+    std::vector<std::uint32_t> values;       // In32, NotIn32
     bool operator==(const ArgCheck&) const = default;
 };
 
@@ -90,7 +91,7 @@ SeccompPolicy build_seccomp_policy(const SeccompSettings& settings, SeccompMode 
 // loads the filter itself as its last step before exec, and pid 1 after the fork.
 bool filter_loaded_before_fork(const SeccompPolicy& policy);
 
-// Whether the compile step writes the rule's BPF itself (a NotIn32 or AnyBit32 check) instead of
+// Whether the compile step writes the rule's BPF itself (an In32, NotIn32 or AnyBit32 check) instead of
 // libseccomp.
 bool compiled_by_us(const SyscallRule& rule);
 
