@@ -241,7 +241,7 @@ std::vector<sock_filter> linear_program(const std::vector<PrefixRule>& rules, co
 // ---------------------------------------------------------------------------------------------
 // The tree layout. At every load the kernel turns the program into machine code and runs it
 // once for every syscall number of x86_64 and i386 (to cache the calls it always allows): both
-// grow with the program, here about 0.2 us an instruction and 6 ns an instruction run. So each
+// grow with the program, here about 0.3 us an instruction and 3 ns an instruction run. So each
 // architecture gets one search over the runs of numbers treated alike, shaped by how many
 // numbers each run holds (the long allowed runs sit near the root), whose leaves are returns
 // shared by the whole program. libseccomp's program keeps only what needs its argument

@@ -16,12 +16,15 @@ struct SeccompProgram {
 };
 
 // How the program is laid out. Both make the same decision for every call; they differ in how
-// many instructions a call runs through, which the kernel pays at every filter load: it runs
-// the program once per syscall number and architecture to cache the calls always allowed.
+// many instructions there are and how many a call runs through, which the kernel pays at every
+// filter load: it compiles the program and runs it once per syscall number and architecture to
+// cache the calls always allowed.
 enum class SeccompLayout {
-    Tree,    // an architecture test, then binary searches on the number: about 20 instructions
-    Linear,  // one test after another, up to some 170 instructions: kept as the reference the
-             // tests hold the tree to (and for bench comparisons), never loaded by sandbox
+    Tree,    // one search per architecture over the runs of numbers treated alike, with the
+             // returns at its leaves; libseccomp's program only for its 64-bit argument
+             // comparisons and i386's multiplexed calls: about 10 instructions per number
+    Linear,  // our rules one after another, then libseccomp's program of all its rules: kept
+             // as the reference the tests hold the tree to, never loaded by sandbox
 };
 
 // Every architecture of the policy gets the same rules; any other architecture is killed, except
