@@ -147,7 +147,11 @@ struct PrefixRule {
 };
 
 std::uint32_t refusal(const SyscallRule& rule, bool notify) {
-    return notify ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_ERRNO | (static_cast<std::uint32_t>(rule.error) & SECCOMP_RET_DATA);
+    // The kernel caps what a filter returns at MAX_ERRNO; libseccomp refuses more, and so do we.
+    if (rule.error < 1 || rule.error > 4095)
+        throw SetupError(Stage::Seccomp, "the rule for " + rule.syscall + " refuses with errno " +
+                                        std::to_string(rule.error) + " (1 to 4095)", hint(Cause::Bug));
+    return notify ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_ERRNO | static_cast<std::uint32_t>(rule.error);
 }
 
 // x32 shares x86_64's audit architecture; its numbers carry kX32Bit.
@@ -156,6 +160,7 @@ std::uint32_t audit_arch_of(std::uint32_t token) { return token == SCMP_ARCH_X32
 const ArgCheck& own_check(const SyscallRule& rule) {
     if (rule.when.size() != 1) throw SetupError(Stage::Seccomp, "a rule for " + rule.syscall + " compiled by us has other checks");
     const ArgCheck& check = rule.when.front();
+    if (check.arg > 5) throw SetupError(Stage::Seccomp, "a rule for " + rule.syscall + " checks argument " + std::to_string(check.arg) + " (0 to 5)", hint(Cause::Bug));
     if (check.op == ArgCheck::Op::AnyBit32) {
         if (check.mask == 0 || check.mask > 0xffffffffu)
             throw SetupError(Stage::Seccomp, "an any-bit rule for " + rule.syscall + " has no bits in the low 32", hint(Cause::Bug));
@@ -170,6 +175,14 @@ const ArgCheck& own_check(const SyscallRule& rule) {
 
 std::vector<PrefixRule> prefix_rules(const SeccompPolicy& policy, bool notify) {
     std::vector<PrefixRule> rules;
+    // x32 shares x86_64's audit architecture: a policy with x32 but not x86_64 (none of ours
+    // builds one) kills x86_64's own numbers, as any other architecture.
+    auto has = [&](std::uint32_t token) {
+        return std::any_of(policy.architectures.begin(), policy.architectures.end(),
+                           [&](const std::string& name) { return arch_token(name) == token; });
+    };
+    if (has(SCMP_ARCH_X32) && !has(SCMP_ARCH_X86_64))
+        rules.push_back({AUDIT_ARCH_X86_64, 0, kX32Bit - 1, SECCOMP_RET_KILL_PROCESS});
     for (const auto& range : future_ranges(policy.architectures))
         rules.push_back({range.audit_arch, range.first, range.last, SECCOMP_RET_ERRNO | ENOSYS});
     for (const auto& rule : policy.rules) {
@@ -522,8 +535,18 @@ void write_search(TreeWriter& tree, TargetBlock& block, std::span<const Segment>
     }
 }
 
-// A piece this long and its block stay within a conditional jump's reach.
-constexpr std::size_t kPieceSegments = 200;
+// Whether a search over `segments` and its block of targets fit a conditional jump's 255:
+// n runs are n - 1 tests, then one return or BPF_JA per distinct leaf.
+bool fits_one_piece(std::span<const Segment> segments) {
+    constexpr std::size_t kReach = 255;
+    if (segments.size() > kReach) return false;
+    std::vector<const Segment*> distinct;
+    for (const Segment& segment : segments)
+        if (std::none_of(distinct.begin(), distinct.end(),
+                         [&](const Segment* seen) { return same_leaf(seen->rules, segment.rules); }))
+            distinct.push_back(&segment);
+    return segments.size() - 1 + distinct.size() <= kReach;
+}
 
 void write_chunked(TreeWriter& tree, std::span<const Segment> segments, std::size_t offset, const Splits& split) {
     if (segments.size() == 1) {
@@ -531,7 +554,7 @@ void write_chunked(TreeWriter& tree, std::span<const Segment> segments, std::siz
         tree.out.jump(leaf_target(tree, block, segments.front()));
         return write_block(tree, block);
     }
-    if (segments.size() <= kPieceSegments) {
+    if (fits_one_piece(segments)) {
         TargetBlock block;
         write_search(tree, block, segments, offset, split);
         return write_block(tree, block);
@@ -677,8 +700,7 @@ std::vector<sock_filter> export_program(scmp_filter_ctx ctx) {
 // `rules` as libseccomp's program: the architecture check (any other is killed), then the
 // syscall numbers, then their arguments.
 std::vector<sock_filter> libseccomp_program(const std::vector<std::string>& architectures,
-                                            const std::vector<const SyscallRule*>& rules, bool notify,
-                                            SeccompLayout layout) {
+                                            const std::vector<const SyscallRule*>& rules, bool notify) {
     FilterContext ctx(seccomp_init(SCMP_ACT_ALLOW), &seccomp_release);
     if (!ctx) throw SetupError(Stage::Seccomp, "seccomp_init failed", "libseccomp could not allocate a filter");
     // Any other architecture (say, a 32-bit ARM binary on an x86 host through binfmt) is killed:
@@ -697,9 +719,12 @@ std::vector<sock_filter> libseccomp_program(const std::vector<std::string>& arch
     std::size_t added = 0;
     for (const SyscallRule* rule : rules)
         if (add_rule(ctx.get(), *rule, notify)) ++added;
-    // A binary search on the syscall number instead of one test per rule. Not for a filter
-    // without rules: libseccomp 2.5.3 and older then drop the default action (their bug #370).
-    if (layout == SeccompLayout::Tree && added > 0) {
+    // A binary search on the syscall number instead of one test per rule, in both layouts: the
+    // plain output of libseccomp 2.5.4 can miss the load of the number at the start of an
+    // architecture's tests (and then let that architecture's calls through; see
+    // tests/unit/test_seccomp_layouts.cpp). Not for a filter without rules: libseccomp 2.5.3 and
+    // older then drop the default action (their bug #370).
+    if (added > 0) {
         rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2);
         if (rc < 0) fail("seccomp_attr_set CTL_OPTIMIZE", rc);
     }
@@ -707,8 +732,8 @@ std::vector<sock_filter> libseccomp_program(const std::vector<std::string>& arch
 }
 
 std::vector<sock_filter> libseccomp_body(const SeccompPolicy& policy, const std::vector<const SyscallRule*>& rules,
-                                         bool notify, SeccompLayout layout) {
-    auto body = libseccomp_program(policy.architectures, rules, notify, layout);
+                                         bool notify) {
+    auto body = libseccomp_program(policy.architectures, rules, notify);
     if (body.empty()) throw SetupError(Stage::Seccomp, "libseccomp exported an empty filter", hint(Cause::Bug));
     return body;
 }
@@ -718,14 +743,14 @@ std::vector<sock_filter> linear_layout(const SeccompPolicy& policy, bool notify)
     std::vector<const SyscallRule*> rules;
     for (const auto& rule : policy.rules)
         if (!rule.derived && !compiled_by_us(rule)) rules.push_back(&rule);
-    return linear_program(prefix_rules(policy, notify), libseccomp_body(policy, rules, notify, SeccompLayout::Linear));
+    return linear_program(prefix_rules(policy, notify), libseccomp_body(policy, rules, notify));
 }
 
 std::vector<sock_filter> tree_layout(const SeccompPolicy& policy, bool notify) {
     TreeSplit split = tree_split(policy, notify);
     TreeInput input{policy.architectures, prefix_rules(policy, notify), {}};
     input.rules.insert(input.rules.end(), split.numbers.begin(), split.numbers.end());
-    if (!split.libseccomp.empty()) input.body = libseccomp_body(policy, split.libseccomp, notify, SeccompLayout::Tree);
+    if (!split.libseccomp.empty()) input.body = libseccomp_body(policy, split.libseccomp, notify);
     return tree_program(input);
 }
 
