@@ -146,10 +146,10 @@ void load_filter(const SandboxChild& child) {
         setup_hostname(child.namespaces);
         if (child.namespaces.net) setup_loopback();
         Terminal terminal;
-        if (child.terminal_fds) terminal = in_stage(Stage::Terminal, open_terminal);
+        if (child.process.terminal_fds) terminal = in_stage(Stage::Terminal, open_terminal);
         // Everything that can fail is set up before the payload's first instruction.
         if (child.slirp) in_stage(Stage::Network, [&] { wait_for_network(child.sync); });
-        bool loaded_before_fork = child.filter_before_fork;
+        bool loaded_before_fork = filter_loaded_before_fork(child.process.seccomp);
         // Before the payload's fork, so the payload inherits the filter instead of loading it again.
         if (loaded_before_fork) in_stage(Stage::Seccomp, [&] { load_filter(child); });
         // Announce before forking: the payload's own messages (exec failed) must come after.

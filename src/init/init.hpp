@@ -25,10 +25,8 @@ struct SandboxChild {
     const SlirpSettings* slirp;     // the guest's interface with network mode slirp, else none
     const ProcessSpec& process;     // the payload
     const LandlockPlan& landlock;
-    const SeccompProgram& seccomp;  // compiled by the supervisor before the clone
-    bool filter_before_fork;        // pid 1 loads it and the payload inherits it (filter_loaded_before_fork)
+    const SeccompProgram& seccomp;  // process.seccomp, compiled by the supervisor before the clone
     int sync;                       // our end of the sync socket (CLOEXEC)
-    unsigned terminal_fds;          // bit N: the caller's fd N is a terminal; it gets a pty of our own
 };
 
 // C: in the new user namespace; waits for the maps, creates the nested namespaces and clones
@@ -40,7 +38,7 @@ struct SandboxChild {
 [[noreturn]] void run_init(const SandboxChild& child);
 
 // W: drops privileges and execs the payload's argv. `terminal` is the pty peer or -1; it
-// replaces the fds in child.terminal_fds.
+// replaces the fds in child.process.terminal_fds.
 [[noreturn]] void run_payload(const SandboxChild& child, int terminal);
 
 // Loads the compiled filter into the calling process (pid 1 before the payload's fork, or the

@@ -45,7 +45,7 @@ void apply_credentials(const ProcessSpec& process) {
     check(::setresgid(process.gid, process.gid, process.gid), "setresgid", std::to_string(process.gid));
     check(::setresuid(process.uid, process.uid, process.uid), "setresuid", std::to_string(process.uid));
     apply_capability_sets(process.uid == 0 ? process.capabilities : std::vector<int>{});
-    apply_no_new_privs();
+    if (process.no_new_privs) apply_no_new_privs();
 }
 
 void apply_rlimits(const std::vector<RlimitStep>& steps) {
@@ -94,7 +94,7 @@ void run_payload(const SandboxChild& child, int terminal) {
     const ProcessSpec& process = child.process;
     try {
         reset_signals_for_exec();
-        in_stage(Stage::Terminal, [&] { apply_terminal(terminal, child.terminal_fds); });
+        in_stage(Stage::Terminal, [&] { apply_terminal(terminal, process.terminal_fds); });
         in_stage(Stage::Credentials, [&] { apply_credentials(process); });
         if (::chdir(process.cwd.c_str()) < 0)
             throw SetupError(Stage::Cwd, "chdir " + process.cwd + ": " + std::strerror(errno),
@@ -106,7 +106,7 @@ void run_payload(const SandboxChild& child, int terminal) {
         in_stage(Stage::Landlock, [&] { apply_landlock(child.landlock); });
         // Last: a profile's denials may refuse a call of the steps above. In log and learn modes
         // the supervisor gets the listener before our exec can make a refused call.
-        if (!child.filter_before_fork) in_stage(Stage::Seccomp, [&] { load_filter(child); });
+        if (!filter_loaded_before_fork(process.seccomp)) in_stage(Stage::Seccomp, [&] { load_filter(child); });
     } catch (const std::exception& error) {
         fail_child(child.sync, error);
     }

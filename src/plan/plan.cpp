@@ -476,10 +476,11 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     protect_state_dir(plan, facts);
     order_mounts(plan.mounts);
     for (auto& step : plan.mounts) step.flags = mount_flags(step);
-    plan.seccomp = build_seccomp_policy(profile.seccomp, overrides.seccomp_mode, facts.kernel_runs_x32);
+    plan.process.seccomp = build_seccomp_policy(profile.seccomp, overrides.seccomp_mode, facts.kernel_runs_x32);
     plan.landlock = plan_landlock(profile.landlock, plan.mounts);
     plan.landlock.abi = facts.landlock_abi;
     plan.process.rlimits = plan_rlimits(profile.rlimits, overrides.rlimits, facts.rlimits);
+    plan.process.terminal_fds = facts.terminal_fds;
     plan.timeout_ms = profile.timeout_ms.value_or(0);
     if (overrides.timeout) {
         auto ms = parse_duration(*overrides.timeout);
@@ -595,8 +596,12 @@ std::string describe_cgroup(const Plan& plan) {
 std::string describe_payload(const Plan& plan) {
     std::string caps;
     for (int cap : plan.process.capabilities) caps += (caps.empty() ? "" : ",") + capability_names()[cap];
+    std::string terminal;
+    for (int fd = 0; fd < 3; ++fd)
+        if (plan.process.terminal_fds & (1u << fd)) terminal += (terminal.empty() ? "" : ",") + std::to_string(fd);
     return "uid " + std::to_string(plan.process.uid) + ", gid " + std::to_string(plan.process.gid) +
-           ", capabilities " + (caps.empty() ? "none" : caps) + ", no_new_privs";
+           ", capabilities " + (caps.empty() ? "none" : caps) + (plan.process.no_new_privs ? ", no_new_privs" : "") +
+           (terminal.empty() ? "" : ", fds " + terminal + " on a pty of its own");
 }
 
 }  // namespace
@@ -632,7 +637,7 @@ std::string render_plan(const Plan& plan) {
     out << "root:       tmpfs, read-only after setup, pivot_root, old root detached\n";
     out << "mounts:\n";
     for (const auto& m : plan.mounts) out << "  " << describe_mount(m) << "\n";
-    out << render_seccomp_policy(plan.seccomp);
+    out << render_seccomp_policy(plan.process.seccomp);
     out << describe_landlock(plan.landlock);
     out << "rlimits:   ";
     for (const auto& step : plan.process.rlimits) out << " " << step.name << "=" << format_rlimit_value(*find_rlimit(step.name), step.value);

@@ -38,6 +38,7 @@ struct HostFacts {
     int landlock_abi = 0;      // 0: this kernel has no Landlock
     bool kernel_runs_x32 = true;  // x86_64 kernels may not (seccomp/policy.hpp); true: filter it
     HostRlimits rlimits;       // the caller's own (getrlimit)
+    unsigned terminal_fds = 0;  // bit N: the caller's fd N is a terminal
 
     // A variable of the caller's environment; "" when unset.
     std::string env(const std::string& name) const {
@@ -74,7 +75,6 @@ struct Plan {
     NetworkMode network = NetworkMode::None;
     SlirpSettings slirp;        // mode slirp
     std::vector<MountStep> mounts;
-    SeccompPolicy seccomp;          // the filter (see filter_loaded_before_fork: who loads it)
     LandlockPlan landlock;          // the payload's second fence, from the mounts
     std::uint64_t timeout_ms = 0;     // 0: none; else TERM, a grace period, KILL, exit 124
     std::vector<std::string> profile_files;

@@ -72,6 +72,7 @@ struct SeccompPolicy {
     std::vector<SyscallRule> rules;    // the denials in force
     std::vector<std::string> allowed;  // default denials the profile lifted, sorted
     bool builtin = true;               // exactly the built-in rules (a prebuilt program exists)
+    bool operator==(const SeccompPolicy&) const = default;
 };
 
 // The built-in denials, grouped, in a fixed order. nested_namespaces drops the "namespaces" and

@@ -15,6 +15,7 @@
 #include "landlock/apply.hpp"
 #include "seccomp/apply.hpp"
 #include "supervisor/supervisor.hpp"
+#include "term/terminal.hpp"
 #include "sys/syscalls.hpp"
 
 extern char** environ;
@@ -41,6 +42,7 @@ HostFacts prepare_host_facts() {
     facts.is_root = ::geteuid() == 0;
     facts.landlock_abi = landlock_abi();
     facts.kernel_runs_x32 = kernel_runs_x32();
+    facts.terminal_fds = terminal_fd_mask();
     for (const auto& kind : rlimit_kinds()) {
         rlimit limit{};
         if (::getrlimit(kind.resource, &limit) == 0) facts.rlimits[kind.resource] = {limit.rlim_cur, limit.rlim_max};

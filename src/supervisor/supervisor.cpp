@@ -123,7 +123,6 @@ private:
     SeccompProgram seccomp_;  // compiled before the clone; the children inherit it
     long long start_us_ = now_us();
     long long deadline_ms_ = now_ms() + kSetupDeadlineMs;
-    unsigned terminals_ = terminal_fd_mask();
     Handshake handshake_{plan_.network == NetworkMode::Slirp};
     UniqueFd sync_, signals_;
     // Destroyed in reverse order: the children are killed first, then the cgroup is removed,
@@ -228,8 +227,7 @@ void Supervisor::start_children() {
         signals_.reset();
         run_setup_child(SandboxChild{plan_.namespaces, plan_.mounts, plan_.state_dir,
                                      plan_.network == NetworkMode::Slirp ? &plan_.slirp : nullptr, plan_.process,
-                                     plan_.landlock, seccomp_, filter_loaded_before_fork(plan_.seccomp), theirs.get(),
-                                     terminals_});
+                                     plan_.landlock, seccomp_, theirs.get()});
     }
     setup_ = ChildProcess(pid, std::move(pidfd));
     sync_ = std::move(mine);
@@ -241,9 +239,9 @@ void Supervisor::start_children() {
 }
 
 void Supervisor::start_relay(UniqueFd master) {
-    int terminal = user_terminal(terminals_);
+    int terminal = user_terminal(plan_.process.terminal_fds);
     copy_window_size(terminal, master.get());
-    bool typing = terminals_ & (1u << STDIN_FILENO);
+    bool typing = plan_.process.terminal_fds & (1u << STDIN_FILENO);
     // Raw only when keystrokes are relayed (then Ctrl-C travels as a byte to the pty inside);
     // otherwise the terminal keeps ISIG, and Ctrl-C signals us, which we forward.
     if (typing) raw_.emplace(STDIN_FILENO);
@@ -276,7 +274,7 @@ void Supervisor::handle_message() {
         if (UniqueFd master = received->take_fd()) start_relay(std::move(master));
         if (plan_.timeout_ms) timeout_at_ms_ = now_ms() + static_cast<long long>(plan_.timeout_ms);
     } else if (message.type == MessageType::SeccompListener) {
-        monitor_.emplace(plan_.seccomp, received->take_fd(), violations_log_.get());
+        monitor_.emplace(plan_.process.seccomp, received->take_fd(), violations_log_.get());
         log("receiving the seccomp filter's refusals");
     } else if (message.type == MessageType::PayloadExited) {
         log("payload exited; exit code " + std::to_string(handshake_.exit_code()));
@@ -316,7 +314,7 @@ void Supervisor::handle_signals() {
         if (signal == SIGCHLD) {
             reap_children();
         } else if (signal == SIGWINCH && relay_) {
-            copy_window_size(user_terminal(terminals_), relay_->master());
+            copy_window_size(user_terminal(plan_.process.terminal_fds), relay_->master());
         } else if (handshake_.state() == HandshakeState::Finished || handshake_.state() == HandshakeState::Failed) {
             continue;  // the outcome is known; the sandbox is ending on its own
         } else if (handshake_.state() != HandshakeState::Running) {
@@ -451,7 +449,7 @@ void Supervisor::handle_seccomp_notification(short events) {
 // What log and learn modes found, once.
 void Supervisor::report_seccomp() const {
     if (!monitor_) return;
-    if (plan_.seccomp.mode == SeccompMode::Learn) {
+    if (plan_.process.seccomp.mode == SeccompMode::Learn) {
         if (monitor_->let_through().empty()) {
             std::cerr << "sandbox: learn: the filter refused nothing\n";
         } else {
@@ -482,7 +480,7 @@ int Supervisor::run() {
     ::signal(SIGPIPE, SIG_IGN);
     check_limit_policy();
     open_violations_log();
-    seccomp_ = seccomp_program_for(plan_.seccomp);
+    seccomp_ = seccomp_program_for(plan_.process.seccomp);
     log("compiled the seccomp filter: " + std::to_string(seccomp_.code.size()) + " instructions");
     register_and_make_cgroup();
     start_children();

@@ -536,6 +536,23 @@ TEST_CASE("render_plan: single-id and shared namespaces", "[plan][render]") {
     CHECK_THAT(text, Contains("network:    host\n"));
 }
 
+TEST_CASE("plan: the process spec holds no_new_privs, the pty's fds and the filter", "[plan][process]") {
+    HostFacts facts = rootless_facts();
+    facts.terminal_fds = 0b101;  // stdin and stderr are the caller's terminal, stdout a pipe
+    facts.kernel_runs_x32 = false;
+    Profile profile = profile_with_command();
+    auto plan = sb::build_plan(profile, {}, facts);
+    CHECK(plan.process.no_new_privs);
+    CHECK(plan.process.terminal_fds == 0b101);
+    CHECK(plan.process.seccomp == sb::build_seccomp_policy(profile.seccomp, sb::SeccompMode::Enforce, false));
+    CHECK(sb::filter_loaded_before_fork(plan.process.seccomp));
+    std::string text = sb::render_plan(plan);
+    INFO(text);
+    CHECK_THAT(text, Catch::Matchers::Contains("capabilities none, no_new_privs, fds 0,2 on a pty of its own\n"));
+    facts.terminal_fds = 0;
+    CHECK(sb::build_plan(profile, {}, facts).process.terminal_fds == 0);
+}
+
 TEST_CASE("plan: an unmapped [user] uid from a profile is a ConfigError at the uid", "[plan][ids]") {
     HostFacts facts = rootless_facts();
     Profile profile = profile_with_command();
