@@ -100,11 +100,14 @@ void add_socketcall_rule(std::vector<SyscallRule>& rules, const std::map<std::st
     if (chosen.count("socketcall")) return;  // the profile's own rule decides
     auto socket = std::find_if(rules.begin(), rules.end(), [](const SyscallRule& r) { return r.syscall == "socket"; });
     if (socket == rules.end()) return;
-    // Its first argument, the call, is an int: compat tasks pass 32 bits.
-    SyscallRule rule = deny("socketcall", socket->error, "sockets", {{0, ArgCheck::Op::In32, 0, 0, {1}}});
-    rule.derived = std::any_of(rules.begin(), rules.end(), [](const SyscallRule& r) {
+    bool derived = std::any_of(rules.begin(), rules.end(), [](const SyscallRule& r) {
         return r.syscall == "socket" && !compiled_by_us(r);
     });
+    // Its first argument, the call, is an int (compat tasks pass 32 bits): a check of our own,
+    // unless libseccomp writes the rule (then it is data only, in libseccomp's terms).
+    ArgCheck sys_socket = derived ? ArgCheck{0, ArgCheck::Op::Equal, ~0ull, 1, {}} : ArgCheck{0, ArgCheck::Op::In32, 0, 0, {1}};
+    SyscallRule rule = deny("socketcall", socket->error, "sockets", {sys_socket});
+    rule.derived = derived;
     rules.push_back(rule);
     // socketcall(SYS_SOCKETPAIR, args): the same, for the socketpair rule.
     if (std::any_of(rules.begin(), rules.end(), [](const SyscallRule& r) { return r.syscall == "socketpair"; }))
