@@ -83,28 +83,40 @@ std::uint32_t highest_known(std::uint32_t token) {
     return 448;  // an older libseccomp: process_mrelease (Linux 5.15) is the newest it may know
 }
 
-struct FutureRange {
-    std::uint32_t audit_arch, first, last;  // nr in [first, last] gets ENOSYS
+bool has_architecture(const std::vector<std::string>& architectures, std::uint32_t token) {
+    return std::any_of(architectures.begin(), architectures.end(),
+                       [&](const std::string& name) { return arch_token(name) == token; });
+}
+
+// Numbers decided by their range alone: those above the newest this build knows get ENOSYS; and
+// of the two ABIs sharing AUDIT_ARCH_X86_64, the one the policy leaves out: x32 gets ENOSYS (a
+// kernel that does not run it answers so too), x86_64 is killed as any other architecture (no
+// policy of ours leaves it out).
+struct NumberRange {
+    std::uint32_t audit_arch, first, last;
+    std::uint32_t action;
 };
 
-std::vector<FutureRange> future_ranges(const std::vector<std::string>& architectures) {
-    std::vector<FutureRange> ranges;
+std::vector<NumberRange> range_rules(const std::vector<std::string>& architectures) {
+    constexpr std::uint32_t kEnosys = SECCOMP_RET_ERRNO | ENOSYS;
+    std::vector<NumberRange> ranges;
+    bool x86_64 = has_architecture(architectures, SCMP_ARCH_X86_64);
+    bool x32 = has_architecture(architectures, SCMP_ARCH_X32);
+    if (x32 && !x86_64) ranges.push_back({AUDIT_ARCH_X86_64, 0, kX32Bit - 1, SECCOMP_RET_KILL_PROCESS});
+    if (x86_64 && !x32) ranges.push_back({AUDIT_ARCH_X86_64, kX32Bit, 0xffffffffu, kEnosys});
     for (const auto& name : architectures) {
         std::uint32_t token = arch_token(name);
         std::uint32_t top = highest_known(token);
         if (token == SCMP_ARCH_X86_64) {
-            ranges.push_back({AUDIT_ARCH_X86_64, top + 1, kX32Bit - 1});
-            // A kernel that does not run x32 answers every x32 number ENOSYS: so does the filter.
-            bool x32 = std::find(architectures.begin(), architectures.end(), "x32") != architectures.end();
-            if (!x32) ranges.push_back({AUDIT_ARCH_X86_64, kX32Bit, 0xffffffffu});
+            ranges.push_back({AUDIT_ARCH_X86_64, top + 1, kX32Bit - 1, kEnosys});
         } else if (token == SCMP_ARCH_X32) {
-            // x32 shares AUDIT_ARCH_X86_64; its own compat calls sit at 512..547.
-            ranges.push_back({AUDIT_ARCH_X86_64, kX32Bit + top + 1, kX32Bit + 511});
-            ranges.push_back({AUDIT_ARCH_X86_64, kX32Bit + 548, 0xffffffffu});
+            // Its own compat calls sit at 512..547.
+            ranges.push_back({AUDIT_ARCH_X86_64, kX32Bit + top + 1, kX32Bit + 511, kEnosys});
+            ranges.push_back({AUDIT_ARCH_X86_64, kX32Bit + 548, 0xffffffffu, kEnosys});
         } else if (token == SCMP_ARCH_ARM) {
-            ranges.push_back({token, top + 1, kArmPrivateBase - 1});
+            ranges.push_back({token, top + 1, kArmPrivateBase - 1, kEnosys});
         } else {
-            ranges.push_back({token, top + 1, 0xffffffffu});
+            ranges.push_back({token, top + 1, 0xffffffffu, kEnosys});
         }
     }
     return ranges;
@@ -128,7 +140,8 @@ int direct_syscall_number(std::uint32_t token, const std::string& name) {
 
 // ---------------------------------------------------------------------------------------------
 // Rules by number: what the program decides itself.
-//   - calls numbered above the newest this build knows: ENOSYS;
+//   - calls numbered above the newest this build knows, and of an ABI sharing x86_64's audit
+//     architecture the policy leaves out (range_rules);
 //   - the rules with a NotIn32 check ("the low 32 bits of args[i] are none of {v...}") or an
 //     AnyBit32 check ("... have any of these bits"), a few instructions each where libseccomp
 //     would need one rule per value range or per bit;
@@ -175,16 +188,8 @@ const ArgCheck& own_check(const SyscallRule& rule) {
 
 std::vector<PrefixRule> prefix_rules(const SeccompPolicy& policy, bool notify) {
     std::vector<PrefixRule> rules;
-    // x32 shares x86_64's audit architecture: a policy with x32 but not x86_64 (none of ours
-    // builds one) kills x86_64's own numbers, as any other architecture.
-    auto has = [&](std::uint32_t token) {
-        return std::any_of(policy.architectures.begin(), policy.architectures.end(),
-                           [&](const std::string& name) { return arch_token(name) == token; });
-    };
-    if (has(SCMP_ARCH_X32) && !has(SCMP_ARCH_X86_64))
-        rules.push_back({AUDIT_ARCH_X86_64, 0, kX32Bit - 1, SECCOMP_RET_KILL_PROCESS});
-    for (const auto& range : future_ranges(policy.architectures))
-        rules.push_back({range.audit_arch, range.first, range.last, SECCOMP_RET_ERRNO | ENOSYS});
+    for (const auto& range : range_rules(policy.architectures))
+        rules.push_back({range.audit_arch, range.first, range.last, range.action});
     for (const auto& rule : policy.rules) {
         if (!compiled_by_us(rule)) continue;
         const ArgCheck& check = own_check(rule);
