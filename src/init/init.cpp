@@ -1,11 +1,14 @@
-// Theory of operation of I, the sandbox's pid 1:
-//   - set the parent-death signal first (the supervisor is our parent through CLONE_PARENT),
-//     then re-check that the supervisor still holds its end of the sync socket;
-//   - non-dumpable, so the payload cannot ptrace or read our memory;
-//   - build the filesystem, set the hostname, bring up lo; open a pty in our own devpts when the
-//     user is on a terminal, and hand its master to the supervisor;
-//   - mode slirp: hand the frames fd over first, and before the payload wait for the
-//     supervisor's word that the network runs and every port forward listens;
+// Theory of operation of I, the sandbox's pid 1, cloned by S with every namespace but the network's:
+//   - set the parent-death signal first, then re-check that the supervisor still holds its end
+//     of the sync socket; close every inherited fd but that one; a session of our own;
+//   - wait for S's word that the id maps are written, then join a fresh session keyring;
+//   - build the filesystem while N makes the network namespace, then join it (mode slirp: join
+//     it first, as the interface needs the host's /dev/net/tun and /proc/sys); non-dumpable
+//     from then on, so the payload cannot ptrace or read our memory; set the hostname;
+//     open a pty in our own devpts when the user is on a terminal, and hand its master to the
+//     supervisor;
+//   - mode slirp: hand the frames fd over, and before the payload wait for the supervisor's word
+//     that the network runs and every port forward listens;
 //   - load the seccomp filter (built-in policies; see filter_loaded_before_fork) and hand its
 //     listener, in log and learn modes, to the supervisor;
 //   - vfork the payload (which inherits the filter), drop every capability but CAP_KILL (and
@@ -36,6 +39,7 @@
 #include "ns/namespaces.hpp"
 #include "seccomp/apply.hpp"
 #include "sys/error.hpp"
+#include "sys/hints.hpp"
 #include "sys/signals.hpp"
 #include "sys/mountapi.hpp"
 #include "sys/syscalls.hpp"
@@ -51,6 +55,22 @@ bool supervisor_gone(int sync) {
 // Mode slirp: the payload starts only once the supervisor runs the network and every port
 // forward listens. Anything else (the supervisor failed, e.g. on a busy port, and is gone or
 // going) ends us quietly: the supervisor reports why.
+// N sends the network namespace it made (or its failure, which we pass on as ours): we join it.
+// Nothing (S is gone) ends us quietly.
+void join_network_namespace_from_maker(int sync) {
+    auto received = receive_message(sync);
+    if (!received) ::_exit(kExitSetupFailed);
+    if (received->message.type == MessageType::SetupFailed) {
+        SetupFailedFields failure = setup_failed_fields(received->message);
+        throw SetupError(failure.stage, failure.message, failure.hint);
+    }
+    if (received->message.type != MessageType::NetworkNamespace)
+        throw SetupError(Stage::Protocol, std::string("expected the network namespace, got ") +
+                                              to_string(received->message.type), hint(Cause::Bug));
+    UniqueFd ns = received->take_fd();
+    join_network_namespace(ns.get());
+}
+
 void wait_for_network(int sync) {
     auto go = receive_message(sync);
     if (!go || go->message.type != MessageType::NetworkStarted) ::_exit(kExitSetupFailed);
@@ -134,17 +154,31 @@ void load_filter(const SandboxChild& child) {
     try {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (supervisor_gone(child.sync)) ::_exit(kExitSetupFailed);
-        ::prctl(PR_SET_DUMPABLE, 0);
+        // Nothing of the caller's beyond stdio may reach the payload (runc CVE-2024-21626): fds
+        // without CLOEXEC survive a clone, so close them here.
+        close_fds_except(child.sync);
+        // A session of our own: our caller's terminal is nobody's controlling terminal in here
+        // (no TIOCSTI into it), and its signals go to the supervisor only, which forwards them.
+        check(::setsid(), "setsid");
+        auto go = receive_message(child.sync);
+        if (!go || go->message.type != MessageType::MapsWritten) ::_exit(kExitSetupFailed);
+        in_stage(Stage::Keyring, join_fresh_session_keyring);
         // The signal mask inherited from the supervisor already blocks these.
         UniqueFd signals = in_stage(Stage::Init, [] { return make_signalfd(forwarded_signal_set(true)); });
         // Before the filesystem: the interface needs the host's /dev/net/tun and /proc/sys.
         if (child.slirp) {
+            join_network_namespace_from_maker(child.sync);
             UniqueFd frames = setup_guest_interface(*child.slirp);
             send_message(child.sync, Message{MessageType::NetworkReady, 0, 0, {}}, {frames.get()});
         }
         setup_filesystem(child.mounts, child.process.uid, child.process.gid, child.state_dir);
+        // Without slirp, N made the network namespace meanwhile: nothing before needed it.
+        if (child.namespaces.net && !child.slirp) join_network_namespace_from_maker(child.sync);
+        // Non-dumpable, so the payload cannot ptrace us or read our memory. Not before: N joins
+        // our user namespace through our pidfd, which the kernel allows only while we are
+        // dumpable, and nothing but S and N deals with us until the payload.
+        ::prctl(PR_SET_DUMPABLE, 0);
         setup_hostname(child.namespaces);
-        if (child.namespaces.net) setup_loopback();
         Terminal terminal;
         if (child.process.terminal_fds) terminal = in_stage(Stage::Terminal, open_terminal);
         // Everything that can fail is set up before the payload's first instruction.

@@ -29,12 +29,17 @@ struct SandboxChild {
     int sync;                       // our end of the sync socket (CLOEXEC)
 };
 
-// C: in the new user namespace; waits for the maps, creates the nested namespaces and clones
-// I (pid 1) as a sibling (CLONE_PARENT, so the supervisor is its parent), reports it, exits.
-[[noreturn]] void run_setup_child(const SandboxChild& child);
+// N: a child of S, started once the maps are written: makes the network namespace in I's user
+// namespace (named by I's pidfd) and sends it to I over S's end of the sync socket, or its
+// failure, which I passes on.
+[[noreturn]] void run_network_namespace_maker(int init_pidfd, int sync);
 
-// I: pid 1. Builds the filesystem, hostname and loopback, forks the payload, then reaps every
-// zombie and forwards signals until the payload exits.
+// In I: a session keyring of the sandbox's own.
+void join_fresh_session_keyring();
+
+// I: pid 1, cloned by S with the user, mount, PID and the other namespaces but the network's.
+// Waits for the maps, builds the filesystem, joins the network namespace, sets the hostname,
+// forks the payload, then reaps every zombie and forwards signals until the payload exits.
 [[noreturn]] void run_init(const SandboxChild& child);
 
 // W: drops privileges and execs the payload's argv. `terminal` is the pty peer or -1; it

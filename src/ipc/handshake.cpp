@@ -28,7 +28,6 @@ const char* to_string(NetworkState state) {
 std::string Handshake::describe() const {
     std::string text = to_string(state_);
     if (network_ != NetworkState::None) text += std::string(", network ") + to_string(network_);
-    if (state_ != HandshakeState::WaitingForMaps && !init_known_) text += ", init not reported";
     return text;
 }
 
@@ -48,12 +47,6 @@ MessageVerdict Handshake::reject(const Message& message) const {
 MessageVerdict Handshake::receive(const Message& message) {
     // Nothing comes from the sandbox before it was told the maps are in place.
     if (state_ == HandshakeState::WaitingForMaps) return reject(message);
-    // C's report is independent of how far I and W have come: any state after the maps.
-    if (message.type == MessageType::InitStarted) {
-        if (init_known_) return reject(message);
-        init_known_ = true;
-        return MessageVerdict{};
-    }
     // Once the outcome is known, the rest is the sandbox winding down (I reports the exit of a
     // payload whose exec failed): nothing changes it.
     if (outcome_known()) return MessageVerdict{MessageVerdict::Ignore, {}};
@@ -99,7 +92,7 @@ MessageVerdict Handshake::receive(const Message& message) {
         }
         case MessageType::MapsWritten:
         case MessageType::NetworkStarted:
-        case MessageType::InitStarted:  // handled above
+        case MessageType::NetworkNamespace:  // N's to I, never to S
             return reject(message);
     }
     return reject(message);

@@ -1,13 +1,12 @@
 // The supervisor's side of the start-up handshake as a small state machine, so the order of
 // messages is checked in one place (and unit-tested) rather than spread over the code.
 //
-// Messages come from three processes over one socket: C (InitStarted, or SetupFailed), I
-// (NetworkReady, SeccompListener, PayloadStarted, SetupFailed, PayloadExited) and W
-// (SeccompListener when it loads the filter itself, ExecFailed, SetupFailed).
-// Each process's own messages arrive in the order it sent them, but nothing orders one
-// process's against another's: I may report its whole run before C's InitStarted arrives.
-// So whether I's pid is known is tracked apart from how far the sandbox has come, and every
-// interleaving of C's message with I's and W's is legal.
+// Messages come from two processes over one socket: I, pid 1 (NetworkReady, SeccompListener,
+// PayloadStarted, SetupFailed, PayloadExited; a failure of N, which makes the network
+// namespace, comes through I) and W, the payload (SeccompListener when it loads the filter
+// itself, ExecFailed, SetupFailed). S knows I's pid from its own clone. Each process's
+// messages arrive in the order it sent them; W's come after I's PayloadStarted, as I sends it
+// before the fork, but I's PayloadExited may come before or after W's.
 #pragma once
 #include <string>
 
@@ -17,7 +16,7 @@ namespace sb {
 
 enum class HandshakeState {
     WaitingForMaps,  // S still has to write the maps and send MapsWritten
-    SettingUp,       // C and I are building the sandbox
+    SettingUp,       // I is building the sandbox
     Running,         // the payload was forked (exec may still fail)
     Finished,        // the payload exited (PayloadExited)
     Failed,          // setup or exec failed; `failure` says why
@@ -54,8 +53,6 @@ public:
 
     HandshakeState state() const { return state_; }
     NetworkState network() const { return network_; }
-    // C's InitStarted arrived: I's pid (and pidfd) are known.
-    bool init_known() const { return init_known_; }
     // S wrote the maps and told the child.
     void maps_written();
     // S started the network and sent NetworkStarted to I. Only after NetworkReady.
@@ -66,7 +63,7 @@ public:
     int exit_code() const { return exit_code_; }
     // For Failed: the SetupFailed or ExecFailed message.
     const Message& failure() const { return failure_; }
-    // A short description for timeouts and logs: "setting-up, network ready, init unknown".
+    // A short description for timeouts and logs: "setting-up, network ready".
     std::string describe() const;
 
 private:
@@ -75,7 +72,6 @@ private:
 
     HandshakeState state_ = HandshakeState::WaitingForMaps;
     NetworkState network_;
-    bool init_known_ = false;
     bool listener_known_ = false;  // SeccompListener arrived (from I or W: one of them loads the filter)
     int exit_code_ = 125;
     Message failure_;

@@ -22,7 +22,7 @@ std::uint32_t get32(const std::uint8_t* data) {
     return value;
 }
 
-bool known_type(std::uint8_t type) { return type >= 1 && type <= 9; }
+bool known_type(std::uint8_t type);  // one with a shape (below)
 
 }  // namespace
 
@@ -64,8 +64,6 @@ std::optional<Message> decode(const std::uint8_t* data, std::size_t size) {
     return message;
 }
 
-Message to_message(const InitStartedFields& fields) { return Message{MessageType::InitStarted, fields.host_pid, 0, {}}; }
-
 Message to_message(const SetupFailedFields& fields) {
     return Message{MessageType::SetupFailed, fields.error, 0, {to_string(fields.stage), fields.message, fields.hint}};
 }
@@ -77,8 +75,6 @@ Message to_message(const ExecFailedFields& fields) {
 Message to_message(const PayloadExitedFields& fields) {
     return Message{MessageType::PayloadExited, fields.signaled ? 1 : 0, fields.value, {}};
 }
-
-InitStartedFields init_started_fields(const Message& message) { return {message.int0}; }
 
 namespace {
 std::string text_at(const Message& message, std::size_t index) {
@@ -102,19 +98,16 @@ struct Shape {
 };
 // One row per type: what it carries.
 constexpr Shape kShapes[] = {
-    {MessageType::MapsWritten, 0, 0, 0},    {MessageType::InitStarted, 0, 1, 1},
-    {MessageType::SetupFailed, 3, 0, 0},    {MessageType::PayloadStarted, 0, 0, 1},  // a pty master, or none
+    {MessageType::MapsWritten, 0, 0, 0},    {MessageType::SetupFailed, 3, 0, 0},
+    {MessageType::PayloadStarted, 0, 0, 1},  // a pty master, or none
     {MessageType::ExecFailed, 1, 0, 0},     {MessageType::PayloadExited, 0, 0, 0},
     {MessageType::NetworkReady, 0, 1, 1},   {MessageType::NetworkStarted, 0, 0, 0},
-    {MessageType::SeccompListener, 0, 1, 1},
+    {MessageType::SeccompListener, 0, 1, 1}, {MessageType::NetworkNamespace, 0, 1, 1},
 };
 
 // The values the integers may take, for the types whose integers mean something.
 std::optional<std::string> value_problem(const Message& message) {
     switch (message.type) {
-        case MessageType::InitStarted:
-            if (message.int0 <= 0) return "a host pid of " + std::to_string(message.int0);
-            break;
         case MessageType::SetupFailed:
             if (!parse_stage(message.text[0])) return "no stage named \"" + message.text[0] + "\"";
             if (message.int0 < 0 || message.int0 > 4095) return "errno " + std::to_string(message.int0);
@@ -129,6 +122,12 @@ std::optional<std::string> value_problem(const Message& message) {
         default: break;
     }
     return std::nullopt;
+}
+
+bool known_type(std::uint8_t type) {
+    for (const auto& shape : kShapes)
+        if (static_cast<std::uint8_t>(shape.type) == type) return true;
+    return false;
 }
 
 }  // namespace
@@ -149,7 +148,6 @@ std::optional<std::string> shape_problem(const Message& message, std::size_t fds
 const char* to_string(MessageType type) {
     switch (type) {
         case MessageType::MapsWritten: return "maps-written";
-        case MessageType::InitStarted: return "init-started";
         case MessageType::SetupFailed: return "setup-failed";
         case MessageType::PayloadStarted: return "payload-started";
         case MessageType::ExecFailed: return "exec-failed";
@@ -157,6 +155,7 @@ const char* to_string(MessageType type) {
         case MessageType::NetworkReady: return "network-ready";
         case MessageType::NetworkStarted: return "network-started";
         case MessageType::SeccompListener: return "seccomp-listener";
+        case MessageType::NetworkNamespace: return "network-namespace";
     }
     return "unknown";
 }

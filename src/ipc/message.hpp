@@ -1,6 +1,6 @@
-// Messages between the supervisor (S), the setup child (C), the sandbox's init (I) and the
-// payload (W), carried over one SOCK_SEQPACKET socket (S holds one end; C, I and W share the
-// other, so S's messages reach whichever of them reads: C only MapsWritten, I only after).
+// Messages between the supervisor (S), the sandbox's init (I) and the payload (W), carried
+// over one SOCK_SEQPACKET socket (S holds one end, I and W share the other; only I reads it).
+// N, S's short-lived child that makes the network namespace, writes to I from S's end.
 // Pure: encoding and decoding only. Every message is one envelope on the wire (a type, two
 // integers, texts); what each type carries is fixed by its shape (texts, fds, values), checked
 // on receipt, and read and written through its typed fields below, never by index.
@@ -15,15 +15,16 @@
 namespace sb {
 
 enum class MessageType : std::uint8_t {
-    MapsWritten = 1,    // S -> C: the id maps are in place; carry on
-    InitStarted = 2,    // C -> S: int0 = host pid of I; a pidfd of I attached
-    SetupFailed = 3,    // C/I/W -> S: int0 = errno (0 if none); text = stage, message, hint
+    MapsWritten = 1,    // S -> I: the id maps are in place; carry on
+    // 2 was InitStarted, from a setup process that no longer exists
+    SetupFailed = 3,    // I/W -> S, N -> I: int0 = errno (0 if none); text = stage, message, hint
     PayloadStarted = 4, // I -> S: setup done, payload about to fork; a pty master may be attached
     ExecFailed = 5,     // W -> S: int0 = errno of execve; text = command
     PayloadExited = 6,  // I -> S: int0 = 0 exited / 1 killed by signal; int1 = code or signal
     NetworkReady = 7,   // I -> S: the sandbox's eth0 is up; the fd carrying its frames attached
     NetworkStarted = 8, // S -> I: libslirp runs and every port forward listens: start the payload
     SeccompListener = 9,  // I (or W) -> S: the filter's user-notification fd attached (--violations, --learn)
+    NetworkNamespace = 10,  // N -> I: the sandbox's network namespace (lo up) attached
 };
 
 struct Message {
@@ -41,9 +42,6 @@ std::vector<std::uint8_t> encode(const Message& message);
 std::optional<Message> decode(const std::uint8_t* data, std::size_t size);
 
 // The fields of the messages that carry any (the others carry at most fds).
-struct InitStartedFields {  // + I's pidfd
-    std::int32_t host_pid = 0;
-};
 struct SetupFailedFields {
     Stage stage = Stage::Setup;
     std::string message;  // complete: a system error's text already names its errno
@@ -59,12 +57,10 @@ struct PayloadExitedFields {
     int value = 0;  // exit code, or signal number
 };
 
-Message to_message(const InitStartedFields& fields);
 Message to_message(const SetupFailedFields& fields);
 Message to_message(const ExecFailedFields& fields);
 Message to_message(const PayloadExitedFields& fields);
 // The fields of a message of that type (one whose shape was not checked reads as empty texts).
-InitStartedFields init_started_fields(const Message& message);
 SetupFailedFields setup_failed_fields(const Message& message);
 ExecFailedFields exec_failed_fields(const Message& message);
 PayloadExitedFields payload_exited_fields(const Message& message);

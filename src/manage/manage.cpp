@@ -90,9 +90,6 @@ int show_stats(const HostFacts& facts, const std::string& name, bool json) {
     return 0;
 }
 
-namespace {
-
-// A child tries unshare(CLONE_NEWUSER): the only sure way to know, whatever restricts it.
 int probe_user_namespace() {
     pid_t pid = ::fork();
     if (pid == 0) ::_exit(::unshare(CLONE_NEWUSER) == 0 ? 0 : errno & 0xff);
@@ -100,6 +97,8 @@ int probe_user_namespace() {
     int status = ChildProcess(pid).wait();
     return WIFEXITED(status) ? WEXITSTATUS(status) : EINVAL;
 }
+
+namespace {
 
 IsolationFacts read_isolation_facts(const HostFacts& facts) {
     IsolationFacts isolation = read_user_namespace_sysctls();

@@ -16,5 +16,8 @@ int run_doctor(const HostFacts& facts);
 // The sysctls that decide whether this user may create user namespaces (for doctor, and for
 // the hint when creating one fails in a run).
 IsolationFacts read_user_namespace_sysctls();
+// A child tries unshare(CLONE_NEWUSER): the only sure way to know, whatever restricts it.
+// 0 when it worked, else its errno.
+int probe_user_namespace();
 
 }  // namespace sb

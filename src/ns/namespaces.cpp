@@ -4,6 +4,8 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+
+#include <linux/sockios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,16 +20,8 @@ int nested_namespace_flags(const NamespacePlan& plan) {
     int flags = CLONE_NEWNS | CLONE_NEWPID;
     if (plan.uts) flags |= CLONE_NEWUTS;
     if (plan.ipc) flags |= CLONE_NEWIPC;
-    if (plan.net) flags |= CLONE_NEWNET;
     if (plan.cgroup) flags |= CLONE_NEWCGROUP;
     return flags;
-}
-
-void setup_nested_namespaces(const NamespacePlan& plan) {
-    if (::unshare(nested_namespace_flags(plan)) < 0)
-        throw SetupError(Stage::Namespaces, std::string("unshare mount/pid/uts/ipc/net/cgroup: ") + std::strerror(errno),
-                         "the kernel refused nested namespaces inside the user namespace; check "
-                         "/proc/sys/user/max_*_namespaces");
 }
 
 void setup_hostname(const NamespacePlan& plan) {
@@ -36,7 +30,14 @@ void setup_hostname(const NamespacePlan& plan) {
         throw SetupError(Stage::Uts, "sethostname " + plan.hostname + ": " + std::strerror(errno));
 }
 
-void setup_loopback() {
+UniqueFd create_network_namespace(int pidfd) {
+    if (::setns(pidfd, CLONE_NEWUSER) < 0)
+        throw SetupError(Stage::Namespaces, std::string("join the sandbox's user namespace: ") + std::strerror(errno));
+    if (::unshare(CLONE_NEWNET) < 0)
+        throw SetupError(Stage::Namespaces, std::string("unshare net: ") + std::strerror(errno),
+                         "the kernel refused a network namespace inside the user namespace; check "
+                         "/proc/sys/user/max_net_namespaces");
+    // A socket of the new namespace brings up lo, then names the namespace for I.
     UniqueFd sock = dgram_socket(AF_INET);
     ifreq request{};
     std::strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
@@ -44,6 +45,14 @@ void setup_loopback() {
     request.ifr_flags |= IFF_UP | IFF_RUNNING;
     if (::ioctl(sock.get(), SIOCSIFFLAGS, &request) < 0)
         throw SetupError(Stage::Network, std::string("bring up lo: ") + std::strerror(errno));
+    int ns = ::ioctl(sock.get(), SIOCGSKNS);  // born O_CLOEXEC, as every namespace fd the kernel opens
+    check(ns, "name the network namespace of", "lo's socket");
+    return UniqueFd(ns);
+}
+
+void join_network_namespace(int fd) {
+    if (::setns(fd, CLONE_NEWNET) < 0)
+        throw SetupError(Stage::Namespaces, std::string("join the sandbox's network namespace: ") + std::strerror(errno));
 }
 
 }  // namespace sb

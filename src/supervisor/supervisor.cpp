@@ -1,15 +1,15 @@
 // Theory of operation of S:
 //   1. block the forwarded signals and SIGCHLD and read them from a signalfd (one poll loop);
-//   2. clone C into a new user namespace (C waits), write its id maps, tell it to go on;
-//   3. C creates the nested namespaces and clones I (pid 1) as our child; C sends I's pidfd;
-//      I's own messages may overtake C's (they are two processes): the handshake takes them
-//      in any order;
+//   2. clone I, pid 1, into new user, mount, PID (and UTS, IPC, cgroup) namespaces; I waits
+//      until we wrote its id maps and told it so;
+//   3. start N, which makes the network namespace in I's user namespace and sends it to I while
+//      I builds the filesystem (a failure of N reaches us through I);
 //   4. I builds the sandbox (mode slirp: sends the frames fd, and waits for our go-ahead once
 //      libslirp runs and every forward listens) and announces the payload (with a pty master
 //      when any of our stdio is a terminal);
 //   5. loop: relay the terminal, forward signals to I, reap children, until I has exited and
 //      the sync socket is closed. Every wait before the payload starts has a deadline.
-// The sandbox runs in a session of its own (C calls setsid), so nothing inside has our
+// The sandbox runs in a session of its own (I calls setsid), so nothing inside has our
 // terminal as its controlling terminal (no TIOCSTI into it) and terminal-generated signals
 // reach only us: we forward every signal we get.
 // The Supervisor object owns the children: leaving early (an exception) kills and reaps them.
@@ -36,6 +36,7 @@
 #include "ipc/channel.hpp"
 #include "ipc/handshake.hpp"
 #include "manage/manage.hpp"
+#include "ns/namespaces.hpp"
 #include "net/slirp_network.hpp"
 #include "seccomp/compile.hpp"
 #include "seccomp/monitor.hpp"
@@ -73,14 +74,22 @@ int user_terminal(unsigned mask) {
     return -1;
 }
 
-// The cause and the fix in doctor's words (diagnose_user_namespaces decides both).
-std::string hint_for_clone_error(int err) {
-    if (err == EAGAIN) return hint(Cause::TooManyProcesses);
-    if (err != ENOSPC && err != EPERM && err != EACCES && err != EINVAL) return "";
+// The clone made the user namespace and the nested ones at once; which did the kernel refuse?
+// A user namespace alone, tried once more (only on this path), tells. For the user namespace:
+// the cause and the fix in doctor's words (diagnose_user_namespaces decides both).
+SetupError clone_error(int err) {
+    std::string what = std::string("clone3 into new namespaces: ") + std::strerror(err);
+    if (err == EAGAIN) return SetupError(Stage::UserNamespace, what, hint(Cause::TooManyProcesses));
+    if (err != ENOSPC && err != EPERM && err != EACCES && err != EINVAL) return SetupError(Stage::UserNamespace, what);
+    int alone = probe_user_namespace();
+    if (alone == 0)
+        return SetupError(Stage::Namespaces, what,
+                          "the kernel refused nested namespaces inside the user namespace; check "
+                          "/proc/sys/user/max_*_namespaces");
     IsolationFacts facts = read_user_namespace_sysctls();
-    facts.userns_probe_errno = err;
+    facts.userns_probe_errno = alone;
     Diagnosis diagnosis = diagnose_user_namespaces(facts);
-    return diagnosis.detail + "; " + diagnosis.fix;
+    return SetupError(Stage::UserNamespace, what, diagnosis.detail + "; " + diagnosis.fix);
 }
 
 class Supervisor {
@@ -102,7 +111,7 @@ private:
     int poll_timeout() const;
     void on_timeout();
     void handle_message();
-    void init_started(pid_t pid, UniqueFd pidfd);
+    void start_network_namespace_maker();
     void start_relay(UniqueFd master);
     void watch_relay(PollSet& set);
     void refill_poll_set();
@@ -113,8 +122,8 @@ private:
     void enforce_timeout();
     void report_seccomp() const;
     bool finished() const {
-        // The sync socket closes only when C, I and the payload are all gone.
-        return !setup_.running() && !init_.running() && !sync_ && !relay_;
+        // The sync socket closes only when I and the payload are all gone (and N).
+        return !init_.running() && !sync_ && !relay_;
     }
     int conclude();
 
@@ -129,10 +138,8 @@ private:
     // then the record.
     std::optional<Registration> registration_;
     std::optional<SandboxCgroup> cgroup_;
-    ChildProcess setup_, init_;
+    ChildProcess init_, network_maker_;
     PollSet poll_set_;  // refilled every turn of the event loop
-    std::map<pid_t, int> early_statuses_;  // reaped before we knew the pid (I, before InitStarted)
-    std::vector<int> early_signals_;       // for the payload, before we knew I's pidfd
     bool relayed_input_ = false;           // the payload read our terminal (stdin) through the pty
     std::optional<RawTerminal> raw_;
     std::optional<PtyRelay> relay_;
@@ -212,30 +219,46 @@ void Supervisor::start_children() {
     auto [mine, theirs] = seqpacket_pair();
     pid_t pid = -1;
     UniqueFd pidfd;
+    int flags = CLONE_NEWUSER | nested_namespace_flags(plan_.namespaces);
     try {
-        pid = clone_with_pidfd(CLONE_NEWUSER, pidfd, cgroup_ ? cgroup_->fd() : -1);
+        pid = clone_with_pidfd(flags, pidfd, cgroup_ ? cgroup_->fd() : -1);
     } catch (const SysError& error) {
         int err = error.error_number();
         bool cgroup_error = err == ENOENT || err == EBUSY || err == EOPNOTSUPP || err == ENODEV || err == EBADF;
         if (cgroup_ && cgroup_error)
             throw SetupError(Stage::Cgroup, std::string(error.what()) + " (into " + cgroup_->path() + "/payload)",
                              "clone3 could not start the sandbox in its cgroup (CLONE_INTO_CGROUP needs Linux 5.7)");
-        throw SetupError(Stage::UserNamespace, error.what(), hint_for_clone_error(err));
+        throw clone_error(err);
     }
     if (pid == 0) {
         mine.reset();
         signals_.reset();
-        run_setup_child(SandboxChild{plan_.namespaces, plan_.mounts, plan_.state_dir,
-                                     plan_.network == NetworkMode::Slirp ? &plan_.slirp : nullptr, plan_.process,
-                                     plan_.landlock, seccomp_, theirs.get()});
+        run_init(SandboxChild{plan_.namespaces, plan_.mounts, plan_.state_dir,
+                              plan_.network == NetworkMode::Slirp ? &plan_.slirp : nullptr, plan_.process,
+                              plan_.landlock, seccomp_, theirs.get()});
     }
-    setup_ = ChildProcess(pid, std::move(pidfd));
+    init_ = ChildProcess(pid, std::move(pidfd));
     sync_ = std::move(mine);
-    log("cloned the setup process " + std::to_string(pid) + " into a new user namespace");
+    if (registration_) {
+        StateRecord record = registration_->record();
+        record.init_pid = init_.pid();
+        registration_->update(record);
+    }
+    log("cloned pid 1 (host pid " + std::to_string(pid) + ") into new user, mount and PID namespaces");
     write_id_maps_from_parent(pid, plan_.ids);
     log("wrote the id maps");
     send_message(sync_.get(), Message{MessageType::MapsWritten, 0, 0, {}});
     handshake_.maps_written();
+    if (plan_.namespaces.net) start_network_namespace_maker();
+}
+
+// N: the network namespace is made beside I's filesystem work, not before it. Only after the
+// maps (see create_network_namespace).
+void Supervisor::start_network_namespace_maker() {
+    UniqueFd pidfd;
+    pid_t pid = in_stage(Stage::Namespaces, [&] { return clone_with_pidfd(0, pidfd); });
+    if (pid == 0) run_network_namespace_maker(init_.pidfd(), sync_.get());
+    network_maker_ = ChildProcess(pid, std::move(pidfd));
 }
 
 void Supervisor::start_relay(UniqueFd master) {
@@ -260,9 +283,7 @@ void Supervisor::handle_message() {
     if (verdict.kind == MessageVerdict::Reject)
         throw SetupError(Stage::Protocol, verdict.error, hint(Cause::Bug));
     if (verdict.kind == MessageVerdict::Ignore) return;
-    if (message.type == MessageType::InitStarted) {
-        init_started(init_started_fields(message).host_pid, received->take_fd());
-    } else if (message.type == MessageType::NetworkReady) {
+    if (message.type == MessageType::NetworkReady) {
         // Throws for a forward that cannot listen: I is still waiting, the payload never runs.
         network_.emplace(plan_.slirp, received->take_fd());
         // If I is gone (its set-up failed meanwhile), its own report follows: no error here.
@@ -281,29 +302,13 @@ void Supervisor::handle_message() {
     }
 }
 
-void Supervisor::init_started(pid_t pid, UniqueFd pidfd) {
-    init_ = ChildProcess(pid, std::move(pidfd));
-    if (auto early = early_statuses_.find(pid); early != early_statuses_.end()) init_.reaped(early->second);
-    if (registration_) {
-        StateRecord record = registration_->record();
-        record.init_pid = init_.pid();
-        registration_->update(record);
-    }
-    log("init started as host pid " + std::to_string(init_.pid()));
-    // Signals for a payload that started before C's report reached us.
-    if (init_.pidfd() >= 0 && handshake_.state() == HandshakeState::Running)
-        for (int signal : early_signals_) send_signal_to_pidfd(init_.pidfd(), signal);
-    early_signals_.clear();
-}
-
 void Supervisor::reap_children() {
     for (;;) {
         int status = 0;
         pid_t pid = ::waitpid(-1, &status, WNOHANG);
         if (pid <= 0) return;
-        if (pid == setup_.pid()) setup_.reaped(status);
-        else if (pid == init_.pid()) init_.reaped(status);
-        else early_statuses_[pid] = status;
+        if (pid == init_.pid()) init_.reaped(status);
+        else if (pid == network_maker_.pid()) network_maker_.reaped(status);
     }
 }
 
@@ -321,12 +326,10 @@ void Supervisor::handle_signals() {
             if (signal != SIGWINCH && signal != SIGUSR1 && signal != SIGUSR2) {
                 aborted_by_ = signal;  // interrupted during setup: stop everything
                 init_.kill_and_reap();
-                setup_.kill_and_reap();
+                network_maker_.kill_and_reap();
             }
-        } else if (init_.pidfd() >= 0) {
-            send_signal_to_pidfd(init_.pidfd(), signal);
         } else {
-            early_signals_.push_back(signal);  // I runs the payload, but C's report is still on its way
+            send_signal_to_pidfd(init_.pidfd(), signal);
         }
     }
 }
@@ -343,10 +346,6 @@ int Supervisor::poll_timeout() const {
 // --timeout: TERM to the payload (through pid 1, which forwards it), then after the grace period
 // KILL to pid 1, which takes the whole pid namespace with it.
 void Supervisor::enforce_timeout() {
-    if (init_.pidfd() < 0) {  // C's report is late; try again shortly
-        timeout_at_ms_ = now_ms() + 10;
-        return;
-    }
     timeout_signal_ = timeout_signal_ ? SIGKILL : SIGTERM;
     log(std::string("timeout: sending ") + (timeout_signal_ == SIGTERM ? "TERM" : "KILL"));
     send_signal_to_pidfd(init_.pidfd(), timeout_signal_);
@@ -534,10 +533,10 @@ int Supervisor::conclude() {
             if (init_.status()) return exit_code_for_wait_status(*init_.status());
             return kExitSetupFailed;
         default: {
-            std::string why = setup_.status() && WIFSIGNALED(*setup_.status())
-                                  ? std::string("killed by signal ") + std::to_string(WTERMSIG(*setup_.status()))
+            std::string why = init_.status() && WIFSIGNALED(*init_.status())
+                                  ? std::string("killed by signal ") + std::to_string(WTERMSIG(*init_.status()))
                                   : "exited early";
-            throw SetupError(Stage::Setup, "the sandbox's setup process " + why, "run with --verbose");
+            throw SetupError(Stage::Setup, "the sandbox's pid 1 " + why + " while setting up", "run with --verbose");
         }
     }
 }

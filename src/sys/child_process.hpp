@@ -1,5 +1,5 @@
-// One type for every process we start (the setup child, the sandbox's pid 1 as seen from the
-// supervisor, the id-map helpers, doctor's probe): its pid, a pidfd when there is one, its wait
+// One type for every process we start (the sandbox's pid 1 as seen from the supervisor, the
+// process that makes its network namespace, the id-map helpers, doctor's probe): its pid, a pidfd when there is one, its wait
 // status once reaped. Destroying one that still runs kills it (through the pidfd when held:
 // no pid reuse can redirect the signal) and reaps it, so no path, error or not, leaves a
 // process or a zombie behind.

@@ -363,3 +363,22 @@ t_idmap_single_by_profile() {
   expect_kv gid_map "0 $MYGID 1"
   ! grep -q 'warning' "$T/err" || fail "a warning for a single-id map the profile asked for: $(cat "$T/err")"
 }
+
+t_network_namespace_refused_is_reported() {
+  # The network namespace is made beside pid 1's filesystem work, by a process of its own; when
+  # the kernel refuses it, the run stops at once with that error (through pid 1), exit 125, and
+  # the payload never runs. With mode slirp pid 1 needs it first, without slirp last.
+  local p mode
+  for mode in none slirp; do
+    p=$(mkprofile "p-$mode" default '[user]' 'subordinate_ids = false' '[network]' "mode = \"$mode\"")
+    LAST_CMD="sandbox-probe no-netns sandbox run ($mode)"
+    RC=0
+    "$PROBE" no-netns "$SANDBOX" run "$p" -- /probe exit 0 </dev/null >"$T/out" 2>"$T/err" || RC=$?
+    [ "$(val no_netns "$T/out" 2>/dev/null)" != unsupported ] || skip "the probe has no such filter for this architecture"
+    expect_rc 125 "a run whose network namespace the kernel refuses (mode $mode)"
+    grep -q '^sandbox: namespaces: unshare net: Operation not permitted$' "$T/err" ||
+      fail "mode $mode: the refusal is not reported as such" "$(cat "$T/err")"
+    grep -q '^hint: .*max_net_namespaces' "$T/err" || fail "mode $mode: no hint" "$(cat "$T/err")"
+    [ ! -s "$T/out" ] || fail "mode $mode: the payload ran" "$(cat "$T/out")"
+  done
+}

@@ -103,7 +103,7 @@ t_supervisor_sigkill_ends_sandbox() {
   pid=$BG
   wait_for_line "$T/out" '^pid=' 10 || fail "the probe did not print pid= within 10 s"
   # The sandbox: the supervisor's descendants, and whatever of ours runs in a new pid namespace
-  # (pid 1 need not stay the supervisor's descendant if a setup process in between exits).
+  # (in case pid 1 is ever not the supervisor's own child).
   procs=$( (descendants "$pid"; sandbox_leftovers $before) | sort -un)
   [ "$(echo "$procs" | wc -w)" -ge 2 ] ||
     fail "expected at least 2 sandbox processes (pid 1 and the payload), found: $(echo $procs)"

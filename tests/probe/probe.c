@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -816,6 +817,38 @@ static int cmd_native_only(char **argv)
 #endif
 }
 
+/*
+ * no-netns CMD...: OUTSIDE the sandbox. Runs CMD under a filter that refuses (EPERM) every
+ * unshare() asking for a new network namespace, as a kernel or an outer sandbox may: the
+ * sandbox must report that refusal, not hang or start the payload.
+ */
+static int cmd_no_netns(char **argv)
+{
+#if defined(__x86_64__)
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 4),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_unshare, 0, 2),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NEWNET, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+    };
+    struct sock_fprog prog = {sizeof code / sizeof code[0], code};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
+        printf("no_netns=%s\n", errname(errno));
+        return 3;
+    }
+    execvp(argv[0], argv);
+    return 127;
+#else
+    (void)argv;
+    printf("no_netns=unsupported\n");
+    return 3;
+#endif
+}
+
 /* ---------- dispatch ---------- */
 
 int main(int argc, char **argv)
@@ -903,6 +936,8 @@ int main(int argc, char **argv)
         return cmd_keyring_caller(argc - 2, argv + 2);
     if (!strcmp(cmd, "native-only") && a2)
         return cmd_native_only(argv + 2);
+    if (!strcmp(cmd, "no-netns") && a2)
+        return cmd_no_netns(argv + 2);
     if (!strcmp(cmd, "keyring-inside") && a2 && a3)
         return cmd_keyring_inside(a2, a3);
     if (!strcmp(cmd, "direct-read") && a2)
@@ -914,6 +949,7 @@ int main(int argc, char **argv)
             "       forks N|alloc MIB|spin MS|direct-read DEV BYTES|json-check|json-get KEY|\n"
             "       set-xattr PATH NAME VALUE|syscalls|nested RO-DIR MASKED|\n"
             "       nested-tmpfs DIR|abstract-connect NAME|kill PID SIG|refuse-many N|\n"
-            "       keyring-caller CMD...|keyring-inside SESSION KEY|native-only CMD...\n", cmd);
+            "       keyring-caller CMD...|keyring-inside SESSION KEY|native-only CMD...|\n"
+            "       no-netns CMD...\n", cmd);
     return 2;
 }

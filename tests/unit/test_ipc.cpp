@@ -43,11 +43,11 @@ struct StringMaker<HandshakeState> {
 
 namespace {
 
-const MessageType kAllTypes[] = {MessageType::MapsWritten,    MessageType::InitStarted,
+const MessageType kAllTypes[] = {MessageType::MapsWritten,
                                  MessageType::SetupFailed,    MessageType::PayloadStarted,
                                  MessageType::ExecFailed,     MessageType::PayloadExited,
                                  MessageType::NetworkReady,   MessageType::NetworkStarted,
-                                 MessageType::SeccompListener};
+                                 MessageType::SeccompListener, MessageType::NetworkNamespace};
 
 std::optional<Message> decode(const Bytes& bytes) { return sb::decode(bytes.data(), bytes.size()); }
 
@@ -118,7 +118,7 @@ TEST_CASE("ipc: decode rejects malformed bytes", "[ipc][message]") {
         CHECK_FALSE(decode(bad));
     }
     SECTION("unknown type") {
-        for (std::uint8_t type : {0, 10, 255}) {
+        for (std::uint8_t type : {0, 2, 11, 255}) {
             Bytes bad = good;
             bad[1] = type;
             CHECK_FALSE(decode(bad));
@@ -188,13 +188,14 @@ TEST_CASE("ipc: setup_failed and names", "[ipc][message]") {
     CHECK(m.int1 == 0);
     CHECK(m.text == std::vector<std::string>{"mount", "mount /usr: Permission denied", "try X"});
     CHECK(std::string(sb::to_string(MessageType::MapsWritten)) == "maps-written");
-    CHECK(std::string(sb::to_string(MessageType::InitStarted)) == "init-started");
     CHECK(std::string(sb::to_string(MessageType::SetupFailed)) == "setup-failed");
     CHECK(std::string(sb::to_string(MessageType::PayloadStarted)) == "payload-started");
     CHECK(std::string(sb::to_string(MessageType::ExecFailed)) == "exec-failed");
     CHECK(std::string(sb::to_string(MessageType::PayloadExited)) == "payload-exited");
     CHECK(std::string(sb::to_string(MessageType::SeccompListener)) == "seccomp-listener");
-    CHECK(std::string(sb::to_string(static_cast<MessageType>(10))) == "unknown");
+    CHECK(std::string(sb::to_string(MessageType::NetworkNamespace)) == "network-namespace");
+    CHECK(std::string(sb::to_string(static_cast<MessageType>(2))) == "unknown");  // InitStarted's, retired
+    CHECK(std::string(sb::to_string(static_cast<MessageType>(11))) == "unknown");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -213,12 +214,11 @@ std::string rejection(const MessageVerdict& verdict) {
     return verdict.kind == MessageVerdict::Reject ? verdict.error : "(not rejected)";
 }
 
-// Drives a handshake to the given state by the normal path (C's report first).
+// Drives a handshake to the given state by the normal path.
 Handshake at_state(HandshakeState target, bool with_network = false) {
     Handshake h(with_network);
     if (target == HandshakeState::WaitingForMaps) return h;
     h.maps_written();
-    REQUIRE(accepted(h.receive(msg(MessageType::InitStarted, 4242))));
     if (with_network) {
         REQUIRE(accepted(h.receive(msg(MessageType::NetworkReady))));
         h.network_started();
@@ -296,10 +296,6 @@ TEST_CASE("handshake: the happy path", "[ipc][handshake]") {
     CHECK(h.exit_code() == 125);
     h.maps_written();
     CHECK(h.state() == HandshakeState::SettingUp);
-    CHECK_FALSE(h.init_known());
-    CHECK(accepted(h.receive(msg(MessageType::InitStarted, 4242))));
-    CHECK(h.init_known());
-    CHECK(h.state() == HandshakeState::SettingUp);
     CHECK(accepted(h.receive(msg(MessageType::PayloadStarted))));
     CHECK(h.state() == HandshakeState::Running);
     CHECK(accepted(h.receive(msg(MessageType::PayloadExited, 0, 42))));
@@ -311,7 +307,6 @@ TEST_CASE("handshake: the happy path with the user-mode network", "[ipc][handsha
     Handshake h(true);
     CHECK(h.network() == NetworkState::Awaited);
     h.maps_written();
-    CHECK(accepted(h.receive(msg(MessageType::InitStarted, 4242))));
     CHECK(accepted(h.receive(msg(MessageType::NetworkReady))));
     CHECK(h.network() == NetworkState::Ready);
     h.network_started();
@@ -322,36 +317,29 @@ TEST_CASE("handshake: the happy path with the user-mode network", "[ipc][handsha
     CHECK(h.exit_code() == 0);
 }
 
-// C and I are two processes writing to one socket: C's InitStarted may arrive before, between
-// or after any of I's (and W's) messages. Every such interleaving is legal and ends the same.
-TEST_CASE("handshake: InitStarted at every position among init's messages", "[ipc][handshake]") {
+// Every legal run, message by message, ends as it should.
+TEST_CASE("handshake: every legal run", "[ipc][handshake]") {
     for (const Run& run : legal_runs()) {
-        for (std::size_t at = 0; at <= run.from_init.size(); ++at) {
-            INFO(run.name << (run.with_network ? " (network)" : "") << ", InitStarted after " << at << " message(s)");
-            Handshake h(run.with_network);
-            h.maps_written();
-            std::vector<Message> arrival = run.from_init;
-            arrival.insert(arrival.begin() + static_cast<std::ptrdiff_t>(at), msg(MessageType::InitStarted, 4242));
-            for (const Message& message : arrival) {
-                INFO("receiving " << sb::to_string(message.type) << " while " << h.describe());
-                MessageVerdict verdict = h.receive(message);
-                CHECK(verdict.kind != MessageVerdict::Reject);
-                if (message.type == MessageType::NetworkReady && accepted(verdict)) h.network_started();
-            }
-            CHECK(h.init_known());
-            CHECK(h.state() == run.ends);
-            CHECK(h.exit_code() == run.exit_code);
+        INFO(run.name << (run.with_network ? " (network)" : ""));
+        Handshake h(run.with_network);
+        h.maps_written();
+        for (const Message& message : run.from_init) {
+            INFO("receiving " << sb::to_string(message.type) << " while " << h.describe());
+            MessageVerdict verdict = h.receive(message);
+            CHECK(verdict.kind != MessageVerdict::Reject);
+            if (message.type == MessageType::NetworkReady && accepted(verdict)) h.network_started();
         }
+        CHECK(h.state() == run.ends);
+        CHECK(h.exit_code() == run.exit_code);
     }
 }
 
-TEST_CASE("handshake: C's own failure, with no init ever reported", "[ipc][handshake]") {
+TEST_CASE("handshake: I's failure at once (N's comes the same way, through I)", "[ipc][handshake]") {
     Handshake h;
     h.maps_written();
-    Message failure = setup_failed("namespaces", "unshare: Operation not permitted", EPERM, "");
+    Message failure = setup_failed("namespaces", "unshare net: Operation not permitted", EPERM, "");
     CHECK(accepted(h.receive(failure)));
     CHECK(h.state() == HandshakeState::Failed);
-    CHECK_FALSE(h.init_known());
     CHECK(h.failure() == failure);
 }
 
@@ -399,16 +387,6 @@ TEST_CASE("handshake: illegal sequences are rejected and change nothing", "[ipc]
             CHECK(rejection(h.receive(msg(type))) ==
                   std::string("unexpected message ") + sb::to_string(type) + " while waiting-for-maps");
             CHECK(h.state() == HandshakeState::WaitingForMaps);
-            CHECK_FALSE(h.init_known());
-        }
-    }
-    SECTION("InitStarted twice, in every state") {
-        for (HandshakeState state : {HandshakeState::SettingUp, HandshakeState::Running, HandshakeState::Finished}) {
-            INFO("state " << sb::to_string(state));
-            Handshake h = at_state(state);
-            CHECK(rejection(h.receive(msg(MessageType::InitStarted))) ==
-                  std::string("unexpected message init-started while ") + sb::to_string(state));
-            CHECK(h.state() == state);
         }
     }
     SECTION("ExecFailed or PayloadExited before PayloadStarted") {
@@ -420,19 +398,13 @@ TEST_CASE("handshake: illegal sequences are rejected and change nothing", "[ipc]
         CHECK(h.state() == HandshakeState::SettingUp);
         CHECK(h.exit_code() == 125);
     }
-    SECTION("... also before C's report") {
-        Handshake h;
-        h.maps_written();
-        CHECK(rejection(h.receive(msg(MessageType::PayloadExited))) ==
-              "unexpected message payload-exited while setting-up, init not reported");
-    }
     SECTION("PayloadStarted twice") {
         Handshake h = at_state(HandshakeState::Running);
         CHECK(rejection(h.receive(msg(MessageType::PayloadStarted))) == "unexpected message payload-started while running");
         CHECK(h.state() == HandshakeState::Running);
     }
-    SECTION("MapsWritten and NetworkStarted are never received") {
-        for (MessageType type : {MessageType::MapsWritten, MessageType::NetworkStarted}) {
+    SECTION("MapsWritten, NetworkStarted and NetworkNamespace are never received") {
+        for (MessageType type : {MessageType::MapsWritten, MessageType::NetworkStarted, MessageType::NetworkNamespace}) {
             for (HandshakeState state : {HandshakeState::SettingUp, HandshakeState::Running}) {
                 INFO("type " << sb::to_string(type) << ", state " << sb::to_string(state));
                 Handshake h = at_state(state);
@@ -468,7 +440,6 @@ TEST_CASE("handshake: the network", "[ipc][handshake]") {
     SECTION("PayloadStarted before the network: I must wait for NetworkStarted") {
         Handshake h(true);
         h.maps_written();
-        CHECK(accepted(h.receive(msg(MessageType::InitStarted, 4242))));
         CHECK(rejection(h.receive(msg(MessageType::PayloadStarted))) ==
               "unexpected message payload-started while setting-up, network awaited");
         CHECK(accepted(h.receive(msg(MessageType::NetworkReady))));
@@ -490,7 +461,6 @@ TEST_CASE("handshake: the network", "[ipc][handshake]") {
 TEST_CASE("handshake: once the outcome is known, the rest is ignored", "[ipc][handshake]") {
     SECTION("after Finished") {
         for (MessageType type : kAllTypes) {
-            if (type == MessageType::InitStarted) continue;  // twice: rejected (above)
             INFO("type " << sb::to_string(type));
             Handshake h = at_state(HandshakeState::Finished);
             CHECK(ignored(h.receive(msg(type, 1, 9))));
@@ -500,7 +470,6 @@ TEST_CASE("handshake: once the outcome is known, the rest is ignored", "[ipc][ha
     }
     SECTION("after Failed") {
         for (MessageType type : kAllTypes) {
-            if (type == MessageType::InitStarted) continue;
             INFO("type " << sb::to_string(type));
             Handshake h = at_state(HandshakeState::Running);
             REQUIRE(accepted(h.receive(msg(MessageType::ExecFailed, ENOENT))));
@@ -508,13 +477,6 @@ TEST_CASE("handshake: once the outcome is known, the rest is ignored", "[ipc][ha
             CHECK(h.state() == HandshakeState::Failed);
             CHECK(h.exit_code() == 127);
         }
-    }
-    SECTION("but C's late report is still taken: it carries I's pidfd") {
-        Handshake h;
-        h.maps_written();
-        CHECK(accepted(h.receive(setup_failed("mount", "x", 0, ""))));
-        CHECK(accepted(h.receive(msg(MessageType::InitStarted, 4242))));
-        CHECK(h.init_known());
     }
 }
 
@@ -563,14 +525,13 @@ TEST_CASE("channel: a message with an attached pipe end", "[ipc][channel]") {
 
     Pipe pipe;
     REQUIRE((::fcntl(pipe.read, F_GETFD) & FD_CLOEXEC) == 0);
-    Message sent = sb::to_message(sb::InitStartedFields{4242});
+    Message sent{MessageType::NetworkNamespace, 0, 0, {}};
     sb::send_message(left.get(), sent, {pipe.read});
 
     auto received = sb::receive_message(right.get());
     REQUIRE(received);
     CHECK(received->message == sent);
     REQUIRE(received->fds.size() == 1);
-    CHECK(sb::init_started_fields(received->message).host_pid == 4242);
     int fd = received->fds[0].get();
     CHECK(fd != pipe.read);
     CHECK(same_file(fd, pipe.read));
@@ -686,15 +647,13 @@ TEST_CASE("handshake: the seccomp listener comes once, from init before the payl
         h.maps_written();
         REQUIRE(accepted(h.receive(msg(MessageType::PayloadStarted))));
         CHECK(accepted(h.receive(listener)));
-        CHECK(rejection(h.receive(listener)) == "unexpected message seccomp-listener while running, init not reported");
-        // C's report may still come after it.
-        CHECK(accepted(h.receive(msg(MessageType::InitStarted, 42))));
+        CHECK(rejection(h.receive(listener)) == "unexpected message seccomp-listener while running");
     }
     SECTION("not before the network started: I loads the filter after it waited for it") {
         Handshake h(true);
         h.maps_written();
         CHECK(rejection(h.receive(listener)) ==
-              "unexpected message seccomp-listener while setting-up, network awaited, init not reported");
+              "unexpected message seccomp-listener while setting-up, network awaited");
         CHECK(accepted(h.receive(msg(MessageType::NetworkReady))));
         CHECK(!accepted(h.receive(listener)));
         h.network_started();
@@ -734,13 +693,13 @@ TEST_CASE("messages: typed fields survive the envelope", "[ipc][typed]") {
     auto exited = sb::payload_exited_fields(sb::to_message(sb::PayloadExitedFields{true, 9}));
     CHECK(exited.signaled);
     CHECK(exited.value == 9);
-    CHECK(sb::init_started_fields(sb::to_message(sb::InitStartedFields{77})).host_pid == 77);
 }
 
 TEST_CASE("messages: each type's shape (texts, fds, values)", "[ipc][typed]") {
-    CHECK_FALSE(sb::shape_problem(sb::to_message(sb::InitStartedFields{77}), 1));
-    CHECK(sb::shape_problem(sb::to_message(sb::InitStartedFields{77}), 0) == std::string("0 fds (expects 1)"));
-    CHECK(sb::shape_problem(sb::to_message(sb::InitStartedFields{0}), 1) == std::string("a host pid of 0"));
+    CHECK_FALSE(sb::shape_problem(msg(MessageType::NetworkNamespace), 1));
+    CHECK(sb::shape_problem(msg(MessageType::NetworkNamespace), 0) == std::string("0 fds (expects 1)"));
+    CHECK(sb::shape_problem(msg(MessageType::NetworkNamespace), 2) == std::string("2 fds (expects 1)"));
+    CHECK(sb::shape_problem(Message{static_cast<MessageType>(2), 0, 0, {}}, 1) == std::string("an unknown type"));
     CHECK_FALSE(sb::shape_problem(msg(MessageType::PayloadStarted), 0));
     CHECK_FALSE(sb::shape_problem(msg(MessageType::PayloadStarted), 1));
     CHECK(sb::shape_problem(msg(MessageType::PayloadStarted), 2) == std::string("2 fds (expects 0 or 1)"));
@@ -767,7 +726,7 @@ TEST_CASE("channel: several fds travel with one message, in order", "[ipc][chann
     REQUIRE(none);
     CHECK(none->fds.empty());
     CHECK_FALSE(none->take_fd().valid());
-    sb::send_message(left.get(), sb::to_message(sb::InitStartedFields{5}), {second.read});
+    sb::send_message(left.get(), Message{MessageType::NetworkNamespace, 0, 0, {}}, {second.read});
     auto one = sb::receive_message(right.get());
     REQUIRE(one);
     sb::UniqueFd taken = one->take_fd();

@@ -1,3 +1,4 @@
+// What the processes of the sandbox share (error reports, the session keyring), and N.
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -44,6 +45,8 @@ namespace {
 
 bool key_syscalls_refused(int err) { return err == ENOSYS || err == EPERM; }
 
+}  // namespace
+
 // A fresh anonymous session keyring, as runc and crun give each container: the caller's holds
 // its Kerberos tickets, fscrypt and cifs keys; shared, the payload could read them, plant keys
 // that outlive the sandbox, and two sandboxes would share one. I and the payload inherit it.
@@ -59,31 +62,14 @@ void join_fresh_session_keyring() {
     throw SysError("keyctl", "join a new session keyring", err);
 }
 
-}  // namespace
-
-void run_setup_child(const SandboxChild& child) {
+void run_network_namespace_maker(int init_pidfd, int sync) {
     try {
-        // If the supervisor dies, so do we (and the namespaces with us).
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        // Nothing of the caller's beyond stdio may reach pid 1 (runc CVE-2024-21626): fds
-        // without CLOEXEC survive a clone, so close them here.
-        close_fds_except(child.sync);
-        // A session of our own: our caller's terminal is nobody's controlling terminal in here
-        // (no TIOCSTI into it), and its signals go to the supervisor only, which forwards them.
-        check(::setsid(), "setsid");
-        auto go = receive_message(child.sync);
-        if (!go || go->message.type != MessageType::MapsWritten) ::_exit(kExitSetupFailed);
-        in_stage(Stage::Keyring, join_fresh_session_keyring);
-        setup_nested_namespaces(child.namespaces);
-        UniqueFd init_pidfd;
-        // CLONE_PARENT: I becomes the supervisor's child, so it can wait for it and I's
-        // parent-death signal follows the supervisor, not this short-lived process.
-        pid_t init = in_stage(Stage::Namespaces, [&] { return clone_with_pidfd(CLONE_PARENT, init_pidfd); });
-        if (init == 0) run_init(child);
-        send_message(child.sync, to_message(InitStartedFields{init}), {init_pidfd.get()});
+        UniqueFd net = create_network_namespace(init_pidfd);
+        send_message(sync, Message{MessageType::NetworkNamespace, 0, 0, {}}, {net.get()});
         ::_exit(0);
     } catch (const std::exception& error) {
-        fail_child(child.sync, error);
+        fail_child(sync, error);  // to I, which passes it on
     }
 }
 
