@@ -62,10 +62,13 @@ void join_fresh_session_keyring() {
     throw SysError("keyctl", "join a new session keyring", err);
 }
 
-void run_network_namespace_maker(int init_pidfd, int sync) {
+void run_network_namespace_maker(int user_namespace, int sync) {
     try {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        UniqueFd net = create_network_namespace(init_pidfd);
+        // With every capability in the sandbox's user namespace for a moment, we hold nothing of
+        // S's (and of its caller's) but what we need.
+        close_fds_except({user_namespace, sync});
+        UniqueFd net = create_network_namespace(user_namespace);
         send_message(sync, Message{MessageType::NetworkNamespace, 0, 0, {}}, {net.get()});
         ::_exit(0);
     } catch (const std::exception& error) {

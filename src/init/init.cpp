@@ -2,9 +2,10 @@
 //   - set the parent-death signal first, then re-check that the supervisor still holds its end
 //     of the sync socket; close every inherited fd but that one; a session of our own;
 //   - wait for S's word that the id maps are written, then join a fresh session keyring;
+//   - non-dumpable (only now: S writes the maps through our /proc files, and opens our user
+//     namespace there for N), so the payload cannot ptrace or read our memory;
 //   - build the filesystem while N makes the network namespace, then join it (mode slirp: join
-//     it first, as the interface needs the host's /dev/net/tun and /proc/sys); non-dumpable
-//     from then on, so the payload cannot ptrace or read our memory; set the hostname;
+//     it first, as the interface needs the host's /dev/net/tun and /proc/sys); the hostname;
 //     open a pty in our own devpts when the user is on a terminal, and hand its master to the
 //     supervisor;
 //   - mode slirp: hand the frames fd over, and before the payload wait for the supervisor's word
@@ -52,9 +53,6 @@ bool supervisor_gone(int sync) {
     return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
 }
 
-// Mode slirp: the payload starts only once the supervisor runs the network and every port
-// forward listens. Anything else (the supervisor failed, e.g. on a busy port, and is gone or
-// going) ends us quietly: the supervisor reports why.
 // N sends the network namespace it made (or its failure, which we pass on as ours): we join it.
 // Nothing (S is gone) ends us quietly.
 void join_network_namespace_from_maker(int sync) {
@@ -71,6 +69,9 @@ void join_network_namespace_from_maker(int sync) {
     join_network_namespace(ns.get());
 }
 
+// Mode slirp: the payload starts only once the supervisor runs the network and every port
+// forward listens. Anything else (the supervisor failed, e.g. on a busy port, and is gone or
+// going) ends us quietly: the supervisor reports why.
 void wait_for_network(int sync) {
     auto go = receive_message(sync);
     if (!go || go->message.type != MessageType::NetworkStarted) ::_exit(kExitSetupFailed);
@@ -156,13 +157,14 @@ void load_filter(const SandboxChild& child) {
         if (supervisor_gone(child.sync)) ::_exit(kExitSetupFailed);
         // Nothing of the caller's beyond stdio may reach the payload (runc CVE-2024-21626): fds
         // without CLOEXEC survive a clone, so close them here.
-        close_fds_except(child.sync);
+        close_fds_except({child.sync});
         // A session of our own: our caller's terminal is nobody's controlling terminal in here
         // (no TIOCSTI into it), and its signals go to the supervisor only, which forwards them.
         check(::setsid(), "setsid");
         auto go = receive_message(child.sync);
         if (!go || go->message.type != MessageType::MapsWritten) ::_exit(kExitSetupFailed);
         in_stage(Stage::Keyring, join_fresh_session_keyring);
+        ::prctl(PR_SET_DUMPABLE, 0);
         // The signal mask inherited from the supervisor already blocks these.
         UniqueFd signals = in_stage(Stage::Init, [] { return make_signalfd(forwarded_signal_set(true)); });
         // Before the filesystem: the interface needs the host's /dev/net/tun and /proc/sys.
@@ -174,10 +176,6 @@ void load_filter(const SandboxChild& child) {
         setup_filesystem(child.mounts, child.process.uid, child.process.gid, child.state_dir);
         // Without slirp, N made the network namespace meanwhile: nothing before needed it.
         if (child.namespaces.net && !child.slirp) join_network_namespace_from_maker(child.sync);
-        // Non-dumpable, so the payload cannot ptrace us or read our memory. Not before: N joins
-        // our user namespace through our pidfd, which the kernel allows only while we are
-        // dumpable, and nothing but S and N deals with us until the payload.
-        ::prctl(PR_SET_DUMPABLE, 0);
         setup_hostname(child.namespaces);
         Terminal terminal;
         if (child.process.terminal_fds) terminal = in_stage(Stage::Terminal, open_terminal);

@@ -30,8 +30,8 @@ void setup_hostname(const NamespacePlan& plan) {
         throw SetupError(Stage::Uts, "sethostname " + plan.hostname + ": " + std::strerror(errno));
 }
 
-UniqueFd create_network_namespace(int pidfd) {
-    if (::setns(pidfd, CLONE_NEWUSER) < 0)
+UniqueFd create_network_namespace(int user_namespace) {
+    if (::setns(user_namespace, CLONE_NEWUSER) < 0)
         throw SetupError(Stage::Namespaces, std::string("join the sandbox's user namespace: ") + std::strerror(errno));
     if (::unshare(CLONE_NEWNET) < 0)
         throw SetupError(Stage::Namespaces, std::string("unshare net: ") + std::strerror(errno),

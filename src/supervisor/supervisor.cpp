@@ -25,7 +25,6 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
-#include <map>
 #include <optional>
 
 #include "cgroup/sandbox_cgroup.hpp"
@@ -74,13 +73,30 @@ int user_terminal(unsigned mask) {
     return -1;
 }
 
-// The clone made the user namespace and the nested ones at once; which did the kernel refuse?
-// A user namespace alone, tried once more (only on this path), tells. For the user namespace:
-// the cause and the fix in doctor's words (diagnose_user_namespaces decides both).
-SetupError clone_error(int err) {
+// A throwaway child cloned with `flags` (and into `cgroup_fd` unless -1): 0 when the kernel
+// allows it, else its errno. Only to tell apart what a failed clone was refused.
+int probe_clone(int flags, int cgroup_fd) {
+    try {
+        UniqueFd pidfd;
+        pid_t pid = clone_with_pidfd(static_cast<unsigned>(flags), pidfd, cgroup_fd);
+        if (pid == 0) ::_exit(0);
+        ChildProcess(pid, std::move(pidfd)).wait();
+        return 0;
+    } catch (const SysError& error) {
+        return error.error_number();
+    }
+}
+
+// The clone made the user namespace and the nested ones at once, into the sandbox's cgroup when
+// it has one: which did the kernel refuse? Tried again one at a time (only on this path). For
+// the user namespace: the cause and the fix in doctor's words (diagnose_user_namespaces).
+SetupError clone_error(int err, int flags, const SandboxCgroup* cgroup) {
     std::string what = std::string("clone3 into new namespaces: ") + std::strerror(err);
     if (err == EAGAIN) return SetupError(Stage::UserNamespace, what, hint(Cause::TooManyProcesses));
     if (err != ENOSPC && err != EPERM && err != EACCES && err != EINVAL) return SetupError(Stage::UserNamespace, what);
+    if (cgroup && probe_clone(flags, -1) == 0)
+        return SetupError(Stage::Cgroup, what + " (into " + cgroup->path() + "/payload)",
+                          "the kernel refused to start the sandbox in its cgroup");
     int alone = probe_user_namespace();
     if (alone == 0)
         return SetupError(Stage::Namespaces, what,
@@ -111,7 +127,7 @@ private:
     int poll_timeout() const;
     void on_timeout();
     void handle_message();
-    void start_network_namespace_maker();
+    void start_network_namespace_maker(int user_namespace);
     void start_relay(UniqueFd master);
     void watch_relay(PollSet& set);
     void refill_poll_set();
@@ -219,16 +235,18 @@ void Supervisor::start_children() {
     auto [mine, theirs] = seqpacket_pair();
     pid_t pid = -1;
     UniqueFd pidfd;
+    // With CLONE_INTO_CGROUP, the kernel roots the new cgroup namespace at the target cgroup, not
+    // at ours (cgroup_post_fork, since Linux 5.7): inside, the sandbox's cgroup is "/".
     int flags = CLONE_NEWUSER | nested_namespace_flags(plan_.namespaces);
     try {
-        pid = clone_with_pidfd(flags, pidfd, cgroup_ ? cgroup_->fd() : -1);
+        pid = clone_with_pidfd(static_cast<unsigned>(flags), pidfd, cgroup_ ? cgroup_->fd() : -1);
     } catch (const SysError& error) {
         int err = error.error_number();
         bool cgroup_error = err == ENOENT || err == EBUSY || err == EOPNOTSUPP || err == ENODEV || err == EBADF;
         if (cgroup_ && cgroup_error)
             throw SetupError(Stage::Cgroup, std::string(error.what()) + " (into " + cgroup_->path() + "/payload)",
                              "clone3 could not start the sandbox in its cgroup (CLONE_INTO_CGROUP needs Linux 5.7)");
-        throw clone_error(err);
+        throw clone_error(err, flags, cgroup_ ? &*cgroup_ : nullptr);
     }
     if (pid == 0) {
         mine.reset();
@@ -245,19 +263,26 @@ void Supervisor::start_children() {
         registration_->update(record);
     }
     log("cloned pid 1 (host pid " + std::to_string(pid) + ") into new user, mount and PID namespaces");
+    // For N, opened while I is still dumpable (it stops being so once told the maps are
+    // written). I is our unreaped child: its pid names it and no other process.
+    UniqueFd user_namespace;
+    if (plan_.namespaces.net)
+        user_namespace = in_stage(Stage::Namespaces, [&] {
+            return open_at(AT_FDCWD, "/proc/" + std::to_string(pid) + "/ns/user", O_RDONLY);
+        });
     write_id_maps_from_parent(pid, plan_.ids);
     log("wrote the id maps");
     send_message(sync_.get(), Message{MessageType::MapsWritten, 0, 0, {}});
     handshake_.maps_written();
-    if (plan_.namespaces.net) start_network_namespace_maker();
+    if (user_namespace) start_network_namespace_maker(user_namespace.get());
 }
 
 // N: the network namespace is made beside I's filesystem work, not before it. Only after the
-// maps (see create_network_namespace).
-void Supervisor::start_network_namespace_maker() {
+// maps (see create_network_namespace). In the sandbox's cgroup, which pays for it.
+void Supervisor::start_network_namespace_maker(int user_namespace) {
     UniqueFd pidfd;
-    pid_t pid = in_stage(Stage::Namespaces, [&] { return clone_with_pidfd(0, pidfd); });
-    if (pid == 0) run_network_namespace_maker(init_.pidfd(), sync_.get());
+    pid_t pid = in_stage(Stage::Namespaces, [&] { return clone_with_pidfd(0, pidfd, cgroup_ ? cgroup_->fd() : -1); });
+    if (pid == 0) run_network_namespace_maker(user_namespace, sync_.get());
     network_maker_ = ChildProcess(pid, std::move(pidfd));
 }
 
@@ -307,8 +332,17 @@ void Supervisor::reap_children() {
         int status = 0;
         pid_t pid = ::waitpid(-1, &status, WNOHANG);
         if (pid <= 0) return;
-        if (pid == init_.pid()) init_.reaped(status);
-        else if (pid == network_maker_.pid()) network_maker_.reaped(status);
+        if (pid == init_.pid()) {
+            init_.reaped(status);
+        } else if (pid == network_maker_.pid()) {
+            network_maker_.reaped(status);
+            // Its failures reach us through I; killed, it told nobody, and I would wait for it.
+            if (WIFSIGNALED(status) && handshake_.state() == HandshakeState::SettingUp)
+                throw SetupError(Stage::Namespaces,
+                                 "the process making the sandbox's network namespace was killed by signal " +
+                                     std::to_string(WTERMSIG(status)),
+                                 "an outer seccomp filter or the OOM killer may have killed it; run with --verbose");
+        }
     }
 }
 

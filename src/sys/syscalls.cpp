@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "sys/error.hpp"
 
@@ -99,8 +100,7 @@ pid_t clone_with_pidfd(unsigned long long flags, UniqueFd& pidfd, int cgroup_fd)
     std::memset(&args, 0, sizeof args);
     args.flags = flags | CLONE_PIDFD;
     args.pidfd = reinterpret_cast<unsigned long long>(&raw_pidfd);
-    // With CLONE_PARENT the kernel takes the exit signal from the parent; it must be 0 here.
-    args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
+    args.exit_signal = SIGCHLD;
     if (cgroup_fd >= 0) {
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = static_cast<unsigned long long>(cgroup_fd);
@@ -124,9 +124,17 @@ void dup_onto(int from, int to) {
     check(::dup2(from, to), "dup2");
 }
 
-void close_fds_except(int keep) {
-    if (keep > 3) check(::syscall(SYS_close_range, 3U, static_cast<unsigned>(keep - 1), 0U), "close_range");
-    check(::syscall(SYS_close_range, static_cast<unsigned>(std::max(keep + 1, 3)), ~0U, 0U), "close_range");
+void close_fds_except(std::initializer_list<int> keep) {
+    std::vector<int> kept(keep);
+    std::sort(kept.begin(), kept.end());
+    unsigned from = 3;  // the first fd not yet closed or kept
+    for (int fd : kept) {
+        if (fd < 3 || static_cast<unsigned>(fd) < from) continue;
+        if (static_cast<unsigned>(fd) > from)
+            check(::syscall(SYS_close_range, from, static_cast<unsigned>(fd - 1), 0U), "close_range");
+        from = static_cast<unsigned>(fd) + 1;
+    }
+    check(::syscall(SYS_close_range, from, ~0U, 0U), "close_range");
 }
 
 void mark_fds_cloexec() {

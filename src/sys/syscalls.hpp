@@ -1,6 +1,7 @@
 // Checked syscall helpers. Every fd made here is born O_CLOEXEC and returned as a UniqueFd.
 // This is the only module that opens file descriptors (a test greps the rest of src/).
 #pragma once
+#include <initializer_list>
 #include <signal.h>
 #include <sys/types.h>
 
@@ -37,8 +38,9 @@ int send_signal_to_pidfd(int pidfd, int signal);
 // Duplicates an fd onto a specific number (for stdio), clearing CLOEXEC on it.
 void dup_onto(int from, int to);
 
-// Closes every fd >= 3 except `keep` (for a child that must hold nothing of its parent's).
-void close_fds_except(int keep);
+// Closes every fd >= 3 except those in `keep` (for a child that must hold nothing of its
+// parent's but them).
+void close_fds_except(std::initializer_list<int> keep);
 // Marks every fd >= 3 close-on-exec (fds inherited from our caller included).
 void mark_fds_cloexec();
 void set_nonblocking(int fd);

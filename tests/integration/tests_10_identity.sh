@@ -371,9 +371,9 @@ t_network_namespace_refused_is_reported() {
   local p mode
   for mode in none slirp; do
     p=$(mkprofile "p-$mode" default '[user]' 'subordinate_ids = false' '[network]' "mode = \"$mode\"")
-    LAST_CMD="sandbox-probe no-netns sandbox run ($mode)"
+    LAST_CMD="sandbox-probe no-netns errno sandbox run ($mode)"
     RC=0
-    "$PROBE" no-netns "$SANDBOX" run "$p" -- /probe exit 0 </dev/null >"$T/out" 2>"$T/err" || RC=$?
+    "$PROBE" no-netns errno "$SANDBOX" run "$p" -- /probe exit 0 </dev/null >"$T/out" 2>"$T/err" || RC=$?
     [ "$(val no_netns "$T/out" 2>/dev/null)" != unsupported ] || skip "the probe has no such filter for this architecture"
     expect_rc 125 "a run whose network namespace the kernel refuses (mode $mode)"
     grep -q '^sandbox: namespaces: unshare net: Operation not permitted$' "$T/err" ||
@@ -381,4 +381,20 @@ t_network_namespace_refused_is_reported() {
     grep -q '^hint: .*max_net_namespaces' "$T/err" || fail "mode $mode: no hint" "$(cat "$T/err")"
     [ ! -s "$T/out" ] || fail "mode $mode: the payload ran" "$(cat "$T/out")"
   done
+}
+
+t_network_namespace_maker_killed_is_reported() {
+  # Killed while making the network namespace (an outer filter that kills, the OOM killer), the
+  # process that makes it tells nobody: the supervisor must notice at once, not wait out its
+  # 30 s set-up deadline while pid 1 waits for the namespace (regression).
+  local p
+  p=$(mkprofile p default '[user]' 'subordinate_ids = false')
+  LAST_CMD="sandbox-probe no-netns kill sandbox run"
+  RC=0
+  "$PROBE" no-netns kill "$SANDBOX" run "$p" -- /probe exit 0 </dev/null >"$T/out" 2>"$T/err" || RC=$?
+  [ "$(val no_netns "$T/out" 2>/dev/null)" != unsupported ] || skip "the probe has no such filter for this architecture"
+  expect_rc 125 "a run whose network namespace maker is killed"
+  grep -q "^sandbox: namespaces: the process making the sandbox's network namespace was killed by signal $(kill -l SYS)\$" "$T/err" ||
+    fail "the killed maker is not reported" "$(cat "$T/err")"
+  [ ! -s "$T/out" ] || fail "the payload ran" "$(cat "$T/out")"
 }

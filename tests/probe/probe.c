@@ -818,11 +818,11 @@ static int cmd_native_only(char **argv)
 }
 
 /*
- * no-netns CMD...: OUTSIDE the sandbox. Runs CMD under a filter that refuses (EPERM) every
- * unshare() asking for a new network namespace, as a kernel or an outer sandbox may: the
- * sandbox must report that refusal, not hang or start the payload.
+ * no-netns errno|kill CMD...: OUTSIDE the sandbox. Runs CMD under a filter that refuses (EPERM)
+ * every unshare() asking for a new network namespace, or kills the process that asks, as a
+ * kernel or an outer sandbox may: the sandbox must report that, not hang or start the payload.
  */
-static int cmd_no_netns(char **argv)
+static int cmd_no_netns(const char *how, char **argv)
 {
 #if defined(__x86_64__)
     struct sock_filter code[] = {
@@ -833,7 +833,7 @@ static int cmd_no_netns(char **argv)
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
         BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NEWNET, 1, 0),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, strcmp(how, "kill") ? SECCOMP_RET_ERRNO | EPERM : SECCOMP_RET_KILL_PROCESS),
     };
     struct sock_fprog prog = {sizeof code / sizeof code[0], code};
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
@@ -843,6 +843,7 @@ static int cmd_no_netns(char **argv)
     execvp(argv[0], argv);
     return 127;
 #else
+    (void)how;
     (void)argv;
     printf("no_netns=unsupported\n");
     return 3;
@@ -936,8 +937,8 @@ int main(int argc, char **argv)
         return cmd_keyring_caller(argc - 2, argv + 2);
     if (!strcmp(cmd, "native-only") && a2)
         return cmd_native_only(argv + 2);
-    if (!strcmp(cmd, "no-netns") && a2)
-        return cmd_no_netns(argv + 2);
+    if (!strcmp(cmd, "no-netns") && a2 && a3 && (!strcmp(a2, "errno") || !strcmp(a2, "kill")))
+        return cmd_no_netns(a2, argv + 3);
     if (!strcmp(cmd, "keyring-inside") && a2 && a3)
         return cmd_keyring_inside(a2, a3);
     if (!strcmp(cmd, "direct-read") && a2)
@@ -950,6 +951,6 @@ int main(int argc, char **argv)
             "       set-xattr PATH NAME VALUE|syscalls|nested RO-DIR MASKED|\n"
             "       nested-tmpfs DIR|abstract-connect NAME|kill PID SIG|refuse-many N|\n"
             "       keyring-caller CMD...|keyring-inside SESSION KEY|native-only CMD...|\n"
-            "       no-netns CMD...\n", cmd);
+            "       no-netns errno|kill CMD...\n", cmd);
     return 2;
 }

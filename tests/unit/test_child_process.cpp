@@ -2,6 +2,7 @@
 // a started child is killed and reaped, never left running or as a zombie.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cerrno>
 
 #include "sys/child_process.hpp"
+#include "sys/syscalls.hpp"
 
 namespace {
 
@@ -77,4 +79,29 @@ TEST_CASE("ChildProcess: a status reaped elsewhere is recorded, not waited for a
     child.reaped(status);
     CHECK_FALSE(child.running());
     CHECK(WEXITSTATUS(*child.status()) == 3);
+}
+
+// close_fds_except: a child keeps exactly the fds named (and stdio), whatever their order.
+TEST_CASE("close_fds_except keeps only the fds named", "[process]") {
+    int fds[6];
+    for (int& fd : fds) {
+        fd = ::dup(STDERR_FILENO);
+        REQUIRE(fd > 2);
+    }
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        sb::close_fds_except({fds[4], fds[1]});
+        int bad = 0;
+        for (int i = 0; i < 6; ++i) {
+            bool open = ::fcntl(fds[i], F_GETFD) >= 0;
+            if (open != (i == 1 || i == 4)) bad = 1;
+        }
+        if (::fcntl(STDERR_FILENO, F_GETFD) < 0) bad = 1;
+        ::_exit(bad);
+    }
+    int status = sb::ChildProcess(pid).wait();
+    for (int fd : fds) ::close(fd);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
 }
