@@ -1,5 +1,6 @@
 #include "idmap/idmap.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 namespace sb {
@@ -52,6 +53,53 @@ std::vector<IdMapEntry> compute_id_map(UserMode mode, std::uint32_t own,
     if (range && range->count > below)
         map.push_back({own + 1, range->start + below, range->count - below});
     return map;
+}
+
+std::vector<IdMapEntry> parse_id_map(const std::string& text) {
+    std::vector<IdMapEntry> map;
+    std::istringstream lines(text);
+    std::string inside, outside, count;
+    while (lines >> inside >> outside >> count) {
+        IdMapEntry entry;
+        if (parse_u32(inside, entry.inside) && parse_u32(outside, entry.outside) && parse_u32(count, entry.count) &&
+            entry.count > 0)
+            map.push_back(entry);
+    }
+    return map;
+}
+
+std::vector<IdMapEntry> identity_map_within(const std::vector<IdMapEntry>& own, std::uint32_t limit) {
+    std::vector<IdMapEntry> ranges = own;
+    std::sort(ranges.begin(), ranges.end(), [](const IdMapEntry& a, const IdMapEntry& b) { return a.inside < b.inside; });
+    std::vector<IdMapEntry> map;
+    std::uint32_t left = limit;
+    for (const auto& range : ranges) {
+        if (left == 0) break;
+        std::uint32_t count = std::min(range.count, left);
+        map.push_back({range.inside, range.inside, count});
+        left -= count;
+    }
+    return map;
+}
+
+std::uint64_t map_size(const std::vector<IdMapEntry>& map) {
+    std::uint64_t size = 0;
+    for (const auto& entry : map) size += entry.count;
+    return size;
+}
+
+bool map_covers(const std::vector<IdMapEntry>& map, std::uint32_t first, std::uint32_t count) {
+    std::uint64_t next = first, end = static_cast<std::uint64_t>(first) + count;
+    while (next < end) {  // each step moves past one entry that covers `next`
+        bool found = false;
+        for (const auto& entry : map)
+            if (next >= entry.inside && next - entry.inside < entry.count) {
+                next = static_cast<std::uint64_t>(entry.inside) + entry.count;
+                found = true;
+            }
+        if (!found) return false;
+    }
+    return true;
 }
 
 bool map_contains(const std::vector<IdMapEntry>& map, std::uint32_t id) {

@@ -50,6 +50,21 @@ struct IdMapping {
 std::vector<IdMapEntry> compute_id_map(UserMode mode, std::uint32_t own,
                                        const std::optional<SubidRange>& range);
 
+// The lines of /proc/self/uid_map (or gid_map): which ids exist in our own user namespace.
+// Malformed lines are skipped.
+std::vector<IdMapEntry> parse_id_map(const std::string& text);
+
+// For root: the first `limit` ids that exist in our own user namespace (`own`, our uid_map),
+// each mapped onto itself. Outside the initial namespace, root may map only those: a map of
+// 0..65535 in a namespace made by `unshare -r` (where only 0 exists) is refused.
+std::vector<IdMapEntry> identity_map_within(const std::vector<IdMapEntry>& own, std::uint32_t limit);
+
+// The number of ids a map covers.
+std::uint64_t map_size(const std::vector<IdMapEntry>& map);
+
+// True when every id of first .. first+count-1 (inside) is covered by the map.
+bool map_covers(const std::vector<IdMapEntry>& map, std::uint32_t first, std::uint32_t count);
+
 // True when `id` (inside) is covered by the map.
 bool map_contains(const std::vector<IdMapEntry>& map, std::uint32_t id);
 

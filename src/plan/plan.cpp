@@ -43,14 +43,20 @@ IdMapping plan_id_maps(UserMode mode, bool subordinate_ids, const HostFacts& fac
         return ids;
     }
     if (facts.is_root) {
-        // Root may write any map itself; without a range of its own, map the first 64Ki ids
-        // onto themselves, as rootful podman does.
-        SubidRange identity{0, 65536};
+        // Root may write any map of the ids that exist where it runs; without a range of its
+        // own, the first 64Ki of them onto themselves, as rootful podman does. A range of its own
+        // that does not exist here (root of `unshare -r`) is left out.
         ids.writer = MapWriter::Direct;
-        ids.uid_map = facts.subuid ? compute_id_map(mode, 0, facts.subuid)
-                                   : std::vector<IdMapEntry>{{0, 0, identity.count}};
-        ids.gid_map = facts.subgid ? compute_id_map(mode, 0, facts.subgid)
-                                   : std::vector<IdMapEntry>{{0, 0, identity.count}};
+        auto root_map = [&](const std::optional<SubidRange>& range, const std::vector<IdMapEntry>& own) {
+            bool usable = range && map_covers(own, range->start, range->count) && map_contains(own, 0);
+            return usable ? compute_id_map(mode, 0, range) : identity_map_within(own, 65536);
+        };
+        ids.uid_map = root_map(facts.subuid, facts.own_uid_map);
+        ids.gid_map = root_map(facts.subgid, facts.own_gid_map);
+        std::uint64_t fewest = std::min(map_size(ids.uid_map), map_size(ids.gid_map));
+        if (fewest < 65536)
+            warning = "only " + std::to_string(fewest) + " id(s) exist in the user namespace this runs in (" +
+                      format_id_map(facts.own_uid_map) + "): files of other owners show as nobody inside";
         return ids;
     }
     bool helpers = !facts.newuidmap.empty() && !facts.newgidmap.empty();
@@ -339,7 +345,8 @@ void plan_identity(Plan& plan, const Profile& profile, const Overrides& override
     plan.ids = plan_id_maps(mode, profile.subordinate_ids, facts, plan.id_map_warning);
     bool own_ids = !facts.is_root && mode == UserMode::KeepId;
     // With a single-id map setgroups is denied: the supplementary groups stay as they were.
-    plan.process.set_groups = plan.ids.writer != MapWriter::SingleId;
+    // A single-id map denies setgroups, and so does a namespace we run in that denies it.
+    plan.process.set_groups = plan.ids.writer != MapWriter::SingleId && (!facts.is_root || facts.setgroups_allowed);
     plan.process.uid = profile.uid.value_or(own_ids ? facts.uid : 0);
     plan.process.gid = profile.gid.value_or(own_ids ? facts.gid : 0);
     auto unmapped = [](const char* what, std::uint32_t id, const std::vector<IdMapEntry>& map,

@@ -23,6 +23,10 @@ struct HostFacts {
     std::uint32_t uid = 0, gid = 0;
     std::string user_name;
     bool is_root = false;
+    // Root only: the ids that exist in our own user namespace (/proc/self/uid_map, gid_map; all
+    // of them in the initial one), and whether it allows setgroups (/proc/self/setgroups).
+    std::vector<IdMapEntry> own_uid_map{{0, 0, 4294967295U}}, own_gid_map{{0, 0, 4294967295U}};
+    bool setgroups_allowed = true;
     std::optional<SubidRange> subuid, subgid;
     std::string newuidmap, newgidmap;  // paths; empty when not installed
     std::map<std::string, std::string> environment;

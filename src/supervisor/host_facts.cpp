@@ -33,6 +33,16 @@ std::string find_helper(const char* name) {
     return {};
 }
 
+// Root in a user namespace of someone else's (`unshare -r`, a rootless container) has only the
+// ids that namespace maps, and may be denied setgroups there.
+void read_own_namespace(HostFacts& facts) {
+    std::vector<IdMapEntry> uids = parse_id_map(read_text("/proc/self/uid_map"));
+    std::vector<IdMapEntry> gids = parse_id_map(read_text("/proc/self/gid_map"));
+    if (!uids.empty()) facts.own_uid_map = uids;
+    if (!gids.empty()) facts.own_gid_map = gids;
+    facts.setgroups_allowed = read_text("/proc/self/setgroups").rfind("deny", 0) != 0;
+}
+
 }  // namespace
 
 HostFacts prepare_host_facts() {
@@ -40,6 +50,7 @@ HostFacts prepare_host_facts() {
     facts.uid = ::getuid();
     facts.gid = ::getgid();
     facts.is_root = ::geteuid() == 0;
+    if (facts.is_root) read_own_namespace(facts);
     facts.landlock_abi = landlock_abi();
     facts.kernel_runs_x32 = kernel_runs_x32();
     facts.terminal_fds = terminal_fd_mask();

@@ -35,6 +35,25 @@ t_idmap_fallback_single_id() {
   expect_kv uid_map "$MYUID $MYUID 1"
 }
 
+# Regression: as root of a user namespace someone else made (`unshare -r` here, a rootless
+# container in practice), only the ids that namespace maps exist; the sandbox mapped 0..65535
+# anyway, the kernel refused (EPERM), and nothing could start.
+t_idmap_nested_as_root_of_another_namespace() {
+  command -v unshare >/dev/null || skip "no unshare(1)"
+  unshare -Ur true 2>/dev/null || skip "unshare -r is refused here"
+  local p
+  p=$(mkprofile p default)
+  LAST_CMD="unshare -Ur sandbox run"
+  RC=0
+  unshare -Ur "$SANDBOX" run "$p" </dev/null >"$T/out" 2>"$T/err" || RC=$?
+  expect_rc 0 "a sandbox inside unshare -r"
+  expect_kv uid 0
+  expect_kv uid_map "0 0 1"
+  expect_kv gid_map "0 0 1"
+  grep -q '^sandbox: warning: only 1 id(s) exist in the user namespace this runs in' "$T/err" ||
+    fail "no warning that only root exists there" "$(cat "$T/err")"
+}
+
 t_idmap_keep_id() {
   need_subids
   local p map entry found

@@ -154,3 +154,29 @@ TEST_CASE("render_id_map and id_map_arguments", "[idmap]") {
     CHECK(sb::id_map_arguments({}).empty());
     CHECK(sb::render_id_map({{4294967294u, 4294967294u, 1}}) == "4294967294 4294967294 1\n");
 }
+
+TEST_CASE("parse_id_map: /proc/self/uid_map lines", "[idmap]") {
+    using Map = std::vector<IdMapEntry>;
+    CHECK(sb::parse_id_map("         0       1001          1\n         1     100000      65536\n") ==
+          Map{{0, 1001, 1}, {1, 100000, 65536}});
+    CHECK(sb::parse_id_map("         0          0 4294967295\n") == Map{{0, 0, 4294967295U}});
+    CHECK(sb::parse_id_map("").empty());
+    CHECK(sb::parse_id_map("0 1001 0\n").empty());  // a zero count
+    CHECK(sb::parse_id_map("0 x 1\n").empty());
+}
+
+TEST_CASE("identity_map_within and map_covers", "[idmap]") {
+    using Map = std::vector<IdMapEntry>;
+    CHECK(sb::identity_map_within({{0, 0, 4294967295U}}, 65536) == Map{{0, 0, 65536}});
+    CHECK(sb::identity_map_within({{0, 1001, 1}}, 65536) == Map{{0, 0, 1}});
+    CHECK(sb::identity_map_within({{1, 100000, 65536}, {0, 1001, 1}}, 65536) == Map{{0, 0, 1}, {1, 1, 65535}});
+    CHECK(sb::identity_map_within({}, 65536).empty());
+    CHECK(sb::map_size(Map{{0, 0, 1}, {1, 1, 65535}}) == 65536);
+    Map own{{0, 1001, 1}, {1, 100000, 65536}};
+    CHECK(sb::map_covers(own, 0, 65537));
+    CHECK(sb::map_covers(own, 5, 10));
+    CHECK_FALSE(sb::map_covers(own, 0, 65538));
+    CHECK_FALSE(sb::map_covers({{0, 1001, 1}, {2, 5, 3}}, 0, 3));  // 1 is missing
+    CHECK(sb::map_covers({{0, 0, 4294967295U}}, 100000, 65536));
+    CHECK(sb::map_covers(own, 7, 0));
+}

@@ -171,6 +171,36 @@ TEST_CASE("plan: root writes the maps directly", "[plan][ids]") {
         CHECK(plan.ids.gid_map == Map{{0, 0, 1}, {1, 200000, 65536}});
         CHECK(plan.ids.uid_helper.empty());
         CHECK(plan.id_map_warning.empty());
+        CHECK(plan.process.set_groups);
+    }
+    // Regression: root of `unshare -r` (or of a rootless container) has only the ids its
+    // namespace maps; a map of 0..65535 there was refused (EPERM) and no sandbox could start.
+    SECTION("in a user namespace that maps only root: only root, with a warning") {
+        facts.own_uid_map = {{0, 1001, 1}};
+        facts.own_gid_map = {{0, 1001, 1}};
+        facts.setgroups_allowed = false;
+        facts.subuid.reset();
+        facts.subgid.reset();
+        Plan plan = sb::build_plan(profile_with_command(), {}, facts);
+        CHECK(plan.ids.writer == MapWriter::Direct);
+        CHECK(plan.ids.uid_map == Map{{0, 0, 1}});
+        CHECK(plan.ids.gid_map == Map{{0, 0, 1}});
+        CHECK_THAT(plan.id_map_warning, Catch::Contains("only 1 id(s) exist in the user namespace this runs in (0 1001 1)"));
+        CHECK_FALSE(plan.process.set_groups);  // that namespace denies setgroups
+    }
+    SECTION("in a rootless container's namespace: its ids, and its ranges only where they exist") {
+        facts.own_uid_map = {{0, 1001, 1}, {1, 100000, 65536}};
+        facts.own_gid_map = {{0, 1001, 1}, {1, 100000, 65536}};
+        Plan plan = sb::build_plan(profile_with_command(), {}, facts);  // ranges at 100000 and 200000: not here
+        CHECK(plan.ids.uid_map == Map{{0, 0, 1}, {1, 1, 65535}});
+        CHECK(plan.ids.gid_map == Map{{0, 0, 1}, {1, 1, 65535}});
+        CHECK(plan.id_map_warning.empty());
+        CHECK(plan.process.set_groups);
+        facts.subuid = sb::SubidRange{1000, 5000};
+        facts.subgid = sb::SubidRange{1000, 5000};
+        plan = sb::build_plan(profile_with_command(), {}, facts);
+        CHECK(plan.ids.uid_map == Map{{0, 0, 1}, {1, 1000, 5000}});
+        CHECK_THAT(plan.id_map_warning, Catch::Contains("only 5001 id(s)"));
     }
 }
 
