@@ -383,6 +383,15 @@ t_idmap_single_by_profile() {
   ! grep -q 'warning' "$T/err" || fail "a warning for a single-id map the profile asked for: $(cat "$T/err")"
 }
 
+# run_without_netns errno|kill PROFILE: the sandbox under an outer filter that refuses a new
+# network namespace with EPERM, or kills who asks for one (sandbox-probe no-netns).
+run_without_netns() {
+  LAST_CMD="sandbox-probe no-netns $1 sandbox run $2"
+  RC=0
+  "$PROBE" no-netns "$1" "$SANDBOX" run "$2" -- /probe exit 0 </dev/null >"$T/out" 2>"$T/err" || RC=$?
+  [ "$(val no_netns "$T/out" 2>/dev/null)" != unsupported ] || skip "the probe has no such filter for this architecture"
+}
+
 t_network_namespace_refused_is_reported() {
   # The network namespace is made beside pid 1's filesystem work, by a process of its own; when
   # the kernel refuses it, the run stops at once with that error (through pid 1), exit 125, and
@@ -390,10 +399,7 @@ t_network_namespace_refused_is_reported() {
   local p mode
   for mode in none slirp; do
     p=$(mkprofile "p-$mode" default '[user]' 'subordinate_ids = false' '[network]' "mode = \"$mode\"")
-    LAST_CMD="sandbox-probe no-netns errno sandbox run ($mode)"
-    RC=0
-    "$PROBE" no-netns errno "$SANDBOX" run "$p" -- /probe exit 0 </dev/null >"$T/out" 2>"$T/err" || RC=$?
-    [ "$(val no_netns "$T/out" 2>/dev/null)" != unsupported ] || skip "the probe has no such filter for this architecture"
+    run_without_netns errno "$p"
     expect_rc 125 "a run whose network namespace the kernel refuses (mode $mode)"
     grep -q '^sandbox: namespaces: unshare net: Operation not permitted$' "$T/err" ||
       fail "mode $mode: the refusal is not reported as such" "$(cat "$T/err")"
@@ -408,10 +414,7 @@ t_network_namespace_maker_killed_is_reported() {
   # 30 s set-up deadline while pid 1 waits for the namespace (regression).
   local p
   p=$(mkprofile p default '[user]' 'subordinate_ids = false')
-  LAST_CMD="sandbox-probe no-netns kill sandbox run"
-  RC=0
-  "$PROBE" no-netns kill "$SANDBOX" run "$p" -- /probe exit 0 </dev/null >"$T/out" 2>"$T/err" || RC=$?
-  [ "$(val no_netns "$T/out" 2>/dev/null)" != unsupported ] || skip "the probe has no such filter for this architecture"
+  run_without_netns kill "$p"
   expect_rc 125 "a run whose network namespace maker is killed"
   grep -q "^sandbox: namespaces: the process making the sandbox's network namespace was killed by signal $(kill -l SYS)\$" "$T/err" ||
     fail "the killed maker is not reported" "$(cat "$T/err")"
