@@ -58,11 +58,13 @@ std::vector<IdMapEntry> compute_id_map(UserMode mode, std::uint32_t own,
 std::vector<IdMapEntry> parse_id_map(const std::string& text) {
     std::vector<IdMapEntry> map;
     std::istringstream lines(text);
-    std::string inside, outside, count;
-    while (lines >> inside >> outside >> count) {
+    std::string line;
+    while (std::getline(lines, line)) {  // line by line: a bad one cannot shift the rest
+        std::istringstream fields(line);
+        std::string inside, outside, count, extra;
         IdMapEntry entry;
-        if (parse_u32(inside, entry.inside) && parse_u32(outside, entry.outside) && parse_u32(count, entry.count) &&
-            entry.count > 0)
+        if ((fields >> inside >> outside >> count) && !(fields >> extra) && parse_u32(inside, entry.inside) &&
+            parse_u32(outside, entry.outside) && parse_u32(count, entry.count) && entry.count > 0)
             map.push_back(entry);
     }
     return map;

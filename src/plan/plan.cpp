@@ -47,16 +47,27 @@ IdMapping plan_id_maps(UserMode mode, bool subordinate_ids, const HostFacts& fac
         // own, the first 64Ki of them onto themselves, as rootful podman does. A range of its own
         // that does not exist here (root of `unshare -r`) is left out.
         ids.writer = MapWriter::Direct;
-        auto root_map = [&](const std::optional<SubidRange>& range, const std::vector<IdMapEntry>& own) {
-            bool usable = range && map_covers(own, range->start, range->count) && map_contains(own, 0);
-            return usable ? compute_id_map(mode, 0, range) : identity_map_within(own, 65536);
+        // Inside 0 is root itself, so a range holding 0 would map it twice.
+        auto usable = [](const std::optional<SubidRange>& range, const std::vector<IdMapEntry>& own) {
+            return range && range->start > 0 && map_covers(own, range->start, range->count) && map_contains(own, 0);
         };
-        ids.uid_map = root_map(facts.subuid, facts.own_uid_map);
-        ids.gid_map = root_map(facts.subgid, facts.own_gid_map);
-        std::uint64_t fewest = std::min(map_size(ids.uid_map), map_size(ids.gid_map));
-        if (fewest < 65536)
-            warning = "only " + std::to_string(fewest) + " id(s) exist in the user namespace this runs in (" +
-                      format_id_map(facts.own_uid_map) + "): files of other owners show as nobody inside";
+        const char* scarce = nullptr;  // the kind of id of which fewer than 64Ki exist here
+        auto root_map = [&](const std::optional<SubidRange>& range, const std::vector<IdMapEntry>& own,
+                            const char* kind) {
+            if (usable(range, own)) return compute_id_map(mode, 0, range);
+            std::vector<IdMapEntry> identity = identity_map_within(own, 65536);
+            if (map_size(identity) < 65536 && !scarce) scarce = kind;
+            return identity;
+        };
+        ids.uid_map = root_map(facts.subuid, facts.own_uid_map, "uid");
+        ids.gid_map = root_map(facts.subgid, facts.own_gid_map, "gid");
+        if (scarce) {
+            bool uid = std::string(scarce) == "uid";
+            const auto& own = uid ? facts.own_uid_map : facts.own_gid_map;
+            warning = "only " + std::to_string(map_size(uid ? ids.uid_map : ids.gid_map)) + " " + scarce +
+                      "(s) exist in the user namespace this runs in (" + format_id_map(own) +
+                      "): files of other owners show as nobody inside";
+        }
         return ids;
     }
     bool helpers = !facts.newuidmap.empty() && !facts.newgidmap.empty();
@@ -344,8 +355,8 @@ void plan_identity(Plan& plan, const Profile& profile, const Overrides& override
         throw UsageError("--user-mode keep-id cannot keep the profile's capabilities");
     plan.ids = plan_id_maps(mode, profile.subordinate_ids, facts, plan.id_map_warning);
     bool own_ids = !facts.is_root && mode == UserMode::KeepId;
-    // With a single-id map setgroups is denied: the supplementary groups stay as they were.
-    // A single-id map denies setgroups, and so does a namespace we run in that denies it.
+    // A single-id map denies setgroups, and so does a namespace we run in that denies it: the
+    // supplementary groups then stay as they were.
     plan.process.set_groups = plan.ids.writer != MapWriter::SingleId && (!facts.is_root || facts.setgroups_allowed);
     plan.process.uid = profile.uid.value_or(own_ids ? facts.uid : 0);
     plan.process.gid = profile.gid.value_or(own_ids ? facts.gid : 0);

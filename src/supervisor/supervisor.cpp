@@ -138,7 +138,7 @@ private:
     void enforce_timeout();
     void report_seccomp() const;
     bool finished() const {
-        // The sync socket closes only when I and the payload are all gone (and N).
+        // The sync socket closes only when I and the payload are gone (N holds our end, not theirs).
         return !init_.running() && !sync_ && !relay_;
     }
     int conclude();

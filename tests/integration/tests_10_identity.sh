@@ -50,7 +50,7 @@ t_idmap_nested_as_root_of_another_namespace() {
   expect_kv uid 0
   expect_kv uid_map "0 0 1"
   expect_kv gid_map "0 0 1"
-  grep -q '^sandbox: warning: only 1 id(s) exist in the user namespace this runs in' "$T/err" ||
+  grep -q '^sandbox: warning: only 1 uid(s) exist in the user namespace this runs in' "$T/err" ||
     fail "no warning that only root exists there" "$(cat "$T/err")"
 }
 

@@ -163,6 +163,8 @@ TEST_CASE("parse_id_map: /proc/self/uid_map lines", "[idmap]") {
     CHECK(sb::parse_id_map("").empty());
     CHECK(sb::parse_id_map("0 1001 0\n").empty());  // a zero count
     CHECK(sb::parse_id_map("0 x 1\n").empty());
+    // A bad line is skipped whole: it does not shift the lines after it.
+    CHECK(sb::parse_id_map("0 0\n1 1000 5\n7 7 7 7\n8 8 8\n") == Map{{1, 1000, 5}, {8, 8, 8}});
 }
 
 TEST_CASE("identity_map_within and map_covers", "[idmap]") {

@@ -185,7 +185,7 @@ TEST_CASE("plan: root writes the maps directly", "[plan][ids]") {
         CHECK(plan.ids.writer == MapWriter::Direct);
         CHECK(plan.ids.uid_map == Map{{0, 0, 1}});
         CHECK(plan.ids.gid_map == Map{{0, 0, 1}});
-        CHECK_THAT(plan.id_map_warning, Catch::Contains("only 1 id(s) exist in the user namespace this runs in (0 1001 1)"));
+        CHECK_THAT(plan.id_map_warning, Catch::Contains("only 1 uid(s) exist in the user namespace this runs in (0 1001 1)"));
         CHECK_FALSE(plan.process.set_groups);  // that namespace denies setgroups
     }
     SECTION("in a rootless container's namespace: its ids, and its ranges only where they exist") {
@@ -200,7 +200,24 @@ TEST_CASE("plan: root writes the maps directly", "[plan][ids]") {
         facts.subgid = sb::SubidRange{1000, 5000};
         plan = sb::build_plan(profile_with_command(), {}, facts);
         CHECK(plan.ids.uid_map == Map{{0, 0, 1}, {1, 1000, 5000}});
-        CHECK_THAT(plan.id_map_warning, Catch::Contains("only 5001 id(s)"));
+        CHECK(plan.id_map_warning.empty());  // a range of root's own is what root asked for
+    }
+    SECTION("only the gids are scarce: the warning names them and their map") {
+        facts.subuid.reset();
+        facts.subgid.reset();
+        facts.own_gid_map = {{0, 1001, 1}};
+        Plan plan = sb::build_plan(profile_with_command(), {}, facts);
+        CHECK(plan.ids.uid_map == Map{{0, 0, 65536}});
+        CHECK(plan.ids.gid_map == Map{{0, 0, 1}});
+        CHECK_THAT(plan.id_map_warning, Catch::Contains("only 1 gid(s) exist in the user namespace this runs in (0 1001 1)"));
+    }
+    // Regression: a range of root's that holds id 0 mapped 0 twice, which the kernel refuses.
+    SECTION("a range of root's holding id 0 is not used") {
+        facts.subuid = sb::SubidRange{0, 33446};
+        facts.subgid = sb::SubidRange{0, 33446};
+        Plan plan = sb::build_plan(profile_with_command(), {}, facts);
+        CHECK(plan.ids.uid_map == Map{{0, 0, 65536}});
+        CHECK(plan.ids.gid_map == Map{{0, 0, 65536}});
     }
 }
 
