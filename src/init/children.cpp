@@ -31,7 +31,7 @@ std::string hint_for_errno(int err) {
 void fail_child(int sync, const std::exception& error) noexcept {
     SetupFailedFields failure;
     if (const auto* setup = dynamic_cast<const SetupError*>(&error)) {
-        failure = {setup->stage(), setup->message(), setup->hint(), 0};
+        failure = {setup->stage(), setup->message(), setup->hint(), setup->error_number()};
     } else if (const auto* sys = dynamic_cast<const SysError*>(&error)) {
         failure = {Stage::Setup, sys->what(), sys->hint(), sys->error_number()};
     } else {

@@ -60,7 +60,7 @@ void join_network_namespace_from_maker(int sync) {
     if (!received) ::_exit(kExitSetupFailed);
     if (received->message.type == MessageType::SetupFailed) {
         SetupFailedFields failure = setup_failed_fields(received->message);
-        throw SetupError(failure.stage, failure.message, failure.hint);
+        throw SetupError(failure.stage, failure.message, failure.hint).caused_by(failure.error);
     }
     if (received->message.type != MessageType::NetworkNamespace)
         throw SetupError(Stage::Protocol, std::string("expected the network namespace, got ") +

@@ -65,7 +65,8 @@ auto in_stage(Stage stage, Step step) -> decltype(step()) {
     try {
         return step();
     } catch (const SysError& error) {
-        throw SetupError(stage, error.what(), error.hint().empty() ? hint_for_errno(error.error_number()) : error.hint());
+        throw SetupError(stage, error.what(), error.hint().empty() ? hint_for_errno(error.error_number()) : error.hint())
+            .caused_by(error.error_number());
     }
 }
 

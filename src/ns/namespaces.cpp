@@ -31,12 +31,18 @@ void setup_hostname(const NamespacePlan& plan) {
 }
 
 UniqueFd create_network_namespace(int user_namespace) {
-    if (::setns(user_namespace, CLONE_NEWUSER) < 0)
-        throw SetupError(Stage::Namespaces, std::string("join the sandbox's user namespace: ") + std::strerror(errno));
-    if (::unshare(CLONE_NEWNET) < 0)
-        throw SetupError(Stage::Namespaces, std::string("unshare net: ") + std::strerror(errno),
+    if (::setns(user_namespace, CLONE_NEWUSER) < 0) {
+        int err = errno;
+        throw SetupError(Stage::Namespaces, std::string("join the sandbox's user namespace: ") + std::strerror(err))
+            .caused_by(err);
+    }
+    if (::unshare(CLONE_NEWNET) < 0) {
+        int err = errno;
+        throw SetupError(Stage::Namespaces, std::string("unshare net: ") + std::strerror(err),
                          "the kernel refused a network namespace inside the user namespace; check "
-                         "/proc/sys/user/max_net_namespaces");
+                         "/proc/sys/user/max_net_namespaces")
+            .caused_by(err);
+    }
     // A socket of the new namespace brings up lo, then names the namespace for I.
     UniqueFd sock = dgram_socket(AF_INET);
     ifreq request{};
@@ -51,8 +57,11 @@ UniqueFd create_network_namespace(int user_namespace) {
 }
 
 void join_network_namespace(int fd) {
-    if (::setns(fd, CLONE_NEWNET) < 0)
-        throw SetupError(Stage::Namespaces, std::string("join the sandbox's network namespace: ") + std::strerror(errno));
+    if (::setns(fd, CLONE_NEWNET) < 0) {
+        int err = errno;
+        throw SetupError(Stage::Namespaces, std::string("join the sandbox's network namespace: ") + std::strerror(err))
+            .caused_by(err);
+    }
 }
 
 }  // namespace sb

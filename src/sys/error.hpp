@@ -84,11 +84,18 @@ public:
     int exit_code() const noexcept { return exit_code_; }
     const std::string& message() const noexcept { return message_; }
     const std::string& hint() const noexcept { return hint_; }
+    // The errno behind it, 0 if none; a child sends it along with its report.
+    int error_number() const noexcept { return errno_; }
+    SetupError& caused_by(int err) noexcept {
+        errno_ = err;
+        return *this;
+    }
 
 private:
     Stage stage_;
     std::string message_, hint_;
     int exit_code_;
+    int errno_ = 0;
 };
 
 // A usage error on the command line: exit 125 with the message.

@@ -383,12 +383,12 @@ t_idmap_single_by_profile() {
   ! grep -q 'warning' "$T/err" || fail "a warning for a single-id map the profile asked for: $(cat "$T/err")"
 }
 
-# run_without_netns errno|kill PROFILE: the sandbox under an outer filter that refuses a new
-# network namespace with EPERM, or kills who asks for one (sandbox-probe no-netns).
+# run_without_netns errno|kill PROFILE: the sandbox (--verbose) under an outer filter that refuses
+# a new network namespace with EPERM, or kills who asks for one (sandbox-probe no-netns).
 run_without_netns() {
-  LAST_CMD="sandbox-probe no-netns $1 sandbox run $2"
+  LAST_CMD="sandbox-probe no-netns $1 sandbox run --verbose $2"
   RC=0
-  "$PROBE" no-netns "$1" "$SANDBOX" run "$2" -- /probe exit 0 </dev/null >"$T/out" 2>"$T/err" || RC=$?
+  "$PROBE" no-netns "$1" "$SANDBOX" run --verbose "$2" -- /probe exit 0 </dev/null >"$T/out" 2>"$T/err" || RC=$?
   [ "$(val no_netns "$T/out" 2>/dev/null)" != unsupported ] || skip "the probe has no such filter for this architecture"
 }
 
@@ -404,6 +404,8 @@ t_network_namespace_refused_is_reported() {
     grep -q '^sandbox: namespaces: unshare net: Operation not permitted$' "$T/err" ||
       fail "mode $mode: the refusal is not reported as such" "$(cat "$T/err")"
     grep -q '^hint: .*max_net_namespaces' "$T/err" || fail "mode $mode: no hint" "$(cat "$T/err")"
+    # The errno travels with the report, from the process that met it through pid 1.
+    grep -q "the child's errno: 1 (Operation not permitted)" "$T/err" || fail "mode $mode: the errno was lost" "$(cat "$T/err")"
     [ ! -s "$T/out" ] || fail "mode $mode: the payload ran" "$(cat "$T/out")"
   done
 }
