@@ -1,11 +1,8 @@
 #include "net/slirp_network.hpp"
 
-#include <malloc.h>
-
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <slirp/libslirp.h>
-
-#include "net/libslirp.hpp"
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "net/libslirp.hpp"
 #include "sys/error.hpp"
 #include "sys/syscalls.hpp"
 
