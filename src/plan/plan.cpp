@@ -47,26 +47,26 @@ IdMapping plan_id_maps(UserMode mode, bool subordinate_ids, const HostFacts& fac
         // own, the first 64Ki of them onto themselves, as rootful podman does. A range of its own
         // that does not exist here (root of `unshare -r`) is left out.
         ids.writer = MapWriter::Direct;
-        // Inside 0 is root itself, so a range holding 0 would map it twice.
-        auto usable = [](const std::optional<SubidRange>& range, const std::vector<IdMapEntry>& own) {
-            return range && range->start > 0 && map_covers(own, range->start, range->count) && map_contains(own, 0);
+        struct Kind {
+            const char* name;
+            const std::optional<SubidRange>& range;
+            const std::vector<IdMapEntry>& own;  // the ids of this kind that exist here
+            std::vector<IdMapEntry>& map;
         };
-        const char* scarce = nullptr;  // the kind of id of which fewer than 64Ki exist here
-        auto root_map = [&](const std::optional<SubidRange>& range, const std::vector<IdMapEntry>& own,
-                            const char* kind) {
-            if (usable(range, own)) return compute_id_map(mode, 0, range);
-            std::vector<IdMapEntry> identity = identity_map_within(own, 65536);
-            if (map_size(identity) < 65536 && !scarce) scarce = kind;
-            return identity;
-        };
-        ids.uid_map = root_map(facts.subuid, facts.own_uid_map, "uid");
-        ids.gid_map = root_map(facts.subgid, facts.own_gid_map, "gid");
-        if (scarce) {
-            bool uid = std::string(scarce) == "uid";
-            const auto& own = uid ? facts.own_uid_map : facts.own_gid_map;
-            warning = "only " + std::to_string(map_size(uid ? ids.uid_map : ids.gid_map)) + " " + scarce +
-                      "(s) exist in the user namespace this runs in (" + format_id_map(own) +
-                      "): files of other owners show as nobody inside";
+        for (const Kind& kind : {Kind{"uid", facts.subuid, facts.own_uid_map, ids.uid_map},
+                                 Kind{"gid", facts.subgid, facts.own_gid_map, ids.gid_map}}) {
+            // Inside 0 is root itself, so a range holding 0 would map it twice.
+            const auto& range = kind.range;
+            if (range && range->start > 0 && map_covers(kind.own, range->start, range->count) &&
+                map_contains(kind.own, 0)) {
+                kind.map = compute_id_map(mode, 0, range);
+                continue;
+            }
+            kind.map = identity_map_within(kind.own, 65536);
+            if (map_size(kind.map) < 65536 && warning.empty())
+                warning = "only " + std::to_string(map_size(kind.map)) + " " + kind.name +
+                          "(s) exist in the user namespace this runs in (" + format_id_map(kind.own) +
+                          "): files of other owners show as nobody inside";
         }
         return ids;
     }

@@ -792,6 +792,21 @@ static int cmd_keyring_inside(const char *session_arg, const char *key_arg)
  * SystemCallArchitectures=native (libseccomp's native architecture only, its default bad-arch
  * action): a call of any other ABI, x32 included, kills the process.
  */
+#if defined(__x86_64__)
+/* Loads `code` (with no_new_privs, as an unprivileged caller must) and execs argv; on failure
+ * prints KEY=errno. */
+static int exec_under_filter(struct sock_filter *code, unsigned short length, const char *key, char **argv)
+{
+    struct sock_fprog prog = {length, code};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
+        printf("%s=%s\n", key, errname(errno));
+        return 3;
+    }
+    execvp(argv[0], argv);
+    return 127;
+}
+#endif
+
 static int cmd_native_only(char **argv)
 {
 #if defined(__x86_64__)
@@ -803,13 +818,7 @@ static int cmd_native_only(char **argv)
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
     };
-    struct sock_fprog prog = {sizeof code / sizeof code[0], code};
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
-        printf("native_only=%s\n", errname(errno));
-        return 3;
-    }
-    execvp(argv[0], argv);
-    return 127;
+    return exec_under_filter(code, sizeof code / sizeof code[0], "native_only", argv);
 #else
     (void)argv;
     printf("native_only=unsupported\n");
@@ -835,13 +844,7 @@ static int cmd_no_netns(const char *how, char **argv)
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_STMT(BPF_RET | BPF_K, strcmp(how, "kill") ? SECCOMP_RET_ERRNO | EPERM : SECCOMP_RET_KILL_PROCESS),
     };
-    struct sock_fprog prog = {sizeof code / sizeof code[0], code};
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
-        printf("no_netns=%s\n", errname(errno));
-        return 3;
-    }
-    execvp(argv[0], argv);
-    return 127;
+    return exec_under_filter(code, sizeof code / sizeof code[0], "no_netns", argv);
 #else
     (void)how;
     (void)argv;
