@@ -17,9 +17,23 @@ const char* to_string(MountKind kind) {
     return "?";
 }
 
+const char* to_string(Propagation propagation) {
+    switch (propagation) {
+        case Propagation::Private: return "private";
+        case Propagation::Slave: return "slave";
+    }
+    return "?";
+}
+
+std::optional<Propagation> parse_propagation(const std::string& text) {
+    for (auto propagation : {Propagation::Private, Propagation::Slave})
+        if (text == to_string(propagation)) return propagation;
+    return std::nullopt;
+}
+
 const std::vector<MountType>& mount_types() {
     using namespace mount_keys;
-    constexpr unsigned kBindKeys = kDevices | kFollowSymlinks;
+    constexpr unsigned kBindKeys = kDevices | kFollowSymlinks | kPropagation;
     const auto bind = MountSource::HostPath;
     static const std::vector<MountType> types = {
         {.name = "ro-bind", .kind = MountKind::RoBind, .source = bind, .keys = kBindKeys, .read_only = true},

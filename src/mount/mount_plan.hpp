@@ -14,6 +14,7 @@ namespace sb {
 // (below), which become these; cgroup is added by the plan.
 enum class MountKind { RoBind, Bind, Tmpfs, Dir, Symlink, File, Proc, Dev, Cgroup };
 const char* to_string(MountKind kind);
+inline bool is_bind(MountKind kind) { return kind == MountKind::RoBind || kind == MountKind::Bind; }
 
 // What a [[mount]]'s `source` is.
 enum class MountSource {
@@ -24,8 +25,17 @@ enum class MountSource {
 
 // The optional keys of a [[mount]] beyond type, source and target (a bit mask).
 namespace mount_keys {
-constexpr unsigned kSize = 1, kMode = 2, kContents = 4, kDevices = 8, kFollowSymlinks = 16, kAllowSensitive = 32;
+constexpr unsigned kSize = 1, kMode = 2, kContents = 4, kDevices = 8, kFollowSymlinks = 16, kAllowSensitive = 32,
+                   kPropagation = 64;
 }
+
+// Whether mounts the host makes later below a bind's source show in the sandbox (binds are
+// recursive, so these are podman's "rprivate" and "rslave"). Nothing made inside ever reaches
+// the host: the kernel makes every mount of a namespace owned by a user namespace of ours at
+// most a slave of the host's.
+enum class Propagation { Private, Slave };
+const char* to_string(Propagation propagation);
+std::optional<Propagation> parse_propagation(const std::string& text);
 
 // A [[mount]] type of profiles: its name, the step it becomes and the keys it takes.
 //
@@ -72,6 +82,7 @@ struct MountStep {
     unsigned mode = 0755;
     std::string contents;
     bool devices = false;  // binds: the profile asks for device nodes that work (no nodev)
+    Propagation propagation = Propagation::Private;  // binds
     // Decided by mount_flags() once the plan is complete; the executor refuses a step without.
     std::optional<MountFlags> flags;
     // Binds: the source is opened without following any symlink in any component, unless

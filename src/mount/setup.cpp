@@ -210,23 +210,38 @@ void cover_state_dir(const Roots& roots, int source, const MountStep& step) {
     attach_mount(cover.get(), node.get(), path);
 }
 
-void bind_from_host(Roots& roots, const MountStep& step) {
-    UniqueFd source = open_bind_source(roots.host.get(), step.source, step.follow_symlinks);
-    if (!source && errno == ELOOP)
+// A bind's source, opened once and cloned (with everything mounted below it), detached.
+struct BindSource {
+    UniqueFd source;  // O_PATH: every later decision about the source is made on it
+    UniqueFd tree;
+};
+
+BindSource open_and_clone(int host_root, const MountStep& step) {
+    BindSource bind;
+    bind.source = open_bind_source(host_root, step.source, step.follow_symlinks);
+    if (!bind.source && errno == ELOOP)
         throw SysError("open bind source", step.source + " (a component is a symlink)", ELOOP,
                        "bind sources are opened without following symlinks; bind the path it resolves to, or "
                        "set follow_symlinks = true on this mount if every link on the way is yours");
-    if (!source) throw SysError("open bind source", step.source, errno);
+    if (!bind.source) throw SysError("open bind source", step.source, errno);
     struct stat st;
-    check(::fstat(source.get(), &st), "stat", step.source);
+    check(::fstat(bind.source.get(), &st), "stat", step.source);
     if (S_ISLNK(st.st_mode)) throw SysError("open bind source", step.source + " (a symlink)", ELOOP);
-    UniqueFd tree = clone_mount_tree(source.get(), true, step.source);
-    set_mount_attributes(tree.get(), attributes_of(step), true, step.source);
+    bind.tree = clone_mount_tree(bind.source.get(), true, step.source);
+    return bind;
+}
+
+// `cloned` holds the source of a slave bind, cloned before our mounts were made private.
+void bind_from_host(Roots& roots, const MountStep& step, std::optional<BindSource> cloned) {
+    BindSource bind = cloned ? std::move(*cloned) : open_and_clone(roots.host.get(), step);
+    struct stat st;
+    check(::fstat(bind.source.get(), &st), "stat", step.source);
+    set_mount_attributes(bind.tree.get(), attributes_of(step), true, step.source);
     UniqueFd target = ensure_path_in_root(roots.sandbox.get(), step.target,
                                           S_ISDIR(st.st_mode) ? Leaf::Directory : Leaf::File, roots.own);
-    attach_mount(tree.get(), target.get(), step.target);
-    if (is_sysfs_root(source.get())) mask_sysfs(roots, step.target);
-    cover_state_dir(roots, source.get(), step);
+    attach_mount(bind.tree.get(), target.get(), step.target);
+    if (is_sysfs_root(bind.source.get())) mask_sysfs(roots, step.target);
+    cover_state_dir(roots, bind.source.get(), step);
 }
 
 // A writable tmpfs is made with its flags; a read-only one gets read-only after its owner.
@@ -420,11 +435,11 @@ void mount_cgroup(const Roots& roots, const MountStep& step) {
     attach_mount(fs.get(), at.get(), step.target);
 }
 
-void apply_step(Roots& roots, const MountStep& step) {
+void apply_step(Roots& roots, const MountStep& step, std::optional<BindSource> cloned) {
     if (step.state_dir_cover) return;  // made by bind_from_host, on the opened objects
     switch (step.kind) {
         case MountKind::RoBind:
-        case MountKind::Bind: bind_from_host(roots, step); break;
+        case MountKind::Bind: bind_from_host(roots, step, std::move(cloned)); break;
         case MountKind::Tmpfs:
             if (step.mirror) {
                 mirror_directory(roots, step);
@@ -441,9 +456,29 @@ void apply_step(Roots& roots, const MountStep& step) {
     }
 }
 
+// The sources of the binds that are to receive the host's later mounts, opened and cloned while
+// this namespace's mounts are still the host's slaves (as the kernel made them for a namespace
+// of an unprivileged user): a clone keeps its mount's master, one made after
+// enter_staging_root would be private. Indexed as `mounts`; empty for every other step.
+std::vector<std::optional<BindSource>> clone_slave_sources(const std::vector<MountStep>& mounts) {
+    std::vector<std::optional<BindSource>> cloned(mounts.size());
+    UniqueFd host;
+    for (std::size_t i = 0; i < mounts.size(); ++i) {
+        const MountStep& step = mounts[i];
+        if (!is_bind(step.kind) || step.propagation != Propagation::Slave) continue;
+        if (!host) host = open_fd("/", O_PATH | O_DIRECTORY);
+        try {
+            cloned[i] = open_and_clone(host.get(), step);
+        } catch (const SysError& error) {
+            throw SetupError(Stage::Mount, describe(step) + ": " + error.what(), error.hint());
+        }
+    }
+    return cloned;
+}
+
 Roots enter_staging_root() {
-    // Why private and not slave: a host mount appearing later under a read-only view would
-    // arrive writable.
+    // Private, so that nothing made here reaches the host and no host mount appears later under
+    // a read-only view (it would arrive writable); slave binds were cloned before this.
     check(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "make mounts private", "/");
     check(::mount("tmpfs", kStaging, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700"), "mount staging tmpfs", kStaging);
     check(::chdir(kStaging), "chdir", kStaging);
@@ -477,6 +512,7 @@ void pivot_into_sandbox_root(Roots& roots) {
 
 void setup_filesystem(const std::vector<MountStep>& mounts, unsigned owner_uid, unsigned owner_gid,
                       const std::string& state_dir) {
+    std::vector<std::optional<BindSource>> slave_sources = clone_slave_sources(mounts);
     Roots roots;
     try {
         roots = enter_staging_root();
@@ -490,9 +526,10 @@ void setup_filesystem(const std::vector<MountStep>& mounts, unsigned owner_uid, 
                          "the kernel refused to build a new root; see `sandbox doctor` or check that "
                          "unprivileged user namespaces are allowed");
     }
-    for (const auto& step : mounts) {
+    for (std::size_t i = 0; i < mounts.size(); ++i) {
+        const MountStep& step = mounts[i];
         try {
-            apply_step(roots, step);
+            apply_step(roots, step, std::move(slave_sources[i]));
         } catch (const SysError& error) {
             throw SetupError(Stage::Mount, describe(step) + ": " + error.what(), error.hint());
         } catch (const SetupError& error) {

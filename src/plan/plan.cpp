@@ -11,7 +11,6 @@ namespace sb {
 namespace {
 
 bool is_bind(const MountSpec& spec) { return spec.type->source == MountSource::HostPath; }
-bool is_bind(MountKind kind) { return kind == MountKind::RoBind || kind == MountKind::Bind; }
 
 // " (use type \"ro-bind-try\" to skip a missing path)": the type that makes the same step and
 // skips a missing source, if there is one.
@@ -144,6 +143,29 @@ void check_sensitive_bind(const MountSpec& spec, const std::string& resolved, co
                           "you mean it");
 }
 
+// A mount the host makes below a slave bind's source later arrives with the host's flags,
+// writable too: a read-only view stays read-only only through Landlock, which then must apply,
+// and must give no write right at or above its target.
+void keep_slave_views_read_only(Plan& plan) {
+    for (const auto& step : plan.mounts) {
+        if (step.propagation != Propagation::Slave || !step.read_only) continue;
+        auto refuse = [&](const std::string& why, const std::string& hint) {
+            throw ConfigError(step.where, "a read-only bind of " + step.source + " with propagation = \"slave\" " +
+                                              why + ": a mount the host makes there later arrives writable\nhint: " +
+                                              hint);
+        };
+        if (plan.landlock.mode == LandlockMode::Off)
+            refuse("needs Landlock, and [security] landlock is \"off\"", "set landlock = \"required\"");
+        if (plan.landlock.abi == 0)
+            refuse("needs Landlock, which this kernel does not have",
+                   "leave propagation \"private\", or make it a writable bind");
+        if (auto writable = landlock_writable_at(plan.landlock, step.target))
+            refuse("lies inside the writable mount at " + *writable + ", where Landlock allows writes",
+                   "move it out of " + *writable + ", or leave propagation \"private\"");
+        plan.landlock.mode = LandlockMode::Required;
+    }
+}
+
 std::vector<MountStep> plan_mounts(const Profile& profile, const HostFacts& facts) {
     std::vector<MountStep> steps;
     for (const auto& spec : profile.mounts) {
@@ -163,6 +185,7 @@ std::vector<MountStep> plan_mounts(const Profile& profile, const HostFacts& fact
         step.contents = spec.contents;
         step.devices = spec.devices;
         step.follow_symlinks = spec.follow_symlinks;
+        step.propagation = spec.propagation;
         if (is_bind(spec)) {
             step.resolved_source = checked_bind_source(spec, facts);
             check_sensitive_bind(spec, step.resolved_source, facts);
@@ -497,6 +520,7 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     plan.process.seccomp = build_seccomp_policy(profile.seccomp, overrides.seccomp_mode, facts.kernel_runs_x32);
     plan.landlock = plan_landlock(profile.landlock, plan.mounts);
     plan.landlock.abi = facts.landlock_abi;
+    keep_slave_views_read_only(plan);
     plan.process.rlimits = plan_rlimits(profile.rlimits, overrides.rlimits, facts.rlimits);
     plan.process.terminal_fds = facts.terminal_fds;
     plan.timeout_ms = profile.timeout_ms.value_or(0);
@@ -529,6 +553,7 @@ std::string flags_text(const MountStep& m) {
         add(m.flags->nodev ? "nodev" : "device nodes work");
         if (m.flags->noexec) add("noexec");
     }
+    if (m.propagation == Propagation::Slave) add("slave: shows what the host mounts below its source later");
     return flags;
 }
 

@@ -159,6 +159,17 @@ void check_keys_apply(const FileParser& p, const toml::table& table, const Mount
     forbid("devices", type.keys & kDevices);
     forbid("follow_symlinks", type.keys & kFollowSymlinks);
     forbid("allow_sensitive", type.keys & kAllowSensitive);
+    forbid("propagation", type.keys & kPropagation);
+}
+
+// "private" or "slave"; podman's spellings get a word on why they are not ours.
+Propagation propagation_value(const FileParser& p, const toml::node& node) {
+    std::string text = p.string_value("propagation", node);
+    if (auto propagation = parse_propagation(text)) return *propagation;
+    std::string why;
+    if (text == "shared" || text == "rshared") why = ": nothing mounted inside a sandbox ever reaches the host";
+    if (text == "rslave" || text == "rprivate") why = ": binds are always recursive, so say \"" + text.substr(1) + "\"";
+    throw ConfigError(p.at(node), "unknown propagation \"" + text + "\" (expected \"private\" or \"slave\")" + why);
 }
 
 void parse_mount_paths(const FileParser& p, const toml::table& table, const toml::node& node, MountSpec& mount) {
@@ -187,7 +198,10 @@ void parse_mount_paths(const FileParser& p, const toml::table& table, const toml
 MountSpec parse_mount(const FileParser& p, const toml::node& node) {
     const auto* table = node.as_table();
     if (!table) p.wrong_type("mount", node, "a table ([[mount]])");
-    p.only_keys(*table, {"type", "source", "target", "size", "mode", "contents", "devices", "follow_symlinks", "allow_sensitive"}, "[[mount]]");
+    p.only_keys(*table,
+                {"type", "source", "target", "size", "mode", "contents", "devices", "follow_symlinks", "allow_sensitive",
+                 "propagation"},
+                "[[mount]]");
     MountSpec mount;
     mount.where = p.at(node);
     mount.type = &mount_type_of(p, *table, node);
@@ -200,6 +214,7 @@ MountSpec parse_mount(const FileParser& p, const toml::node& node) {
         mount.follow_symlinks = p.bool_value("follow_symlinks", *follow);
     if (const auto* allow = table->get("allow_sensitive"))
         mount.allow_sensitive = p.bool_value("allow_sensitive", *allow);
+    if (const auto* propagation = table->get("propagation")) mount.propagation = propagation_value(p, *propagation);
     if (const auto* contents = table->get("contents")) {
         const auto* text = contents->as_string();
         if (!text) p.wrong_type("contents", *contents, "a string");

@@ -43,6 +43,7 @@ struct MountSpec {
     bool devices = false;  // binds: device nodes in it work (no nodev)
     bool follow_symlinks = false;  // binds: the source may be reached through symlinks
     bool allow_sensitive = false;  // writable binds: of /, /tmp, home, ... on purpose
+    Propagation propagation = Propagation::Private;  // binds
     SourceLocation where;                     // the [[mount]] entry, for later errors
     SourceLocation source_where, target_where;  // the values (or the entry when implied)
 };

@@ -160,6 +160,7 @@ std::string render_profile_toml(const Profile& p) {
         if (m.devices) out << "devices = true\n";
         if (m.follow_symlinks) out << "follow_symlinks = true\n";
         if (m.allow_sensitive) out << "allow_sensitive = true\n";
+        if (m.propagation != Propagation::Private) out << "propagation = " << quoted(to_string(m.propagation)) << "\n";
     }
     return out.str();
 }

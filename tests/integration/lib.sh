@@ -24,6 +24,18 @@ need_subids() { # skip unless this user has ranges in /etc/subuid and /etc/subgi
   [ -n "$SUBGID" ] || skip "user $MYNAME has no line in /etc/subgid (add '$MYNAME:100000:65536')"
 }
 
+landlock_abi_of_host() { # prints this kernel's Landlock ABI (0 when none), from --dry-run
+  local p
+  p=$(mkprofile abi default)
+  "$SANDBOX" run --dry-run "$p" 2>/dev/null | sed -n 's/^landlock: .*; ABI \([0-9]*\):.*/\1/p' | head -n 1
+}
+
+need_landlock() { # need_landlock MIN-ABI
+  LL_ABI=$(landlock_abi_of_host)
+  [ -n "$LL_ABI" ] || skip "this kernel has no Landlock (landlock_create_ruleset fails): nothing to test"
+  [ "$LL_ABI" -ge "$1" ] || skip "this kernel's Landlock ABI is $LL_ABI; the test needs $1"
+}
+
 ns_ino() { # ns_ino VALUE: the inode number in "user:[4026531837]" or "4026531837"
   if [[ $1 =~ \[([0-9]+)\] ]]; then
     echo "${BASH_REMATCH[1]}"

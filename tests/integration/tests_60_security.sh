@@ -299,6 +299,79 @@ t_mirror_keeps_read_only_and_covers() {
   [ ! -e "$XDG_RUNTIME_DIR/planted" ] && [ ! -e "$XDG_RUNTIME_DIR/sandbox/forged" ] || fail "the mirror let the sandbox write into the runtime directory"
 }
 
+# Propagation: the "host" is a user and mount namespace of this user's own (unshare -Urm), in
+# which $T/src is a shared mount and the sandbox runs (as root of that namespace). The payload
+# waits for the host to say it mounted a tmpfs at $T/src/sub, then looks there and writes.
+later_mount_script='import errno, os, time
+print("ready", flush=True)
+for _ in range(200):
+    if os.path.exists("/view/mounted"): break
+    time.sleep(0.05)
+print("mounted=" + ("yes" if os.path.exists("/view/mounted") else "no"))
+print("seen=" + ("yes" if os.path.exists("/view/sub/marker") else "no"))
+try:
+    with open("/view/sub/new", "w") as f: f.write("x")
+    print("write=ok")
+except OSError as e:
+    print("write=" + errno.errorcode[e.errno])'
+
+run_with_later_host_mount() { # run_with_later_host_mount PROFILE: $T/out, $T/err, $RC
+  command -v unshare >/dev/null || skip "no unshare(1)"
+  unshare -Urm true 2>/dev/null || skip "unshare -Urm is refused here"
+  mkdir -p "$T/src/sub"
+  LAST_CMD="unshare -Urm sandbox run $1"
+  RC=0
+  unshare -Urm bash -c '
+    set -e
+    mount --bind "$1/src" "$1/src"
+    mount --make-shared "$1/src"
+    "$2" run "$3" -- /usr/bin/python3 -I -c "$4" >"$1/out" 2>"$1/err" </dev/null &
+    pid=$!
+    for i in $(seq 100); do grep -q "^ready" "$1/out" && break; sleep 0.1; done
+    mount -t tmpfs -o mode=0777 tmpfs "$1/src/sub"
+    echo hi >"$1/src/sub/marker"
+    touch "$1/src/mounted"
+    wait $pid' _ "$T" "$SANDBOX" "$1" "$later_mount_script" || RC=$?
+}
+
+t_bind_slave_shows_later_host_mounts() {
+  local p
+  p=$(mkprofile p default '[[mount]]' 'type = "bind"' "source = \"$T/src\"" 'target = "/view"' 'propagation = "slave"')
+  run_with_later_host_mount "$p"
+  expect_rc 0
+  expect_kv mounted yes
+  expect_kv seen yes
+  expect_kv write ok
+}
+
+t_bind_private_hides_later_host_mounts() {
+  local p
+  p=$(mkprofile p default '[[mount]]' 'type = "bind"' "source = \"$T/src\"" 'target = "/view"')
+  run_with_later_host_mount "$p"
+  expect_rc 0
+  expect_kv mounted yes
+  expect_kv seen no
+}
+
+# A mount the host makes later arrives with the host's flags, writable: a read-only slave bind
+# stays read-only through Landlock, which the plan therefore makes required (and refuses
+# without).
+t_ro_bind_slave_keeps_later_host_mounts_read_only() {
+  need_landlock 1
+  local p
+  p=$(mkprofile p default '[[mount]]' 'type = "ro-bind"' "source = \"$T/src\"" 'target = "/view"' 'propagation = "slave"')
+  run_with_later_host_mount "$p"
+  expect_rc 0
+  expect_kv seen yes
+  expect_kv write EACCES
+  p=$(mkprofile off default '[security]' 'landlock = "off"' \
+    '[[mount]]' 'type = "ro-bind"' "source = \"$T/src\"" 'target = "/view"' 'propagation = "slave"')
+  sb run "$p"
+  expect_rc 125
+  grep -q 'propagation = "slave" needs Landlock, and \[security\] landlock is "off"' "$T/err" ||
+    fail "no refusal of a read-only slave bind without Landlock" "$(cat "$T/err")"
+}
+
 # `shell` makes the current directory writable (issue 8 A.6): started in /tmp or in the home
 # directory it is refused, with the reason and the override, instead of exposing all of it.
 t_shell_refuses_writable_tmp_and_home() {

@@ -2,18 +2,6 @@
 # with nested namespaces) is not writable, abstract UNIX sockets of the host are out of reach
 # under network = "host", and signals do not leave the payload's domain.
 
-landlock_abi_of_host() { # prints this kernel's Landlock ABI (0 when none), from --dry-run
-  local p
-  p=$(mkprofile abi default)
-  "$SANDBOX" run --dry-run "$p" 2>/dev/null | sed -n 's/^landlock: .*; ABI \([0-9]*\):.*/\1/p' | head -n 1
-}
-
-need_landlock() { # need_landlock MIN-ABI
-  LL_ABI=$(landlock_abi_of_host)
-  [ -n "$LL_ABI" ] || skip "this kernel has no Landlock (landlock_create_ruleset fails): nothing to test"
-  [ "$LL_ABI" -ge "$1" ] || skip "this kernel's Landlock ABI is $LL_ABI; the test needs $1"
-}
-
 t_landlock_refuses_writes_to_a_mount_made_inside() {
   need_landlock 1
   [ -d /usr/local ] || skip "/usr/local does not exist on this host"
