@@ -198,6 +198,9 @@ void cover_state_dir(const Roots& roots, int source, const MountStep& step) {
     if (!roots.state_dir) return;
     auto relative = state_dir_below(roots, source);
     if (!relative) return;
+    if (step.propagation == Propagation::Slave)  // the plan refuses it too (protect_state_dir)
+        throw SetupError(Stage::Mount, "the slave bind of " + step.source + " shows the state directory",
+                         "bind a directory beside the runtime directory, or leave propagation \"private\"");
     std::string path = relative->empty() ? step.target : step.target + "/" + *relative;
     UniqueFd node = open_existing_in_root(roots.sandbox.get(), path);
     struct stat shown, state;

@@ -360,6 +360,13 @@ void protect_state_dir(Plan& plan, const HostFacts& facts) {
         const std::string source = facts.resolve_path(mount.source);
         bool shows = state == source || source == "/" || state.compare(0, source.size() + 1, source + "/") == 0;
         if (!shows) continue;
+        // A cover sits on the directory as it is at start: a runtime directory the host mounts
+        // again later (at the next login) would arrive over it, uncovered.
+        if (mount.propagation == Propagation::Slave)
+            throw ConfigError(mount.where, "a bind of " + mount.source + " with propagation = \"slave\" would show " +
+                                               "the records of running sandboxes (" + plan.state_dir +
+                                               ") once the host mounts it again\nhint: bind a directory beside " +
+                                               "it, or leave propagation \"private\"");
         MountStep cover;
         cover.kind = MountKind::Tmpfs;
         cover.target = mount.target + (source == "/" ? state : state.substr(source.size()));

@@ -442,3 +442,117 @@ TEST_CASE("mount_flags: nosuid everywhere, nodev unless a bind asks for devices,
     CHECK(flags(MountKind::Tmpfs, false, true) == MountFlags{true, true, false});
     CHECK(flags(MountKind::Proc, false, true) == MountFlags{true, true, true});
 }
+
+// ---------------------------------------------------------------------------------------------
+// Bind propagation (issue 9, section 1): "private" unless a bind asks for "slave"
+
+namespace {
+
+const char* const kSlaveBinds = R"(
+[[mount]]
+type = "bind"
+source = "/media"
+propagation = "slave"
+
+[[mount]]
+type = "ro-bind"
+source = "/mnt"
+propagation = "slave"
+)";
+
+HostFacts facts_with_landlock(int abi) {
+    HostFacts facts = plain_facts();
+    facts.landlock_abi = abi;
+    return facts;
+}
+
+}  // namespace
+
+TEST_CASE("mount key propagation: binds only, \"private\" or \"slave\", private by default", "[mount][propagation]") {
+    Profile profile = test::load_text("command = [\"/bin/true\"]\n" + std::string(kSlaveBinds) +
+                                      "[[mount]]\ntype = \"ro-bind\"\nsource = \"/usr\"\n");
+    REQUIRE(profile.mounts.size() == 3);
+    CHECK(profile.mounts[0].propagation == sb::Propagation::Slave);
+    CHECK(profile.mounts[2].propagation == sb::Propagation::Private);
+    CHECK_THAT(sb::render_profile_toml(profile), Catch::Contains("source = \"/media\"\ntarget = \"/media\"\npropagation = \"slave\""));
+    CHECK_THAT(sb::render_profile_toml(profile), !Catch::Contains("propagation = \"private\""));
+
+    auto on_tmpfs = text_error("[[mount]]\ntype = \"tmpfs\"\ntarget = \"/t\"\npropagation = \"slave\"\n");
+    CHECK(on_tmpfs.where().line == 4);
+    CHECK_THAT(on_tmpfs.message(), Catch::Contains("'propagation' does not apply to a tmpfs mount"));
+    auto shared = text_error("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\npropagation = \"shared\"\n");
+    CHECK(shared.where().line == 4);
+    CHECK(shared.where().column == 15);
+    CHECK_THAT(shared.message(), Catch::Contains("unknown propagation \"shared\" (expected \"private\" or \"slave\")"));
+    CHECK_THAT(shared.message(), Catch::Contains("ever reaches the host"));
+    auto rslave = text_error("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\npropagation = \"rslave\"\n");
+    CHECK_THAT(rslave.message(), Catch::Contains("binds are always recursive, so say \"slave\""));
+    auto wrong = text_error("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\npropagation = true\n");
+    CHECK_THAT(wrong.message(), Catch::Contains("string"));
+}
+
+TEST_CASE("plan: a read-only slave bind makes Landlock required; a writable one does not", "[mount][propagation]") {
+    Plan writable = plan_text("[[mount]]\ntype = \"bind\"\nsource = \"/media\"\npropagation = \"slave\"\n",
+                              facts_with_landlock(3));
+    const MountStep* media = find_step(writable, MountKind::Bind, "/media");
+    REQUIRE(media);
+    CHECK(media->propagation == sb::Propagation::Slave);
+    CHECK(writable.landlock.mode == sb::LandlockMode::BestEffort);
+    CHECK_THAT(sb::render_plan(writable), Catch::Contains("slave: shows what the host mounts below its source later"));
+
+    Plan both = plan_text(kSlaveBinds, facts_with_landlock(3));
+    CHECK(both.landlock.mode == sb::LandlockMode::Required);
+    const MountStep* mnt = find_step(both, MountKind::RoBind, "/mnt");
+    REQUIRE(mnt);
+    CHECK(mnt->propagation == sb::Propagation::Slave);
+    CHECK(mnt->read_only);
+}
+
+TEST_CASE("plan: a read-only slave bind is refused where Landlock cannot keep it read-only", "[mount][propagation]") {
+    const std::string ro = "[[mount]]\ntype = \"ro-bind\"\nsource = \"/mnt\"\npropagation = \"slave\"\n";
+    // The error points at the bind's target (its source when that names the target too).
+    auto refused = [](const std::string& text, const HostFacts& facts) -> std::string {
+        try {
+            plan_text(text, facts);
+        } catch (const sb::ConfigError& error) {
+            auto at = text.find("target = \"/srv/mnt\"");
+            auto before = text.substr(0, at != std::string::npos ? at : text.find("source = \"/mnt\""));
+            CHECK(error.where().line == 2 + std::count(before.begin(), before.end(), '\n'));
+            return error.message();
+        }
+        FAIL("expected a ConfigError for:\n" << text);
+        return "";
+    };
+    CHECK_THAT(refused("[security]\nlandlock = \"off\"\n" + ro, facts_with_landlock(3)),
+               Catch::Contains("a read-only bind of /mnt with propagation = \"slave\" needs Landlock, and [security] "
+                               "landlock is \"off\": a mount the host makes there later arrives writable"));
+    CHECK_THAT(refused(ro, facts_with_landlock(0)), Catch::Contains("needs Landlock, which this kernel does not have"));
+    // Landlock only adds rights along a path: below a writable bind, writes stay allowed.
+    CHECK_THAT(refused("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\n[[mount]]\ntype = \"ro-bind\"\nsource = "
+                       "\"/mnt\"\ntarget = \"/srv/mnt\"\npropagation = \"slave\"\n",
+                       facts_with_landlock(3)),
+               Catch::Contains("lies inside the writable mount at /srv, where Landlock allows writes"));
+    // Private read-only binds need nothing of Landlock.
+    CHECK_NOTHROW(plan_text("[security]\nlandlock = \"off\"\n[[mount]]\ntype = \"ro-bind\"\nsource = \"/mnt\"\n",
+                            facts_with_landlock(0)));
+}
+
+TEST_CASE("plan: a slave bind that shows the state directory is refused", "[mount][propagation]") {
+    // The host mounts the runtime directory again at the next login: it would arrive over the
+    // cover that hides the records of running sandboxes.
+    HostFacts facts = facts_with_landlock(3);
+    facts.state_dir = "/run/user/1000/sandbox";
+    for (const char* source : {"/run", "/run/user/1000", "/run/user/1000/sandbox"}) {
+        try {
+            plan_text("[[mount]]\ntype = \"ro-bind\"\nsource = \"" + std::string(source) + "\"\npropagation = \"slave\"\n",
+                      facts);
+            FAIL("a slave bind of " << source << " was planned");
+        } catch (const sb::ConfigError& error) {
+            CHECK(error.where().line == 4);
+            CHECK_THAT(error.message(), Catch::Contains("would show the records of running sandboxes "
+                                                        "(/run/user/1000/sandbox) once the host mounts it again"));
+        }
+    }
+    CHECK_NOTHROW(plan_text("[[mount]]\ntype = \"ro-bind\"\nsource = \"/run/user/1000/x\"\npropagation = \"slave\"\n", facts));
+    CHECK_NOTHROW(plan_text("[[mount]]\ntype = \"ro-bind\"\nsource = \"/run/user/1000\"\n", facts));
+}
