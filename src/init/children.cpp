@@ -62,13 +62,20 @@ void join_fresh_session_keyring() {
     throw SysError("keyctl", "join a new session keyring", err);
 }
 
-void run_network_namespace_maker(int user_namespace, int sync) {
+void run_network_namespace_maker(int user_namespace, int sync, int maps_written) {
     try {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         // With every capability in the sandbox's user namespace for a moment, we hold nothing of
         // S's (and of its caller's) but what we need.
-        close_fds_except({user_namespace, sync});
-        UniqueFd net = create_network_namespace(user_namespace);
+        close_fds_except({user_namespace, sync, maps_written});
+        join_user_namespace(user_namespace);
+        // S writes a byte once the maps are written; end of file: they were not, and S says why.
+        char go = 0;
+        ssize_t n;
+        while ((n = ::read(maps_written, &go, 1)) < 0 && errno == EINTR) {
+        }
+        if (n != 1) ::_exit(kExitSetupFailed);
+        UniqueFd net = create_network_namespace();
         send_message(sync, Message{MessageType::NetworkNamespace, 0, 0, {}}, {net.get()});
         ::_exit(0);
     } catch (const std::exception& error) {

@@ -29,10 +29,10 @@ struct SandboxChild {
     int sync;                       // our end of the sync socket (CLOEXEC)
 };
 
-// N: a child of S, started once the maps are written: makes the network namespace in the
-// sandbox's user namespace (`user_namespace`, which S opened) and sends it to I over S's end of
-// the sync socket, or its failure, which I passes on.
-[[noreturn]] void run_network_namespace_maker(int user_namespace, int sync);
+// N: a child of S, started while the maps are written: joins the sandbox's user namespace
+// (`user_namespace`, which S opened), waits for a byte on `maps_written`, then makes the network
+// namespace and sends it to I over S's end of the sync socket, or its failure, which I passes on.
+[[noreturn]] void run_network_namespace_maker(int user_namespace, int sync, int maps_written);
 
 // In I: a session keyring of the sandbox's own.
 void join_fresh_session_keyring();

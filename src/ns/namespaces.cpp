@@ -30,12 +30,15 @@ void setup_hostname(const NamespacePlan& plan) {
         throw SetupError(Stage::Uts, "sethostname " + plan.hostname + ": " + std::strerror(errno));
 }
 
-UniqueFd create_network_namespace(int user_namespace) {
+void join_user_namespace(int user_namespace) {
     if (::setns(user_namespace, CLONE_NEWUSER) < 0) {
         int err = errno;
         throw SetupError(Stage::Namespaces, std::string("join the sandbox's user namespace: ") + std::strerror(err))
             .caused_by(err);
     }
+}
+
+UniqueFd create_network_namespace() {
     if (::unshare(CLONE_NEWNET) < 0) {
         int err = errno;
         throw SetupError(Stage::Namespaces, std::string("unshare net: ") + std::strerror(err),

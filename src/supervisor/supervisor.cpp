@@ -127,7 +127,7 @@ private:
     int poll_timeout() const;
     void on_timeout();
     void handle_message();
-    void start_network_namespace_maker(int user_namespace);
+    UniqueFd start_network_namespace_maker(int user_namespace);
     void start_relay(UniqueFd master);
     void watch_relay(PollSet& set);
     void refill_poll_set();
@@ -270,20 +270,32 @@ void Supervisor::start_children() {
         user_namespace = in_stage(Stage::Namespaces, [&] {
             return open_at(AT_FDCWD, "/proc/" + std::to_string(pid) + "/ns/user", O_RDONLY);
         });
+    // N starts (and joins the user namespace) while the maps are written, and makes the network
+    // namespace once told they are: with newuidmap, the maps are the longest step of start-up.
+    UniqueFd maps_written;
+    if (user_namespace) maps_written = start_network_namespace_maker(user_namespace.get());
     write_id_maps_from_parent(pid, plan_.ids);
     log("wrote the id maps");
     send_message(sync_.get(), Message{MessageType::MapsWritten, 0, 0, {}});
     handshake_.maps_written();
-    if (user_namespace) start_network_namespace_maker(user_namespace.get());
+    // Unchecked: if N is gone already (EPIPE), its exit status or I tells why.
+    if (maps_written) {
+        ssize_t ignored = ::write(maps_written.get(), "1", 1);
+        (void)ignored;
+    }
 }
 
-// N: the network namespace is made beside I's filesystem work, not before it. Only after the
-// maps (see create_network_namespace). In the sandbox's cgroup, which pays for it.
-void Supervisor::start_network_namespace_maker(int user_namespace) {
+// N: the network namespace is made beside I's filesystem work, not before it, and only after
+// the maps (see create_network_namespace). In the sandbox's cgroup, which pays for it. Returns
+// the pipe to write a byte to once the maps are written (closed unwritten, N gives up).
+UniqueFd Supervisor::start_network_namespace_maker(int user_namespace) {
+    UniqueFd tell;
+    UniqueFd told = in_stage(Stage::Namespaces, [&] { return make_pipe_end_pair(tell); });
     UniqueFd pidfd;
     pid_t pid = in_stage(Stage::Namespaces, [&] { return clone_with_pidfd(0, pidfd, cgroup_ ? cgroup_->fd() : -1); });
-    if (pid == 0) run_network_namespace_maker(user_namespace, sync_.get());
+    if (pid == 0) run_network_namespace_maker(user_namespace, sync_.get(), told.get());
     network_maker_ = ChildProcess(pid, std::move(pidfd));
+    return tell;
 }
 
 void Supervisor::start_relay(UniqueFd master) {

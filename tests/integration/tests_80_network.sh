@@ -24,6 +24,19 @@ serve() {
   HEARD=$portfile.log
 }
 
+# N makes the network namespace while the maps are written, but only once they are: made
+# before, the kernel gives /proc/net (and lo's sysfs entries) to nobody instead of the
+# sandbox's root. Both with a network of the sandbox's own: none and slirp.
+t_net_namespace_owned_by_sandbox_root() {
+  local p mode
+  for mode in none slirp; do
+    p=$(mkprofile "$mode" default '[network]' "mode = \"$mode\"")
+    sb run "$p" -- /probe stat /proc/self/net/dev
+    expect_rc 0 "network $mode"
+    expect_kv uid 0
+  done
+}
+
 t_net_slirp_interface() {
   need_python_inside
   local p
