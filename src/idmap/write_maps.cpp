@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
-#include <memory>
 
 #include "sys/child_process.hpp"
 #include "sys/error.hpp"
@@ -47,21 +46,18 @@ MapHelper start_map_helper(const std::string& helper, pid_t child, const std::ve
     for (const auto& arg : args) started.command += (started.command.empty() ? "" : " ") + arg;
     UniqueFd write_end;
     started.output = make_pipe_end_pair(write_end);
-    // posix_spawn (a vfork) holds us only until the kernel has loaded the helper, not through its
-    // dynamic linking and run, and copies no page tables: the two helpers still run at once.
-    posix_spawn_file_actions_t actions;
-    if (int err = ::posix_spawn_file_actions_init(&actions)) throw SysError("posix_spawn", helper, err);
-    std::unique_ptr<posix_spawn_file_actions_t, int (*)(posix_spawn_file_actions_t*)> owned(
-        &actions, &::posix_spawn_file_actions_destroy);
-    if (int err = ::posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDERR_FILENO))
-        throw SysError("posix_spawn", helper, err);
+    // A plain fork, not posix_spawn: vfork would hold us until the helper's exec is done, so
+    // the second helper would start only after the first one's (slow, setuid) exec.
     char* empty_env[] = {nullptr};
-    pid_t pid = -1;
-    if (int err = ::posix_spawn(&pid, helper.c_str(), &actions, nullptr, argv.data(), empty_env)) {
-        std::string why = err == EAGAIN ? hint(Cause::TooManyProcesses)
-                          : err == ENOENT ? hint(Cause::IdHelpersMissing)
-                                          : "";
-        throw SetupError(Stage::IdMap, "cannot execute " + helper + ": " + std::strerror(err), why);
+    const std::string install = " (" + hint(Cause::IdHelpersMissing) + ")";  // made before the fork
+    pid_t pid = ::fork();
+    if (pid < 0) throw SysError("fork", helper, errno, errno == EAGAIN ? hint(Cause::TooManyProcesses) : "");
+    if (pid == 0) {
+        ::dup2(write_end.get(), STDERR_FILENO);
+        ::execve(helper.c_str(), argv.data(), empty_env);
+        std::fprintf(stderr, "cannot execute %s: %s%s", helper.c_str(), std::strerror(errno),
+                     errno == ENOENT ? install.c_str() : "");
+        ::_exit(127);
     }
     started.process = ChildProcess(pid);
     return started;
