@@ -83,21 +83,16 @@ void write_proc_file(pid_t child, const char* name, const std::string& text) {
 
 }  // namespace
 
-void write_id_maps_from_parent(pid_t child, const IdMapping& ids) {
+struct IdMapWriter::Helpers {
+    MapHelper uid, gid;
+};
+
+IdMapWriter::IdMapWriter(pid_t child, const IdMapping& ids) {
     switch (ids.writer) {
         case MapWriter::NewIdMap: {
             MapHelper uid = start_map_helper(ids.uid_helper, child, ids.uid_map);
             MapHelper gid = start_map_helper(ids.gid_helper, child, ids.gid_map);
-            // Wait for both before reporting either: one helper's failure says nothing of the other.
-            std::exception_ptr failure;
-            for (MapHelper* helper : {&uid, &gid}) {
-                try {
-                    finish_map_helper(*helper);
-                } catch (...) {
-                    if (!failure) failure = std::current_exception();
-                }
-            }
-            if (failure) std::rethrow_exception(failure);
+            helpers_ = std::make_unique<Helpers>(Helpers{std::move(uid), std::move(gid)});
             return;
         }
         case MapWriter::SingleId:
@@ -109,6 +104,23 @@ void write_id_maps_from_parent(pid_t child, const IdMapping& ids) {
             write_proc_file(child, "gid_map", render_id_map(ids.gid_map));
             return;
     }
+}
+
+IdMapWriter::~IdMapWriter() = default;  // MapHelper's ChildProcess kills and reaps
+
+void IdMapWriter::finish() {
+    if (!helpers_) return;
+    // Wait for both before reporting either: one helper's failure says nothing of the other.
+    std::exception_ptr failure;
+    for (MapHelper* helper : {&helpers_->uid, &helpers_->gid}) {
+        try {
+            finish_map_helper(*helper);
+        } catch (...) {
+            if (!failure) failure = std::current_exception();
+        }
+    }
+    helpers_.reset();
+    if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace sb

@@ -271,10 +271,12 @@ void Supervisor::start_children() {
             return open_at(AT_FDCWD, "/proc/" + std::to_string(pid) + "/ns/user", O_RDONLY);
         });
     // N starts (and joins the user namespace) while the maps are written, and makes the network
-    // namespace once told they are: with newuidmap, the maps are the longest step of start-up.
+    // namespace once told they are: with newuidmap, the maps are the longest step of start-up,
+    // so the helpers start first.
+    IdMapWriter maps(pid, plan_.ids);
     UniqueFd maps_written;
     if (user_namespace) maps_written = start_network_namespace_maker(user_namespace.get());
-    write_id_maps_from_parent(pid, plan_.ids);
+    maps.finish();
     log("wrote the id maps");
     send_message(sync_.get(), Message{MessageType::MapsWritten, 0, 0, {}});
     handshake_.maps_written();
