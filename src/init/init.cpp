@@ -29,6 +29,7 @@
 #include <linux/capability.h>
 
 #include <cerrno>
+#include <optional>
 #include <fcntl.h>
 
 #include "caps/caps.hpp"
@@ -58,10 +59,7 @@ bool supervisor_gone(int sync) {
 void join_network_namespace_from_maker(int sync) {
     auto received = receive_message(sync);
     if (!received) ::_exit(kExitSetupFailed);
-    if (received->message.type == MessageType::SetupFailed) {
-        SetupFailedFields failure = setup_failed_fields(received->message);
-        throw SetupError(failure.stage, failure.message, failure.hint).caused_by(failure.error);
-    }
+    if (received->message.type == MessageType::SetupFailed) throw reported_failure(received->message);
     if (received->message.type != MessageType::NetworkNamespace)
         throw SetupError(Stage::Protocol, std::string("expected the network namespace, got ") +
                                               to_string(received->message.type), hint(Cause::Bug));
@@ -144,6 +142,23 @@ bool reap_children(pid_t payload, int& payload_status) {
 
 }  // namespace
 
+SetupError reported_failure(const Message& message) {
+    SetupFailedFields failure = setup_failed_fields(message);
+    return SetupError(failure.stage, failure.message, failure.hint).caused_by(failure.error);
+}
+
+void wait_for_maps(int sync) {
+    std::optional<SetupError> failure;
+    auto received = receive_message(sync);
+    if (received && received->message.type == MessageType::SetupFailed) {
+        failure = reported_failure(received->message);
+        received = receive_message(sync);
+    }
+    if (!received || received->message.type != MessageType::MapsWritten) ::_exit(kExitSetupFailed);
+    if (failure) throw *failure;
+}
+
+
 void load_filter(const SandboxChild& child) {
     // The kernel wants no_new_privs (or CAP_SYS_ADMIN) to load a filter; the payload sets it anyway.
     apply_no_new_privs();
@@ -161,8 +176,7 @@ void load_filter(const SandboxChild& child) {
         // A session of our own: our caller's terminal is nobody's controlling terminal in here
         // (no TIOCSTI into it), and its signals go to the supervisor only, which forwards them.
         check(::setsid(), "setsid");
-        auto go = receive_message(child.sync);
-        if (!go || go->message.type != MessageType::MapsWritten) ::_exit(kExitSetupFailed);
+        wait_for_maps(child.sync);
         in_stage(Stage::Keyring, join_fresh_session_keyring);
         ::prctl(PR_SET_DUMPABLE, 0);
         // The signal mask inherited from the supervisor already blocks these.

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "ipc/message.hpp"
 #include "landlock/plan.hpp"
 #include "mount/mount_plan.hpp"
 #include "net/slirp_settings.hpp"
@@ -28,6 +29,14 @@ struct SandboxChild {
     const SeccompProgram& seccomp;  // process.seccomp, compiled by the supervisor before the clone
     int sync;                       // our end of the sync socket (CLOEXEC)
 };
+
+// In I: a child's report of its failure (a SetupFailed message), to pass on as ours.
+SetupError reported_failure(const Message& message);
+
+// In I: waits for S to say the maps are written. N, which starts meanwhile, may report its
+// failure first: that is thrown (as reported_failure) once the maps are written, since S is
+// still waiting for its id-map helpers before. Anything else (S is gone) ends us quietly.
+void wait_for_maps(int sync);
 
 // N: a child of S, started while the maps are written: joins the sandbox's user namespace
 // (`user_namespace`, which S opened), waits for a byte on `maps_written`, then makes the network

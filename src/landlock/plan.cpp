@@ -54,14 +54,6 @@ LandlockPlan plan_landlock(LandlockMode mode, const std::vector<MountStep>& moun
     return plan;
 }
 
-std::optional<std::string> landlock_writable_at(const LandlockPlan& plan, const std::string& path) {
-    for (const auto& rule : plan.rules) {
-        bool covers = rule.path == "/" || path == rule.path || path.rfind(rule.path + "/", 0) == 0;
-        if (covers && (rule.access & la::kWriteFile)) return rule.path;
-    }
-    return std::nullopt;
-}
-
 std::uint64_t landlock_handled_access(int abi) {
     if (abi < 1) return 0;
     std::uint64_t handled = (la::kMakeSym << 1) - 1;  // the 13 rights of ABI 1

@@ -49,9 +49,6 @@ struct LandlockPlan {
 
 LandlockPlan plan_landlock(LandlockMode mode, const std::vector<MountStep>& mounts);
 
-// The target of a rule that lets the payload write at or below `path`; nullopt when none does.
-std::optional<std::string> landlock_writable_at(const LandlockPlan& plan, const std::string& path);
-
 // The rights an ABI version handles (1: the first 13, 2: + refer, 3: + truncate) and the scopes
 // it has (6: abstract UNIX sockets and signals).
 std::uint64_t landlock_handled_access(int abi);

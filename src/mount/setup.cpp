@@ -242,8 +242,14 @@ void bind_from_host(Roots& roots, const MountStep& step, std::optional<BindSourc
     set_mount_attributes(bind.tree.get(), attributes_of(step), true, step.source);
     UniqueFd target = ensure_path_in_root(roots.sandbox.get(), step.target,
                                           S_ISDIR(st.st_mode) ? Leaf::Directory : Leaf::File, roots.own);
+    bool sysfs = is_sysfs_root(bind.source.get());
+    // The masks would sit inside it, where a mount the host makes later could cover them (the
+    // plan refuses other steps there; this one is decided on the opened source).
+    if (sysfs && step.propagation == Propagation::Slave)
+        throw SetupError(Stage::Mount, "a bind of the host's sysfs cannot have propagation \"slave\"",
+                         "leave its propagation \"private\"");
     attach_mount(bind.tree.get(), target.get(), step.target);
-    if (is_sysfs_root(bind.source.get())) mask_sysfs(roots, step.target);
+    if (sysfs) mask_sysfs(roots, step.target);
     cover_state_dir(roots, bind.source.get(), step);
 }
 
@@ -469,8 +475,8 @@ std::vector<std::optional<BindSource>> clone_slave_sources(const std::vector<Mou
     for (std::size_t i = 0; i < mounts.size(); ++i) {
         const MountStep& step = mounts[i];
         if (!is_bind(step.kind) || step.propagation != Propagation::Slave) continue;
-        if (!host) host = open_fd("/", O_PATH | O_DIRECTORY);
         try {
+            if (!host) host = open_fd("/", O_PATH | O_DIRECTORY);
             cloned[i] = open_and_clone(host.get(), step);
         } catch (const SysError& error) {
             throw SetupError(Stage::Mount, describe(step) + ": " + error.what(), error.hint());

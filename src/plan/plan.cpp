@@ -12,6 +12,12 @@ namespace {
 
 bool is_bind(const MountSpec& spec) { return spec.type->source == MountSource::HostPath; }
 
+bool strictly_below(const std::string& path, const std::string& ancestor) {
+    if (ancestor == "/") return path != "/";
+    return path.size() > ancestor.size() && path.compare(0, ancestor.size(), ancestor) == 0 &&
+           path[ancestor.size()] == '/';
+}
+
 // " (use type \"ro-bind-try\" to skip a missing path)": the type that makes the same step and
 // skips a missing source, if there is one.
 std::string try_hint(const MountType& type) {
@@ -143,26 +149,19 @@ void check_sensitive_bind(const MountSpec& spec, const std::string& resolved, co
                           "you mean it");
 }
 
-// A mount the host makes below a slave bind's source later arrives with the host's flags,
-// writable too: a read-only view stays read-only only through Landlock, which then must apply,
-// and must give no write right at or above its target.
-void keep_slave_views_read_only(Plan& plan) {
-    for (const auto& step : plan.mounts) {
-        if (step.propagation != Propagation::Slave || !step.read_only) continue;
-        auto refuse = [&](const std::string& why, const std::string& hint) {
-            throw ConfigError(step.where, "a read-only bind of " + step.source + " with propagation = \"slave\" " +
-                                              why + ": a mount the host makes there later arrives writable\nhint: " +
-                                              hint);
-        };
-        if (plan.landlock.mode == LandlockMode::Off)
-            refuse("needs Landlock, and [security] landlock is \"off\"", "set landlock = \"required\"");
-        if (plan.landlock.abi == 0)
-            refuse("needs Landlock, which this kernel does not have",
-                   "leave propagation \"private\", or make it a writable bind");
-        if (auto writable = landlock_writable_at(plan.landlock, step.target))
-            refuse("lies inside the writable mount at " + *writable + ", where Landlock allows writes",
-                   "move it out of " + *writable + ", or leave propagation \"private\"");
-        plan.landlock.mode = LandlockMode::Required;
+// Nothing the plan mounts or makes may lie inside a slave bind: a mount the host makes later
+// on the bind's source, or on a directory above the step, would cover it (a tmpfs hiding a
+// secret, say, or a mirror), and the sandbox would see what it hid. Steps the plan adds (the
+// resolver's file, the cgroup view) count too; they are refused at the bind.
+void refuse_steps_inside_slave_binds(const std::vector<MountStep>& steps) {
+    for (const auto& slave : steps) {
+        if (!is_bind(slave.kind) || slave.propagation != Propagation::Slave) continue;
+        for (const auto& step : steps)
+            if (strictly_below(step.target, slave.target))
+                throw ConfigError(step.where.line > 0 ? step.where : slave.where, step.target + " lies inside the bind at " + slave.target +
+                                                  ", whose propagation is \"slave\": a mount the host makes "
+                                                  "there later would cover it\nhint: move it out of " +
+                                                  slave.target + ", or leave that bind's propagation \"private\"");
     }
 }
 
@@ -412,12 +411,6 @@ namespace {
 
 bool mounts_something(MountKind kind) { return kind != MountKind::Dir && kind != MountKind::Symlink; }
 
-bool strictly_below(const std::string& path, const std::string& ancestor) {
-    if (ancestor == "/") return path != "/";
-    return path.size() > ancestor.size() && path.compare(0, ancestor.size(), ancestor) == 0 &&
-           path[ancestor.size()] == '/';
-}
-
 // `path` (a target below `bind`'s target) where the host has it.
 std::string host_path_in_bind(const MountStep& bind, const std::string& path) {
     std::string base = bind.resolved_source.empty() ? bind.source : bind.resolved_source;
@@ -520,6 +513,7 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     plan.state_dir = facts.state_dir;
     plan_limits(plan, profile, overrides, facts);
     warn_unrecorded(plan, profile, overrides, facts);
+    refuse_steps_inside_slave_binds(plan.mounts);
     reserve_mount_points(plan, facts);
     protect_state_dir(plan, facts);
     order_mounts(plan.mounts);
@@ -527,7 +521,6 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     plan.process.seccomp = build_seccomp_policy(profile.seccomp, overrides.seccomp_mode, facts.kernel_runs_x32);
     plan.landlock = plan_landlock(profile.landlock, plan.mounts);
     plan.landlock.abi = facts.landlock_abi;
-    keep_slave_views_read_only(plan);
     plan.process.rlimits = plan_rlimits(profile.rlimits, overrides.rlimits, facts.rlimits);
     plan.process.terminal_fds = facts.terminal_fds;
     plan.timeout_ms = profile.timeout_ms.value_or(0);

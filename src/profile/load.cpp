@@ -214,7 +214,18 @@ MountSpec parse_mount(const FileParser& p, const toml::node& node) {
         mount.follow_symlinks = p.bool_value("follow_symlinks", *follow);
     if (const auto* allow = table->get("allow_sensitive"))
         mount.allow_sensitive = p.bool_value("allow_sensitive", *allow);
-    if (const auto* propagation = table->get("propagation")) mount.propagation = propagation_value(p, *propagation);
+    if (const auto* propagation = table->get("propagation")) {
+        mount.propagation = propagation_value(p, *propagation);
+        // Nothing keeps such a mount read-only: the kernel gives it the host's flags, and
+        // Landlock does not cover chmod, utimes or xattrs (nor truncation before ABI 3).
+        if (mount.propagation == Propagation::Slave && mount.type->read_only)
+            throw ConfigError(p.at(*propagation),
+                              std::string("propagation = \"slave\" needs a writable bind, not ") + mount.type->name +
+                                  ": a mount the host makes there later arrives with the host's own flags, "
+                                  "writable, and cannot be made read-only as it arrives\nhint: use type = \"" +
+                                  (mount.type->skip_missing_source ? "bind-try" : "bind") +
+                                  "\", or leave propagation \"private\"");
+    }
     if (const auto* contents = table->get("contents")) {
         const auto* text = contents->as_string();
         if (!text) p.wrong_type("contents", *contents, "a string");

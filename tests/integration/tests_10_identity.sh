@@ -383,8 +383,9 @@ t_idmap_single_by_profile() {
   ! grep -q 'warning' "$T/err" || fail "a warning for a single-id map the profile asked for: $(cat "$T/err")"
 }
 
-# run_without_netns errno|kill PROFILE: the sandbox (--verbose) under an outer filter that refuses
-# a new network namespace with EPERM, or kills who asks for one (sandbox-probe no-netns).
+# run_without_netns errno|kill|setns PROFILE: the sandbox (--verbose) under an outer filter that
+# refuses a new network namespace with EPERM, kills who asks for one, or refuses joining a user
+# namespace (sandbox-probe no-netns).
 run_without_netns() {
   LAST_CMD="sandbox-probe no-netns $1 sandbox run --verbose $2"
   RC=0
@@ -407,6 +408,22 @@ t_network_namespace_refused_is_reported() {
     # The errno travels with the report, from the process that met it through pid 1.
     grep -q "the child's errno: 1 (Operation not permitted)" "$T/err" || fail "mode $mode: the errno was lost" "$(cat "$T/err")"
     [ ! -s "$T/out" ] || fail "mode $mode: the payload ran" "$(cat "$T/out")"
+  done
+}
+
+t_network_namespace_maker_refused_early_is_reported() {
+  # The maker joins the sandbox's user namespace as soon as it starts, which may be before pid 1
+  # hears that the maps are written (with newuidmap, long before): its failure is reported as
+  # such, not lost as "pid 1 exited early" (regression). Single id only: under an outer filter
+  # no_new_privs is set and newuidmap cannot work. Several runs, as the order varies.
+  local p i
+  p=$(mkprofile p default '[user]' 'subordinate_ids = false')
+  for i in 1 2 3 4 5 6; do
+    run_without_netns setns "$p"
+    expect_rc 125 "a run whose network namespace maker cannot join the user namespace (run $i)"
+    grep -q "^sandbox: namespaces: join the sandbox's user namespace: Operation not permitted\$" "$T/err" ||
+      fail "run $i: the refusal is not reported as such" "$(cat "$T/err")"
+    [ ! -s "$T/out" ] || fail "run $i: the payload ran" "$(cat "$T/out")"
   done
 }
 

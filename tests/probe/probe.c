@@ -827,13 +827,28 @@ static int cmd_native_only(char **argv)
 }
 
 /*
- * no-netns errno|kill CMD...: OUTSIDE the sandbox. Runs CMD under a filter that refuses (EPERM)
- * every unshare() asking for a new network namespace, or kills the process that asks, as a
- * kernel or an outer sandbox may: the sandbox must report that, not hang or start the payload.
+ * no-netns errno|kill|setns CMD...: OUTSIDE the sandbox. Runs CMD under a filter that refuses
+ * (EPERM) every unshare() asking for a new network namespace, or kills the process that asks, as
+ * a kernel or an outer sandbox may: the sandbox must report that, not hang or start the payload.
+ * "setns" refuses joining a user namespace instead (what the network namespace's maker does
+ * first, while the id maps are still being written).
  */
 static int cmd_no_netns(const char *how, char **argv)
 {
 #if defined(__x86_64__)
+    if (!strcmp(how, "setns")) {
+        struct sock_filter join[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 4),
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setns, 0, 2),
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, CLONE_NEWUSER, 1, 0),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        };
+        return exec_under_filter(join, sizeof join / sizeof join[0], "no_netns", argv);
+    }
     struct sock_filter code[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 4),
@@ -940,7 +955,7 @@ int main(int argc, char **argv)
         return cmd_keyring_caller(argc - 2, argv + 2);
     if (!strcmp(cmd, "native-only") && a2)
         return cmd_native_only(argv + 2);
-    if (!strcmp(cmd, "no-netns") && a2 && a3 && (!strcmp(a2, "errno") || !strcmp(a2, "kill")))
+    if (!strcmp(cmd, "no-netns") && a2 && a3 && (!strcmp(a2, "errno") || !strcmp(a2, "kill") || !strcmp(a2, "setns")))
         return cmd_no_netns(a2, argv + 3);
     if (!strcmp(cmd, "keyring-inside") && a2 && a3)
         return cmd_keyring_inside(a2, a3);

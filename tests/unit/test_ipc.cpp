@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <limits>
 
 #include "exitcode.hpp"
+#include "init/init.hpp"
 #include "ipc/channel.hpp"
 #include "ipc/handshake.hpp"
 #include "ipc/message.hpp"
@@ -743,4 +745,33 @@ TEST_CASE("channel: a message without its type's fd is refused", "[ipc][channel]
     sb::send_message(left.get(), setup_failed("no-such-stage", "x", 0, ""));
     CHECK_THROWS_MATCHES(sb::receive_message(right.get()), sb::SetupError,
                          Catch::Matchers::Message("protocol: setup-failed with no stage named \"no-such-stage\""));
+}
+
+// ---------------------------------------------------------------------------------------------
+// I waiting for the maps while N may already have failed (regression: N's report was lost and
+// I exited quietly, so the run said only "pid 1 exited early")
+
+TEST_CASE("init: N's failure before the maps are written is passed on once they are", "[ipc][init]") {
+    auto [supervisor, init] = sb::seqpacket_pair();
+    sb::SetupFailedFields failure{sb::Stage::Namespaces, "join the sandbox's user namespace: Operation not permitted",
+                                  "", EPERM};
+    sb::send_message(supervisor.get(), sb::to_message(failure));  // N writes on S's end
+    sb::send_message(supervisor.get(), Message{MessageType::MapsWritten, 0, 0, {}});
+    try {
+        sb::wait_for_maps(init.get());
+        FAIL("N's failure was not passed on");
+    } catch (const sb::SetupError& error) {
+        CHECK(error.stage() == sb::Stage::Namespaces);
+        CHECK(error.message() == "join the sandbox's user namespace: Operation not permitted");
+        CHECK(error.error_number() == EPERM);
+    }
+    // Nothing left unread: the maps message was taken too.
+    pollfd readable{init.get(), POLLIN, 0};
+    CHECK(::poll(&readable, 1, 0) == 0);
+}
+
+TEST_CASE("init: the maps written, with nothing before, go on", "[ipc][init]") {
+    auto [supervisor, init] = sb::seqpacket_pair();
+    sb::send_message(supervisor.get(), Message{MessageType::MapsWritten, 0, 0, {}});
+    CHECK_NOTHROW(sb::wait_for_maps(init.get()));
 }

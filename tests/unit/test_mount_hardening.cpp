@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <set>
 
 #include "mount/resolve.hpp"
@@ -444,38 +445,20 @@ TEST_CASE("mount_flags: nosuid everywhere, nodev unless a bind asks for devices,
 }
 
 // ---------------------------------------------------------------------------------------------
-// Bind propagation (issue 9, section 1): "private" unless a bind asks for "slave"
-
-namespace {
-
-const char* const kSlaveBinds = R"(
-[[mount]]
-type = "bind"
-source = "/media"
-propagation = "slave"
-
-[[mount]]
-type = "ro-bind"
-source = "/mnt"
-propagation = "slave"
-)";
-
-HostFacts facts_with_landlock(int abi) {
-    HostFacts facts = plain_facts();
-    facts.landlock_abi = abi;
-    return facts;
-}
-
-}  // namespace
+// Bind propagation (issue 9, section 1): "private" unless a writable bind asks for "slave"
 
 TEST_CASE("mount key propagation: binds only, \"private\" or \"slave\", private by default", "[mount][propagation]") {
-    Profile profile = test::load_text("command = [\"/bin/true\"]\n" + std::string(kSlaveBinds) +
-                                      "[[mount]]\ntype = \"ro-bind\"\nsource = \"/usr\"\n");
+    Profile profile = test::load_text(
+        "command = [\"/bin/true\"]\n[[mount]]\ntype = \"bind\"\nsource = \"/media\"\npropagation = \"slave\"\n"
+        "[[mount]]\ntype = \"bind-try\"\nsource = \"/mnt\"\npropagation = \"slave\"\n"
+        "[[mount]]\ntype = \"ro-bind\"\nsource = \"/usr\"\npropagation = \"private\"\n");
     REQUIRE(profile.mounts.size() == 3);
     CHECK(profile.mounts[0].propagation == sb::Propagation::Slave);
+    CHECK(profile.mounts[1].propagation == sb::Propagation::Slave);
     CHECK(profile.mounts[2].propagation == sb::Propagation::Private);
-    CHECK_THAT(sb::render_profile_toml(profile), Catch::Contains("source = \"/media\"\ntarget = \"/media\"\npropagation = \"slave\""));
-    CHECK_THAT(sb::render_profile_toml(profile), !Catch::Contains("propagation = \"private\""));
+    std::string rendered = sb::render_profile_toml(profile);
+    CHECK_THAT(rendered, Catch::Contains("source = \"/media\"\ntarget = \"/media\"\npropagation = \"slave\""));
+    CHECK_THAT(rendered, !Catch::Contains("propagation = \"private\""));
 
     auto on_tmpfs = text_error("[[mount]]\ntype = \"tmpfs\"\ntarget = \"/t\"\npropagation = \"slave\"\n");
     CHECK(on_tmpfs.where().line == 4);
@@ -491,60 +474,68 @@ TEST_CASE("mount key propagation: binds only, \"private\" or \"slave\", private 
     CHECK_THAT(wrong.message(), Catch::Contains("string"));
 }
 
-TEST_CASE("plan: a read-only slave bind makes Landlock required; a writable one does not", "[mount][propagation]") {
-    Plan writable = plan_text("[[mount]]\ntype = \"bind\"\nsource = \"/media\"\npropagation = \"slave\"\n",
-                              facts_with_landlock(3));
-    const MountStep* media = find_step(writable, MountKind::Bind, "/media");
-    REQUIRE(media);
-    CHECK(media->propagation == sb::Propagation::Slave);
-    CHECK(writable.landlock.mode == sb::LandlockMode::BestEffort);
-    CHECK_THAT(sb::render_plan(writable), Catch::Contains("slave: shows what the host mounts below its source later"));
-
-    Plan both = plan_text(kSlaveBinds, facts_with_landlock(3));
-    CHECK(both.landlock.mode == sb::LandlockMode::Required);
-    const MountStep* mnt = find_step(both, MountKind::RoBind, "/mnt");
-    REQUIRE(mnt);
-    CHECK(mnt->propagation == sb::Propagation::Slave);
-    CHECK(mnt->read_only);
+TEST_CASE("mount key propagation: a read-only bind cannot be a slave", "[mount][propagation]") {
+    // A mount the host makes later arrives writable; Landlock leaves chmod, utimes and xattrs
+    // (and, before ABI 3, truncation) to the mount's flags, so nothing could keep it read-only.
+    auto ro = text_error("[[mount]]\ntype = \"ro-bind\"\nsource = \"/mnt\"\npropagation = \"slave\"\n");
+    CHECK(ro.where().line == 4);
+    CHECK_THAT(ro.message(), Catch::Contains("propagation = \"slave\" needs a writable bind, not ro-bind: a mount "
+                                             "the host makes there later arrives with the host's own flags"));
+    CHECK_THAT(ro.message(), Catch::Contains("hint: use type = \"bind\""));
+    auto ro_try = text_error("[[mount]]\ntype = \"ro-bind-try\"\nsource = \"/mnt\"\npropagation = \"slave\"\n");
+    CHECK_THAT(ro_try.message(), Catch::Contains("hint: use type = \"bind-try\""));
 }
 
-TEST_CASE("plan: a read-only slave bind is refused where Landlock cannot keep it read-only", "[mount][propagation]") {
-    const std::string ro = "[[mount]]\ntype = \"ro-bind\"\nsource = \"/mnt\"\npropagation = \"slave\"\n";
-    // The error points at the bind's target (its source when that names the target too).
-    auto refused = [](const std::string& text, const HostFacts& facts) -> std::string {
+TEST_CASE("plan: a slave bind carries its propagation and --dry-run shows it", "[mount][propagation]") {
+    Plan plan = plan_text("[[mount]]\ntype = \"bind\"\nsource = \"/media\"\npropagation = \"slave\"\n");
+    const MountStep* media = find_step(plan, MountKind::Bind, "/media");
+    REQUIRE(media);
+    CHECK(media->propagation == sb::Propagation::Slave);
+    CHECK(plan.landlock.mode == sb::LandlockMode::BestEffort);  // nothing of Landlock changes
+    CHECK_THAT(sb::render_plan(plan), Catch::Contains("slave: shows what the host mounts below its source later"));
+}
+
+TEST_CASE("plan: nothing may be mounted or made inside a slave bind", "[mount][propagation]") {
+    // A mount the host makes later above such a step would cover it: a tmpfs hiding ~/.ssh in a
+    // slave bind of the home directory, undone by a home mounted over it at the next login.
+    const std::string slave = "[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\npropagation = \"slave\"\n";
+    for (const char* inner : {"[[mount]]\ntype = \"tmpfs\"\ntarget = \"/srv/secret\"\n",
+                              "[[mount]]\ntype = \"file\"\ntarget = \"/srv/a/b\"\ncontents = \"x\"\n",
+                              "[[mount]]\ntype = \"ro-bind\"\nsource = \"/usr\"\ntarget = \"/srv/usr\"\n"}) {
         try {
-            plan_text(text, facts);
+            plan_text(slave + inner);
+            FAIL("planned inside a slave bind:\n" << inner);
         } catch (const sb::ConfigError& error) {
-            auto at = text.find("target = \"/srv/mnt\"");
-            auto before = text.substr(0, at != std::string::npos ? at : text.find("source = \"/mnt\""));
+            std::string text = slave + inner;  // the error is at the inner step's target
+            std::string before = text.substr(0, text.find("target = \"/srv/"));
             CHECK(error.where().line == 2 + std::count(before.begin(), before.end(), '\n'));
-            return error.message();
+            CHECK_THAT(error.message(), Catch::Contains("lies inside the bind at /srv, whose propagation is "
+                                                        "\"slave\": a mount the host makes there later would cover it"));
         }
-        FAIL("expected a ConfigError for:\n" << text);
-        return "";
-    };
-    CHECK_THAT(refused("[security]\nlandlock = \"off\"\n" + ro, facts_with_landlock(3)),
-               Catch::Contains("a read-only bind of /mnt with propagation = \"slave\" needs Landlock, and [security] "
-                               "landlock is \"off\": a mount the host makes there later arrives writable"));
-    CHECK_THAT(refused(ro, facts_with_landlock(0)), Catch::Contains("needs Landlock, which this kernel does not have"));
-    // Landlock only adds rights along a path: below a writable bind, writes stay allowed.
-    CHECK_THAT(refused("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\n[[mount]]\ntype = \"ro-bind\"\nsource = "
-                       "\"/mnt\"\ntarget = \"/srv/mnt\"\npropagation = \"slave\"\n",
-                       facts_with_landlock(3)),
-               Catch::Contains("lies inside the writable mount at /srv, where Landlock allows writes"));
-    // Private read-only binds need nothing of Landlock.
-    CHECK_NOTHROW(plan_text("[security]\nlandlock = \"off\"\n[[mount]]\ntype = \"ro-bind\"\nsource = \"/mnt\"\n",
-                            facts_with_landlock(0)));
+    }
+    // Beside it, above it, or inside a private bind: fine. A slave bind may lie inside another bind.
+    CHECK_NOTHROW(plan_text(slave + "[[mount]]\ntype = \"tmpfs\"\ntarget = \"/srvx\"\n"));
+    CHECK_NOTHROW(plan_text("[[mount]]\ntype = \"bind\"\nsource = \"/srv\"\n[[mount]]\ntype = \"bind\"\nsource = "
+                            "\"/media\"\ntarget = \"/srv/media\"\npropagation = \"slave\"\n"));
+    // A step the plan adds counts too: refused at the slave bind (here slirp's /etc/resolv.conf).
+    try {
+        plan_text("[network]\nmode = \"slirp\"\n[[mount]]\ntype = \"bind\"\nsource = \"/etc\"\npropagation = \"slave\"\n");
+        FAIL("slirp's resolv.conf was planned inside a slave bind of /etc");
+    } catch (const sb::ConfigError& error) {
+        CHECK(error.where().line == 6);
+        CHECK_THAT(error.message(), Catch::Contains("/etc/resolv.conf lies inside the bind at /etc"));
+    }
 }
 
 TEST_CASE("plan: a slave bind that shows the state directory is refused", "[mount][propagation]") {
     // The host mounts the runtime directory again at the next login: it would arrive over the
     // cover that hides the records of running sandboxes.
-    HostFacts facts = facts_with_landlock(3);
+    HostFacts facts = plain_facts();
     facts.state_dir = "/run/user/1000/sandbox";
-    for (const char* source : {"/run", "/run/user/1000", "/run/user/1000/sandbox"}) {
+    for (const char* source : {"/run/user", "/run/user/1000", "/run/user/1000/sandbox"}) {
         try {
-            plan_text("[[mount]]\ntype = \"ro-bind\"\nsource = \"" + std::string(source) + "\"\npropagation = \"slave\"\n",
+            plan_text("[[mount]]\ntype = \"bind\"\nsource = \"" + std::string(source) +
+                          "\"\nallow_sensitive = true\npropagation = \"slave\"\n",
                       facts);
             FAIL("a slave bind of " << source << " was planned");
         } catch (const sb::ConfigError& error) {
@@ -553,6 +544,6 @@ TEST_CASE("plan: a slave bind that shows the state directory is refused", "[moun
                                                         "(/run/user/1000/sandbox) once the host mounts it again"));
         }
     }
-    CHECK_NOTHROW(plan_text("[[mount]]\ntype = \"ro-bind\"\nsource = \"/run/user/1000/x\"\npropagation = \"slave\"\n", facts));
-    CHECK_NOTHROW(plan_text("[[mount]]\ntype = \"ro-bind\"\nsource = \"/run/user/1000\"\n", facts));
+    CHECK_NOTHROW(plan_text("[[mount]]\ntype = \"bind\"\nsource = \"/run/user/1000/x\"\npropagation = \"slave\"\n", facts));
+    CHECK_NOTHROW(plan_text("[[mount]]\ntype = \"bind\"\nsource = \"/run/user/1000\"\nallow_sensitive = true\n", facts));
 }
