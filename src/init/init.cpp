@@ -158,7 +158,6 @@ void wait_for_maps(int sync) {
     if (failure) throw *failure;
 }
 
-
 void load_filter(const SandboxChild& child) {
     // The kernel wants no_new_privs (or CAP_SYS_ADMIN) to load a filter; the payload sets it anyway.
     apply_no_new_privs();

@@ -475,6 +475,9 @@ std::vector<std::optional<BindSource>> clone_slave_sources(const std::vector<Mou
     for (std::size_t i = 0; i < mounts.size(); ++i) {
         const MountStep& step = mounts[i];
         if (!is_bind(step.kind) || step.propagation != Propagation::Slave) continue;
+        // What arrives later has the host's flags: the plan makes only writable binds slaves.
+        if (step.read_only)
+            throw SetupError(Stage::Mount, describe(step) + ": a read-only bind cannot be a slave", hint(Cause::Bug));
         try {
             if (!host) host = open_fd("/", O_PATH | O_DIRECTORY);
             cloned[i] = open_and_clone(host.get(), step);

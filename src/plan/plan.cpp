@@ -157,11 +157,15 @@ void refuse_steps_inside_slave_binds(const std::vector<MountStep>& steps) {
     for (const auto& slave : steps) {
         if (!is_bind(slave.kind) || slave.propagation != Propagation::Slave) continue;
         for (const auto& step : steps)
-            if (strictly_below(step.target, slave.target))
-                throw ConfigError(step.where.line > 0 ? step.where : slave.where, step.target + " lies inside the bind at " + slave.target +
-                                                  ", whose propagation is \"slave\": a mount the host makes "
-                                                  "there later would cover it\nhint: move it out of " +
-                                                  slave.target + ", or leave that bind's propagation \"private\"");
+            if (strictly_below(step.target, slave.target)) {
+                bool added = step.where.line == 0;
+                throw ConfigError(added ? slave.where : step.where,
+                                  step.target + (added ? " (which the sandbox adds)" : "") + " lies inside the bind at " +
+                                      slave.target + ", whose propagation is \"slave\": a mount the host makes there "
+                                      "later would cover it\nhint: " +
+                                      (added ? "" : "move it out of " + slave.target + ", or ") +
+                                      "leave that bind's propagation \"private\"");
+            }
     }
 }
 

@@ -523,7 +523,8 @@ TEST_CASE("plan: nothing may be mounted or made inside a slave bind", "[mount][p
         FAIL("slirp's resolv.conf was planned inside a slave bind of /etc");
     } catch (const sb::ConfigError& error) {
         CHECK(error.where().line == 6);
-        CHECK_THAT(error.message(), Catch::Contains("/etc/resolv.conf lies inside the bind at /etc"));
+        CHECK_THAT(error.message(), Catch::Contains("/etc/resolv.conf (which the sandbox adds) lies inside the bind at /etc"));
+        CHECK_THAT(error.message(), Catch::Contains("hint: leave that bind's propagation \"private\""));
     }
 }
 
