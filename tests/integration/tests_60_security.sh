@@ -318,6 +318,7 @@ except OSError as e:
 run_with_later_host_mount() { # run_with_later_host_mount PROFILE: $T/out, $T/err, $RC
   command -v unshare >/dev/null || skip "no unshare(1)"
   unshare -Urm true 2>/dev/null || skip "unshare -Urm is refused here"
+  [ -x /usr/bin/python3 ] || skip "/usr/bin/python3 is not installed (needed inside the sandbox)"
   mkdir -p "$T/src/sub"
   LAST_CMD="unshare -Urm sandbox run $1"
   RC=0
