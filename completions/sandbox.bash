@@ -87,7 +87,7 @@ _sandbox_complete_value()
             COMPREPLY+=($(compgen -W 'nofile= nproc= core= fsize= as= cpu= stack= memlock=' -- "$cur"))
             compopt -o nospace 2>/dev/null
             ;;
-        --hostname | --name | --memory | --cpus | --pids | --timeout) ;; # free text
+        --hostname | --name | --memory | --cpus | --pids | --timeout | --json-status-fd) ;; # free text
     esac
 }
 
@@ -121,9 +121,9 @@ _sandbox()
     local subcommands='run shell check ps pause resume stats doctor'
     local global_opts='-h --help --version'
     local run_opts='-h --help --dry-run -v --verbose --hostname --cwd -e --env --network -p --publish --user-mode
-        --name --memory --cpus --pids --rlimit --timeout --violations --learn'
+        --name --memory --cpus --pids --rlimit --timeout --violations --json-status-fd --learn'
     local check_opts='-h --help -v --verbose'
-    local value_opts='--hostname|--cwd|-e|--env|--network|-p|--publish|--user-mode|--name|--memory|--cpus|--pids|--rlimit|--timeout|--violations'
+    local value_opts='--hostname|--cwd|-e|--env|--network|-p|--publish|--user-mode|--name|--memory|--cpus|--pids|--rlimit|--timeout|--violations|--json-status-fd'
 
     # The subcommand is the first word that is not an option (the global
     # options take no value).
@@ -185,7 +185,7 @@ _sandbox()
             break
         fi
         case $w in
-            --hostname | --cwd | -e | --env | --network | -p | --publish | --user-mode | --name | --memory | --cpus | --pids | --rlimit | --timeout | --violations)
+            --hostname | --cwd | -e | --env | --network | -p | --publish | --user-mode | --name | --memory | --cpus | --pids | --rlimit | --timeout | --violations | --json-status-fd)
                 ((i++))
                 ;;
             -*) ;;

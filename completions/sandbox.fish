@@ -85,7 +85,7 @@ function __sandbox_npos
             continue
         end
         switch $t
-            case --hostname --cwd -e --env --network -p --publish --user-mode --name --memory --cpus --pids --rlimit --timeout --violations
+            case --hostname --cwd -e --env --network -p --publish --user-mode --name --memory --cpus --pids --rlimit --timeout --violations --json-status-fd
                 set skip 1
             case '-*'
             case '*'
@@ -162,6 +162,7 @@ complete -c sandbox -n $rs -l pids -x -d 'Override the process limit (pids.max)'
 complete -c sandbox -n $rs -l rlimit -x -a 'nofile= nproc= core= fsize= as= cpu= stack= memlock=' -d 'Set a resource limit NAME=SOFT[:HARD]'
 complete -c sandbox -n $rs -l timeout -x -d 'Stop the sandbox after a duration (exit 124)'
 complete -c sandbox -n $rs -l violations -r -F -d 'Record every refused system call as JSON lines'
+complete -c sandbox -n $rs -l json-status-fd -x -d 'Write start and exit events as JSON lines to descriptor FD'
 complete -c sandbox -n $rs -l learn -d 'Let refused system calls through and print the allow lines'
 complete -c sandbox -n __sandbox_wants_dashdash -a -- -d 'End of options; a command follows'
 

@@ -27,6 +27,18 @@ void print_plan_warnings(const Plan& plan) {
     for (const auto& warning : plan.warnings) std::cerr << "sandbox: warning: " << warning << "\n";
 }
 
+// --json-status-fd: an open descriptor we may write to. Made close-on-exec, so that nothing we
+// start (the id-map helpers) inherits it; the sandbox's processes close it anyway.
+void check_status_fd(int fd) {
+    int flags = ::fcntl(fd, F_GETFL);
+    std::string option = "--json-status-fd " + std::to_string(fd);
+    if (flags < 0) throw UsageError(option + ": not an open file descriptor (" + std::strerror(errno) + ")");
+    if ((flags & O_ACCMODE) == O_RDONLY) throw UsageError(option + ": open for reading only");
+    int fd_flags = ::fcntl(fd, F_GETFD);
+    if (fd_flags < 0 || ::fcntl(fd, F_SETFD, fd_flags | FD_CLOEXEC) < 0)
+        throw UsageError(option + ": " + std::strerror(errno));
+}
+
 std::string executable_dir() {
     char path[4096];
     ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
@@ -99,7 +111,8 @@ int run(int argc, char** argv) {
         return 0;
     }
     print_plan_warnings(plan);
-    return run_sandbox(plan, RunOptions{line->verbose, line->violations});
+    if (line->json_status_fd != -1) check_status_fd(line->json_status_fd);
+    return run_sandbox(plan, RunOptions{line->verbose, line->violations, line->json_status_fd});
 }
 
 }  // namespace

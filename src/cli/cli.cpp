@@ -62,6 +62,10 @@ void add_run_options(CLI::App& app, CommandLine& line, std::string& user_mode) {
         ->allow_extra_args(false);
     app.add_option("--timeout", line.overrides.timeout, "Stop the sandbox after DURATION (30s, 5m, 1h): TERM, then KILL; exit 124")
         ->type_name("DURATION");
+    app.add_option("--json-status-fd", line.json_status_fd,
+                   "Write a JSON line to descriptor FD when the command starts (pid 1's pid, namespace ids) and "
+                   "when it ends (exit code), as bwrap does")
+        ->type_name("FD");
     app.add_flag("--learn", line.learn,
                  "Let refused system calls through and print the [seccomp] allow lines that permit them");
 }

@@ -19,6 +19,7 @@ struct CommandLine {
     bool json = false;   // ps, stats
     std::string violations;  // --violations FILE: every refused system call as a JSON line
     bool learn = false;      // --learn: let refused calls through, print the allow lines
+    int json_status_fd = -1;  // --json-status-fd FD: events as JSON lines (-1 = none)
     Overrides overrides;
 };
 

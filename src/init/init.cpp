@@ -23,6 +23,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@
 
 #include <cerrno>
 #include <optional>
+#include <string_view>
 #include <fcntl.h>
 
 #include "caps/caps.hpp"
@@ -54,9 +56,25 @@ bool supervisor_gone(int sync) {
     return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
 }
 
-// N sends the network namespace it made (or its failure, which we pass on as ours): we join it.
-// Nothing (S is gone) ends us quietly.
-void join_network_namespace_from_maker(int sync) {
+constexpr std::size_t kNetIndex = 5;
+static_assert(std::string_view(PayloadStartedFields::kNames[kNetIndex]) == "net");
+
+// The inode numbers of our namespaces (for --json-status-fd), read while the host's /proc is
+// still in our view (the sandbox may have none); the network namespace N makes is counted when
+// joined. A namespace not read stays 0.
+PayloadStartedFields own_namespace_ids() {
+    PayloadStartedFields ids;
+    for (std::size_t i = 0; i < PayloadStartedFields::kCount; ++i) {
+        struct stat st;
+        std::string path = std::string("/proc/self/ns/") + PayloadStartedFields::kNames[i];
+        if (::stat(path.c_str(), &st) == 0) ids.namespaces[i] = st.st_ino;
+    }
+    return ids;
+}
+
+// N sends the network namespace it made (or its failure, which we pass on as ours): we join it
+// and return its inode number. Nothing (S is gone) ends us quietly.
+std::uint64_t join_network_namespace_from_maker(int sync) {
     auto received = receive_message(sync);
     if (!received) ::_exit(kExitSetupFailed);
     if (received->message.type == MessageType::SetupFailed) throw reported_failure(received->message);
@@ -65,6 +83,8 @@ void join_network_namespace_from_maker(int sync) {
                                               to_string(received->message.type), hint(Cause::Bug));
     UniqueFd ns = received->take_fd();
     join_network_namespace(ns.get());
+    struct stat st;
+    return ::fstat(ns.get(), &st) == 0 ? st.st_ino : 0;
 }
 
 // Mode slirp: the payload starts only once the supervisor runs the network and every port
@@ -181,14 +201,16 @@ void load_filter(const SandboxChild& child) {
         // The signal mask inherited from the supervisor already blocks these.
         UniqueFd signals = in_stage(Stage::Init, [] { return make_signalfd(forwarded_signal_set(true)); });
         // Before the filesystem: the interface needs the host's /dev/net/tun and /proc/sys.
+        PayloadStartedFields namespace_ids = own_namespace_ids();
         if (child.slirp) {
-            join_network_namespace_from_maker(child.sync);
+            namespace_ids.namespaces[kNetIndex] = join_network_namespace_from_maker(child.sync);
             UniqueFd frames = setup_guest_interface(*child.slirp);
             send_message(child.sync, Message{MessageType::NetworkReady, 0, 0, {}}, {frames.get()});
         }
         setup_filesystem(child.mounts, child.process.uid, child.process.gid, child.state_dir);
         // Without slirp, N made the network namespace meanwhile: nothing before needed it.
-        if (child.namespaces.net && !child.slirp) join_network_namespace_from_maker(child.sync);
+        if (child.namespaces.net && !child.slirp)
+            namespace_ids.namespaces[kNetIndex] = join_network_namespace_from_maker(child.sync);
         setup_hostname(child.namespaces);
         Terminal terminal;
         if (child.process.terminal_fds) terminal = in_stage(Stage::Terminal, open_terminal);
@@ -198,7 +220,7 @@ void load_filter(const SandboxChild& child) {
         // Before the payload's fork, so the payload inherits the filter instead of loading it again.
         if (loaded_before_fork) in_stage(Stage::Seccomp, [&] { load_filter(child); });
         // Announce before forking: the payload's own messages (exec failed) must come after.
-        send_message(child.sync, Message{MessageType::PayloadStarted, 0, 0, {}}, {terminal.master.get()});
+        send_message(child.sync, to_message(namespace_ids), {terminal.master.get()});
         terminal.master.reset();
         // vfork: the payload borrows our memory until it execs (or _exits), so no page tables
         // are copied and nothing is copied on write: measurably faster start-up here. Safe

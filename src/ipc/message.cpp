@@ -76,7 +76,27 @@ Message to_message(const PayloadExitedFields& fields) {
     return Message{MessageType::PayloadExited, fields.signaled ? 1 : 0, fields.value, {}};
 }
 
+Message to_message(const PayloadStartedFields& fields) {
+    Message message{MessageType::PayloadStarted, 0, 0, {}};
+    for (std::uint64_t id : fields.namespaces) message.text.push_back(std::to_string(id));
+    return message;
+}
+
 namespace {
+
+// A namespace's inode number written in decimal; nullopt for anything else.
+std::optional<std::uint64_t> parse_id(const std::string& text) {
+    if (text.empty() || text.size() > 20) return std::nullopt;
+    std::uint64_t value = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
+        if (value > (UINT64_MAX - digit) / 10) return std::nullopt;
+        value = value * 10 + digit;
+    }
+    return value;
+}
+
 std::string text_at(const Message& message, std::size_t index) {
     return index < message.text.size() ? message.text[index] : std::string();
 }
@@ -90,6 +110,13 @@ ExecFailedFields exec_failed_fields(const Message& message) { return {message.in
 
 PayloadExitedFields payload_exited_fields(const Message& message) { return {message.int0 != 0, message.int1}; }
 
+PayloadStartedFields payload_started_fields(const Message& message) {
+    PayloadStartedFields fields;
+    for (std::size_t i = 0; i < PayloadStartedFields::kCount; ++i)
+        fields.namespaces[i] = parse_id(text_at(message, i)).value_or(0);
+    return fields;
+}
+
 namespace {
 
 struct Shape {
@@ -99,7 +126,7 @@ struct Shape {
 // One row per type: what it carries.
 constexpr Shape kShapes[] = {
     {MessageType::MapsWritten, 0, 0, 0},    {MessageType::SetupFailed, 3, 0, 0},
-    {MessageType::PayloadStarted, 0, 0, 1},  // a pty master, or none
+    {MessageType::PayloadStarted, PayloadStartedFields::kCount, 0, 1},  // a pty master, or none
     {MessageType::ExecFailed, 1, 0, 0},     {MessageType::PayloadExited, 0, 0, 0},
     {MessageType::NetworkReady, 0, 1, 1},   {MessageType::NetworkStarted, 0, 0, 0},
     {MessageType::SeccompListener, 0, 1, 1}, {MessageType::NetworkNamespace, 0, 1, 1},
@@ -114,6 +141,10 @@ std::optional<std::string> value_problem(const Message& message) {
             break;
         case MessageType::ExecFailed:
             if (message.int0 < 0 || message.int0 > 4095) return "errno " + std::to_string(message.int0);
+            break;
+        case MessageType::PayloadStarted:
+            for (const auto& id : message.text)
+                if (!parse_id(id)) return "a namespace id \"" + id + "\"";
             break;
         case MessageType::PayloadExited:
             if (message.int0 != 0 && message.int0 != 1) return "neither exited nor killed";

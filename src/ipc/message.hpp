@@ -18,7 +18,8 @@ enum class MessageType : std::uint8_t {
     MapsWritten = 1,    // S -> I: the id maps are in place; carry on
     // 2 was InitStarted, from a setup process that no longer exists
     SetupFailed = 3,    // I/W -> S, N -> I: int0 = errno (0 if none); text = stage, message, hint
-    PayloadStarted = 4, // I -> S: setup done, payload about to fork; a pty master may be attached
+    PayloadStarted = 4, // I -> S: setup done, payload about to fork; text = the namespaces' inode
+                        // numbers (PayloadStartedFields); a pty master may be attached
     ExecFailed = 5,     // W -> S: int0 = errno of execve; text = command
     PayloadExited = 6,  // I -> S: int0 = 0 exited / 1 killed by signal; int1 = code or signal
     NetworkReady = 7,   // I -> S: the sandbox's eth0 is up; the fd carrying its frames attached
@@ -52,6 +53,13 @@ struct ExecFailedFields {
     int error = 0;  // execve's errno
     std::string command;
 };
+// The sandbox's namespaces, by the inode numbers of /proc/PID/ns/* (as `ls -i` or readlink
+// show them): what --json-status-fd reports, under these names.
+struct PayloadStartedFields {
+    static constexpr const char* kNames[] = {"user", "mnt", "pid", "uts", "ipc", "net", "cgroup"};
+    static constexpr std::size_t kCount = sizeof kNames / sizeof kNames[0];
+    std::uint64_t namespaces[kCount] = {};  // in kNames' order; 0 = not known
+};
 struct PayloadExitedFields {
     bool signaled = false;
     int value = 0;  // exit code, or signal number
@@ -60,10 +68,12 @@ struct PayloadExitedFields {
 Message to_message(const SetupFailedFields& fields);
 Message to_message(const ExecFailedFields& fields);
 Message to_message(const PayloadExitedFields& fields);
+Message to_message(const PayloadStartedFields& fields);
 // The fields of a message of that type (one whose shape was not checked reads as empty texts).
 SetupFailedFields setup_failed_fields(const Message& message);
 ExecFailedFields exec_failed_fields(const Message& message);
 PayloadExitedFields payload_exited_fields(const Message& message);
+PayloadStartedFields payload_started_fields(const Message& message);
 
 // What is wrong with a message of its type carrying `fds` descriptors (texts, fds, values);
 // nullopt when it has its type's shape.

@@ -40,6 +40,7 @@
 #include "seccomp/compile.hpp"
 #include "seccomp/monitor.hpp"
 #include "seccomp/violations.hpp"
+#include "state/json_status.hpp"
 #include "state/registry.hpp"
 #include "supervisor/supervisor.hpp"
 #include "sys/child_process.hpp"
@@ -108,10 +109,42 @@ SetupError clone_error(int err, int flags, const SandboxCgroup* cgroup) {
     return SetupError(Stage::UserNamespace, what, diagnosis.detail + "; " + diagnosis.fix);
 }
 
+// --json-status-fd: the caller's descriptor (not ours to close). The exit line is written once,
+// also when set-up fails (Supervisor::run; any other exception leaves 125 here).
+class StatusReport {
+public:
+    explicit StatusReport(int fd) : fd_(fd) {}
+    ~StatusReport() {
+        if (fd_ >= 0 && !ended_) exited(kExitSetupFailed);
+    }
+    StatusReport(const StatusReport&) = delete;
+    StatusReport& operator=(const StatusReport&) = delete;
+
+    void started(pid_t init, const PayloadStartedFields& namespaces) { put(json_status_started(init, namespaces)); }
+    void exited(int exit_code) {
+        put(json_status_exited(exit_code));
+        ended_ = true;
+    }
+
+private:
+    // Best effort: a reader that went away (EPIPE, SIGPIPE is ignored) costs the sandbox nothing.
+    void put(const std::string& line) noexcept {
+        if (fd_ < 0) return;
+        for (std::size_t done = 0; done < line.size();) {
+            ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return;
+            done += static_cast<std::size_t>(n);
+        }
+    }
+    int fd_;
+    bool ended_ = false;
+};
+
 class Supervisor {
 public:
     Supervisor(const Plan& plan, const RunOptions& options) : plan_(plan), options_(options) {}
-    int run();
+    int run();  // run_stages, with the exit line of --json-status-fd however it ends
 
 private:
     void log(const std::string& text) const {
@@ -119,6 +152,7 @@ private:
         long long us = now_us() - start_us_;
         std::cerr << "sandbox: [" << us / 1000 << "." << (us / 100) % 10 << " ms] " << text << "\n";
     }
+    int run_stages();
     void check_limit_policy() const;
     void register_and_make_cgroup();
     void report_outcome(int exit_code) const;
@@ -145,6 +179,7 @@ private:
 
     const Plan& plan_;
     RunOptions options_;
+    StatusReport status_{options_.json_status_fd};
     SeccompProgram seccomp_;  // compiled before the clone; the children inherit it
     long long start_us_ = now_us();
     long long deadline_ms_ = now_ms() + kSetupDeadlineMs;
@@ -331,6 +366,7 @@ void Supervisor::handle_message() {
         log("user-mode network (libslirp) started; told init to go on");
     } else if (message.type == MessageType::PayloadStarted) {
         log("sandbox ready; starting the payload");
+        status_.started(init_.pid(), payload_started_fields(message));
         if (UniqueFd master = received->take_fd()) start_relay(std::move(master));
         if (plan_.timeout_ms) timeout_at_ms_ = now_ms() + static_cast<long long>(plan_.timeout_ms);
     } else if (message.type == MessageType::SeccompListener) {
@@ -521,6 +557,17 @@ void Supervisor::report_seccomp() const {
 }
 
 int Supervisor::run() {
+    try {
+        int exit_code = run_stages();
+        status_.exited(exit_code);
+        return exit_code;
+    } catch (const SetupError& error) {
+        status_.exited(error.exit_code());  // 125, or 126/127 for a payload that could not run
+        throw;
+    }
+}
+
+int Supervisor::run_stages() {
     sigset_t set = forwarded_signal_set(true);
     sigset_t old = block_signals(set);
     signals_ = make_signalfd(set);

@@ -7,6 +7,7 @@ namespace sb {
 struct RunOptions {
     bool verbose = false;
     std::string violations;  // --violations FILE ("" = none)
+    int json_status_fd = -1;  // --json-status-fd FD: the caller's, open for writing (-1 = none)
 };
 
 // Reads what the plan depends on: ids, user name, subordinate ranges, helpers, environment.

@@ -89,3 +89,48 @@ t_large_output() {
   size=$(cat "$T/size")
   expect_eq "bytes read from the payload's stdout" 4000000 "$size"
 }
+
+# --json-status-fd (issue 10, as bubblewrap's): a JSON line when the command starts, naming the
+# sandbox's pid 1 and the namespaces the payload is in, and one with the exit code at the end;
+# also when the command cannot run or the set-up fails. A programs' interface: checked by parsing.
+json_status() { # json_status KEY [LINE]: the value of KEY in LINE (1 = the first) of $T/status
+  python3 -c 'import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print(lines[int(sys.argv[3]) - 1].get(sys.argv[2], ""))' "$T/status" "$1" "${2:-1}"
+}
+
+t_json_status_fd() {
+  command -v python3 >/dev/null || skip "python3 is needed to parse the JSON"
+  local p ns inside
+  p=$(mkprofile p default)
+  sb run --json-status-fd 3 "$p" -- /bin/sh -c '/probe info; exit 3' 3>"$T/status"
+  expect_rc 3
+  [ "$(wc -l <"$T/status")" -eq 2 ] || fail "expected two JSON lines" "$(cat "$T/status")"
+  [[ $(json_status child-pid) =~ ^[0-9]+$ ]] && [ "$(json_status child-pid)" -gt 1 ] ||
+    fail "no child-pid" "$(cat "$T/status")"
+  for ns in user mnt pid uts ipc net cgroup; do
+    inside=$(ns_ino "$(val "ns.$ns")")
+    [ "$(json_status "$ns-namespace")" = "$inside" ] ||
+      fail "$ns-namespace: the status says $(json_status "$ns-namespace"), the payload is in $inside" "$(cat "$T/status")"
+  done
+  [ "$(json_status exit-code 2)" = 3 ] || fail "exit-code: expected 3" "$(cat "$T/status")"
+  # A command that cannot run: its exit code (127) ends the report too.
+  sb run --json-status-fd 3 "$p" -- /nonexistent 3>"$T/status"
+  expect_rc 127
+  [ "$(json_status exit-code 2)" = 127 ] || fail "exit-code: expected 127" "$(cat "$T/status")"
+  # Set-up failed before the payload (the kernel refuses the network namespace): only the exit
+  # line, 125. A profile the plan refuses writes nothing: nothing was started.
+  RC=0
+  "$PROBE" no-netns errno "$SANDBOX" run --json-status-fd 3 "$p" </dev/null >"$T/out" 2>"$T/err" 3>"$T/status" || RC=$?
+  [ "$(val no_netns "$T/out" 2>/dev/null)" != unsupported ] || skip "the probe has no such filter for this architecture"
+  expect_rc 125 "a set-up that failed"
+  [ "$(wc -l <"$T/status")" -eq 1 ] && [ "$(json_status exit-code)" = 125 ] ||
+    fail "expected only the exit line, 125" "$(cat "$T/status")"
+  # Descriptors that cannot take it are refused before anything starts.
+  sb run --json-status-fd 9 "$p"
+  expect_rc 125
+  grep -q 'json-status-fd 9: not an open file descriptor' "$T/err" || fail "a closed FD was not refused" "$(cat "$T/err")"
+  sb run --json-status-fd 3 "$p" 3</dev/null
+  expect_rc 125
+  grep -q 'json-status-fd 3: open for reading only' "$T/err" || fail "a read-only FD was not refused" "$(cat "$T/err")"
+}

@@ -550,7 +550,7 @@ TEST_CASE("channel: a message with an attached pipe end", "[ipc][channel]") {
 TEST_CASE("channel: messages without fds, in order, both directions", "[ipc][channel]") {
     auto [left, right] = sb::seqpacket_pair();
     sb::send_message(left.get(), Message{MessageType::MapsWritten, 0, 0, {}});
-    sb::send_message(right.get(), Message{MessageType::PayloadStarted, 0, 0, {}});
+    sb::send_message(right.get(), sb::to_message(sb::PayloadStartedFields{}));
     sb::send_message(left.get(), setup_failed("mount", "m", EIO, "h"));
     sb::send_message_noexcept(left.get(), Message{MessageType::PayloadExited, 1, 9, {}});
 
@@ -581,7 +581,7 @@ TEST_CASE("channel: the largest message passes whole", "[ipc][channel]") {
 
 TEST_CASE("channel: receive returns nullopt after the peer closes", "[ipc][channel]") {
     auto [left, right] = sb::seqpacket_pair();
-    sb::send_message(left.get(), Message{MessageType::PayloadStarted, 0, 0, {}});
+    sb::send_message(left.get(), sb::to_message(sb::PayloadStartedFields{}));
     left.reset();
     auto first = sb::receive_message(right.get());
     REQUIRE(first);
@@ -702,9 +702,15 @@ TEST_CASE("messages: each type's shape (texts, fds, values)", "[ipc][typed]") {
     CHECK(sb::shape_problem(msg(MessageType::NetworkNamespace), 0) == std::string("0 fds (expects 1)"));
     CHECK(sb::shape_problem(msg(MessageType::NetworkNamespace), 2) == std::string("2 fds (expects 1)"));
     CHECK(sb::shape_problem(Message{static_cast<MessageType>(2), 0, 0, {}}, 1) == std::string("an unknown type"));
-    CHECK_FALSE(sb::shape_problem(msg(MessageType::PayloadStarted), 0));
-    CHECK_FALSE(sb::shape_problem(msg(MessageType::PayloadStarted), 1));
-    CHECK(sb::shape_problem(msg(MessageType::PayloadStarted), 2) == std::string("2 fds (expects 0 or 1)"));
+    Message started = sb::to_message(sb::PayloadStartedFields{});
+    CHECK_FALSE(sb::shape_problem(started, 0));
+    CHECK_FALSE(sb::shape_problem(started, 1));
+    CHECK(sb::shape_problem(started, 2) == std::string("2 fds (expects 0 or 1)"));
+    CHECK(sb::shape_problem(msg(MessageType::PayloadStarted), 0) == std::string("0 texts (expects 7)"));
+    started.text[5] = "40265x";
+    CHECK(sb::shape_problem(started, 0) == std::string("a namespace id \"40265x\""));
+    started.text[5] = "18446744073709551616";  // one past the largest 64-bit number
+    CHECK(sb::shape_problem(started, 0));
     CHECK(sb::shape_problem(msg(MessageType::SeccompListener), 0));
     CHECK(sb::shape_problem(msg(MessageType::MapsWritten), 1));
     CHECK(sb::shape_problem(msg(MessageType::ExecFailed), 0) == std::string("0 texts (expects 1)"));
@@ -719,11 +725,11 @@ TEST_CASE("channel: several fds travel with one message, in order", "[ipc][chann
     auto [left, right] = sb::seqpacket_pair();
     Pipe first, second;
     // PayloadStarted takes at most one: over the limit is refused on receipt, and both fds close.
-    sb::send_message(left.get(), Message{MessageType::PayloadStarted, 0, 0, {}}, {first.read, -1, second.read});
+    sb::send_message(left.get(), sb::to_message(sb::PayloadStartedFields{}), {first.read, -1, second.read});
     CHECK_THROWS_MATCHES(sb::receive_message(right.get()), sb::SetupError,
                          Catch::Matchers::Message("protocol: payload-started with 2 fds (expects 0 or 1)"));
     // An absent optional fd (-1) is skipped.
-    sb::send_message(left.get(), Message{MessageType::PayloadStarted, 0, 0, {}}, {-1});
+    sb::send_message(left.get(), sb::to_message(sb::PayloadStartedFields{}), {-1});
     auto none = sb::receive_message(right.get());
     REQUIRE(none);
     CHECK(none->fds.empty());
@@ -774,4 +780,19 @@ TEST_CASE("init: the maps written, with nothing before, go on", "[ipc][init]") {
     auto [supervisor, init] = sb::seqpacket_pair();
     sb::send_message(supervisor.get(), Message{MessageType::MapsWritten, 0, 0, {}});
     CHECK_NOTHROW(sb::wait_for_maps(init.get()));
+}
+
+TEST_CASE("messages: payload-started carries the namespaces' inode numbers", "[ipc][typed]") {
+    sb::PayloadStartedFields ids;
+    for (std::size_t i = 0; i < sb::PayloadStartedFields::kCount; ++i) ids.namespaces[i] = 4026531835u + i;
+    ids.namespaces[6] = 0;  // not known
+    Message message = sb::to_message(ids);
+    CHECK(message.type == MessageType::PayloadStarted);
+    CHECK(message.text[0] == "4026531835");
+    auto bytes = sb::encode(message);
+    auto decoded = sb::decode(bytes.data(), bytes.size());
+    REQUIRE(decoded);
+    sb::PayloadStartedFields back = sb::payload_started_fields(*decoded);
+    for (std::size_t i = 0; i < sb::PayloadStartedFields::kCount; ++i) CHECK(back.namespaces[i] == ids.namespaces[i]);
+    CHECK(std::string(sb::PayloadStartedFields::kNames[5]) == "net");
 }
