@@ -27,16 +27,14 @@ void print_plan_warnings(const Plan& plan) {
     for (const auto& warning : plan.warnings) std::cerr << "sandbox: warning: " << warning << "\n";
 }
 
-// --json-status-fd: an open descriptor we may write to. Made close-on-exec, so that nothing we
-// start (the id-map helpers) inherits it; the sandbox's processes close it anyway.
+// --json-status-fd: an open descriptor we may write to. Above 2 it is close-on-exec already
+// (mark_fds_cloexec), so nothing we start inherits it; 0, 1 or 2 (bwrap's users pass 1) stay
+// the command's standard streams as well.
 void check_status_fd(int fd) {
     int flags = ::fcntl(fd, F_GETFL);
     std::string option = "--json-status-fd " + std::to_string(fd);
     if (flags < 0) throw UsageError(option + ": not an open file descriptor (" + std::strerror(errno) + ")");
     if ((flags & O_ACCMODE) == O_RDONLY) throw UsageError(option + ": open for reading only");
-    int fd_flags = ::fcntl(fd, F_GETFD);
-    if (fd_flags < 0 || ::fcntl(fd, F_SETFD, fd_flags | FD_CLOEXEC) < 0)
-        throw UsageError(option + ": " + std::strerror(errno));
 }
 
 std::string executable_dir() {

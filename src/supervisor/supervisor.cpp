@@ -127,9 +127,20 @@ public:
     }
 
 private:
-    // Best effort: a reader that went away (EPIPE, SIGPIPE is ignored) costs the sandbox nothing.
+    // Best effort: a reader that went away (EPIPE; SIGPIPE is ignored) costs the sandbox nothing,
+    // and one that takes nothing stalls the supervisor (signals, --timeout, the network) for at
+    // most a second per line, which is then dropped. A line is far below PIPE_BUF, so once the
+    // descriptor polls writable it goes whole.
     void put(const std::string& line) noexcept {
         if (fd_ < 0) return;
+        pollfd writable{fd_, POLLOUT, 0};
+        int ready;
+        while ((ready = ::poll(&writable, 1, kWriteWaitMs)) < 0 && errno == EINTR) {
+        }
+        if (ready <= 0 || !(writable.revents & POLLOUT)) {
+            std::cerr << "sandbox: warning: --json-status-fd " << fd_ << ": nothing reads it; a status line was dropped\n";
+            return;
+        }
         for (std::size_t done = 0; done < line.size();) {
             ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
             if (n < 0 && errno == EINTR) continue;
@@ -137,6 +148,7 @@ private:
             done += static_cast<std::size_t>(n);
         }
     }
+    static constexpr int kWriteWaitMs = 1000;
     int fd_;
     bool ended_ = false;
 };
@@ -562,16 +574,19 @@ int Supervisor::run() {
         status_.exited(exit_code);
         return exit_code;
     } catch (const SetupError& error) {
+        // Only once nothing of the sandbox runs: a reader may take the line to mean so.
+        init_.kill_and_reap();
+        network_maker_.kill_and_reap();
         status_.exited(error.exit_code());  // 125, or 126/127 for a payload that could not run
         throw;
     }
 }
 
 int Supervisor::run_stages() {
+    ::signal(SIGPIPE, SIG_IGN);  // first: even a failure at once writes to --json-status-fd
     sigset_t set = forwarded_signal_set(true);
     sigset_t old = block_signals(set);
     signals_ = make_signalfd(set);
-    ::signal(SIGPIPE, SIG_IGN);
     check_limit_policy();
     open_violations_log();
     seccomp_ = seccomp_program_for(plan_.process.seccomp);

@@ -114,6 +114,19 @@ t_json_status_fd() {
       fail "$ns-namespace: the status says $(json_status "$ns-namespace"), the payload is in $inside" "$(cat "$T/status")"
   done
   [ "$(json_status exit-code 2)" = 3 ] || fail "exit-code: expected 3" "$(cat "$T/status")"
+  # child-pid is the sandbox's pid 1 as the host numbers it: seen while it runs.
+  start_bg "$SANDBOX" run --json-status-fd 3 "$p" -- /probe sleep 3 </dev/null >/dev/null 2>&1 3>"$T/status"
+  wait_for_line "$T/status" '"child-pid"' 10 || fail "no start line while the sandbox runs"
+  local child
+  child=$(json_status child-pid)
+  grep -Eq '^NSpid:[[:space:]]+'"$child"'[[:space:]]+1$' "/proc/$child/status" ||
+    fail "child-pid $child is not the sandbox's pid 1" "$(grep NSpid "/proc/$child/status" 2>&1)"
+  wait_exit "$BG" 15
+  # On standard output (as bwrap's users often ask): the command's own output still goes there.
+  sb run --json-status-fd 1 "$p" -- /bin/sh -c 'echo from-the-command'
+  expect_rc 0
+  grep -qx from-the-command "$T/out" || fail "the command's output was lost" "$(cat "$T/out" "$T/err")"
+  grep -q '^{"exit-code":0}$' "$T/out" || fail "no exit line on standard output" "$(cat "$T/out")"
   # A command that cannot run: its exit code (127) ends the report too.
   sb run --json-status-fd 3 "$p" -- /nonexistent 3>"$T/status"
   expect_rc 127
@@ -126,6 +139,20 @@ t_json_status_fd() {
   expect_rc 125 "a set-up that failed"
   [ "$(wc -l <"$T/status")" -eq 1 ] && [ "$(json_status exit-code)" = 125 ] ||
     fail "expected only the exit line, 125" "$(cat "$T/status")"
+  # A reader that takes nothing (a full pipe) holds the supervisor up for a second per line at
+  # most, not for ever: the line is dropped, with a warning (regression).
+  local sink
+  mkfifo "$T/full"
+  start_bg sh -c 'exec sleep 60 <"$1"' _ "$T/full"  # opened in the child: the open waits for a writer
+  sink=$BG
+  exec 4>"$T/full"
+  dd if=/dev/zero bs=65536 count=1 status=none >&4 || fail "could not fill the pipe"
+  sb run --json-status-fd 4 "$p" -- /probe exit 0
+  exec 4>&-
+  kill "$sink" 2>/dev/null
+  expect_rc 0 "a run whose status reader takes nothing"
+  grep -q 'json-status-fd 4: nothing reads it; a status line was dropped' "$T/err" ||
+    fail "no warning about the stalled reader" "$(cat "$T/err")"
   # Descriptors that cannot take it are refused before anything starts.
   sb run --json-status-fd 9 "$p"
   expect_rc 125
