@@ -200,17 +200,21 @@ void load_filter(const SandboxChild& child) {
         ::prctl(PR_SET_DUMPABLE, 0);
         // The signal mask inherited from the supervisor already blocks these.
         UniqueFd signals = in_stage(Stage::Init, [] { return make_signalfd(forwarded_signal_set(true)); });
+        // Read only when asked for: seven stats at every start otherwise.
+        PayloadStartedFields namespace_ids = child.report_namespaces ? own_namespace_ids() : PayloadStartedFields{};
+        auto join_network = [&] {
+            std::uint64_t net = join_network_namespace_from_maker(child.sync);
+            if (child.report_namespaces) namespace_ids.namespaces[kNetIndex] = net;
+        };
         // Before the filesystem: the interface needs the host's /dev/net/tun and /proc/sys.
-        PayloadStartedFields namespace_ids = own_namespace_ids();
         if (child.slirp) {
-            namespace_ids.namespaces[kNetIndex] = join_network_namespace_from_maker(child.sync);
+            join_network();
             UniqueFd frames = setup_guest_interface(*child.slirp);
             send_message(child.sync, Message{MessageType::NetworkReady, 0, 0, {}}, {frames.get()});
         }
         setup_filesystem(child.mounts, child.process.uid, child.process.gid, child.state_dir);
         // Without slirp, N made the network namespace meanwhile: nothing before needed it.
-        if (child.namespaces.net && !child.slirp)
-            namespace_ids.namespaces[kNetIndex] = join_network_namespace_from_maker(child.sync);
+        if (child.namespaces.net && !child.slirp) join_network();
         setup_hostname(child.namespaces);
         Terminal terminal;
         if (child.process.terminal_fds) terminal = in_stage(Stage::Terminal, open_terminal);

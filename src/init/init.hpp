@@ -28,6 +28,7 @@ struct SandboxChild {
     const LandlockPlan& landlock;
     const SeccompProgram& seccomp;  // process.seccomp, compiled by the supervisor before the clone
     int sync;                       // our end of the sync socket (CLOEXEC)
+    bool report_namespaces;         // --json-status-fd: send the namespaces' ids in payload-started
 };
 
 // In I: a child's report of its failure (a SetupFailed message), to pass on as ours.

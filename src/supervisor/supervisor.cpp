@@ -300,7 +300,7 @@ void Supervisor::start_children() {
         signals_.reset();
         run_init(SandboxChild{plan_.namespaces, plan_.mounts, plan_.state_dir,
                               plan_.network == NetworkMode::Slirp ? &plan_.slirp : nullptr, plan_.process,
-                              plan_.landlock, seccomp_, theirs.get()});
+                              plan_.landlock, seccomp_, theirs.get(), options_.json_status_fd >= 0});
     }
     init_ = ChildProcess(pid, std::move(pidfd));
     sync_ = std::move(mine);

@@ -836,26 +836,15 @@ static int cmd_native_only(char **argv)
 static int cmd_no_netns(const char *how, char **argv)
 {
 #if defined(__x86_64__)
-    if (!strcmp(how, "setns")) {
-        struct sock_filter join[] = {
-            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 4),
-            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setns, 0, 2),
-            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
-            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, CLONE_NEWUSER, 1, 0),
-            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-        };
-        return exec_under_filter(join, sizeof join / sizeof join[0], "no_netns", argv);
-    }
+    /* setns(fd, CLONE_NEWUSER) exactly, or unshare() with CLONE_NEWNET among its flags. */
+    int join = !strcmp(how, "setns");
     struct sock_filter code[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 4),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_unshare, 0, 2),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NEWNET, 1, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, join ? __NR_setns : __NR_unshare, 0, 2),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, join ? offsetof(struct seccomp_data, args[1]) : offsetof(struct seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | (join ? BPF_JEQ : BPF_JSET) | BPF_K, join ? CLONE_NEWUSER : CLONE_NEWNET, 1, 0),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_STMT(BPF_RET | BPF_K, strcmp(how, "kill") ? SECCOMP_RET_ERRNO | EPERM : SECCOMP_RET_KILL_PROCESS),
     };
