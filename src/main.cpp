@@ -8,6 +8,7 @@
 
 #include "cli/cli.hpp"
 #include "exitcode.hpp"
+#include "manage/control_client.hpp"
 #include "manage/manage.hpp"
 #include "plan/plan.hpp"
 #include "profile/profile.hpp"
@@ -78,7 +79,16 @@ int run(int argc, char** argv) {
     if (!line) return 0;
     HostFacts facts = prepare_host_facts();
     switch (line->command) {
-        case Command::Ps: return list_sandboxes(facts, line->json);
+        case Command::Ps: return list_sandboxes(facts, line->json, line->all);
+        case Command::Kill: return kill_sandbox(facts, line->target, line->signal);
+        case Command::Stop: return stop_sandbox(facts, line->target, line->stop_seconds);
+        case Command::Wait: return wait_sandbox(facts, line->target);
+        case Command::Exec:
+        case Command::Enter:
+            return exec_in_sandbox(facts, line->target,
+                                   ExecOptions{line->exec_command, line->exec_env, line->exec_cwd, line->exec_tty});
+        case Command::Rm: return remove_sandboxes(facts, line->targets);
+        case Command::Logs: return show_logs(facts, line->target, line->follow, line->tail);
         case Command::Pause: return freeze_sandbox(facts, line->target, true);
         case Command::Resume: return freeze_sandbox(facts, line->target, false);
         case Command::Stats: return show_stats(facts, line->target, line->json);
@@ -110,7 +120,8 @@ int run(int argc, char** argv) {
     }
     print_plan_warnings(plan);
     if (line->json_status_fd != -1) check_status_fd(line->json_status_fd);
-    return run_sandbox(plan, RunOptions{line->verbose, line->violations, line->json_status_fd});
+    RunOptions options{line->verbose, line->violations, line->json_status_fd, -1};
+    return plan.detach ? run_sandbox_detached(plan, options) : run_sandbox(plan, options);
 }
 
 }  // namespace

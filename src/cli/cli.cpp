@@ -66,6 +66,11 @@ void add_run_options(CLI::App& app, CommandLine& line, std::string& user_mode) {
                    "Write a JSON line to descriptor FD when the command starts (pid 1's pid, namespace ids) and "
                    "when it ends (exit code), as bwrap does")
         ->type_name("FD");
+    app.add_flag("-d,--detach", line.overrides.detach,
+                 "Run in the background: print the name once the command started; output goes to the "
+                 "sandbox's log (sandbox logs), which stays with its exit code until `sandbox rm`");
+    app.add_flag("--rm", line.overrides.remove,
+                 "With --detach: remove the record and log when the command ends (always so in the foreground)");
     app.add_flag("--learn", line.learn,
                  "Let refused system calls through and print the [seccomp] allow lines that permit them");
 }
@@ -73,9 +78,30 @@ void add_run_options(CLI::App& app, CommandLine& line, std::string& user_mode) {
 // Splits argv at the first "--": what follows is the payload's argv, which CLI11 never sees, so
 // an optional PROFILE (shell) cannot swallow the command's first word. Returns our own
 // arguments in the reverse order CLI11's parse(vector) expects.
+// `exec NAME CMD...` needs no "--": the command starts at the first word after NAME, so its own
+// options (`ls -l`) are never ours. Options of exec that take a value skip it.
+int exec_command_start(int argc, char** argv) {
+    int i = 1;
+    while (i < argc && argv[i][0] == '-') ++i;  // global options (--verbose)
+    if (i >= argc || std::string(argv[i]) != "exec") return argc;
+    bool named = false;
+    for (++i; i < argc; ++i) {
+        std::string word = argv[i];
+        if (word == "--") return argc;
+        if (named) return i;
+        if (word == "-e" || word == "--env" || word == "-w" || word == "--workdir") {
+            ++i;
+            continue;
+        }
+        if (word[0] != '-') named = true;
+    }
+    return argc;
+}
+
 std::vector<std::string> split_at_double_dash(int argc, char** argv, std::vector<std::string>& command) {
-    int end = argc;
-    for (int i = 1; i < argc; ++i)
+    int end = exec_command_start(argc, argv);
+    if (end < argc) command.assign(argv + end, argv + argc);
+    for (int i = 1; i < end; ++i)
         if (std::string(argv[i]) == "--") {
             end = i;
             command.assign(argv + i + 1, argv + argc);
@@ -88,7 +114,29 @@ std::vector<std::string> split_at_double_dash(int argc, char** argv, std::vector
 
 // The subcommands. Adding one is a row here, its case in main.cpp's dispatch, and its section of
 // sandbox(1) and the completions (tests/check-docs.sh holds those to --help).
-enum class Operand { None, Profile, OptionalProfile, Name };
+enum class Operand { None, Profile, OptionalProfile, Name, Names, NameAndCommand };
+
+void add_ps_options(CLI::App& app, CommandLine& line) {
+    app.add_flag("-a,--all", line.all, "Also list exited sandboxes (kept until `sandbox rm`)");
+}
+void add_kill_options(CLI::App& app, CommandLine& line) {
+    app.add_option("-s,--signal", line.signal, "The signal (TERM, INT, HUP, QUIT, USR1, USR2, WINCH or KILL); default KILL")
+        ->type_name("SIGNAL");
+}
+void add_stop_options(CLI::App& app, CommandLine& line) {
+    app.add_option("-t,--time", line.stop_seconds, "Seconds between TERM and KILL; default 10")->type_name("SECONDS");
+}
+void add_logs_options(CLI::App& app, CommandLine& line) {
+    app.add_flag("-f,--follow", line.follow, "Keep printing output as it comes, until the sandbox ends");
+    app.add_option("--tail", line.tail, "Only the last N lines")->type_name("N")->check(CLI::NonNegativeNumber);
+}
+void add_exec_options(CLI::App& app, CommandLine& line) {
+    app.add_option("-e,--env", line.exec_env, "Set NAME=VALUE for the command (repeatable)")
+        ->type_name("NAME=VALUE")
+        ->allow_extra_args(false);
+    app.add_option("-w,--workdir", line.exec_cwd, "Working directory inside the sandbox (absolute)")->type_name("DIR");
+    app.add_flag("-t,--tty", line.exec_tty, "A pty even when no standard stream is a terminal");
+}
 
 struct SubcommandSpec {
     const char* name;
@@ -100,6 +148,7 @@ struct SubcommandSpec {
     const char* verbose_help = nullptr;
     const char* footer = nullptr;
     const char* default_profile = nullptr;  // OptionalProfile: the profile when none is named
+    void (*options)(CLI::App&, CommandLine&) = nullptr;  // the command's own options
 };
 
 const char* const kAfterDashes = "Anything after -- is the command and its arguments (default: the profile's command).";
@@ -111,11 +160,25 @@ const SubcommandSpec kSubcommands[] = {
      nullptr, nullptr, kAfterDashes, "shell"},
     {"check", Command::Check, "Validate PROFILE and print the effective profile", Operand::Profile, false, nullptr,
      "Also print the plan", "Exit status: 0 when the profile is valid, 125 otherwise (with FILE:LINE:COL: message)."},
-    {"ps", Command::Ps, "List this user's running sandboxes", Operand::None, false, "Print a JSON array"},
+    {"ps", Command::Ps, "List this user's running sandboxes (--all: and the exited ones)", Operand::None, false,
+     "Print a JSON array", nullptr, nullptr, nullptr, add_ps_options},
     {"pause", Command::Pause, "Freeze every process of sandbox NAME (cgroup.freeze)", Operand::Name},
     {"resume", Command::Resume, "Thaw sandbox NAME", Operand::Name},
     {"stats", Command::Stats, "Print cpu time, memory, pids, io and OOM kills of sandbox NAME", Operand::Name, false,
      "Print a JSON object"},
+    {"exec", Command::Exec, "Run a command in the running sandbox NAME", Operand::NameAndCommand, false, nullptr,
+     nullptr, "The command follows NAME (after -- when it has options of its own); exit status: the command's.",
+     nullptr, add_exec_options},
+    {"enter", Command::Enter, "Run the sandbox's shell in the running sandbox NAME", Operand::Name, false, nullptr,
+     nullptr, nullptr, nullptr, add_exec_options},
+    {"stop", Command::Stop, "Stop sandbox NAME: TERM to its command, KILL after the grace period", Operand::Name, false,
+     nullptr, nullptr, nullptr, nullptr, add_stop_options},
+    {"kill", Command::Kill, "Send a signal to the command of sandbox NAME", Operand::Name, false, nullptr, nullptr,
+     nullptr, nullptr, add_kill_options},
+    {"wait", Command::Wait, "Wait until sandbox NAME exits; print and return its exit code", Operand::Name},
+    {"logs", Command::Logs, "Print the output of detached sandbox NAME", Operand::Name, false, nullptr, nullptr, nullptr,
+     nullptr, add_logs_options},
+    {"rm", Command::Rm, "Remove exited sandboxes: their records and logs", Operand::Names},
     {"doctor", Command::Doctor, "Print what this host can isolate and enforce, and why not"},
 };
 
@@ -128,11 +191,19 @@ CLI::App* add_subcommand(CLI::App& app, const SubcommandSpec& spec, CommandLine&
     if (spec.run_options && chosen == spec.name) add_run_options(*sub, line, user_mode);
     if (spec.verbose_help) sub->add_flag("-v,--verbose", line.verbose, spec.verbose_help);
     if (spec.json_help) sub->add_flag("--json", line.json, spec.json_help);
+    if (spec.options) spec.options(*sub, line);
     switch (spec.operand) {
         case Operand::Profile: sub->add_option("profile", line.profile, "Profile name or path")->required(); break;
         case Operand::OptionalProfile: sub->add_option("profile", line.profile, "Profile name or path"); break;
         case Operand::Name:
             sub->add_option("name", line.target, "The sandbox's name (see `sandbox ps`)")->required();
+            break;
+        case Operand::Names:
+            sub->add_option("names", line.targets, "The sandboxes' names (see `sandbox ps --all`)")->required();
+            break;
+        case Operand::NameAndCommand:
+            sub->add_option("name", line.target, "The sandbox's name (see `sandbox ps`)")->required();
+            // The command (everything after NAME) is split off before CLI11 parses (exec_command_start).
             break;
         case Operand::None: break;
     }
@@ -170,6 +241,11 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv) {
         if (!sub->parsed()) continue;
         line.command = spec->command;
         if (spec->default_profile && line.profile.empty()) line.profile = spec->default_profile;
+        if (spec->operand == Operand::NameAndCommand) {
+            line.exec_command = line.overrides.command;
+            if (line.exec_command.empty())
+                throw UsageError("exec: no command\nhint: sandbox exec NAME -- COMMAND [ARG...], or `sandbox enter NAME` for a shell");
+        }
     }
     if (!user_mode.empty()) line.overrides.user_mode = parse_user_mode(user_mode);
     if (!line.network_mode.empty()) line.overrides.network = parse_network_mode(line.network_mode);

@@ -73,8 +73,8 @@ PayloadStartedFields own_namespace_ids() {
 }
 
 // N sends the network namespace it made (or its failure, which we pass on as ours): we join it
-// and return its inode number. Nothing (S is gone) ends us quietly.
-std::uint64_t join_network_namespace_from_maker(int sync) {
+// and return it. Nothing (S is gone) ends us quietly.
+UniqueFd join_network_namespace_from_maker(int sync) {
     auto received = receive_message(sync);
     if (!received) ::_exit(kExitSetupFailed);
     if (received->message.type == MessageType::SetupFailed) throw reported_failure(received->message);
@@ -83,8 +83,7 @@ std::uint64_t join_network_namespace_from_maker(int sync) {
                                               to_string(received->message.type), hint(Cause::Bug));
     UniqueFd ns = received->take_fd();
     join_network_namespace(ns.get());
-    struct stat st;
-    return ::fstat(ns.get(), &st) == 0 ? st.st_ino : 0;
+    return ns;
 }
 
 // Mode slirp: the payload starts only once the supervisor runs the network and every port
@@ -95,16 +94,14 @@ void wait_for_network(int sync) {
     if (!go || go->message.type != MessageType::NetworkStarted) ::_exit(kExitSetupFailed);
 }
 
-struct Terminal {
-    UniqueFd master, peer;
-};
-
 // A pty of the sandbox's own: from its /dev/pts when the profile has a `dev` mount, else from
 // a private devpts instance that is never attached anywhere (the payload must never get the
 // caller's terminal itself: outside the caller's session it would escape job control and could
 // read what the user types into the outer shell).
-Terminal open_terminal() {
-    Terminal terminal;
+}  // namespace
+
+SandboxTerminal open_sandbox_terminal() {
+    SandboxTerminal terminal;
     UniqueFd dev = try_open_at(AT_FDCWD, "/dev", O_PATH | O_DIRECTORY);
     UniqueFd ptmx = dev ? try_open_at(dev.get(), "pts/ptmx", O_PATH) : UniqueFd();
     if (ptmx) {
@@ -121,6 +118,7 @@ Terminal open_terminal() {
     return terminal;
 }
 
+namespace {
 
 // Reaps every exited child; returns true when `payload` was among them (status stored).
 bool reap_children(pid_t payload, int& payload_status) {
@@ -203,8 +201,11 @@ void load_filter(const SandboxChild& child) {
         // Read only when asked for: seven stats at every start otherwise.
         PayloadStartedFields namespace_ids = child.report_namespaces ? own_namespace_ids() : PayloadStartedFields{};
         auto join_network = [&] {
-            std::uint64_t net = join_network_namespace_from_maker(child.sync);
-            if (child.report_namespaces) namespace_ids.namespaces[kNetIndex] = net;
+            UniqueFd net = join_network_namespace_from_maker(child.sync);
+            struct stat st;
+            if (child.report_namespaces && ::fstat(net.get(), &st) == 0) namespace_ids.namespaces[kNetIndex] = st.st_ino;
+            // For `sandbox exec`: S cannot open our /proc/PID/ns/net (we are not dumpable any more).
+            if (child.share_network) send_message(child.sync, Message{MessageType::SandboxNetwork, 0, 0, {}}, {net.get()});
         };
         // Before the filesystem: the interface needs the host's /dev/net/tun and /proc/sys.
         if (child.slirp) {
@@ -216,8 +217,8 @@ void load_filter(const SandboxChild& child) {
         // Without slirp, N made the network namespace meanwhile: nothing before needed it.
         if (child.namespaces.net && !child.slirp) join_network();
         setup_hostname(child.namespaces);
-        Terminal terminal;
-        if (child.process.terminal_fds) terminal = in_stage(Stage::Terminal, open_terminal);
+        SandboxTerminal terminal;
+        if (child.process.terminal_fds) terminal = in_stage(Stage::Terminal, open_sandbox_terminal);
         // Everything that can fail is set up before the payload's first instruction.
         if (child.slirp) in_stage(Stage::Network, [&] { wait_for_network(child.sync); });
         bool loaded_before_fork = filter_loaded_before_fork(child.process.seccomp);
@@ -233,6 +234,9 @@ void load_filter(const SandboxChild& child) {
         pid_t payload = ::vfork();
         if (payload == 0) run_payload(child, terminal.peer.get());
         in_stage(Stage::Payload, [&] { check(payload, "fork", "payload"); });
+        // We were suspended until the payload exec'd or failed (and said so first): `run
+        // --detach` returns once this arrives.
+        send_message(child.sync, Message{MessageType::PayloadExecuted, 0, 0, {}});
         terminal.peer.reset();
         // Setup is over: pid 1 keeps only CAP_KILL (to signal a payload running as another id).
         apply_capability_bounds({CAP_KILL});

@@ -14,6 +14,7 @@
 #include "plan/process_spec.hpp"
 #include "seccomp/compile.hpp"
 #include "sys/error.hpp"
+#include "sys/unique_fd.hpp"
 
 namespace sb {
 
@@ -29,7 +30,17 @@ struct SandboxChild {
     const SeccompProgram& seccomp;  // process.seccomp, compiled by the supervisor before the clone
     int sync;                       // our end of the sync socket (CLOEXEC)
     bool report_namespaces;         // --json-status-fd: send the namespaces' ids in payload-started
+    bool joins_running;             // `sandbox exec`: the process loads the filter itself (no pid 1 to inherit it from)
+    bool share_network = false;     // send S the network namespace joined (sandbox-network), for `sandbox exec`
 };
+
+// A pty of the sandbox's own (the caller's terminal never goes inside).
+struct SandboxTerminal {
+    UniqueFd master, peer;
+};
+// Opens it from the sandbox's /dev/pts when the profile has a `dev` mount, else from a private
+// devpts instance; in I, or in a process that joined the sandbox's namespaces.
+SandboxTerminal open_sandbox_terminal();
 
 // In I: a child's report of its failure (a SetupFailed message), to pass on as ours.
 SetupError reported_failure(const Message& message);

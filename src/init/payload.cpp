@@ -106,7 +106,7 @@ void run_payload(const SandboxChild& child, int terminal) {
         in_stage(Stage::Landlock, [&] { apply_landlock(child.landlock); });
         // Last: a profile's denials may refuse a call of the steps above. In log and learn modes
         // the supervisor gets the listener before our exec can make a refused call.
-        if (!filter_loaded_before_fork(process.seccomp)) in_stage(Stage::Seccomp, [&] { load_filter(child); });
+        if (child.joins_running || !filter_loaded_before_fork(process.seccomp)) in_stage(Stage::Seccomp, [&] { load_filter(child); });
     } catch (const std::exception& error) {
         fail_child(child.sync, error);
     }

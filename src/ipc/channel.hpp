@@ -2,6 +2,7 @@
 #pragma once
 #include <initializer_list>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "ipc/message.hpp"
@@ -18,6 +19,17 @@ struct Received {
     // The first attached fd (invalid when none), taken out of `fds`.
     UniqueFd take_fd();
 };
+
+// One packet of a SEQPACKET socket with the fds that came with it.
+struct Packet {
+    std::string bytes;
+    std::vector<UniqueFd> fds;  // received with MSG_CMSG_CLOEXEC
+};
+// Throws SysError (`what` names the socket). Negative entries of `fds` are skipped.
+void send_packet(int socket, const std::string& bytes, std::initializer_list<int> fds, const char* what);
+// Blocks (unless the socket is non-blocking: then nullopt with errno EAGAIN). nullopt on end of
+// stream; throws SysError, or SetupError for a packet longer than `max` or with too many fds.
+std::optional<Packet> receive_packet(int socket, std::size_t max, const char* what);
 
 // Throws SysError on failure. Negative entries of `fds` are skipped (an absent optional fd).
 void send_message(int socket, const Message& message, std::initializer_list<int> fds = {});

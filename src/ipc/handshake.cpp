@@ -83,6 +83,15 @@ MessageVerdict Handshake::receive(const Message& message) {
             if (state_ != HandshakeState::SettingUp && state_ != HandshakeState::Running) return reject(message);
             listener_known_ = true;
             return MessageVerdict{};
+        case MessageType::SandboxNetwork:
+            // Once, while I sets up (it joins the network namespace before announcing the payload).
+            if (state_ != HandshakeState::SettingUp || network_shared_) return reject(message);
+            network_shared_ = true;
+            return MessageVerdict{};
+        case MessageType::PayloadExecuted:
+            if (state_ != HandshakeState::Running || executed_) return reject(message);
+            executed_ = true;
+            return MessageVerdict{};
         case MessageType::PayloadExited: {
             if (state_ != HandshakeState::Running) return reject(message);
             PayloadExitedFields exited = payload_exited_fields(message);

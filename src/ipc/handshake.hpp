@@ -2,7 +2,7 @@
 // messages is checked in one place (and unit-tested) rather than spread over the code.
 //
 // Messages come from two processes over one socket: I, pid 1 (NetworkReady, SeccompListener,
-// PayloadStarted, SetupFailed, PayloadExited; a failure of N, which makes the network
+// PayloadStarted, PayloadExecuted, SandboxNetwork, SetupFailed, PayloadExited; a failure of N, which makes the network
 // namespace, comes through I) and W, the payload (SeccompListener when it loads the filter
 // itself, ExecFailed, SetupFailed). S knows I's pid from its own clone. Each process's
 // messages arrive in the order it sent them; W's come after I's PayloadStarted, as I sends it
@@ -59,6 +59,9 @@ public:
     void network_started();
     // Applies a message from the sandbox.
     MessageVerdict receive(const Message& message);
+    // The payload's exec succeeded (PayloadExecuted came while Running: an ExecFailed would
+    // have come first and ended in Failed).
+    bool executed() const { return executed_; }
     // The exit code this run ends with, once Finished or Failed.
     int exit_code() const { return exit_code_; }
     // For Failed: the SetupFailed or ExecFailed message.
@@ -72,7 +75,9 @@ private:
 
     HandshakeState state_ = HandshakeState::WaitingForMaps;
     NetworkState network_;
-    bool listener_known_ = false;  // SeccompListener arrived (from I or W: one of them loads the filter)
+    bool listener_known_ = false;
+    bool executed_ = false;
+    bool network_shared_ = false;  // SandboxNetwork came  // SeccompListener arrived (from I or W: one of them loads the filter)
     int exit_code_ = 125;
     Message failure_;
 };

@@ -130,6 +130,7 @@ constexpr Shape kShapes[] = {
     {MessageType::ExecFailed, 1, 0, 0},     {MessageType::PayloadExited, 0, 0, 0},
     {MessageType::NetworkReady, 0, 1, 1},   {MessageType::NetworkStarted, 0, 0, 0},
     {MessageType::SeccompListener, 0, 1, 1}, {MessageType::NetworkNamespace, 0, 1, 1},
+    {MessageType::PayloadExecuted, 0, 0, 0}, {MessageType::SandboxNetwork, 0, 1, 1},
 };
 
 // The values the integers may take, for the types whose integers mean something.
@@ -187,6 +188,8 @@ const char* to_string(MessageType type) {
         case MessageType::NetworkStarted: return "network-started";
         case MessageType::SeccompListener: return "seccomp-listener";
         case MessageType::NetworkNamespace: return "network-namespace";
+        case MessageType::PayloadExecuted: return "payload-executed";
+        case MessageType::SandboxNetwork: return "sandbox-network";
     }
     return "unknown";
 }

@@ -26,6 +26,8 @@ enum class MessageType : std::uint8_t {
     NetworkStarted = 8, // S -> I: libslirp runs and every port forward listens: start the payload
     SeccompListener = 9,  // I (or W) -> S: the filter's user-notification fd attached (--violations, --learn)
     NetworkNamespace = 10,  // N -> I: the sandbox's network namespace (lo up) attached
+    PayloadExecuted = 11,   // I -> S: the payload's vfork returned: it exec'd, or it sent ExecFailed first
+    SandboxNetwork = 12,    // I -> S: the network namespace I joined attached (for `sandbox exec`)
 };
 
 struct Message {

@@ -9,6 +9,8 @@
 #include <iostream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "cgroup/limits.hpp"
 #include "cgroup/sandbox_cgroup.hpp"
 #include "cgroup/stats.hpp"
@@ -39,7 +41,10 @@ const std::string& cgroup_of(const StateRecord& record, Stage what) {
     return record.cgroup;
 }
 
-std::string state_of(const StateRecord& record) {
+std::string state_of(const SandboxEntry& entry) {
+    const StateRecord& record = entry.record;
+    if (entry.status == SandboxStatus::Exited) return "exited(" + std::to_string(*record.exit_code) + ")";
+    if (entry.status == SandboxStatus::Gone) return "gone";
     if (record.cgroup.empty() || !record_cgroup_is_valid(record)) return "running";
     auto events = read_cgroup_file(record.cgroup, "cgroup.events");
     if (!events) return "running";
@@ -52,26 +57,41 @@ std::string padded(const std::string& text, std::size_t width) {
 
 }  // namespace
 
-int list_sandboxes(const HostFacts& facts, bool json) {
-    auto records = list_running(facts.state_dir);
+int list_sandboxes(const HostFacts& facts, bool json, bool all) {
+    auto entries = list_sandboxes_in(facts.state_dir, all);
     std::int64_t now = ::time(nullptr);
     if (json) {
-        std::cout << "[";
-        for (std::size_t i = 0; i < records.size(); ++i) {
-            const StateRecord& r = records[i];
-            std::cout << (i ? "," : "") << "{\"name\":" << json_string(r.name) << ",\"pid\":" << r.pid
-                      << ",\"init_pid\":" << r.init_pid << ",\"profile\":" << json_string(r.profile)
-                      << ",\"cgroup\":" << (r.cgroup.empty() ? "null" : json_string(r.cgroup)) << ",\"created\":" << r.created
-                      << ",\"uptime_seconds\":" << std::max<std::int64_t>(0, now - r.created)
-                      << ",\"state\":" << json_string(state_of(r)) << "}";
+        nlohmann::ordered_json list = nlohmann::ordered_json::array();
+        for (const auto& entry : entries) {
+            const StateRecord& r = entry.record;
+            nlohmann::ordered_json item;
+            item["name"] = r.name;
+            item["pid"] = r.pid;
+            item["init_pid"] = r.init_pid;
+            item["profile"] = r.profile;
+            item["cgroup"] = r.cgroup.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.cgroup);
+            item["created"] = r.created;
+            std::int64_t end = entry.status == SandboxStatus::Running ? now : (r.finished ? r.finished : r.created);
+            item["uptime_seconds"] = std::max<std::int64_t>(0, end - r.created);
+            item["state"] = entry.status == SandboxStatus::Exited ? "exited" : state_of(entry);
+            item["command"] = r.command;
+            item["exit_code"] = r.exit_code ? nlohmann::ordered_json(*r.exit_code) : nlohmann::ordered_json(nullptr);
+            item["finished"] = r.finished ? nlohmann::ordered_json(r.finished) : nlohmann::ordered_json(nullptr);
+            list.push_back(item);
         }
-        std::cout << "]\n";
+        std::cout << list.dump() << "\n";
         return 0;
     }
-    std::cout << padded("NAME", 24) << padded("PID", 9) << padded("UPTIME", 10) << padded("STATE", 9) << "PROFILE\n";
-    for (const auto& r : records)
-        std::cout << padded(r.name, 24) << padded(std::to_string(r.pid), 9) << padded(format_duration(now - r.created), 10)
-                  << padded(state_of(r), 9) << r.profile << "\n";
+    std::cout << padded("NAME", 24) << padded("PID", 9) << padded("UPTIME", 10) << padded("STATE", 13)
+              << padded("COMMAND", 24) << "PROFILE\n";
+    for (const auto& entry : entries) {
+        const StateRecord& r = entry.record;
+        bool running = entry.status == SandboxStatus::Running;
+        std::string command = r.command.size() > 22 ? r.command.substr(0, 21) + "~" : r.command;
+        std::cout << padded(r.name, 24) << padded(running ? std::to_string(r.pid) : "-", 9)
+                  << padded(running ? format_duration(now - r.created) : "-", 10) << padded(state_of(entry), 13)
+                  << padded(command.empty() ? "-" : command, 24) << r.profile << "\n";
+    }
     return 0;
 }
 

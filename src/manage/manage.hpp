@@ -8,7 +8,8 @@
 
 namespace sb {
 
-int list_sandboxes(const HostFacts& facts, bool json);
+// ps: the running sandboxes; with `all`, the exited ones kept until `rm` too.
+int list_sandboxes(const HostFacts& facts, bool json, bool all);
 int freeze_sandbox(const HostFacts& facts, const std::string& name, bool frozen);
 int show_stats(const HostFacts& facts, const std::string& name, bool json);
 int run_doctor(const HostFacts& facts);

@@ -303,6 +303,17 @@ void warn_unrecorded(Plan& plan, const Profile& profile, const Overrides& overri
                             " is not yours): `sandbox ps`, `stats`, `pause` and `resume` will not see " + plan.name);
 }
 
+// A detached sandbox has no terminal of the caller's (its output goes to the log) and needs its
+// record: that is how it is found again.
+void plan_detach(Plan& plan, const Overrides& overrides) {
+    plan.detach = overrides.detach;
+    plan.keep_record = overrides.detach && !overrides.remove;
+    if (plan.detach) plan.process.terminal_fds = 0;
+    if (plan.detach && plan.state_dir.empty())
+        throw UsageError("--detach needs a runtime directory to keep the sandbox's record and log (XDG_RUNTIME_DIR is "
+                         "unset and /run/user/UID is not yours)");
+}
+
 void plan_limits(Plan& plan, const Profile& profile, const Overrides& overrides, const HostFacts& facts) {
     plan.limits = profile.limits;
     apply_limit_overrides(plan.limits, overrides.memory, overrides.cpus, overrides.pids);
@@ -527,6 +538,7 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     plan.landlock.abi = facts.landlock_abi;
     plan.process.rlimits = plan_rlimits(profile.rlimits, overrides.rlimits, facts.rlimits);
     plan.process.terminal_fds = facts.terminal_fds;
+    plan_detach(plan, overrides);
     plan.timeout_ms = profile.timeout_ms.value_or(0);
     if (overrides.timeout) {
         auto ms = parse_duration(*overrides.timeout);

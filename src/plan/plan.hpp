@@ -64,6 +64,8 @@ struct Overrides {
     SeccompMode seccomp_mode = SeccompMode::Enforce;  // --violations, --learn
     std::vector<std::string> rlimits;                // --rlimit NAME=VALUE
     std::optional<std::string> timeout;              // --timeout DURATION
+    bool detach = false;                             // run --detach
+    bool remove = false;                             // run --rm (the default in the foreground)
 };
 
 struct Plan {
@@ -81,6 +83,8 @@ struct Plan {
     std::vector<MountStep> mounts;
     LandlockPlan landlock;          // the payload's second fence, from the mounts
     std::uint64_t timeout_ms = 0;     // 0: none; else TERM, a grace period, KILL, exit 124
+    bool detach = false;              // the supervisor leaves the caller; output goes to a log
+    bool keep_record = false;         // record, exit code and log stay until `sandbox rm` (detach without --rm)
     std::vector<std::string> profile_files;
 };
 

@@ -70,7 +70,9 @@ std::string generate_sandbox_name(const std::string& profile_path, std::uint32_t
 std::string encode_state_record(const StateRecord& r) {
     std::ostringstream out;
     out << "name=" << r.name << "\npid=" << r.pid << "\npid_start=" << r.pid_start << "\ninit_pid=" << r.init_pid
-        << "\nprofile=" << escape(r.profile) << "\ncgroup=" << escape(r.cgroup) << "\ncgroup_inode=" << r.cgroup_inode << "\ncreated=" << r.created << "\n";
+        << "\nprofile=" << escape(r.profile) << "\ncgroup=" << escape(r.cgroup) << "\ncgroup_inode=" << r.cgroup_inode << "\ncreated=" << r.created << "\ncommand=" << escape(r.command)
+        << "\nkeep=" << (r.keep ? 1 : 0) << "\nexit_code=" << (r.exit_code ? std::to_string(*r.exit_code) : "")
+        << "\nfinished=" << r.finished << "\n";
     return out.str();
 }
 
@@ -83,7 +85,12 @@ std::optional<StateRecord> decode_state_record(const std::string& text) {
         if (eq == std::string::npos) return std::nullopt;
         fields[line.substr(0, eq)] = line.substr(eq + 1);
     }
-    fields.emplace("cgroup_inode", "0");  // records of versions before it: unknown
+    // Fields later versions added, for records an older version wrote.
+    fields.emplace("cgroup_inode", "0");
+    fields.emplace("command", "");
+    fields.emplace("keep", "0");
+    fields.emplace("exit_code", "");
+    fields.emplace("finished", "0");
     for (const char* key : {"name", "pid", "pid_start", "init_pid", "profile", "cgroup", "cgroup_inode", "created"})
         if (!fields.count(key)) return std::nullopt;
     StateRecord r;
@@ -104,7 +111,34 @@ std::optional<StateRecord> decode_state_record(const std::string& text) {
     if (!r.cgroup.empty() && r.cgroup[0] != '/') return std::nullopt;
     r.created = *created;
     r.cgroup_inode = static_cast<std::uint64_t>(*inode);
+    auto command = unescape(fields["command"]);
+    auto finished = integer_of(fields["finished"]);
+    if (!command || !finished || (fields["keep"] != "0" && fields["keep"] != "1")) return std::nullopt;
+    r.command = *command;
+    r.keep = fields["keep"] == "1";
+    r.finished = *finished;
+    if (!fields["exit_code"].empty()) {
+        auto code = integer_of(fields["exit_code"]);
+        if (!code || *code > 255) return std::nullopt;
+        r.exit_code = static_cast<int>(*code);
+    }
     return r;
+}
+
+std::string display_command(const std::vector<std::string>& argv) {
+    std::string out;
+    for (const auto& word : argv) {
+        if (!out.empty()) out += ' ';
+        bool plain = !word.empty() && word.find_first_of(" \t\n'\"\\$`") == std::string::npos;
+        if (plain) {
+            out += word;
+            continue;
+        }
+        out += '\'';
+        for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        out += '\'';
+    }
+    return out;
 }
 
 std::optional<std::uint64_t> process_start_time(const std::string& proc_stat) {

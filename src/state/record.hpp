@@ -1,9 +1,10 @@
-// The record of a running sandbox, kept in $XDG_RUNTIME_DIR/sandbox/NAME by its supervisor
-// (see state/registry.cpp), and the rules for sandbox names. Pure.
+// The record of a sandbox, kept in $XDG_RUNTIME_DIR/sandbox/NAME/record by its supervisor (see
+// state/registry.cpp), and the rules for sandbox names. Pure.
 #pragma once
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace sb {
 
@@ -22,7 +23,14 @@ struct StateRecord {
     std::string cgroup;                // the sandbox's cgroup directory; "" when it has none
     std::uint64_t cgroup_inode = 0;    // its inode (0 until made): a record cannot point elsewhere
     std::int64_t created = 0;          // seconds since the epoch
+    std::string command;               // the payload's argv, for ps (display only)
+    bool keep = false;                 // the record (and log) stays after the sandbox exits, until `rm`
+    std::optional<int> exit_code;      // once it exited (kept records only)
+    std::int64_t finished = 0;         // when it exited, seconds since the epoch
 };
+
+// The payload's argv as one line for display: words with spaces or quotes are quoted.
+std::string display_command(const std::vector<std::string>& argv);
 
 std::string encode_state_record(const StateRecord& record);
 // nullopt when the text is not a complete, well-formed record.

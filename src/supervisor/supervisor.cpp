@@ -25,6 +25,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <algorithm>
 #include <optional>
 
 #include "cgroup/sandbox_cgroup.hpp"
@@ -42,6 +43,9 @@
 #include "seccomp/violations.hpp"
 #include "state/json_status.hpp"
 #include "state/registry.hpp"
+#include "supervisor/control_server.hpp"
+#include "supervisor/exec.hpp"
+#include "supervisor/output_log.hpp"
 #include "supervisor/supervisor.hpp"
 #include "sys/child_process.hpp"
 #include "sys/error.hpp"
@@ -183,9 +187,16 @@ private:
     void handle_seccomp_notification(short events);
     void enforce_timeout();
     void report_seccomp() const;
+    void start_control_server();
+    void start_output_log();
+    void read_output();
+    void report_detached_start();
+    void handle_control(ControlServer::Call& call);
+    void stop_payload(std::uint32_t grace_ms);
+    void finish_control(const ControlReply& reply);
     bool finished() const {
         // The sync socket closes only when I and the payload are gone (N holds our end, not theirs).
-        return !init_.running() && !sync_ && !relay_;
+        return !init_.running() && !sync_ && !relay_ && !output_;
     }
     int conclude();
 
@@ -201,7 +212,13 @@ private:
     // then the record.
     std::optional<Registration> registration_;
     std::optional<SandboxCgroup> cgroup_;
+    std::optional<ControlServer> control_;  // kill, stop, wait, exec (a named, recorded sandbox)
     ChildProcess init_, network_maker_;
+    std::vector<ChildProcess> exec_helpers_;  // one per `sandbox exec` being served
+    std::vector<NamespaceFd> exec_namespaces_;  // the sandbox's, for `sandbox exec`
+    std::optional<OutputLog> output_log_;     // run --detach: the sandbox's log
+    UniqueFd output_;                         // run --detach: the payload's stdout and stderr
+    int detach_report_ = options_.detach_report;  // run --detach: told once the payload exec'd
     PollSet poll_set_;  // refilled every turn of the event loop
     bool relayed_input_ = false;           // the payload read our terminal (stdin) through the pty
     std::optional<RawTerminal> raw_;
@@ -210,6 +227,7 @@ private:
     UniqueFd violations_log_;                // --violations FILE
     std::optional<SeccompMonitor> monitor_;  // log and learn modes, once the payload sent its listener
     long long timeout_at_ms_ = 0;            // --timeout: when to send TERM (then KILL); 0 = none
+    long long kill_at_ms_ = 0;               // `sandbox stop`: when to send KILL; 0 = none
     int timeout_signal_ = 0;                 // the last signal the timeout sent
     int aborted_by_ = 0;
 };
@@ -237,12 +255,16 @@ void Supervisor::register_and_make_cgroup() {
     record.pid_start = own_start_time();
     record.profile = plan_.profile_files.empty() ? "" : plan_.profile_files.back();
     record.created = ::time(nullptr);
+    record.command = display_command(plan_.process.argv);
+    record.keep = plan_.keep_record;
     if (plan_.cgroup.use) record.cgroup = plan_.cgroup.parent + "/" + cgroup_leaf_name(plan_.name);
     if (plan_.state_dir.empty()) {
         log("not recorded: no runtime directory");  // the plan warned if the run needs a record
     } else {
         registration_.emplace(plan_.state_dir, record);
         log("registered as " + plan_.name + " in " + plan_.state_dir);
+        start_control_server();
+        if (plan_.detach) start_output_log();
     }
     if (!plan_.cgroup.use) {
         log("no cgroup of its own: " + plan_.cgroup.reason);
@@ -300,7 +322,8 @@ void Supervisor::start_children() {
         signals_.reset();
         run_init(SandboxChild{plan_.namespaces, plan_.mounts, plan_.state_dir,
                               plan_.network == NetworkMode::Slirp ? &plan_.slirp : nullptr, plan_.process,
-                              plan_.landlock, seccomp_, theirs.get(), options_.json_status_fd >= 0});
+                              plan_.landlock, seccomp_, theirs.get(), options_.json_status_fd >= 0, false,
+                              control_.has_value() && plan_.namespaces.net});
     }
     init_ = ChildProcess(pid, std::move(pidfd));
     sync_ = std::move(mine);
@@ -310,19 +333,25 @@ void Supervisor::start_children() {
         registration_->update(record);
     }
     log("cloned pid 1 (host pid " + std::to_string(pid) + ") into new user, mount and PID namespaces");
-    // For N, opened while I is still dumpable (it stops being so once told the maps are
-    // written). I is our unreaped child: its pid names it and no other process.
-    UniqueFd user_namespace;
-    if (plan_.namespaces.net)
-        user_namespace = in_stage(Stage::Namespaces, [&] {
+    // For N and for `sandbox exec`, opened while I is still dumpable (it stops being so once told
+    // the maps are written). I is our unreaped child: its pid names it and no other process.
+    UniqueFd own_user_namespace;
+    int user_namespace = -1;
+    if (control_) {
+        exec_namespaces_ = in_stage(Stage::Namespaces, [&] { return open_sandbox_namespaces(pid, plan_.namespaces); });
+        user_namespace = exec_namespaces_.front().fd.get();
+    } else if (plan_.namespaces.net) {
+        own_user_namespace = in_stage(Stage::Namespaces, [&] {
             return open_at(AT_FDCWD, "/proc/" + std::to_string(pid) + "/ns/user", O_RDONLY);
         });
+        user_namespace = own_user_namespace.get();
+    }
     // N starts (and joins the user namespace) while the maps are written, and makes the network
     // namespace once told they are: with newuidmap, the maps are the longest step of start-up,
     // so the helpers start first.
     IdMapWriter maps(pid, plan_.ids);
     UniqueFd maps_written;
-    if (user_namespace) maps_written = start_network_namespace_maker(user_namespace.get());
+    if (plan_.namespaces.net) maps_written = start_network_namespace_maker(user_namespace);
     maps.finish();
     log("wrote the id maps");
     send_message(sync_.get(), Message{MessageType::MapsWritten, 0, 0, {}});
@@ -332,6 +361,8 @@ void Supervisor::start_children() {
         ssize_t ignored = ::write(maps_written.get(), "1", 1);
         (void)ignored;
     }
+    // Every child that takes our stdio as its own is started: from now on ours is the log.
+    if (output_log_) output_log_->take_own_output();
 }
 
 // N: the network namespace is made beside I's filesystem work, not before it, and only after
@@ -384,6 +415,11 @@ void Supervisor::handle_message() {
     } else if (message.type == MessageType::SeccompListener) {
         monitor_.emplace(plan_.process.seccomp, received->take_fd(), violations_log_.get());
         log("receiving the seccomp filter's refusals");
+    } else if (message.type == MessageType::SandboxNetwork) {
+        // Joined before the mount namespace, which is last (open_sandbox_namespaces).
+        exec_namespaces_.insert(exec_namespaces_.end() - 1, NamespaceFd{received->take_fd(), CLONE_NEWNET});
+    } else if (message.type == MessageType::PayloadExecuted) {
+        report_detached_start();
     } else if (message.type == MessageType::PayloadExited) {
         log("payload exited; exit code " + std::to_string(handshake_.exit_code()));
     }
@@ -396,6 +432,11 @@ void Supervisor::reap_children() {
         if (pid <= 0) return;
         if (pid == init_.pid()) {
             init_.reaped(status);
+        } else if (auto helper = std::find_if(exec_helpers_.begin(), exec_helpers_.end(),
+                                              [&](const ChildProcess& h) { return h.pid() == pid; });
+                   helper != exec_helpers_.end()) {
+            helper->reaped(status);
+            exec_helpers_.erase(helper);
         } else if (pid == network_maker_.pid()) {
             network_maker_.reaped(status);
             // Its failures reach us through I; killed, it told nobody, and I would wait for it.
@@ -434,8 +475,12 @@ int Supervisor::poll_timeout() const {
     if (init_.started() && !init_.running()) return kDrainMs;  // only output left to drain
     HandshakeState state = handshake_.state();
     if (state == HandshakeState::Finished) return -1;
-    if (state == HandshakeState::Running)
-        return timeout_at_ms_ ? static_cast<int>(std::max(0LL, timeout_at_ms_ - now_ms())) : -1;
+    if (state == HandshakeState::Running) {
+        long long next = 0;
+        for (long long at : {timeout_at_ms_, kill_at_ms_})
+            if (at && (!next || at < next)) next = at;
+        return next ? static_cast<int>(std::max(0LL, next - now_ms())) : -1;
+    }
     return static_cast<int>(std::max(0LL, deadline_ms_ - now_ms()));
 }
 
@@ -454,6 +499,7 @@ void Supervisor::on_timeout() {
         relay_.reset();
         raw_.reset();
         sync_.reset();
+        output_.reset();
         return;
     }
     // While the payload runs, the only deadline is --timeout's, which the loop checks itself.
@@ -500,6 +546,120 @@ void Supervisor::refill_poll_set() {
             if (monitor_) handle_seccomp_notification(events);
         });
     if (network_) set.add(*network_);
+    if (control_) control_->watch(set);
+    if (output_) set.watch(output_.get(), POLLIN, [this](short) { read_output(); });
+}
+
+// run --detach: the payload's stdin is /dev/null and its stdout and stderr one pipe we copy to
+// the log; they become its stdio through ours at the clone. Once I and N are cloned, our own
+// output goes to the log too (start_children), and the caller's terminal is nobody's.
+void Supervisor::start_output_log() {
+    output_log_.emplace(registration_->directory());
+    UniqueFd write_end;
+    output_ = make_pipe_end_pair(write_end);
+    set_nonblocking(output_.get());
+    UniqueFd null = open_fd("/dev/null", O_RDWR);
+    dup_onto(null.get(), STDIN_FILENO);
+    dup_onto(write_end.get(), STDOUT_FILENO);
+    dup_onto(write_end.get(), STDERR_FILENO);
+    log("detached: output goes to " + plan_.state_dir + "/" + plan_.name + "/" + kLogFile);
+}
+
+void Supervisor::read_output() {
+    char buffer[65536];
+    ssize_t n = ::read(output_.get(), buffer, sizeof buffer);
+    if (n > 0) output_log_->write(buffer, static_cast<std::size_t>(n));
+    else if (n == 0 || (errno != EAGAIN && errno != EINTR)) output_.reset();
+}
+
+// run --detach: the caller returns once the payload exec'd (a failed exec is its error instead).
+void Supervisor::report_detached_start() {
+    if (detach_report_ < 0 || !handshake_.executed()) return;
+    send_message_noexcept(detach_report_, Message{MessageType::PayloadExecuted, 0, 0, {}});
+    detach_report_ = -1;
+}
+
+void Supervisor::start_control_server() {
+    control_.emplace(registration_->directory(), [this](ControlServer::Call& call) { handle_control(call); });
+    log("serving the control socket " + plan_.state_dir + "/" + plan_.name + "/control");
+}
+
+// `sandbox stop`: TERM to the payload (through pid 1, which forwards it), KILL to pid 1 once the
+// grace period is over (or at once without one), which ends the whole PID namespace.
+void Supervisor::stop_payload(std::uint32_t grace_ms) {
+    if (grace_ms == 0) {
+        send_signal_to_pidfd(init_.pidfd(), SIGKILL);
+        return;
+    }
+    send_signal_to_pidfd(init_.pidfd(), SIGTERM);
+    long long at = now_ms() + grace_ms;
+    if (!kill_at_ms_ || at < kill_at_ms_) kill_at_ms_ = at;
+}
+
+void Supervisor::handle_control(ControlServer::Call& call) {
+    const ControlRequest& request = call.request;
+    int connection = call.connection.get();
+    log(std::string("control: ") + to_string(request.type));
+    if (request.type == ControlRequestType::Wait) return control_->add_waiter(std::move(call.connection));
+    if (handshake_.state() != HandshakeState::Running) {
+        send_control_reply(connection, control_error(Stage::Control, "sandbox " + plan_.name + " " +
+                                                         (handshake_.state() == HandshakeState::Finished ||
+                                                                  handshake_.state() == HandshakeState::Failed
+                                                              ? "is ending"
+                                                              : "is still starting"),
+                                                     "try again in a moment"));
+        return;
+    }
+    ControlReply accepted;
+    accepted.type = ControlReplyType::Accepted;
+    switch (request.type) {
+        case ControlRequestType::Kill: {
+            const auto& forwarded = forwarded_signals();
+            bool deliverable = request.signal == SIGKILL ||
+                               std::find(forwarded.begin(), forwarded.end(), request.signal) != forwarded.end();
+            if (!deliverable) {
+                send_control_reply(connection, control_error(Stage::Control, "signal " + std::to_string(request.signal) +
+                                                                 " is not passed to the payload",
+                                                             "use TERM, INT, HUP, QUIT, USR1, USR2, WINCH or KILL"));
+                return;
+            }
+            // KILL goes to pid 1, which takes everything with it; the others pid 1 forwards.
+            send_signal_to_pidfd(init_.pidfd(), request.signal);
+            send_control_reply(connection, accepted);
+            return;
+        }
+        case ControlRequestType::Stop:
+            stop_payload(request.grace_ms);
+            send_control_reply(connection, accepted);
+            control_->add_waiter(std::move(call.connection));
+            return;
+        case ControlRequestType::Exec: {
+            ExecTarget target{exec_namespaces_, plan_.namespaces, cgroup_ ? cgroup_->fd() : -1,
+                              plan_.process, plan_.landlock, seccomp_, plan_.state_dir};
+            std::string refusal = exec_refusal(target);
+            if (!refusal.empty()) {
+                send_control_reply(connection, control_error(Stage::Exec, refusal));
+                return;
+            }
+            exec_helpers_.push_back(start_exec(target, std::move(call.connection), request, std::move(call.fds)));
+            log("exec: started helper " + std::to_string(exec_helpers_.back().pid()));
+            return;
+        }
+        case ControlRequestType::Wait: return;
+    }
+}
+
+// The sandbox ended: whoever waits hears how, and the exec helpers (their commands died with the
+// PID namespace) get a moment to tell their callers.
+void Supervisor::finish_control(const ControlReply& reply) {
+    if (!control_) return;
+    control_->close_listener();
+    control_->answer_waiters(reply);
+    for (auto& helper : exec_helpers_) {
+        pollfd exited{helper.pidfd(), POLLIN, 0};
+        if (::poll(&exited, 1, kDrainMs) > 0) helper.wait();
+    }
+    exec_helpers_.clear();
 }
 
 void Supervisor::event_loop() {
@@ -511,6 +671,11 @@ void Supervisor::event_loop() {
         // Checked whatever poll says: a payload that keeps some fd busy must not delay it.
         if (timeout_at_ms_ && now_ms() >= timeout_at_ms_ && handshake_.state() == HandshakeState::Running)
             enforce_timeout();
+        if (kill_at_ms_ && now_ms() >= kill_at_ms_ && handshake_.state() == HandshakeState::Running) {
+            log("stop: the grace period is over; sending KILL");
+            send_signal_to_pidfd(init_.pidfd(), SIGKILL);
+            kill_at_ms_ = 0;
+        }
         set.dispatch_sources(ready < 0);
         if (ready <= 0) {
             if (ready == 0 && set.timeout() == own_timeout) on_timeout();
@@ -572,12 +737,20 @@ int Supervisor::run() {
     try {
         int exit_code = run_stages();
         status_.exited(exit_code);
+        if (registration_) registration_->finish(exit_code);  // before the waiters hear it
+        ControlReply exited;
+        exited.type = ControlReplyType::Exited;
+        exited.exit_code = exit_code;
+        finish_control(exited);
         return exit_code;
     } catch (const SetupError& error) {
         // Only once nothing of the sandbox runs: a reader may take the line to mean so.
         init_.kill_and_reap();
         network_maker_.kill_and_reap();
         status_.exited(error.exit_code());  // 125, or 126/127 for a payload that could not run
+        // A sandbox that never ran leaves nothing behind; one whose payload ran keeps its record.
+        if (registration_ && handshake_.executed()) registration_->finish(error.exit_code());
+        finish_control(control_error(error.stage(), error.message(), error.hint(), error.exit_code()));
         throw;
     }
 }

@@ -32,6 +32,11 @@ public:
     void reaped(int status) { status_ = status; }
     // Waits for it (retrying on EINTR); returns its wait status.
     int wait();
+    // Lets it run on, no longer ours to kill or reap (a detached supervisor).
+    void release() noexcept {
+        pid_ = -1;
+        pidfd_.reset();
+    }
     // SIGKILL (unless reaped already), then waits.
     void kill_and_reap() noexcept;
 

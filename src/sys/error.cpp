@@ -63,6 +63,9 @@ constexpr StageName kStageNames[] = {
     {Stage::Pause, "pause"},
     {Stage::Resume, "resume"},
     {Stage::Stats, "stats"},
+    {Stage::Control, "control"},
+    {Stage::Detach, "detach"},
+    {Stage::Logs, "logs"},
 };
 
 }  // namespace

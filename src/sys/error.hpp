@@ -71,6 +71,9 @@ enum class Stage {
     Pause,
     Resume,
     Stats,
+    Control,  // the control socket: kill, stop, wait, exec
+    Detach,
+    Logs,
 };
 const char* to_string(Stage stage);
 // nullopt for a name that is no stage (a message from a child is checked, not trusted).

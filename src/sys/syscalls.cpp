@@ -12,6 +12,8 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <cstddef>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +53,52 @@ std::pair<UniqueFd, UniqueFd> seqpacket_pair() {
     int fds[2];
     check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds), "socketpair");
     return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+namespace {
+
+// A path that names `name` in the directory `dirfd` through /proc (at most ~40 bytes, so a
+// socket's address fits sun_path however long the directory's own path is).
+sockaddr_un address_in(int dirfd, const std::string& name, socklen_t& length) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::string path = "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
+    if (path.size() >= sizeof address.sun_path) throw SysError("bind", path, ENAMETOOLONG);
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
+    return address;
+}
+
+}  // namespace
+
+UniqueFd listen_seqpacket_at(int dirfd, const std::string& name) {
+    UniqueFd fd(static_cast<int>(check(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "socket")));
+    socklen_t length;
+    sockaddr_un address = address_in(dirfd, name, length);
+    // Born 0600: no moment in which another could connect (the directory is 0700 besides).
+    mode_t old = ::umask(0177);
+    int rc = ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), length);
+    int err = errno;
+    ::umask(old);
+    if (rc < 0) throw SysError("bind", name, err);
+    check(::listen(fd.get(), 64), "listen", name);
+    return fd;
+}
+
+UniqueFd accept_connection(int listener) {
+    int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    return UniqueFd(fd);
+}
+
+UniqueFd try_connect_seqpacket_at(int dirfd, const std::string& name) {
+    UniqueFd fd(static_cast<int>(check(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), "socket")));
+    socklen_t length;
+    sockaddr_un address = address_in(dirfd, name, length);
+    int rc;
+    do rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), length);
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0) return UniqueFd();
+    return fd;
 }
 
 UniqueFd make_signalfd(const sigset_t& signals) {
@@ -124,8 +172,9 @@ void dup_onto(int from, int to) {
     check(::dup2(from, to), "dup2");
 }
 
-void close_fds_except(std::initializer_list<int> keep) {
-    std::vector<int> kept(keep);
+void close_fds_except(std::initializer_list<int> keep) { close_fds_except(std::vector<int>(keep)); }
+
+void close_fds_except(std::vector<int> kept) {
     std::sort(kept.begin(), kept.end());
     unsigned from = 3;  // the first fd not yet closed or kept
     for (int fd : kept) {
@@ -195,7 +244,11 @@ int try_write_file(const std::string& path, const std::string& text) {
 }
 
 int try_create_file(const std::string& path, const std::string& text) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    return try_create_file_at(AT_FDCWD, path, text);
+}
+
+int try_create_file_at(int dirfd, const std::string& path, const std::string& text) {
+    int fd = ::openat(dirfd, path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return errno;
     UniqueFd owner(fd);
     ssize_t n = ::write(fd, text.data(), text.size());
@@ -203,8 +256,10 @@ int try_create_file(const std::string& path, const std::string& text) {
     return static_cast<std::size_t>(n) == text.size() ? 0 : EIO;
 }
 
-std::optional<std::string> read_own_file(const std::string& path) {
-    UniqueFd fd = try_open_at(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+std::optional<std::string> read_own_file(const std::string& path) { return read_own_file_at(AT_FDCWD, path); }
+
+std::optional<std::string> read_own_file_at(int dirfd, const std::string& path) {
+    UniqueFd fd = try_open_at(dirfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
     if (!fd) return std::nullopt;
     struct stat st;
     if (::fstat(fd.get(), &st) < 0) return std::nullopt;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "sys/unique_fd.hpp"
 
@@ -21,6 +22,14 @@ UniqueFd try_open_at(int dirfd, const std::string& path, int flags, mode_t mode 
 UniqueFd try_openat2(int dirfd, const std::string& path, unsigned long long flags,
                      unsigned long long resolve);
 std::pair<UniqueFd, UniqueFd> seqpacket_pair();
+// A listening SOCK_SEQPACKET socket (non-blocking) bound to `name` in the directory `dirfd`,
+// mode 0600. Throws SysError.
+UniqueFd listen_seqpacket_at(int dirfd, const std::string& name);
+// A connection of `listener` (non-blocking); invalid (errno set) when none is waiting.
+UniqueFd accept_connection(int listener);
+// Connects to the SOCK_SEQPACKET socket `name` in `dirfd` (blocking); invalid with errno set
+// when that fails.
+UniqueFd try_connect_seqpacket_at(int dirfd, const std::string& name);
 UniqueFd make_signalfd(const sigset_t& signals);
 UniqueFd make_pipe_end_pair(UniqueFd& write_end);  // returns the read end
 UniqueFd dgram_socket(int family);
@@ -41,6 +50,7 @@ void dup_onto(int from, int to);
 // Closes every fd >= 3 except those in `keep` (for a child that must hold nothing of its
 // parent's but them).
 void close_fds_except(std::initializer_list<int> keep);
+void close_fds_except(std::vector<int> keep);
 // Marks every fd >= 3 close-on-exec (fds inherited from our caller included).
 void mark_fds_cloexec();
 void set_nonblocking(int fd);
@@ -54,6 +64,7 @@ std::optional<std::string> read_text_file(const std::string& path);
 // The contents of a regular file owned by our euid, opened without following a symlink;
 // nullopt (errno set; EPERM for another owner) otherwise.
 std::optional<std::string> read_own_file(const std::string& path);
+std::optional<std::string> read_own_file_at(int dirfd, const std::string& path);
 // An exclusive flock(2) on a directory, released when the fd closes. Waits up to timeout_ms;
 // then returns an invalid fd (errno EWOULDBLOCK). Throws SysError when it cannot be opened.
 UniqueFd lock_directory(const std::string& path, int timeout_ms);
@@ -63,6 +74,7 @@ UniqueFd lock_directory(const std::string& path, int timeout_ms);
 int try_write_file(const std::string& path, const std::string& text);
 // Writes `text` to a new file `path` (mode 0600, fails if it exists); returns 0 or the errno.
 int try_create_file(const std::string& path, const std::string& text);
+int try_create_file_at(int dirfd, const std::string& path, const std::string& text);
 
 // Writes all of `data`; throws SysError.
 void write_all(int fd, const std::string& data, const char* what);

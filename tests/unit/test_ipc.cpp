@@ -49,7 +49,8 @@ const MessageType kAllTypes[] = {MessageType::MapsWritten,
                                  MessageType::SetupFailed,    MessageType::PayloadStarted,
                                  MessageType::ExecFailed,     MessageType::PayloadExited,
                                  MessageType::NetworkReady,   MessageType::NetworkStarted,
-                                 MessageType::SeccompListener, MessageType::NetworkNamespace};
+                                 MessageType::SeccompListener, MessageType::NetworkNamespace,
+                                 MessageType::PayloadExecuted, MessageType::SandboxNetwork};
 
 std::optional<Message> decode(const Bytes& bytes) { return sb::decode(bytes.data(), bytes.size()); }
 
@@ -120,7 +121,7 @@ TEST_CASE("ipc: decode rejects malformed bytes", "[ipc][message]") {
         CHECK_FALSE(decode(bad));
     }
     SECTION("unknown type") {
-        for (std::uint8_t type : {0, 2, 11, 255}) {
+        for (std::uint8_t type : {0, 2, 13, 255}) {
             Bytes bad = good;
             bad[1] = type;
             CHECK_FALSE(decode(bad));
@@ -197,7 +198,9 @@ TEST_CASE("ipc: setup_failed and names", "[ipc][message]") {
     CHECK(std::string(sb::to_string(MessageType::SeccompListener)) == "seccomp-listener");
     CHECK(std::string(sb::to_string(MessageType::NetworkNamespace)) == "network-namespace");
     CHECK(std::string(sb::to_string(static_cast<MessageType>(2))) == "unknown");  // InitStarted's, retired
-    CHECK(std::string(sb::to_string(static_cast<MessageType>(11))) == "unknown");
+    CHECK(std::string(sb::to_string(MessageType::PayloadExecuted)) == "payload-executed");
+    CHECK(std::string(sb::to_string(MessageType::SandboxNetwork)) == "sandbox-network");
+    CHECK(std::string(sb::to_string(static_cast<MessageType>(13))) == "unknown");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -795,4 +798,45 @@ TEST_CASE("messages: payload-started carries the namespaces' inode numbers", "[i
     sb::PayloadStartedFields back = sb::payload_started_fields(*decoded);
     for (std::size_t i = 0; i < sb::PayloadStartedFields::kCount; ++i) CHECK(back.namespaces[i] == ids.namespaces[i]);
     CHECK(std::string(sb::PayloadStartedFields::kNames[5]) == "net");
+}
+
+TEST_CASE("handshake: payload-executed says the payload's exec went through", "[ipc][handshake]") {
+    SECTION("while running: once") {
+        Handshake h = at_state(HandshakeState::Running);
+        CHECK_FALSE(h.executed());
+        CHECK(accepted(h.receive(msg(MessageType::PayloadExecuted))));
+        CHECK(h.executed());
+        CHECK(h.state() == HandshakeState::Running);
+        CHECK(rejection(h.receive(msg(MessageType::PayloadExecuted))) ==
+              "unexpected message payload-executed while running");
+    }
+    SECTION("before the payload started: refused") {
+        Handshake h = at_state(HandshakeState::SettingUp);
+        CHECK(rejection(h.receive(msg(MessageType::PayloadExecuted))) ==
+              "unexpected message payload-executed while setting-up");
+        CHECK_FALSE(h.executed());
+    }
+    SECTION("after a failed exec it changes nothing: the exec did not go through") {
+        Handshake h = at_state(HandshakeState::Running);
+        REQUIRE(accepted(h.receive(msg(MessageType::ExecFailed, ENOENT))));
+        CHECK(ignored(h.receive(msg(MessageType::PayloadExecuted))));
+        CHECK_FALSE(h.executed());
+        CHECK(h.exit_code() == 127);
+    }
+}
+
+TEST_CASE("handshake: sandbox-network comes once, while setting up", "[ipc][handshake]") {
+    Handshake h = at_state(HandshakeState::SettingUp);
+    CHECK(accepted(h.receive(msg(MessageType::SandboxNetwork))));
+    CHECK(rejection(h.receive(msg(MessageType::SandboxNetwork))) == "unexpected message sandbox-network while setting-up");
+    Handshake running = at_state(HandshakeState::Running);
+    CHECK(rejection(running.receive(msg(MessageType::SandboxNetwork))) ==
+          "unexpected message sandbox-network while running");
+}
+
+TEST_CASE("message shapes: payload-executed carries nothing, sandbox-network one fd", "[ipc][typed]") {
+    CHECK_FALSE(sb::shape_problem(msg(MessageType::PayloadExecuted), 0));
+    CHECK(sb::shape_problem(msg(MessageType::PayloadExecuted), 1) == std::string("1 fds (expects 0)"));
+    CHECK_FALSE(sb::shape_problem(msg(MessageType::SandboxNetwork), 1));
+    CHECK(sb::shape_problem(msg(MessageType::SandboxNetwork), 0) == std::string("0 fds (expects 1)"));
 }

@@ -29,7 +29,11 @@ const std::string kSampleText =
     "profile=/home/tester/.config/sandbox/web.toml\n"
     "cgroup=/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/app.slice/run-r1.scope/sandbox-web-1\n"
     "cgroup_inode=31337\n"
-    "created=1700000000\n";
+    "created=1700000000\n"
+    "command=\n"
+    "keep=0\n"
+    "exit_code=\n"
+    "finished=0\n";
 
 void check_same(const StateRecord& a, const StateRecord& b) {
     CHECK(a.name == b.name);
@@ -302,4 +306,46 @@ TEST_CASE("decode_state_record: a record without cgroup_inode (an older version'
     auto r = sb::decode_state_record(with_line("cgroup_inode", ""));
     REQUIRE(r);
     CHECK(r->cgroup_inode == 0);  // never valid: its cgroup is not touched, only the name freed
+}
+
+TEST_CASE("state record: an exited, kept record round-trips", "[state][record]") {
+    StateRecord r = sample_record();
+    r.command = "sh -c 'echo hi'\nsecond line";
+    r.keep = true;
+    r.exit_code = 143;
+    r.finished = 1700000100;
+    auto decoded = sb::decode_state_record(sb::encode_state_record(r));
+    REQUIRE(decoded);
+    check_same(*decoded, r);
+    CHECK(decoded->command == r.command);
+    CHECK(decoded->keep);
+    CHECK(decoded->exit_code == 143);
+    CHECK(decoded->finished == 1700000100);
+}
+
+TEST_CASE("state record: a record of an older version reads as running, not kept", "[state][record]") {
+    std::string text = "name=web-1\npid=4242\npid_start=987654321\ninit_pid=4250\nprofile=/p.toml\ncgroup=\n"
+                       "cgroup_inode=0\ncreated=1700000000\n";
+    auto decoded = sb::decode_state_record(text);
+    REQUIRE(decoded);
+    CHECK_FALSE(decoded->keep);
+    CHECK_FALSE(decoded->exit_code);
+    CHECK(decoded->command.empty());
+}
+
+TEST_CASE("state record: bad keep, exit_code or finished make it malformed", "[state][record]") {
+    CHECK_FALSE(sb::decode_state_record(with_line("keep", "keep=yes")));
+    CHECK_FALSE(sb::decode_state_record(with_line("exit_code", "exit_code=256")));
+    CHECK_FALSE(sb::decode_state_record(with_line("exit_code", "exit_code=-1")));
+    CHECK_FALSE(sb::decode_state_record(with_line("exit_code", "exit_code=1x")));
+    CHECK_FALSE(sb::decode_state_record(with_line("finished", "finished=soon")));
+    CHECK(sb::decode_state_record(with_line("exit_code", "exit_code=0"))->exit_code == 0);
+}
+
+TEST_CASE("display_command: plain words as they are, others quoted", "[state][record]") {
+    CHECK(sb::display_command({"ls", "-l", "/tmp"}) == "ls -l /tmp");
+    CHECK(sb::display_command({"sh", "-c", "echo hi; exit 3"}) == "sh -c 'echo hi; exit 3'");
+    CHECK(sb::display_command({"echo", "it's"}) == "echo 'it'\\''s'");
+    CHECK(sb::display_command({"printf", ""}) == "printf ''");
+    CHECK(sb::display_command({}) == "");
 }

@@ -1,0 +1,233 @@
+#include "ipc/control.hpp"
+
+#include <signal.h>
+
+#include <cctype>
+
+#include <nlohmann/json.hpp>
+
+namespace sb {
+namespace {
+
+using Json = nlohmann::json;
+
+const char* const kRequestNames[] = {"kill", "stop", "wait", "exec"};
+const char* const kReplyNames[] = {"accepted", "started", "exited", "error"};
+
+constexpr std::size_t kMaxArgs = 4096;
+constexpr std::uint32_t kMaxGraceMs = 24u * 3600u * 1000u;
+
+// Reads a JSON object with exactly the keys allowed for its type; `problem` says what is wrong.
+struct Reader {
+    const Json& object;
+    std::string& problem;
+
+    bool only(std::initializer_list<const char*> keys) {
+        for (const auto& [key, value] : object.items()) {
+            bool known = false;
+            for (const char* allowed : keys) known = known || key == allowed;
+            if (!known) return fail("unknown field \"" + key + "\"");
+        }
+        return true;
+    }
+    bool fail(const std::string& why) {
+        if (problem.empty()) problem = why;
+        return false;
+    }
+    template <typename T>
+    bool integer(const char* key, T& out, long long low, long long high, bool required = true) {
+        auto it = object.find(key);
+        if (it == object.end()) return !required || fail(std::string("no \"") + key + "\"");
+        if (!it->is_number_integer()) return fail(std::string("\"") + key + "\" is not an integer");
+        long long value = it->get<long long>();
+        if (it->is_number_unsigned() && it->get<unsigned long long>() > static_cast<unsigned long long>(high))
+            return fail(std::string("\"") + key + "\" is out of range");
+        if (value < low || value > high) return fail(std::string("\"") + key + "\" is out of range");
+        out = static_cast<T>(value);
+        return true;
+    }
+    bool text(const char* key, std::string& out, bool required) {
+        auto it = object.find(key);
+        if (it == object.end()) return !required || fail(std::string("no \"") + key + "\"");
+        if (!it->is_string()) return fail(std::string("\"") + key + "\" is not a string");
+        out = it->get<std::string>();
+        if (out.find('\0') != std::string::npos) return fail(std::string("\"") + key + "\" holds a NUL byte");
+        return true;
+    }
+    bool texts(const char* key, std::vector<std::string>& out, bool required) {
+        auto it = object.find(key);
+        if (it == object.end()) return !required || fail(std::string("no \"") + key + "\"");
+        if (!it->is_array() || it->size() > kMaxArgs) return fail(std::string("\"") + key + "\" is not a list of strings");
+        for (const auto& item : *it) {
+            if (!item.is_string()) return fail(std::string("\"") + key + "\" is not a list of strings");
+            out.push_back(item.get<std::string>());
+            if (out.back().find('\0') != std::string::npos) return fail(std::string("\"") + key + "\" holds a NUL byte");
+        }
+        return true;
+    }
+};
+
+// The envelope: an object of our version with a known type; returns the type's index.
+std::optional<std::size_t> open_envelope(const std::string& packet, const char* const* names, std::size_t count,
+                                         Json& object, std::string& problem) {
+    if (packet.size() > kMaxControlPacket) {
+        problem = "packet too large";
+        return std::nullopt;
+    }
+    object = Json::parse(packet, nullptr, false);
+    if (object.is_discarded() || !object.is_object()) {
+        problem = "not a JSON object";
+        return std::nullopt;
+    }
+    auto version = object.find("version");
+    if (version == object.end() || !version->is_number_integer()) {
+        problem = "no protocol version";
+        return std::nullopt;
+    }
+    if (version->get<long long>() != kControlVersion) {
+        problem = "protocol version " + version->dump() + " (this sandbox speaks version " +
+                  std::to_string(kControlVersion) + "; the running sandbox was started by another version)";
+        return std::nullopt;
+    }
+    auto type = object.find("type");
+    if (type == object.end() || !type->is_string()) {
+        problem = "no type";
+        return std::nullopt;
+    }
+    for (std::size_t i = 0; i < count; ++i)
+        if (*type == names[i]) return i;
+    problem = "unknown type " + type->dump();
+    return std::nullopt;
+}
+
+Json envelope(const char* type) {
+    Json object;
+    object["version"] = kControlVersion;
+    object["type"] = type;
+    return object;
+}
+
+}  // namespace
+
+ControlReply control_error(Stage stage, const std::string& error, const std::string& hint, int exit_code) {
+    ControlReply reply;
+    reply.type = ControlReplyType::Error;
+    reply.stage = stage;
+    reply.error = error;
+    reply.hint = hint;
+    reply.exit_code = exit_code;
+    return reply;
+}
+
+std::optional<int> parse_signal(const std::string& text) {
+    static const std::pair<const char*, int> kNames[] = {
+        {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL}, {"USR1", SIGUSR1},
+        {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"WINCH", SIGWINCH}, {"ALRM", SIGALRM}, {"CONT", SIGCONT},
+        {"STOP", SIGSTOP}, {"TSTP", SIGTSTP}, {"PIPE", SIGPIPE},
+    };
+    if (!text.empty() && text.size() <= 2 && text.find_first_not_of("0123456789") == std::string::npos) {
+        int number = std::stoi(text);
+        if (number >= 1 && number <= 64) return number;
+        return std::nullopt;
+    }
+    std::string name;
+    for (char c : text) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (name.rfind("SIG", 0) == 0) name.erase(0, 3);
+    for (const auto& [known, number] : kNames)
+        if (name == known) return number;
+    return std::nullopt;
+}
+
+const char* to_string(ControlRequestType type) { return kRequestNames[static_cast<std::size_t>(type)]; }
+
+std::size_t control_request_fds(const ControlRequest& request) {
+    return request.type == ControlRequestType::Exec ? 3 : 0;
+}
+
+std::string encode_control_request(const ControlRequest& request) {
+    Json object = envelope(to_string(request.type));
+    switch (request.type) {
+        case ControlRequestType::Kill: object["signal"] = request.signal; break;
+        case ControlRequestType::Stop: object["grace_ms"] = request.grace_ms; break;
+        case ControlRequestType::Wait: break;
+        case ControlRequestType::Exec:
+            object["argv"] = request.argv;
+            object["env"] = request.env;
+            object["cwd"] = request.cwd;
+            object["terminal_fds"] = request.terminal_fds;
+            break;
+    }
+    return object.dump();
+}
+
+std::string encode_control_reply(const ControlReply& reply) {
+    Json object = envelope(kReplyNames[static_cast<std::size_t>(reply.type)]);
+    if (reply.type == ControlReplyType::Exited) object["exit_code"] = reply.exit_code;
+    if (reply.type == ControlReplyType::Error) {
+        object["stage"] = to_string(reply.stage);
+        object["error"] = reply.error;
+        object["hint"] = reply.hint;
+        object["exit_code"] = reply.exit_code;
+    }
+    return object.dump();
+}
+
+std::optional<ControlRequest> decode_control_request(const std::string& packet, std::string& problem) {
+    Json object;
+    auto index = open_envelope(packet, kRequestNames, std::size(kRequestNames), object, problem);
+    if (!index) return std::nullopt;
+    ControlRequest request;
+    request.type = static_cast<ControlRequestType>(*index);
+    Reader read{object, problem};
+    bool ok = true;
+    switch (request.type) {
+        case ControlRequestType::Kill:
+            ok = read.only({"version", "type", "signal"}) && read.integer("signal", request.signal, 1, 64);
+            break;
+        case ControlRequestType::Stop:
+            ok = read.only({"version", "type", "grace_ms"}) && read.integer("grace_ms", request.grace_ms, 0, kMaxGraceMs);
+            break;
+        case ControlRequestType::Wait: ok = read.only({"version", "type"}); break;
+        case ControlRequestType::Exec:
+            ok = read.only({"version", "type", "argv", "env", "cwd", "terminal_fds"}) &&
+                 read.texts("argv", request.argv, true) && read.texts("env", request.env, false) &&
+                 read.text("cwd", request.cwd, false) && read.integer("terminal_fds", request.terminal_fds, 0, 7, false);
+            if (ok && !request.cwd.empty() && request.cwd[0] != '/') ok = read.fail("\"cwd\" is not absolute");
+            for (const auto& var : request.env)
+                if (ok && (var.find('=') == std::string::npos || var[0] == '='))
+                    ok = read.fail("\"env\" holds \"" + var + "\", not NAME=VALUE");
+            break;
+    }
+    if (!ok) return std::nullopt;
+    return request;
+}
+
+std::optional<ControlReply> decode_control_reply(const std::string& packet, std::string& problem) {
+    Json object;
+    auto index = open_envelope(packet, kReplyNames, std::size(kReplyNames), object, problem);
+    if (!index) return std::nullopt;
+    ControlReply reply;
+    reply.type = static_cast<ControlReplyType>(*index);
+    Reader read{object, problem};
+    bool ok = true;
+    switch (reply.type) {
+        case ControlReplyType::Accepted:
+        case ControlReplyType::Started: ok = read.only({"version", "type"}); break;
+        case ControlReplyType::Exited:
+            ok = read.only({"version", "type", "exit_code"}) && read.integer("exit_code", reply.exit_code, 0, 255);
+            break;
+        case ControlReplyType::Error: {
+            std::string stage;
+            ok = read.only({"version", "type", "stage", "error", "hint", "exit_code"}) && read.text("stage", stage, true) &&
+                 read.text("error", reply.error, true) && read.text("hint", reply.hint, false) &&
+                 read.integer("exit_code", reply.exit_code, 1, 255);
+            if (ok && !parse_stage(stage)) ok = read.fail("unknown stage \"" + stage + "\"");
+            if (ok) reply.stage = *parse_stage(stage);
+            break;
+        }
+    }
+    if (!ok) return std::nullopt;
+    return reply;
+}
+
+}  // namespace sb

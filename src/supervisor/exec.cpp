@@ -1,0 +1,153 @@
+#include "supervisor/exec.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "exitcode.hpp"
+#include "init/init.hpp"
+#include "ipc/channel.hpp"
+#include "ns/namespaces.hpp"
+#include "plan/exec_process.hpp"
+#include "supervisor/control_server.hpp"
+#include "sys/error.hpp"
+#include "sys/syscalls.hpp"
+
+namespace sb {
+namespace {
+
+// What X reported before it exec'd (a failed step, or a failed exec), as the caller's error.
+std::optional<ControlReply> read_reports(int sync) {
+    std::optional<ControlReply> failure;
+    for (;;) {
+        std::optional<Received> received;
+        try {
+            received = receive_message(sync);
+        } catch (const std::exception& error) {
+            return control_error(Stage::Protocol, error.what());
+        }
+        if (!received) return failure;
+        const Message& message = received->message;
+        if (message.type == MessageType::SetupFailed) {
+            SetupError error = reported_failure(message);
+            failure = control_error(error.stage(), error.message(), error.hint());
+        } else if (message.type == MessageType::ExecFailed) {
+            ExecFailedFields exec = exec_failed_fields(message);
+            int code = exit_code_for_exec_error(exec.error);
+            failure = code == kExitNotFound
+                          ? control_error(Stage::Exec, exec.command + ": command not found",
+                                          "the command must exist inside the sandbox: check its name and PATH", code)
+                          : control_error(Stage::Exec, exec.command + ": cannot execute: " + std::strerror(exec.error),
+                                          "", code);
+        }
+    }
+}
+
+const char* namespace_name(int type) {
+    switch (type) {
+        case CLONE_NEWUSER: return "user";
+        case CLONE_NEWNS: return "mount";
+        case CLONE_NEWPID: return "PID";
+        case CLONE_NEWUTS: return "UTS";
+        case CLONE_NEWIPC: return "IPC";
+        case CLONE_NEWNET: return "network";
+        case CLONE_NEWCGROUP: return "cgroup";
+        default: return "?";
+    }
+}
+
+[[noreturn]] void run_exec_helper(const ExecTarget& target, pid_t supervisor, int connection,
+                                  const ControlRequest& request, const std::vector<UniqueFd>& stdio) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != supervisor) ::_exit(kExitSetupFailed);
+    try {
+        std::vector<int> keep{connection, target.cgroup_fd, stdio[0].get(), stdio[1].get(), stdio[2].get()};
+        for (const auto& ns : target.namespaces) keep.push_back(ns.fd.get());
+        close_fds_except(keep);
+        ProcessSpec process = exec_process(target.payload, request);
+        // The user namespace first: it gives the capabilities the others want. Joining the mount
+        // namespace makes the sandbox's root our root and working directory.
+        for (const auto& ns : target.namespaces)
+            if (::setns(ns.fd.get(), ns.type) < 0)
+                throw SetupError(Stage::Namespaces, std::string("setns into the sandbox's ") + namespace_name(ns.type) +
+                                                        " namespace: " + std::strerror(errno),
+                                 "the sandbox may be ending");
+        SandboxTerminal terminal;
+        if (process.terminal_fds) terminal = in_stage(Stage::Terminal, open_sandbox_terminal);
+        auto [reports, theirs] = seqpacket_pair();
+        static const std::vector<MountStep> no_mounts;
+        SandboxChild child{target.plan, no_mounts, target.state_dir, nullptr, process,
+                           target.landlock, target.seccomp, theirs.get(), false, true};
+        UniqueFd pidfd;
+        pid_t pid = in_stage(Stage::Payload, [&] { return clone_with_pidfd(0, pidfd, target.cgroup_fd); });
+        if (pid == 0) {
+            reports.reset();
+            for (int fd = 0; fd < 3; ++fd)
+                if (!(process.terminal_fds & (1u << fd))) dup_onto(stdio[static_cast<std::size_t>(fd)].get(), fd);
+            try {
+                in_stage(Stage::Keyring, join_fresh_session_keyring);
+            } catch (const std::exception& error) {
+                fail_child(theirs.get(), error);
+            }
+            run_payload(child, terminal.peer.get());
+        }
+        ChildProcess command(pid, std::move(pidfd));
+        theirs.reset();
+        terminal.peer.reset();
+        ControlReply started;
+        started.type = ControlReplyType::Started;
+        send_control_reply(connection, started, {terminal.master.get()});
+        terminal.master.reset();
+        std::optional<ControlReply> failure = read_reports(reports.get());
+        int status = command.wait();
+        ControlReply exited;
+        exited.type = ControlReplyType::Exited;
+        exited.exit_code = exit_code_for_wait_status(status);
+        send_control_reply(connection, failure ? *failure : exited);
+        ::_exit(0);
+    } catch (const SetupError& error) {
+        send_control_reply(connection, control_error(error.stage(), error.message(), error.hint(), error.exit_code()));
+    } catch (const std::exception& error) {
+        send_control_reply(connection, control_error(Stage::Exec, error.what()));
+    }
+    ::_exit(kExitSetupFailed);
+}
+
+}  // namespace
+
+std::vector<NamespaceFd> open_sandbox_namespaces(pid_t pid, const NamespacePlan& plan) {
+    const std::pair<const char*, int> kinds[] = {
+        {"user", CLONE_NEWUSER}, {"pid", CLONE_NEWPID}, {"uts", plan.uts ? CLONE_NEWUTS : 0},
+        {"ipc", plan.ipc ? CLONE_NEWIPC : 0}, {"cgroup", plan.cgroup ? CLONE_NEWCGROUP : 0}, {"mnt", CLONE_NEWNS},
+    };
+    std::vector<NamespaceFd> out;
+    std::string dir = "/proc/" + std::to_string(pid) + "/ns/";
+    for (const auto& [name, type] : kinds)
+        if (type) out.push_back(NamespaceFd{open_at(AT_FDCWD, dir + name, O_RDONLY), type});
+    return out;
+}
+
+std::string exec_refusal(const ExecTarget& target) {
+    if (target.namespaces.empty()) return "the sandbox's namespaces are not known yet";
+    if (target.payload.seccomp.mode != SeccompMode::Enforce)
+        return "the sandbox's seccomp filter runs in log or learn mode (--violations, --learn): a process "
+               "started in it later would be under a filter nobody hears";
+    return "";
+}
+
+ChildProcess start_exec(const ExecTarget& target, UniqueFd connection, const ControlRequest& request,
+                        std::vector<UniqueFd> stdio) {
+    pid_t supervisor = ::getpid();
+    UniqueFd pidfd;
+    pid_t pid = clone_with_pidfd(0, pidfd);
+    if (pid == 0) run_exec_helper(target, supervisor, connection.get(), request, stdio);
+    return ChildProcess(pid, std::move(pidfd));
+}
+
+}  // namespace sb

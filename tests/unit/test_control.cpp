@@ -1,0 +1,202 @@
+// The control protocol (src/ipc/control.cpp) and what an exec runs as (src/plan/exec_process.cpp).
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+
+#include "ipc/control.hpp"
+#include "plan/exec_process.hpp"
+
+using sb::ControlReply;
+using sb::ControlReplyType;
+using sb::ControlRequest;
+using sb::ControlRequestType;
+
+namespace {
+
+std::optional<ControlRequest> request_of(const std::string& packet, std::string* why = nullptr) {
+    std::string problem;
+    auto request = sb::decode_control_request(packet, problem);
+    if (why) *why = problem;
+    if (!request) CHECK_FALSE(problem.empty());
+    return request;
+}
+
+std::string refusal(const std::string& packet) {
+    std::string problem;
+    auto request = sb::decode_control_request(packet, problem);
+    CHECK_FALSE(request);
+    return problem;
+}
+
+ControlRequest exec_request() {
+    ControlRequest r;
+    r.type = ControlRequestType::Exec;
+    r.argv = {"ls", "-l", "dir with space"};
+    r.env = {"A=1", "B="};
+    r.cwd = "/work";
+    r.terminal_fds = 5;
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("control: every request round-trips", "[control]") {
+    ControlRequest kill;
+    kill.type = ControlRequestType::Kill;
+    kill.signal = SIGTERM;
+    ControlRequest stop;
+    stop.type = ControlRequestType::Stop;
+    stop.grace_ms = 2500;
+    ControlRequest wait;
+    wait.type = ControlRequestType::Wait;
+    ControlRequest enter = exec_request();
+    enter.argv.clear();
+    for (const auto& request : {kill, stop, wait, exec_request(), enter}) {
+        INFO(sb::encode_control_request(request));
+        auto decoded = request_of(sb::encode_control_request(request));
+        REQUIRE(decoded);
+        CHECK(*decoded == request);
+    }
+}
+
+TEST_CASE("control: the exact text of a request", "[control]") {
+    ControlRequest kill;
+    kill.type = ControlRequestType::Kill;
+    kill.signal = 9;
+    CHECK(sb::encode_control_request(kill) == R"({"signal":9,"type":"kill","version":1})");
+}
+
+TEST_CASE("control: every reply round-trips", "[control]") {
+    ControlReply accepted;
+    ControlReply started;
+    started.type = ControlReplyType::Started;
+    ControlReply exited;
+    exited.type = ControlReplyType::Exited;
+    exited.exit_code = 143;
+    ControlReply error = sb::control_error(sb::Stage::Exec, "nosuch: command not found", "check PATH", 127);
+    for (const auto& reply : {accepted, started, exited, error}) {
+        std::string problem;
+        auto decoded = sb::decode_control_reply(sb::encode_control_reply(reply), problem);
+        INFO(problem);
+        REQUIRE(decoded);
+        CHECK(*decoded == reply);
+    }
+}
+
+TEST_CASE("control: another version is refused, naming both", "[control]") {
+    std::string why = refusal(R"({"version":2,"type":"wait"})");
+    CHECK(why.find("protocol version 2") != std::string::npos);
+    CHECK(why.find("version 1") != std::string::npos);
+    CHECK(refusal(R"({"type":"wait"})") == "no protocol version");
+    CHECK(refusal(R"({"version":"1","type":"wait"})") == "no protocol version");
+}
+
+TEST_CASE("control: malformed requests are refused whole", "[control]") {
+    CHECK(refusal("") == "not a JSON object");
+    CHECK(refusal("[1,2]") == "not a JSON object");
+    CHECK(refusal(R"({"version":1)") == "not a JSON object");
+    CHECK(refusal(R"({"version":1})") == "no type");
+    CHECK(refusal(R"({"version":1,"type":"shutdown"})") == R"(unknown type "shutdown")");
+    CHECK(refusal(R"({"version":1,"type":"wait","extra":1})") == R"(unknown field "extra")");
+    CHECK(refusal(R"({"version":1,"type":"kill"})") == R"(no "signal")");
+    CHECK(refusal(R"({"version":1,"type":"kill","signal":0})") == R"("signal" is out of range)");
+    CHECK(refusal(R"({"version":1,"type":"kill","signal":65})") == R"("signal" is out of range)");
+    CHECK(refusal(R"({"version":1,"type":"kill","signal":-9})") == R"("signal" is out of range)");
+    CHECK(refusal(R"({"version":1,"type":"kill","signal":"9"})") == R"("signal" is not an integer)");
+    CHECK(refusal(R"({"version":1,"type":"kill","signal":1.5})") == R"("signal" is not an integer)");
+    CHECK(refusal(R"({"version":1,"type":"kill","signal":18446744073709551615})") == R"("signal" is out of range)");
+    CHECK(refusal(R"({"version":1,"type":"stop","grace_ms":-1})") == R"("grace_ms" is out of range)");
+    CHECK(refusal(R"({"version":1,"type":"stop","grace_ms":86400001})") == R"("grace_ms" is out of range)");
+}
+
+TEST_CASE("control: exec requests are checked field by field", "[control]") {
+    CHECK(refusal(R"({"version":1,"type":"exec"})") == R"(no "argv")");
+    CHECK(refusal(R"({"version":1,"type":"exec","argv":"ls"})") == R"("argv" is not a list of strings)");
+    CHECK(refusal(R"({"version":1,"type":"exec","argv":["ls",1]})") == R"("argv" is not a list of strings)");
+    CHECK(refusal(R"({"version":1,"type":"exec","argv":["l\u0000s"]})") == R"("argv" holds a NUL byte)");
+    CHECK(refusal(R"({"version":1,"type":"exec","argv":["ls"],"cwd":"tmp"})") == R"("cwd" is not absolute)");
+    CHECK(refusal(R"({"version":1,"type":"exec","argv":["ls"],"env":["NOEQUALS"]})") ==
+          R"("env" holds "NOEQUALS", not NAME=VALUE)");
+    CHECK(refusal(R"({"version":1,"type":"exec","argv":["ls"],"env":["=x"]})") == R"("env" holds "=x", not NAME=VALUE)");
+    CHECK(refusal(R"({"version":1,"type":"exec","argv":["ls"],"terminal_fds":8})") == R"("terminal_fds" is out of range)");
+    auto minimal = request_of(R"({"version":1,"type":"exec","argv":["ls"]})");
+    REQUIRE(minimal);
+    CHECK(minimal->cwd.empty());
+    CHECK(minimal->env.empty());
+    CHECK(minimal->terminal_fds == 0);
+}
+
+TEST_CASE("control: replies are checked too", "[control]") {
+    std::string problem;
+    CHECK_FALSE(sb::decode_control_reply(R"({"version":1,"type":"exited","exit_code":256})", problem));
+    CHECK(problem == R"("exit_code" is out of range)");
+    problem.clear();
+    CHECK_FALSE(sb::decode_control_reply(R"({"version":1,"type":"error","stage":"nowhere","error":"x","exit_code":125})", problem));
+    CHECK(problem == R"(unknown stage "nowhere")");
+    problem.clear();
+    CHECK_FALSE(sb::decode_control_reply(R"({"version":1,"type":"error","stage":"exec","error":"x","exit_code":0})", problem));
+    CHECK(problem == R"("exit_code" is out of range)");
+}
+
+TEST_CASE("control: only exec carries fds (the caller's stdio)", "[control]") {
+    ControlRequest request;
+    for (auto type : {ControlRequestType::Kill, ControlRequestType::Stop, ControlRequestType::Wait}) {
+        request.type = type;
+        CHECK(sb::control_request_fds(request) == 0);
+    }
+    CHECK(sb::control_request_fds(exec_request()) == 3);
+}
+
+TEST_CASE("control: signal names", "[control]") {
+    CHECK(sb::parse_signal("TERM") == SIGTERM);
+    CHECK(sb::parse_signal("SIGTERM") == SIGTERM);
+    CHECK(sb::parse_signal("term") == SIGTERM);
+    CHECK(sb::parse_signal("sigkill") == SIGKILL);
+    CHECK(sb::parse_signal("9") == SIGKILL);
+    CHECK(sb::parse_signal("64") == 64);
+    CHECK_FALSE(sb::parse_signal("0"));
+    CHECK_FALSE(sb::parse_signal("65"));
+    CHECK_FALSE(sb::parse_signal("999"));
+    CHECK_FALSE(sb::parse_signal(""));
+    CHECK_FALSE(sb::parse_signal("SIG"));
+    CHECK_FALSE(sb::parse_signal("TERMINATE"));
+    CHECK_FALSE(sb::parse_signal("-9"));
+}
+
+TEST_CASE("exec_process: the caller's command, the payload's fences", "[control][exec]") {
+    sb::ProcessSpec payload;
+    payload.argv = {"/bin/server"};
+    payload.env = {"HOME=/root", "PATH=/usr/bin:/bin", "SHELL=/bin/bash"};
+    payload.cwd = "/srv";
+    payload.uid = 1000;
+    payload.gid = 1000;
+    payload.capabilities = {};
+    payload.no_new_privs = true;
+    payload.terminal_fds = 0;
+    ControlRequest request = exec_request();
+    request.env = {"PATH=/opt/bin", "A=1"};
+    sb::ProcessSpec process = sb::exec_process(payload, request);
+    CHECK(process.argv == std::vector<std::string>{"ls", "-l", "dir with space"});
+    CHECK(process.env == std::vector<std::string>{"A=1", "HOME=/root", "PATH=/opt/bin", "SHELL=/bin/bash"});
+    CHECK(process.cwd == "/work");
+    CHECK(process.terminal_fds == 5);
+    CHECK(process.uid == 1000);
+    CHECK(process.gid == 1000);
+    CHECK(process.no_new_privs);
+    CHECK(process.seccomp.mode == payload.seccomp.mode);
+}
+
+TEST_CASE("exec_process: no command is the sandbox's shell; no cwd is the payload's", "[control][exec]") {
+    sb::ProcessSpec payload;
+    payload.env = {"SHELL=/bin/bash"};
+    payload.cwd = "/srv";
+    ControlRequest request;
+    request.type = ControlRequestType::Exec;
+    sb::ProcessSpec process = sb::exec_process(payload, request);
+    CHECK(process.argv == std::vector<std::string>{"/bin/bash"});
+    CHECK(process.cwd == "/srv");
+    payload.env = {"SHELL=bash"};  // not absolute: not trusted to be found
+    CHECK(sb::exec_process(payload, request).argv == std::vector<std::string>{"/bin/sh"});
+    payload.env = {};
+    CHECK(sb::exec_process(payload, request).argv == std::vector<std::string>{"/bin/sh"});
+}
