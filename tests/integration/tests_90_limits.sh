@@ -75,7 +75,7 @@ t_names_ps_and_duplicates() {
   wait_for_line "$T/bg.out" '^ready$' 10 || fail "the sandbox did not start: $(cat "$T/bg.err")"
   sb ps
   expect_rc 0
-  grep -Eq "^itest-ps +$pid +[0-9]+s +running +$p\$" "$T/out" || fail "sandbox ps does not list itest-ps (pid $pid, running, $p)"
+  grep -Eq "^itest-ps +$pid +[0-9]+s +running +/bin/sh -c .* +$p\$" "$T/out" || fail "sandbox ps does not list itest-ps (pid $pid, running, its command, $p)"
   sb ps --json
   json=$(cat "$T/out")
   /usr/bin/python3 -c '
@@ -197,12 +197,17 @@ t_state_forged_records_not_trusted() {
   local dir start
   dir=$(state_dir)
   mkdir -p -m 0700 "$dir"
-  mkdir -p "$T/fake/sandbox-forged"
+  mkdir -p "$T/fake/sandbox-forged" "$T/fake/linked-dir"
   start=$(sed 's/^.*) //' /proc/1/stat | cut -d' ' -f20) # pid 1 is alive: the record looks live
+  mkdir -m 0700 "$dir/forged"
   printf 'name=forged\npid=1\npid_start=%s\ninit_pid=1\nprofile=/x.toml\ncgroup=%s\ncgroup_inode=%s\ncreated=1\n' \
-    "$start" "$T/fake/sandbox-forged" "$(stat -c %i "$T/fake/sandbox-forged")" >"$dir/forged"
+    "$start" "$T/fake/sandbox-forged" "$(stat -c %i "$T/fake/sandbox-forged")" >"$dir/forged/record"
   ln -s /etc/passwd "$dir/linked"
-  at_exit "rm -f '$dir/forged' '$dir/linked'"
+  # A link to a directory holding a record is no sandbox's directory either.
+  cp "$dir/forged/record" "$T/fake/linked-dir/record"
+  sed -i 's/^name=forged$/name=linkeddir/' "$T/fake/linked-dir/record"
+  ln -s "$T/fake/linked-dir" "$dir/linkeddir"
+  at_exit "rm -rf '$dir/forged' '$dir/linked' '$dir/linkeddir'"
   sb pause forged
   expect_rc 125 "pausing a record whose cgroup is not a cgroup"
   grep -q 'does not point at the cgroup its sandbox made' "$T/err" || fail "pause does not refuse the forged cgroup"
@@ -210,8 +215,10 @@ t_state_forged_records_not_trusted() {
   sb ps
   expect_rc 0
   grep -q '^linked ' "$T/out" && fail "ps read a symbolic link as a record"
+  grep -q '^linkeddir ' "$T/out" && fail "ps read a record through a symbolic link to a directory"
   sb run default -- /bin/true
   expect_rc 0
   [ -d "$T/fake/sandbox-forged" ] || fail "a start removed a directory a record pointed at"
   [ -L "$dir/linked" ] || fail "a start removed a file that is not a record of ours"
+  [ -f "$T/fake/linked-dir/record" ] || fail "a start removed a file through a link in the state directory"
 }
