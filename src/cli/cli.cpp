@@ -23,6 +23,9 @@ Examples:
   sandbox shell                                a throwaway shell in the current directory
   sandbox run --name web --memory 512M --cpus 1.5 --pids 256 default -- ./server
   sandbox ps; sandbox stats web; sandbox pause web; sandbox resume web
+  sandbox run -d --name web default -- ./server   in the background; sandbox logs -f web
+  sandbox exec web ls -l /tmp; sandbox enter web   a command, or a shell, inside it
+  sandbox stop web; sandbox wait web; sandbox rm web
   sandbox doctor                               what this host can isolate and limit
 
 Exit status: the command's own; 128+N if killed by signal N; 125 if the sandbox
@@ -167,7 +170,9 @@ const SubcommandSpec kSubcommands[] = {
     {"stats", Command::Stats, "Print cpu time, memory, pids, io and OOM kills of sandbox NAME", Operand::Name, false,
      "Print a JSON object"},
     {"exec", Command::Exec, "Run a command in the running sandbox NAME", Operand::NameAndCommand, false, nullptr,
-     nullptr, "The command follows NAME (after -- when it has options of its own); exit status: the command's.",
+     nullptr, "Usage: sandbox exec [OPTIONS] NAME COMMAND [ARG...]\nEverything after NAME is the command's (-- may "
+              "come before it). With a terminal, the command gets a pty of the sandbox's own.\nExit status: the "
+              "command's; 125 if it could not be started, 126 cannot execute, 127 not found.",
      nullptr, add_exec_options},
     {"enter", Command::Enter, "Run the sandbox's shell in the running sandbox NAME", Operand::Name, false, nullptr,
      nullptr, nullptr, nullptr, add_exec_options},
