@@ -23,17 +23,18 @@ _sandbox_profile_names()
     done | LC_ALL=C sort -u
 }
 
-# Print the names of this user's sandboxes: the records in the state directory
-# ($XDG_RUNTIME_DIR/sandbox, or /run/user/UID/sandbox), one a line.  Cheap: no
-# process is started; a record left by a supervisor that died may be listed.
+# Print the names of this user's sandboxes, one a line: the directories in the
+# state directory ($XDG_RUNTIME_DIR/sandbox, or /run/user/UID/sandbox) that hold
+# a record (NAME/record), running or exited.  Cheap: no process is started; a
+# record left by a supervisor that died may be listed.
 _sandbox_names()
 {
-    local dir=/run/user/$UID/sandbox f
+    local dir=/run/user/$UID/sandbox d
     [[ ${XDG_RUNTIME_DIR-} == /* ]] && dir=$XDG_RUNTIME_DIR/sandbox
     [[ -d $dir ]] || return 0
-    for f in "$dir"/[[:alnum:]]*; do
-        [[ -f $f ]] || continue
-        printf '%s\n' "${f##*/}"
+    for d in "$dir"/[[:alnum:]]*; do
+        [[ -d $d && ! -L $d && -f $d/record ]] || continue
+        printf '%s\n' "${d##*/}"
     done
 }
 
@@ -87,8 +88,130 @@ _sandbox_complete_value()
             COMPREPLY+=($(compgen -W 'nofile= nproc= core= fsize= as= cpu= stack= memlock=' -- "$cur"))
             compopt -o nospace 2>/dev/null
             ;;
-        --hostname | --name | --memory | --cpus | --pids | --timeout | --json-status-fd) ;; # free text
+        -s | --signal)
+            # The signals a sandbox passes to its command, and KILL.
+            COMPREPLY+=($(compgen -W 'TERM INT HUP QUIT USR1 USR2 WINCH KILL' -- "$cur"))
+            ;;
+        # free text (-w: a directory inside the sandbox, not here)
+        --hostname | --name | --memory | --cpus | --pids | --timeout | --json-status-fd | -w | --workdir | -t | --time | --tail) ;;
     esac
+}
+
+# Complete the command line from word $1 (an index in COMP_WORDS) on as a
+# command of its own: after "--" of run and shell, after NAME of exec.
+_sandbox_complete_command()
+{
+    local first=$1 cur=$2
+    if ((COMP_CWORD == first)); then
+        COMPREPLY=($(compgen -c -- "$cur"))
+    elif declare -F _comp_command_offset >/dev/null; then
+        _comp_command_offset "$first"
+    elif declare -F _command_offset >/dev/null; then
+        _command_offset "$first"
+    else
+        local IFS=$'\n'
+        COMPREPLY=($(compgen -f -- "$cur"))
+        compopt -o filenames 2>/dev/null
+    fi
+}
+
+# The subcommands that take sandbox names: pause, resume, stats, exec, enter,
+# stop, kill, wait, logs (NAME), rm (NAME...).  Their options, option values,
+# the names, and for exec the command after NAME.  Uses _sandbox's words, raw,
+# cword, cur, prev, sub and subi.
+_sandbox_complete_named()
+{
+    local opts='-h --help' value_opts='' i w
+    case $sub in
+        stats) opts+=' --json' ;;
+        exec | enter)
+            opts+=' -e --env -w --workdir -t --tty'
+            value_opts='-e|--env|-w|--workdir'
+            ;;
+        stop)
+            opts+=' -t --time'
+            value_opts='-t|--time'
+            ;;
+        kill)
+            opts+=' -s --signal'
+            value_opts='-s|--signal'
+            ;;
+        logs)
+            opts+=' -f --follow --tail'
+            value_opts='--tail'
+            ;;
+    esac
+
+    # The names given so far (exec: the first word that is not an option, after
+    # which everything is the command's).
+    local -a given=()
+    local namei=0
+    for ((i = subi + 1; i < cword; i++)); do
+        w=${words[i]}
+        if [[ -n $value_opts && $w == @($value_opts) ]]; then
+            ((i++))
+            continue
+        fi
+        case $w in
+            -*) ;;
+            *)
+                given+=("$w")
+                if [[ $sub == exec ]]; then
+                    namei=$i
+                    break
+                fi
+                ;;
+        esac
+    done
+
+    # exec NAME [--] COMMAND [ARG...]
+    if ((namei)); then
+        local first=$((namei + 1))
+        if ((first < cword)) && [[ ${words[first]} == -- ]]; then
+            ((first++))
+        elif ((first == cword)) && [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W '--' -- "$cur"))
+            return 0
+        fi
+        _sandbox_complete_command $((raw[first - 1] + 1)) "$cur"
+        return 0
+    fi
+
+    # The value of an option: "--opt VALUE" or "--opt=VALUE".
+    if [[ -n $value_opts ]]; then
+        if [[ $prev == @($value_opts) ]]; then
+            _sandbox_complete_value "$prev" "$cur"
+            return 0
+        fi
+        if [[ $cur == --*=* ]]; then
+            local opt=${cur%%=*} val=${cur#*=}
+            if [[ $opt == @($value_opts) ]]; then
+                _sandbox_complete_value "$opt" "$val"
+                if [[ $COMP_WORDBREAKS != *=* ]]; then
+                    COMPREPLY=("${COMPREPLY[@]/#/$opt=}")
+                fi
+            fi
+            return 0
+        fi
+    fi
+
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+        return 0
+    fi
+
+    # NAME, once; rm takes several (each offered once).
+    [[ $sub != rm ]] && ((${#given[@]})) && return 0
+    local name g
+    local -a names=()
+    while IFS= read -r name; do
+        for g in "${given[@]}"; do
+            [[ $g == "$name" ]] && continue 2
+        done
+        names+=("$name")
+    done < <(_sandbox_names)
+    local IFS=$'\n'
+    COMPREPLY=($(compgen -W "${names[*]}" -- "$cur"))
 }
 
 _sandbox()
@@ -118,10 +241,10 @@ _sandbox()
     local prev=
     ((cword > 0)) && prev=${words[cword - 1]}
 
-    local subcommands='run shell check ps pause resume stats doctor'
+    local subcommands='run shell check ps pause resume stats exec enter stop kill wait logs rm doctor'
     local global_opts='-h --help --version'
     local run_opts='-h --help --dry-run -v --verbose --hostname --cwd -e --env --network -p --publish --user-mode
-        --name --memory --cpus --pids --rlimit --timeout --violations --json-status-fd --learn'
+        --name --memory --cpus --pids --rlimit --timeout --violations --json-status-fd -d --detach --rm --learn'
     local check_opts='-h --help -v --verbose'
     local value_opts='--hostname|--cwd|-e|--env|--network|-p|--publish|--user-mode|--name|--memory|--cpus|--pids|--rlimit|--timeout|--violations|--json-status-fd'
 
@@ -153,24 +276,13 @@ _sandbox()
         ps | doctor)
             if [[ $cur == -* ]]; then
                 local opts='-h --help'
-                [[ $sub == ps ]] && opts+=' --json'
+                [[ $sub == ps ]] && opts+=' --json -a --all'
                 COMPREPLY=($(compgen -W "$opts" -- "$cur"))
             fi
             return 0
             ;;
-        pause | resume | stats)
-            # NAME, once; stats also takes --json (a flag).
-            if [[ $cur == -* ]]; then
-                local opts='-h --help'
-                [[ $sub == stats ]] && opts+=' --json'
-                COMPREPLY=($(compgen -W "$opts" -- "$cur"))
-                return 0
-            fi
-            for ((i = subi + 1; i < cword; i++)); do
-                [[ ${words[i]} == -* ]] || return 0
-            done
-            local IFS=$'\n'
-            COMPREPLY=($(compgen -W "$(_sandbox_names)" -- "$cur"))
+        pause | resume | stats | exec | enter | stop | kill | wait | logs | rm)
+            _sandbox_complete_named
             return 0
             ;;
         *) return 0 ;;
@@ -195,18 +307,7 @@ _sandbox()
 
     # After "--": the command and its arguments.
     if ((dashdash)); then
-        local first=$((raw[dashdash] + 1))
-        if ((COMP_CWORD == first)); then
-            COMPREPLY=($(compgen -c -- "$cur"))
-        elif declare -F _comp_command_offset >/dev/null; then
-            _comp_command_offset "$first"
-        elif declare -F _command_offset >/dev/null; then
-            _command_offset "$first"
-        else
-            local IFS=$'\n'
-            COMPREPLY=($(compgen -f -- "$cur"))
-            compopt -o filenames 2>/dev/null
-        fi
+        _sandbox_complete_command $((raw[dashdash] + 1)) "$cur"
         return 0
     fi
 

@@ -30,15 +30,18 @@ function __sandbox_profile_files
     end
 end
 
-# Print the names of this user's sandboxes: the records in the state directory
-# ($XDG_RUNTIME_DIR/sandbox, or /run/user/UID/sandbox). Cheap: starts no process.
+# Print the names of this user's sandboxes, running or exited: the directories in
+# the state directory ($XDG_RUNTIME_DIR/sandbox, or /run/user/UID/sandbox) that
+# hold a record (NAME/record). Cheap: starts no process. The names given as
+# arguments are left out.
 function __sandbox_names
     set -l dir /run/user/(id -u)/sandbox
     set -q XDG_RUNTIME_DIR; and string match -q -- '/*' $XDG_RUNTIME_DIR; and set dir $XDG_RUNTIME_DIR/sandbox
-    for f in $dir/*
-        test -f $f; or continue
-        set -l name (string replace -r '^.*/' '' -- $f)
-        string match -qr -- '^[A-Za-z0-9]' $name; and printf '%s\tsandbox\n' $name
+    for d in $dir/*
+        test -d $d; and not test -L $d; and test -f $d/record; or continue
+        set -l name (string replace -r '^.*/' '' -- $d)
+        string match -qr -- '^[A-Za-z0-9]' $name; or continue
+        contains -- $name $argv; or printf '%s\tsandbox\n' $name
     end
 end
 
@@ -72,6 +75,7 @@ end
 
 # Print how many positional arguments the subcommand has so far.
 function __sandbox_npos
+    set -l sub (__sandbox_subcommand)
     set -l seen 0
     set -l skip 0
     set -l n 0
@@ -85,8 +89,11 @@ function __sandbox_npos
             continue
         end
         switch $t
-            case --hostname --cwd -e --env --network -p --publish --user-mode --name --memory --cpus --pids --rlimit --timeout --violations --json-status-fd
+            case --hostname --cwd -e --env --network -p --publish --user-mode --name --memory --cpus --pids --rlimit --timeout --violations --json-status-fd -w --workdir -s --signal --tail
                 set skip 1
+            case -t --time
+                # stop's grace period; -t of exec and enter is a flag
+                test "$sub" = stop; and set skip 1
             case '-*'
             case '*'
                 set n (math $n + 1)
@@ -101,10 +108,30 @@ function __sandbox_wants_profile
     test (__sandbox_npos) = 0
 end
 
-# True when the word being completed is the NAME of pause, resume or stats.
+# True when the word being completed is the NAME of pause, resume, stats, exec,
+# enter, stop, kill, wait or logs.
 function __sandbox_wants_name
-    __sandbox_using pause resume stats; or return 1
+    __sandbox_using pause resume stats exec enter stop kill wait logs; or return 1
     test (__sandbox_npos) = 0
+end
+
+# True before the NAME of exec: its options come before NAME, what follows is the command's.
+function __sandbox_exec_options
+    __sandbox_using exec; or return 1
+    test (__sandbox_npos) = 0
+end
+
+# True after the NAME of exec: the word being completed belongs to the command.
+function __sandbox_exec_command
+    __sandbox_using exec; or return 1
+    test (__sandbox_npos) -ge 1
+end
+
+# True right after the NAME of exec, where "--" may come before the command.
+function __sandbox_exec_wants_dashdash
+    __sandbox_exec_command; or return 1
+    test (count (__sandbox_command_words)) = 0; or return 1
+    test (commandline -opc)[-1] != --
 end
 
 # True after the PROFILE of run or shell (only "--" may follow), or right after
@@ -115,17 +142,52 @@ function __sandbox_wants_dashdash
     test $n -ge 1; or test (__sandbox_subcommand) = shell
 end
 
-# Complete the command line after "--" as a command of its own.
-function __sandbox_complete_command
+# Print the words of the command line that belong to the command: those after
+# "--" (run, shell), or after the NAME of exec and a "--" that follows it.
+function __sandbox_command_words
     set -l tokens (commandline -opc)
-    set -l i (contains -i -- -- $tokens)
-    set -l rest
-    test $i -lt (count $tokens); and set rest $tokens[(math $i + 1)..-1]
+    set -l n (count $tokens)
+    set -l start 0
+    if test (__sandbox_subcommand) = exec
+        set -l seen 0
+        set -l skip 0
+        for i in (seq 2 $n)
+            set -l t $tokens[$i]
+            if test $skip = 1
+                set skip 0
+                continue
+            end
+            if test $seen = 0
+                string match -q -- '-*' $t; or set seen 1
+                continue
+            end
+            switch $t
+                case -e --env -w --workdir
+                    set skip 1
+                case '-*'
+                case '*'
+                    set start (math $i + 1)
+                    break
+            end
+        end
+        test $start -gt 0; or return 0
+        test $start -le $n; and test "$tokens[$start]" = --; and set start (math $start + 1)
+    else
+        set -l i (contains -i -- -- $tokens); or return 0
+        set start (math $i + 1)
+    end
+    test $start -le $n; and printf '%s\n' $tokens[$start..-1]
+end
+
+# Complete the command line after "--" (run, shell) or after NAME (exec) as a
+# command of its own.
+function __sandbox_complete_command
+    set -l rest (__sandbox_command_words)
     set -l current (commandline -ct)
     if test (count $rest) -eq 0
-        complete -C "$current"
+        complete --do-complete="$current"
     else
-        complete -C (string join ' ' -- (string escape -- $rest) "$current")
+        complete --do-complete=(string join ' ' -- (string escape -- $rest) "$current")
     end
 end
 
@@ -138,10 +200,17 @@ complete -c sandbox -n 'not __sandbox_subcommand' -l version -d 'Display program
 complete -c sandbox -n 'not __sandbox_subcommand' -a run -d 'Run a command in a new sandbox'
 complete -c sandbox -n 'not __sandbox_subcommand' -a shell -d 'Run a shell in a new sandbox (profile "shell" by default)'
 complete -c sandbox -n 'not __sandbox_subcommand' -a check -d 'Validate a profile and print the effective profile'
-complete -c sandbox -n 'not __sandbox_subcommand' -a ps -d 'List your running sandboxes'
+complete -c sandbox -n 'not __sandbox_subcommand' -a ps -d 'List your running sandboxes (--all: and the exited ones)'
 complete -c sandbox -n 'not __sandbox_subcommand' -a pause -d 'Freeze every process of a sandbox'
 complete -c sandbox -n 'not __sandbox_subcommand' -a resume -d 'Thaw a paused sandbox'
 complete -c sandbox -n 'not __sandbox_subcommand' -a stats -d 'Print cpu time, memory, pids, io and OOM kills of a sandbox'
+complete -c sandbox -n 'not __sandbox_subcommand' -a exec -d 'Run a command in a running sandbox'
+complete -c sandbox -n 'not __sandbox_subcommand' -a enter -d 'Run the sandbox\'s shell in a running sandbox'
+complete -c sandbox -n 'not __sandbox_subcommand' -a stop -d 'Stop a sandbox: TERM, KILL after the grace period'
+complete -c sandbox -n 'not __sandbox_subcommand' -a kill -d 'Send a signal to the command of a sandbox'
+complete -c sandbox -n 'not __sandbox_subcommand' -a wait -d 'Wait until a sandbox exits; print its exit code'
+complete -c sandbox -n 'not __sandbox_subcommand' -a logs -d 'Print the output of a detached sandbox'
+complete -c sandbox -n 'not __sandbox_subcommand' -a rm -d 'Remove exited sandboxes: their records and logs'
 complete -c sandbox -n 'not __sandbox_subcommand' -a doctor -d 'Print what this host can isolate and enforce'
 
 # run and shell.
@@ -163,6 +232,8 @@ complete -c sandbox -n $rs -l rlimit -x -a 'nofile= nproc= core= fsize= as= cpu=
 complete -c sandbox -n $rs -l timeout -x -d 'Stop the sandbox after a duration (exit 124)'
 complete -c sandbox -n $rs -l violations -r -F -d 'Record every refused system call as JSON lines'
 complete -c sandbox -n $rs -l json-status-fd -x -d 'Write start and exit events as JSON lines to descriptor FD'
+complete -c sandbox -n $rs -s d -l detach -d 'Run in the background: print the name; output to the log'
+complete -c sandbox -n $rs -l rm -d 'With --detach: remove the record and log when the command ends'
 complete -c sandbox -n $rs -l learn -d 'Let refused system calls through and print the allow lines'
 complete -c sandbox -n __sandbox_wants_dashdash -a -- -d 'End of options; a command follows'
 
@@ -171,15 +242,32 @@ set -l c '__sandbox_using check'
 complete -c sandbox -n $c -s h -l help -d 'Print this help message and exit'
 complete -c sandbox -n $c -s v -l verbose -d 'Also print the plan'
 
-# ps, pause, resume, stats, doctor.
-complete -c sandbox -n '__sandbox_using ps pause resume stats doctor' -s h -l help -d 'Print this help message and exit'
+# ps, pause, resume, stats, enter, stop, kill, wait, logs, rm, doctor.
+complete -c sandbox -n '__sandbox_using ps pause resume stats enter stop kill wait logs rm doctor' -s h -l help -d 'Print this help message and exit'
 complete -c sandbox -n '__sandbox_using ps' -l json -d 'Print a JSON array'
+complete -c sandbox -n '__sandbox_using ps' -s a -l all -d 'Also list exited sandboxes (kept until sandbox rm)'
 complete -c sandbox -n '__sandbox_using stats' -l json -d 'Print a JSON object'
+complete -c sandbox -n '__sandbox_using stop' -s t -l time -x -d 'Seconds between TERM and KILL (default 10)'
+complete -c sandbox -n '__sandbox_using kill' -s s -l signal -x -a 'TERM INT HUP QUIT USR1 USR2 WINCH KILL' -d 'The signal (default KILL)'
+complete -c sandbox -n '__sandbox_using logs' -s f -l follow -d 'Keep printing output as it comes, until the sandbox ends'
+complete -c sandbox -n '__sandbox_using logs' -l tail -x -d 'Only the last N lines'
+
+# exec (its options only before NAME) and enter.
+set -l ee '__sandbox_exec_options; or __sandbox_using enter'
+complete -c sandbox -n '__sandbox_exec_options' -s h -l help -d 'Print this help message and exit'
+complete -c sandbox -n $ee -s e -l env -x -a '(set -nx | string replace -r \'$\' =)' -d 'Set NAME=VALUE for the command'
+complete -c sandbox -n $ee -s w -l workdir -x -d 'Working directory inside the sandbox (absolute)'
+complete -c sandbox -n $ee -s t -l tty -d 'A pty even when no standard stream is a terminal'
+
+# NAME: a sandbox's name; rm takes several.
 complete -c sandbox -n __sandbox_wants_name -a '(__sandbox_names)'
+complete -c sandbox -n '__sandbox_using rm' -a '(__sandbox_names (commandline -opc))'
 
 # PROFILE: a profile name or a *.toml file.
 complete -c sandbox -n __sandbox_wants_profile -a '(__sandbox_profile_names)'
 complete -c sandbox -n __sandbox_wants_profile -a '(__sandbox_profile_files)'
 
-# After "--": the command and its arguments.
+# After "--" (run, shell) or after the NAME of exec: the command and its arguments.
 complete -c sandbox -n __sandbox_after_dashdash -a '(__sandbox_complete_command)'
+complete -c sandbox -n __sandbox_exec_wants_dashdash -a -- -d 'End of options; the command follows'
+complete -c sandbox -n __sandbox_exec_command -a '(__sandbox_complete_command)'

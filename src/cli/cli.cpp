@@ -72,6 +72,8 @@ void add_run_options(CLI::App& app, CommandLine& line, std::string& user_mode) {
     app.add_flag("-d,--detach", line.overrides.detach,
                  "Run in the background: print the name once the command started; output goes to the "
                  "sandbox's log (sandbox logs), which stays with its exit code until `sandbox rm`");
+    app.add_flag("-t,--tty", line.overrides.tty,
+                 "With --detach: give the command a pty of its own, which `sandbox attach` connects to");
     app.add_flag("--rm", line.overrides.remove,
                  "With --detach: remove the record and log when the command ends (always so in the foreground)");
     app.add_flag("--learn", line.learn,
@@ -118,6 +120,10 @@ std::vector<std::string> split_at_double_dash(int argc, char** argv, std::vector
 // The subcommands. Adding one is a row here, its case in main.cpp's dispatch, and its section of
 // sandbox(1) and the completions (tests/check-docs.sh holds those to --help).
 enum class Operand { None, Profile, OptionalProfile, Name, Names, NameAndCommand };
+
+void add_attach_options(CLI::App& app, CommandLine& line) {
+    app.add_flag("--no-stdin", line.no_stdin, "Only watch: do not send what you type");
+}
 
 void add_ps_options(CLI::App& app, CommandLine& line) {
     app.add_flag("-a,--all", line.all, "Also list exited sandboxes (kept until `sandbox rm`)");
@@ -176,6 +182,8 @@ const SubcommandSpec kSubcommands[] = {
      nullptr, add_exec_options},
     {"enter", Command::Enter, "Run the sandbox's shell in the running sandbox NAME", Operand::Name, false, nullptr,
      nullptr, nullptr, nullptr, add_exec_options},
+    {"attach", Command::Attach, "Connect your terminal to detached sandbox NAME (leave it running with Ctrl-P Ctrl-Q)",
+     Operand::Name, false, nullptr, nullptr, nullptr, nullptr, add_attach_options},
     {"stop", Command::Stop, "Stop sandbox NAME: TERM to its command, KILL after the grace period", Operand::Name, false,
      nullptr, nullptr, nullptr, nullptr, add_stop_options},
     {"kill", Command::Kill, "Send a signal to the command of sandbox NAME", Operand::Name, false, nullptr, nullptr,

@@ -7,7 +7,7 @@
 
 namespace sb {
 
-enum class Command { Run, Check, Ps, Pause, Resume, Stats, Doctor, Kill, Stop, Wait, Exec, Enter, Rm, Logs };
+enum class Command { Run, Check, Ps, Pause, Resume, Stats, Doctor, Kill, Stop, Wait, Exec, Enter, Rm, Logs, Attach };
 
 struct CommandLine {
     Command command = Command::Run;
@@ -27,6 +27,7 @@ struct CommandLine {
     std::vector<std::string> exec_env;      // exec -e NAME=VALUE
     std::string exec_cwd;                   // exec -w DIR
     bool exec_tty = false;                  // exec -t
+    bool no_stdin = false;                  // attach --no-stdin
     std::string violations;  // --violations FILE: every refused system call as a JSON line
     bool learn = false;      // --learn: let refused calls through, print the allow lines
     int json_status_fd = -1;  // --json-status-fd FD: events as JSON lines (-1 = none)

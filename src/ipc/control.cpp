@@ -11,8 +11,8 @@ namespace {
 
 using Json = nlohmann::json;
 
-const char* const kRequestNames[] = {"kill", "stop", "wait", "exec"};
-const char* const kReplyNames[] = {"accepted", "started", "exited", "error"};
+const char* const kRequestNames[] = {"kill", "stop", "wait", "exec", "attach"};
+const char* const kReplyNames[] = {"accepted", "started", "exited", "error", "attached"};
 
 constexpr std::size_t kMaxArgs = 4096;
 constexpr std::uint32_t kMaxGraceMs = 24u * 3600u * 1000u;
@@ -109,6 +109,57 @@ Json envelope(const char* type) {
 
 }  // namespace
 
+std::string encode_frame(const AttachFrame& frame) {
+    std::string packet(1, static_cast<char>(frame.kind));
+    switch (frame.kind) {
+        case FrameKind::Data: packet += frame.data; break;
+        case FrameKind::Resize: packet += std::to_string(frame.rows) + " " + std::to_string(frame.columns); break;
+        case FrameKind::Exited: packet += std::to_string(frame.exit_code); break;
+    }
+    return packet;
+}
+
+namespace {
+
+std::optional<unsigned> number_in(const std::string& text, unsigned low, unsigned high) {
+    if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    unsigned value = static_cast<unsigned>(std::stoul(text));
+    if (value < low || value > high) return std::nullopt;
+    return value;
+}
+
+}  // namespace
+
+std::optional<AttachFrame> decode_frame(const std::string& packet) {
+    if (packet.empty() || packet.size() > kMaxControlPacket) return std::nullopt;
+    AttachFrame frame;
+    std::string body = packet.substr(1);
+    switch (packet[0]) {
+        case 'd':
+            frame.kind = FrameKind::Data;
+            frame.data = body;
+            return frame;
+        case 'r': {
+            frame.kind = FrameKind::Resize;
+            auto space = body.find(' ');
+            if (space == std::string::npos) return std::nullopt;
+            auto rows = number_in(body.substr(0, space), 1, 65535), columns = number_in(body.substr(space + 1), 1, 65535);
+            if (!rows || !columns) return std::nullopt;
+            frame.rows = *rows;
+            frame.columns = *columns;
+            return frame;
+        }
+        case 'x': {
+            frame.kind = FrameKind::Exited;
+            auto code = number_in(body, 0, 255);
+            if (!code) return std::nullopt;
+            frame.exit_code = static_cast<int>(*code);
+            return frame;
+        }
+        default: return std::nullopt;
+    }
+}
+
 ControlReply control_error(Stage stage, const std::string& error, const std::string& hint, int exit_code) {
     ControlReply reply;
     reply.type = ControlReplyType::Error;
@@ -149,7 +200,8 @@ std::string encode_control_request(const ControlRequest& request) {
     switch (request.type) {
         case ControlRequestType::Kill: object["signal"] = request.signal; break;
         case ControlRequestType::Stop: object["grace_ms"] = request.grace_ms; break;
-        case ControlRequestType::Wait: break;
+        case ControlRequestType::Wait:
+        case ControlRequestType::Attach: break;
         case ControlRequestType::Exec:
             object["argv"] = request.argv;
             object["env"] = request.env;
@@ -163,6 +215,7 @@ std::string encode_control_request(const ControlRequest& request) {
 std::string encode_control_reply(const ControlReply& reply) {
     Json object = envelope(kReplyNames[static_cast<std::size_t>(reply.type)]);
     if (reply.type == ControlReplyType::Exited) object["exit_code"] = reply.exit_code;
+    if (reply.type == ControlReplyType::Attached) object["tty"] = reply.tty;
     if (reply.type == ControlReplyType::Error) {
         object["stage"] = to_string(reply.stage);
         object["error"] = reply.error;
@@ -187,7 +240,8 @@ std::optional<ControlRequest> decode_control_request(const std::string& packet, 
         case ControlRequestType::Stop:
             ok = read.only({"version", "type", "grace_ms"}) && read.integer("grace_ms", request.grace_ms, 0, kMaxGraceMs);
             break;
-        case ControlRequestType::Wait: ok = read.only({"version", "type"}); break;
+        case ControlRequestType::Wait:
+        case ControlRequestType::Attach: ok = read.only({"version", "type"}); break;
         case ControlRequestType::Exec:
             ok = read.only({"version", "type", "argv", "env", "cwd", "terminal_fds"}) &&
                  read.texts("argv", request.argv, true) && read.texts("env", request.env, false) &&
@@ -216,6 +270,13 @@ std::optional<ControlReply> decode_control_reply(const std::string& packet, std:
         case ControlReplyType::Exited:
             ok = read.only({"version", "type", "exit_code"}) && read.integer("exit_code", reply.exit_code, 0, 255);
             break;
+        case ControlReplyType::Attached: {
+            ok = read.only({"version", "type", "tty"});
+            auto tty = object.find("tty");
+            if (ok && (tty == object.end() || !tty->is_boolean())) ok = read.fail("\"tty\" is not a boolean");
+            if (ok) reply.tty = tty->get<bool>();
+            break;
+        }
         case ControlReplyType::Error: {
             std::string stage;
             ok = read.only({"version", "type", "stage", "error", "hint", "exit_code"}) && read.text("stage", stage, true) &&

@@ -12,6 +12,10 @@
 //                          -> started (with terminal_fds: the pty's master attached), then
 //                             exited {exit_code} of the command | error {stage, exit_code}
 //         (an empty argv: the sandbox's shell, as `sandbox enter`)
+//   attach {}              -> attached {tty}, then frames both ways (AttachFrame): the
+//                             payload's output to the client (the last kReplayBytes first),
+//                             the client's keystrokes and window size to the payload (tty only),
+//                             and exited {exit_code} as the last frame | error
 // Anything unknown, a field of the wrong type or a value out of range is refused whole.
 #pragma once
 #include <cstdint>
@@ -26,7 +30,7 @@ namespace sb {
 constexpr int kControlVersion = 1;
 constexpr std::size_t kMaxControlPacket = 65536;
 
-enum class ControlRequestType { Kill, Stop, Wait, Exec };
+enum class ControlRequestType { Kill, Stop, Wait, Exec, Attach };
 
 struct ControlRequest {
     ControlRequestType type = ControlRequestType::Wait;
@@ -39,7 +43,7 @@ struct ControlRequest {
     bool operator==(const ControlRequest&) const = default;
 };
 
-enum class ControlReplyType { Accepted, Started, Exited, Error };
+enum class ControlReplyType { Accepted, Started, Exited, Error, Attached };
 
 struct ControlReply {
     ControlReplyType type = ControlReplyType::Accepted;
@@ -47,8 +51,27 @@ struct ControlReply {
     Stage stage = Stage::Control;  // error: where it failed
     std::string error;   // error: the message
     std::string hint;    // error: how to fix it ("" if none)
+    bool tty = false;    // attached: the payload is on a pty (keystrokes and window size go through)
     bool operator==(const ControlReply&) const = default;
 };
+
+// After `attached`, every packet on the connection is one frame; its first byte says which.
+constexpr std::size_t kReplayBytes = 16384;  // what a new client sees of the output so far
+enum class FrameKind : char {
+    Data = 'd',    // output (supervisor -> client) or keystrokes (client -> supervisor)
+    Resize = 'r',  // client -> supervisor: the window's size
+    Exited = 'x',  // supervisor -> client: the sandbox ended; the last frame
+};
+struct AttachFrame {
+    FrameKind kind = FrameKind::Data;
+    std::string data;                    // Data
+    unsigned rows = 0, columns = 0;      // Resize: 1..65535 each
+    int exit_code = 0;                   // Exited: 0..255
+    bool operator==(const AttachFrame&) const = default;
+};
+std::string encode_frame(const AttachFrame& frame);
+// nullopt for anything but one well-formed frame.
+std::optional<AttachFrame> decode_frame(const std::string& packet);
 
 ControlReply control_error(Stage stage, const std::string& error, const std::string& hint = "", int exit_code = 125);
 

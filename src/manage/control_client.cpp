@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -19,6 +20,7 @@
 #include "sys/hints.hpp"
 #include "sys/signals.hpp"
 #include "sys/syscalls.hpp"
+#include "term/detach_keys.hpp"
 #include "term/terminal.hpp"
 
 namespace sb {
@@ -341,6 +343,97 @@ int show_logs(const HostFacts& facts, const std::string& name, bool follow, long
         timespec pause{0, 100 * 1000 * 1000};
         ::nanosleep(&pause, nullptr);
     }
+}
+
+namespace {
+
+std::optional<AttachFrame> window_size_frame(int terminal) {
+    winsize size{};
+    if (terminal < 0 || ::ioctl(terminal, TIOCGWINSZ, &size) < 0 || !size.ws_row || !size.ws_col) return std::nullopt;
+    AttachFrame frame;
+    frame.kind = FrameKind::Resize;
+    frame.rows = size.ws_row;
+    frame.columns = size.ws_col;
+    return frame;
+}
+
+void send_frame(int socket, const AttachFrame& frame) {
+    try {
+        send_packet(socket, encode_frame(frame), {}, "control socket");
+    } catch (const SysError&) {
+        // The sandbox ended meanwhile: its exit frame or the end of the connection says so.
+    }
+}
+
+}  // namespace
+
+int attach_sandbox(const HostFacts& facts, const std::string& name, bool no_stdin) {
+    UniqueFd socket = connect_to(facts, lookup(facts, name));
+    ControlRequest request;
+    request.type = ControlRequestType::Attach;
+    send_request(socket.get(), request);
+    Reply attached = receive_reply(socket.get(), "the supervisor of " + name + " ended the connection");
+    expect(attached, ControlReplyType::Attached);
+    // Without a pty the payload has no input of ours to take: we only watch.
+    bool typing = attached.reply.tty && !no_stdin;
+    int terminal = is_terminal(STDOUT_FILENO) ? STDOUT_FILENO : is_terminal(STDIN_FILENO) ? STDIN_FILENO : -1;
+    std::optional<RawTerminal> raw;
+    if (typing && is_terminal(STDIN_FILENO)) raw.emplace(STDIN_FILENO);
+    sigset_t winch;
+    sigemptyset(&winch);
+    sigaddset(&winch, SIGWINCH);
+    sigset_t old = block_signals(winch);
+    UniqueFd signals = make_signalfd(winch);
+    if (attached.reply.tty)
+        if (auto size = window_size_frame(terminal)) send_frame(socket.get(), *size);
+    DetachKeys keys;
+    std::optional<int> exit_code;
+    bool detached = false, input_open = typing;
+    while (!exit_code && !detached) {
+        pollfd fds[3] = {{signals.get(), POLLIN, 0}, {socket.get(), POLLIN, 0}, {input_open ? STDIN_FILENO : -1, POLLIN, 0}};
+        int ready = ::poll(fds, 3, -1);
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready < 0) throw SysError("poll", "attach", errno);
+        if (fds[0].revents) {
+            signalfd_siginfo info;
+            while (::read(signals.get(), &info, sizeof info) == sizeof info) {
+            }
+            if (attached.reply.tty)
+                if (auto size = window_size_frame(terminal)) send_frame(socket.get(), *size);
+        }
+        if (fds[1].revents) {
+            std::optional<Packet> packet;
+            try {
+                packet = receive_packet(socket.get(), kMaxControlPacket, "control socket");
+            } catch (const SysError& error) {
+                throw SetupError(Stage::Control, error.what());
+            }
+            if (!packet) break;  // the sandbox ended and its exit frame did not come
+            auto frame = decode_frame(packet->bytes);
+            if (!frame) throw SetupError(Stage::Protocol, "a malformed frame from the supervisor", hint(Cause::Bug));
+            if (frame->kind == FrameKind::Data) write_all(STDOUT_FILENO, frame->data, "standard output");
+            else if (frame->kind == FrameKind::Exited) exit_code = frame->exit_code;
+        }
+        if (fds[2].revents) {
+            char buffer[4096];
+            ssize_t got = ::read(STDIN_FILENO, buffer, sizeof buffer);
+            if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+            if (got <= 0) {
+                input_open = false;  // end of our input: the payload goes on without it
+                continue;
+            }
+            DetachKeys::Result typed = keys.feed(std::string_view(buffer, static_cast<std::size_t>(got)));
+            if (!typed.pass.empty()) send_frame(socket.get(), AttachFrame{FrameKind::Data, typed.pass, 0, 0, 0});
+            detached = typed.detach;
+        }
+    }
+    raw.reset();
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    if (detached) {
+        std::cerr << "\nsandbox: detached from " << name << "; it runs on (sandbox attach " << name << ")\n";
+        return 0;
+    }
+    return exit_code ? *exit_code : exit_code_after_close(facts, name);
 }
 
 int remove_sandboxes(const HostFacts& facts, const std::vector<std::string>& names) {

@@ -20,6 +20,9 @@ int kill_sandbox(const HostFacts& facts, const std::string& name, const std::str
 int stop_sandbox(const HostFacts& facts, const std::string& name, unsigned grace_seconds);
 int wait_sandbox(const HostFacts& facts, const std::string& name);
 int exec_in_sandbox(const HostFacts& facts, const std::string& name, const ExecOptions& options);
+// Connects our terminal (or stdio) to a detached sandbox until it ends (its exit code) or the
+// user types Ctrl-P Ctrl-Q (0: it runs on).
+int attach_sandbox(const HostFacts& facts, const std::string& name, bool no_stdin);
 int remove_sandboxes(const HostFacts& facts, const std::vector<std::string>& names);
 int show_logs(const HostFacts& facts, const std::string& name, bool follow, long tail);
 

@@ -303,12 +303,15 @@ void warn_unrecorded(Plan& plan, const Profile& profile, const Overrides& overri
                             " is not yours): `sandbox ps`, `stats`, `pause` and `resume` will not see " + plan.name);
 }
 
-// A detached sandbox has no terminal of the caller's (its output goes to the log) and needs its
-// record: that is how it is found again.
+// A detached sandbox has no terminal of the caller's (its output goes to the log; with --tty it
+// gets a pty of its own, which `sandbox attach` reaches) and needs its record: that is how it
+// is found again.
 void plan_detach(Plan& plan, const Overrides& overrides) {
     plan.detach = overrides.detach;
     plan.keep_record = overrides.detach && !overrides.remove;
-    if (plan.detach) plan.process.terminal_fds = 0;
+    if (overrides.tty && !overrides.detach)
+        throw UsageError("--tty needs --detach (in the foreground the command gets a pty when your terminal is one)");
+    if (plan.detach) plan.process.terminal_fds = overrides.tty ? 7u : 0u;
     if (plan.detach && plan.state_dir.empty())
         throw UsageError("--detach needs a runtime directory to keep the sandbox's record and log (XDG_RUNTIME_DIR is "
                          "unset and /run/user/UID is not yours)");

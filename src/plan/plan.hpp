@@ -66,6 +66,7 @@ struct Overrides {
     std::optional<std::string> timeout;              // --timeout DURATION
     bool detach = false;                             // run --detach
     bool remove = false;                             // run --rm (the default in the foreground)
+    bool tty = false;                                // run --detach --tty: a pty the supervisor keeps
 };
 
 struct Plan {

@@ -45,6 +45,7 @@
 #include "state/registry.hpp"
 #include "supervisor/control_server.hpp"
 #include "supervisor/exec.hpp"
+#include "supervisor/attach_hub.hpp"
 #include "supervisor/output_log.hpp"
 #include "supervisor/supervisor.hpp"
 #include "sys/child_process.hpp"
@@ -189,14 +190,13 @@ private:
     void report_seccomp() const;
     void start_control_server();
     void start_output_log();
-    void read_output();
     void report_detached_start();
     void handle_control(ControlServer::Call& call);
     void stop_payload(std::uint32_t grace_ms);
     void finish_control(const ControlReply& reply);
     bool finished() const {
         // The sync socket closes only when I and the payload are gone (N holds our end, not theirs).
-        return !init_.running() && !sync_ && !relay_ && !output_;
+        return !init_.running() && !sync_ && !relay_ && (!hub_ || hub_->drained());
     }
     int conclude();
 
@@ -217,7 +217,7 @@ private:
     std::vector<ChildProcess> exec_helpers_;  // one per `sandbox exec` being served
     std::vector<NamespaceFd> exec_namespaces_;  // the sandbox's, for `sandbox exec`
     std::optional<OutputLog> output_log_;     // run --detach: the sandbox's log
-    UniqueFd output_;                         // run --detach: the payload's stdout and stderr
+    std::optional<AttachHub> hub_;            // run --detach: the payload's output, and `attach`
     int detach_report_ = options_.detach_report;  // run --detach: told once the payload exec'd
     PollSet poll_set_;  // refilled every turn of the event loop
     bool relayed_input_ = false;           // the payload read our terminal (stdin) through the pty
@@ -410,7 +410,10 @@ void Supervisor::handle_message() {
     } else if (message.type == MessageType::PayloadStarted) {
         log("sandbox ready; starting the payload");
         status_.started(init_.pid(), payload_started_fields(message));
-        if (UniqueFd master = received->take_fd()) start_relay(std::move(master));
+        if (UniqueFd master = received->take_fd()) {
+            if (plan_.detach) hub_.emplace(std::move(master), true, *output_log_);
+            else start_relay(std::move(master));
+        }
         if (plan_.timeout_ms) timeout_at_ms_ = now_ms() + static_cast<long long>(plan_.timeout_ms);
     } else if (message.type == MessageType::SeccompListener) {
         monitor_.emplace(plan_.process.seccomp, received->take_fd(), violations_log_.get());
@@ -499,7 +502,7 @@ void Supervisor::on_timeout() {
         relay_.reset();
         raw_.reset();
         sync_.reset();
-        output_.reset();
+        if (hub_) hub_->close_source();
         return;
     }
     // While the payload runs, the only deadline is --timeout's, which the loop checks itself.
@@ -547,29 +550,27 @@ void Supervisor::refill_poll_set() {
         });
     if (network_) set.add(*network_);
     if (control_) control_->watch(set);
-    if (output_) set.watch(output_.get(), POLLIN, [this](short) { read_output(); });
+    if (hub_) hub_->watch(set);
 }
 
-// run --detach: the payload's stdin is /dev/null and its stdout and stderr one pipe we copy to
-// the log; they become its stdio through ours at the clone. Once I and N are cloned, our own
-// output goes to the log too (start_children), and the caller's terminal is nobody's.
+// run --detach: the payload's stdin is /dev/null and its stdout and stderr one pipe the hub
+// copies to the log (and to attached clients); they become its stdio through ours at the clone.
+// With --tty the payload gets a pty instead (its master arrives with payload-started), and pid 1
+// (whose stdio ours are too) writes to the log directly. Once I and N are cloned, our own output
+// goes to the log (start_children), and the caller's terminal is nobody's.
 void Supervisor::start_output_log() {
     output_log_.emplace(registration_->directory());
-    UniqueFd write_end;
-    output_ = make_pipe_end_pair(write_end);
-    set_nonblocking(output_.get());
     UniqueFd null = open_fd("/dev/null", O_RDWR);
     dup_onto(null.get(), STDIN_FILENO);
-    dup_onto(write_end.get(), STDOUT_FILENO);
-    dup_onto(write_end.get(), STDERR_FILENO);
+    if (plan_.process.terminal_fds) {
+        output_log_->take_own_output();
+    } else {
+        UniqueFd write_end;
+        hub_.emplace(make_pipe_end_pair(write_end), false, *output_log_);
+        dup_onto(write_end.get(), STDOUT_FILENO);
+        dup_onto(write_end.get(), STDERR_FILENO);
+    }
     log("detached: output goes to " + plan_.state_dir + "/" + plan_.name + "/" + kLogFile);
-}
-
-void Supervisor::read_output() {
-    char buffer[65536];
-    ssize_t n = ::read(output_.get(), buffer, sizeof buffer);
-    if (n > 0) output_log_->write(buffer, static_cast<std::size_t>(n));
-    else if (n == 0 || (errno != EAGAIN && errno != EINTR)) output_.reset();
 }
 
 // run --detach: the caller returns once the payload exec'd (a failed exec is its error instead).
@@ -601,6 +602,7 @@ void Supervisor::handle_control(ControlServer::Call& call) {
     int connection = call.connection.get();
     log(std::string("control: ") + to_string(request.type));
     if (request.type == ControlRequestType::Wait) return control_->add_waiter(std::move(call.connection));
+    if (request.type == ControlRequestType::Attach && hub_) return hub_->add_client(std::move(call.connection));
     if (handshake_.state() != HandshakeState::Running) {
         send_control_reply(connection, control_error(Stage::Control, "sandbox " + plan_.name + " " +
                                                          (handshake_.state() == HandshakeState::Finished ||
@@ -645,6 +647,10 @@ void Supervisor::handle_control(ControlServer::Call& call) {
             log("exec: started helper " + std::to_string(exec_helpers_.back().pid()));
             return;
         }
+        case ControlRequestType::Attach:
+            send_control_reply(connection, control_error(Stage::Control, "sandbox " + plan_.name + " was not started with --detach",
+                                                         "its output goes to the terminal that started it"));
+            return;
         case ControlRequestType::Wait: return;
     }
 }
@@ -655,6 +661,7 @@ void Supervisor::finish_control(const ControlReply& reply) {
     if (!control_) return;
     control_->close_listener();
     control_->answer_waiters(reply);
+    if (hub_) hub_->finish(reply.exit_code);
     for (auto& helper : exec_helpers_) {
         pollfd exited{helper.pidfd(), POLLIN, 0};
         if (::poll(&exited, 1, kDrainMs) > 0) helper.wait();

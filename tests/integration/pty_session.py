@@ -13,6 +13,11 @@ Scenarios:
   isatty  COMMAND runs `sandbox-probe isatty`: stdin and stdout are a terminal, /dev/pts/0.
   private-pty  COMMAND runs `sandbox-probe isatty`: the terminal is not the caller's pty.
   interrupt    COMMAND runs `sandbox-probe sleep N` with stdin from /dev/null: Ctrl-C -> 130.
+  attach  COMMAND is `sandbox attach NAME` of a detached sandbox running an interactive shell
+          (bash): a command typed runs there, the window size passes through, Ctrl-P Ctrl-Q
+          leaves it running (exit 0).
+  attach-again  COMMAND attaches to the same sandbox again: the earlier output is shown, and
+          `exit 5` ends the sandbox (exit 5).
   late-reply   COMMAND's payload prints a cursor position query, closes its terminal and waits
           on the fifo $PTY_SESSION_FIFO: the terminal's answer, typed once the sandbox stopped
           relaying, must not reach the shell that runs after the sandbox.
@@ -332,7 +337,38 @@ def scenario_late_reply(argv, env):
         s.close()
 
 
-SCENARIOS = {"shell": scenario_shell, "isatty": scenario_isatty, "private-pty": scenario_private_pty,
+def scenario_attach(argv, env):
+    s = Session(argv, rows=30, cols=100, env=env)
+    try:
+        s.settle()
+        s.send("echo attached-$((6 * 7))\r")
+        s.expect(r"attached-42\r\n", what="the typed command's output")
+        ask_size(s, 30, 100)
+        s.resize(33, 111)
+        ask_size(s, 33, 111)
+        s.send("\x10\x11")  # Ctrl-P Ctrl-Q
+        code = s.wait()
+        if code != 0:
+            raise Failure(f"attach exited {code} after the detach keys, expected 0")
+        if b"detached from" not in s.seen:
+            raise Failure("attach did not say it detached")
+    finally:
+        s.close()
+
+
+def scenario_attach_again(argv, env):
+    s = Session(argv, env=env)
+    try:
+        s.expect(r"attached-42", what="the earlier output, shown again")
+        s.send("exit 5\r")
+        code = s.wait()
+        if code != 5:
+            raise Failure(f"attach exited {code} when the sandbox's shell exited 5")
+    finally:
+        s.close()
+
+
+SCENARIOS = {"attach": scenario_attach, "attach-again": scenario_attach_again, "shell": scenario_shell, "isatty": scenario_isatty, "private-pty": scenario_private_pty,
              "interrupt": scenario_interrupt, "late-reply": scenario_late_reply}
 
 

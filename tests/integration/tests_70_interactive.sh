@@ -89,3 +89,43 @@ t_interactive_exec_shell_job_control() {
   pty_run shell "$T" exec itest-sh /bin/bash
   pty_run shell "$T" enter itest-sh
 }
+
+# run --detach --tty keeps a pty in the supervisor: attach types into it, sees its output (also
+# what came before), passes the window size, leaves with Ctrl-P Ctrl-Q, and returns the exit code.
+t_interactive_attach_detach_keys() {
+  local p
+  p=$(mkprofile -n p shell)
+  at_exit "'$SANDBOX' stop -t 0 itest-att >/dev/null 2>&1; '$SANDBOX' rm itest-att >/dev/null 2>&1"
+  sb run -d -t --name itest-att "$p" -- /bin/bash --norc -i
+  expect_rc 0
+  pty_run attach "$T" attach itest-att
+  sb ps
+  grep -Eq '^itest-att .* running ' "$T/out" || fail "the sandbox did not run on after the detach keys"
+  pty_run attach-again "$T" attach itest-att
+  sb wait itest-att
+  expect_rc 5 "the shell's exit code, kept"
+}
+
+# Without --tty attach only watches: two clients see the same output, and attach ends with the
+# sandbox, with its exit code.
+t_attach_watch_two_clients() {
+  local p a b
+  p=$(mkprofile p default)
+  detached itest-watch "$p" /bin/sh -c 'echo early; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo late; exit 4'
+  start_bg "$SANDBOX" attach itest-watch </dev/null >"$T/a.out" 2>"$T/a.err"
+  a=$BG
+  start_bg "$SANDBOX" attach --no-stdin itest-watch </dev/null >"$T/b.out" 2>"$T/b.err"
+  b=$BG
+  wait_for_line "$T/a.out" '^early$' 10 || fail "the first client did not see the earlier output" "$(cat "$T/a.err")"
+  wait_for_line "$T/b.out" '^early$' 10 || fail "the second client did not see the earlier output" "$(cat "$T/b.err")"
+  sb exec itest-watch /bin/touch /tmp/go
+  expect_rc 0
+  wait_exit "$a" 10 || fail "attach did not end with the sandbox"
+  [ "$RC" = 4 ] || fail "attach returned $RC, expected the sandbox's 4"
+  wait_exit "$b" 10 || fail "the second attach did not end with the sandbox"
+  [ "$RC" = 4 ] || fail "the second attach returned $RC, expected 4"
+  grep -qx late "$T/a.out" && grep -qx late "$T/b.out" || fail "a client missed the later output"
+  sb attach itest-watch
+  expect_rc 125 "attach to an exited sandbox"
+  grep -q 'has exited' "$T/err" || fail "no clear error" "$(cat "$T/err")"
+}

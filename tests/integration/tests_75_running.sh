@@ -241,6 +241,9 @@ t_control_of_a_foreground_run() {
   sb logs itest-fg
   expect_rc 125 "logs of a sandbox that prints to its caller"
   grep -q 'has no log' "$T/err" || fail "no clear error" "$(cat "$T/err")"
+  sb attach itest-fg
+  expect_rc 125 "attach to a sandbox that prints to its caller"
+  grep -q 'not started with --detach' "$T/err" || fail "no clear error" "$(cat "$T/err")"
   sb stop itest-fg
   expect_rc 0
   wait_exit "$pid" 10 || fail "the foreground run did not end on stop"

@@ -5,6 +5,7 @@
 
 #include "ipc/control.hpp"
 #include "plan/exec_process.hpp"
+#include "term/detach_keys.hpp"
 
 using sb::ControlReply;
 using sb::ControlReplyType;
@@ -199,4 +200,80 @@ TEST_CASE("exec_process: no command is the sandbox's shell; no cwd is the payloa
     CHECK(sb::exec_process(payload, request).argv == std::vector<std::string>{"/bin/sh"});
     payload.env = {};
     CHECK(sb::exec_process(payload, request).argv == std::vector<std::string>{"/bin/sh"});
+}
+
+TEST_CASE("control: attach and attached round-trip", "[control][attach]") {
+    ControlRequest attach;
+    attach.type = ControlRequestType::Attach;
+    auto decoded = request_of(sb::encode_control_request(attach));
+    REQUIRE(decoded);
+    CHECK(*decoded == attach);
+    CHECK(sb::control_request_fds(attach) == 0);
+    for (bool tty : {false, true}) {
+        ControlReply attached;
+        attached.type = ControlReplyType::Attached;
+        attached.tty = tty;
+        std::string problem;
+        auto reply = sb::decode_control_reply(sb::encode_control_reply(attached), problem);
+        REQUIRE(reply);
+        CHECK(*reply == attached);
+    }
+    std::string problem;
+    CHECK_FALSE(sb::decode_control_reply(R"({"version":1,"type":"attached"})", problem));
+    CHECK(problem == R"("tty" is not a boolean)");
+}
+
+TEST_CASE("attach frames: round trips", "[control][attach]") {
+    using sb::AttachFrame;
+    using sb::FrameKind;
+    const AttachFrame frames[] = {
+        {FrameKind::Data, std::string("out\0put\r\n\x1b[0m", 13), 0, 0, 0},
+        {FrameKind::Data, "", 0, 0, 0},
+        {FrameKind::Resize, "", 24, 80, 0},
+        {FrameKind::Resize, "", 65535, 1, 0},
+        {FrameKind::Exited, "", 0, 0, 0},
+        {FrameKind::Exited, "", 0, 0, 255},
+    };
+    for (const auto& frame : frames) {
+        auto decoded = sb::decode_frame(sb::encode_frame(frame));
+        REQUIRE(decoded);
+        CHECK(*decoded == frame);
+    }
+    CHECK(sb::encode_frame(AttachFrame{FrameKind::Resize, "", 24, 80, 0}) == "r24 80");
+}
+
+TEST_CASE("attach frames: anything else is refused", "[control][attach]") {
+    for (const char* bad : {"", "z", "r", "r24", "r24 ", "r 80", "r0 80", "r24 0", "r65536 80", "r24 80x", "r-1 80",
+                            "x", "x256", "x-1", "x1 ", "xx"})
+        CHECK_FALSE(sb::decode_frame(bad));
+}
+
+TEST_CASE("detach keys: Ctrl-P Ctrl-Q leaves, everything else passes", "[attach][keys]") {
+    sb::DetachKeys keys;
+    auto typed = keys.feed("ls\r");
+    CHECK(typed.pass == "ls\r");
+    CHECK_FALSE(typed.detach);
+    typed = keys.feed("ab\x10\x11" "cd");
+    CHECK(typed.pass == "ab");
+    CHECK(typed.detach);
+}
+
+TEST_CASE("detach keys: the sequence split across reads", "[attach][keys]") {
+    sb::DetachKeys keys;
+    auto first = keys.feed("x\x10");
+    CHECK(first.pass == "x");  // the Ctrl-P is held
+    CHECK_FALSE(first.detach);
+    auto second = keys.feed("\x11");
+    CHECK(second.detach);
+    CHECK(second.pass.empty());
+}
+
+TEST_CASE("detach keys: a Ctrl-P that starts no sequence is passed on", "[attach][keys]") {
+    sb::DetachKeys keys;
+    CHECK(keys.feed("\x10" "a").pass == "\x10" "a");
+    CHECK(keys.feed("\x10").pass.empty());
+    CHECK(keys.feed("\x10").pass == "\x10");  // the first was not followed by Ctrl-Q; the second is held
+    auto last = keys.feed("\x11");
+    CHECK(last.detach);
+    CHECK(keys.feed("\x11").pass == "\x11");  // a lone Ctrl-Q is an ordinary key
 }
