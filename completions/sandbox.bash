@@ -116,7 +116,7 @@ _sandbox_complete_command()
 }
 
 # The subcommands that take sandbox names: pause, resume, stats, exec, enter,
-# stop, kill, wait, logs (NAME), rm (NAME...).  Their options, option values,
+# attach, stop, kill, wait, logs (NAME), rm (NAME...).  Their options, option values,
 # the names, and for exec the command after NAME.  Uses _sandbox's words, raw,
 # cword, cur, prev, sub and subi.
 _sandbox_complete_named()
@@ -140,6 +140,7 @@ _sandbox_complete_named()
             opts+=' -f --follow --tail'
             value_opts='--tail'
             ;;
+        attach) opts+=' --no-stdin' ;;
     esac
 
     # The names given so far (exec: the first word that is not an option, after
@@ -241,10 +242,10 @@ _sandbox()
     local prev=
     ((cword > 0)) && prev=${words[cword - 1]}
 
-    local subcommands='run shell check ps pause resume stats exec enter stop kill wait logs rm doctor'
+    local subcommands='run shell check ps pause resume stats exec enter attach stop kill wait logs rm doctor'
     local global_opts='-h --help --version'
     local run_opts='-h --help --dry-run -v --verbose --hostname --cwd -e --env --network -p --publish --user-mode
-        --name --memory --cpus --pids --rlimit --timeout --violations --json-status-fd -d --detach --rm --learn'
+        --name --memory --cpus --pids --rlimit --timeout --violations --json-status-fd -d --detach -t --tty --rm --learn'
     local check_opts='-h --help -v --verbose'
     local value_opts='--hostname|--cwd|-e|--env|--network|-p|--publish|--user-mode|--name|--memory|--cpus|--pids|--rlimit|--timeout|--violations|--json-status-fd'
 
@@ -281,7 +282,7 @@ _sandbox()
             fi
             return 0
             ;;
-        pause | resume | stats | exec | enter | stop | kill | wait | logs | rm)
+        pause | resume | stats | exec | enter | attach | stop | kill | wait | logs | rm)
             _sandbox_complete_named
             return 0
             ;;

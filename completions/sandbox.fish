@@ -109,9 +109,9 @@ function __sandbox_wants_profile
 end
 
 # True when the word being completed is the NAME of pause, resume, stats, exec,
-# enter, stop, kill, wait or logs.
+# enter, attach, stop, kill, wait or logs.
 function __sandbox_wants_name
-    __sandbox_using pause resume stats exec enter stop kill wait logs; or return 1
+    __sandbox_using pause resume stats exec enter attach stop kill wait logs; or return 1
     test (__sandbox_npos) = 0
 end
 
@@ -206,6 +206,7 @@ complete -c sandbox -n 'not __sandbox_subcommand' -a resume -d 'Thaw a paused sa
 complete -c sandbox -n 'not __sandbox_subcommand' -a stats -d 'Print cpu time, memory, pids, io and OOM kills of a sandbox'
 complete -c sandbox -n 'not __sandbox_subcommand' -a exec -d 'Run a command in a running sandbox'
 complete -c sandbox -n 'not __sandbox_subcommand' -a enter -d 'Run the sandbox\'s shell in a running sandbox'
+complete -c sandbox -n 'not __sandbox_subcommand' -a attach -d 'Connect your terminal to a detached sandbox'
 complete -c sandbox -n 'not __sandbox_subcommand' -a stop -d 'Stop a sandbox: TERM, KILL after the grace period'
 complete -c sandbox -n 'not __sandbox_subcommand' -a kill -d 'Send a signal to the command of a sandbox'
 complete -c sandbox -n 'not __sandbox_subcommand' -a wait -d 'Wait until a sandbox exits; print its exit code'
@@ -224,7 +225,7 @@ complete -c sandbox -n $rs -s e -l env -x -a '(set -nx | string replace -r \'$\'
 complete -c sandbox -n $rs -l network -x -a 'none slirp host' -d 'Override the profile\'s network mode'
 complete -c sandbox -n $rs -s p -l publish -x -d 'Forward [ADDRESS:]HOSTPORT:PORT[/udp] into the sandbox'
 complete -c sandbox -n $rs -l user-mode -x -a 'root keep-id' -d 'Override the profile\'s user mode'
-complete -c sandbox -n $rs -l name -x -d 'Name of the sandbox (for ps, stats, pause, resume)'
+complete -c sandbox -n $rs -l name -x -d 'Name of the sandbox (for ps, exec, attach, stop, ...)'
 complete -c sandbox -n $rs -l memory -x -d 'Override the memory limit (memory.max), e.g. 512M'
 complete -c sandbox -n $rs -l cpus -x -d 'Override the CPU limit (cpu.max), e.g. 1.5'
 complete -c sandbox -n $rs -l pids -x -d 'Override the process limit (pids.max)'
@@ -233,6 +234,7 @@ complete -c sandbox -n $rs -l timeout -x -d 'Stop the sandbox after a duration (
 complete -c sandbox -n $rs -l violations -r -F -d 'Record every refused system call as JSON lines'
 complete -c sandbox -n $rs -l json-status-fd -x -d 'Write start and exit events as JSON lines to descriptor FD'
 complete -c sandbox -n $rs -s d -l detach -d 'Run in the background: print the name; output to the log'
+complete -c sandbox -n $rs -s t -l tty -d 'With --detach: a pty of its own, for sandbox attach'
 complete -c sandbox -n $rs -l rm -d 'With --detach: remove the record and log when the command ends'
 complete -c sandbox -n $rs -l learn -d 'Let refused system calls through and print the allow lines'
 complete -c sandbox -n __sandbox_wants_dashdash -a -- -d 'End of options; a command follows'
@@ -242,13 +244,14 @@ set -l c '__sandbox_using check'
 complete -c sandbox -n $c -s h -l help -d 'Print this help message and exit'
 complete -c sandbox -n $c -s v -l verbose -d 'Also print the plan'
 
-# ps, pause, resume, stats, enter, stop, kill, wait, logs, rm, doctor.
-complete -c sandbox -n '__sandbox_using ps pause resume stats enter stop kill wait logs rm doctor' -s h -l help -d 'Print this help message and exit'
+# ps, pause, resume, stats, enter, attach, stop, kill, wait, logs, rm, doctor.
+complete -c sandbox -n '__sandbox_using ps pause resume stats enter attach stop kill wait logs rm doctor' -s h -l help -d 'Print this help message and exit'
 complete -c sandbox -n '__sandbox_using ps' -l json -d 'Print a JSON array'
 complete -c sandbox -n '__sandbox_using ps' -s a -l all -d 'Also list exited sandboxes (kept until sandbox rm)'
 complete -c sandbox -n '__sandbox_using stats' -l json -d 'Print a JSON object'
 complete -c sandbox -n '__sandbox_using stop' -s t -l time -x -d 'Seconds between TERM and KILL (default 10)'
 complete -c sandbox -n '__sandbox_using kill' -s s -l signal -x -a 'TERM INT HUP QUIT USR1 USR2 WINCH KILL' -d 'The signal (default KILL)'
+complete -c sandbox -n '__sandbox_using attach' -l no-stdin -d 'Only watch: do not send what you type'
 complete -c sandbox -n '__sandbox_using logs' -s f -l follow -d 'Keep printing output as it comes, until the sandbox ends'
 complete -c sandbox -n '__sandbox_using logs' -l tail -x -d 'Only the last N lines'
 

@@ -51,7 +51,7 @@ long_options()
 
 # --- Collect the help texts -------------------------------------------------
 
-contexts=(@top run shell check ps pause resume stats doctor) # @top: no subcommand
+contexts=(@top run shell check ps pause resume stats exec enter attach stop kill wait logs rm doctor) # @top: no subcommand
 declare -A help_text
 for ctx in "${contexts[@]}"; do
     args=(--help)
@@ -93,6 +93,10 @@ fi
 if ((${#subcommands[@]} == 0)); then
     fail "no subcommands found under 'Subcommands:' in '${bin##*/} --help'"
 fi
+# Every subcommand's options are checked: a new one must join `contexts` above.
+for sub in "${subcommands[@]}"; do
+    [[ -n ${help_text[$sub]+set} ]] || fail "subcommand $sub is not in tests/check-docs.sh's contexts: its options go unchecked"
+done
 
 # --- Read the documentation files -------------------------------------------
 

@@ -52,7 +52,7 @@ void add_run_options(CLI::App& app, CommandLine& line, std::string& user_mode) {
     app.add_option("--user-mode", user_mode, "Override [user] mode")
         ->check(CLI::IsMember(user_mode_names()))
         ->type_name("root|keep-id");
-    app.add_option("--name", line.overrides.name, "Name of the sandbox (ps, stats, pause, resume); default: generated")
+    app.add_option("--name", line.overrides.name, "Name of the sandbox (ps, exec, attach, stop, stats, ...); default: generated")
         ->type_name("NAME");
     app.add_option("--memory", line.overrides.memory, "Override [limits] memory (memory.max), e.g. 512M")
         ->type_name("SIZE");
