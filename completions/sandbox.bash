@@ -116,14 +116,14 @@ _sandbox_complete_command()
 }
 
 # The subcommands that take sandbox names: pause, resume, stats, exec, enter,
-# attach, stop, kill, wait, logs (NAME), rm (NAME...).  Their options, option values,
+# attach, inspect, stop, kill, wait, logs (NAME), rm (NAME...).  Their options, option values,
 # the names, and for exec the command after NAME.  Uses _sandbox's words, raw,
 # cword, cur, prev, sub and subi.
 _sandbox_complete_named()
 {
     local opts='-h --help' value_opts='' i w
     case $sub in
-        stats) opts+=' --json' ;;
+        stats | inspect) opts+=' --json' ;;
         exec | enter)
             opts+=' -e --env -w --workdir -t --tty'
             value_opts='-e|--env|-w|--workdir'
@@ -242,7 +242,7 @@ _sandbox()
     local prev=
     ((cword > 0)) && prev=${words[cword - 1]}
 
-    local subcommands='run shell check ps pause resume stats exec enter attach stop kill wait logs rm doctor'
+    local subcommands='run shell check ps pause resume stats exec enter attach inspect stop kill wait logs rm doctor'
     local global_opts='-h --help --version'
     local run_opts='-h --help --dry-run -v --verbose --hostname --cwd -e --env --network -p --publish --user-mode
         --name --memory --cpus --pids --rlimit --timeout --violations --json-status-fd -d --detach -t --tty --rm --learn'
@@ -282,7 +282,7 @@ _sandbox()
             fi
             return 0
             ;;
-        pause | resume | stats | exec | enter | attach | stop | kill | wait | logs | rm)
+        pause | resume | stats | exec | enter | attach | inspect | stop | kill | wait | logs | rm)
             _sandbox_complete_named
             return 0
             ;;

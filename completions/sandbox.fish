@@ -109,9 +109,9 @@ function __sandbox_wants_profile
 end
 
 # True when the word being completed is the NAME of pause, resume, stats, exec,
-# enter, attach, stop, kill, wait or logs.
+# enter, attach, inspect, stop, kill, wait or logs.
 function __sandbox_wants_name
-    __sandbox_using pause resume stats exec enter attach stop kill wait logs; or return 1
+    __sandbox_using pause resume stats exec enter attach inspect stop kill wait logs; or return 1
     test (__sandbox_npos) = 0
 end
 
@@ -207,6 +207,7 @@ complete -c sandbox -n 'not __sandbox_subcommand' -a stats -d 'Print cpu time, m
 complete -c sandbox -n 'not __sandbox_subcommand' -a exec -d 'Run a command in a running sandbox'
 complete -c sandbox -n 'not __sandbox_subcommand' -a enter -d 'Run the sandbox\'s shell in a running sandbox'
 complete -c sandbox -n 'not __sandbox_subcommand' -a attach -d 'Connect your terminal to a detached sandbox'
+complete -c sandbox -n 'not __sandbox_subcommand' -a inspect -d 'Print the plan and the live state of a running sandbox'
 complete -c sandbox -n 'not __sandbox_subcommand' -a stop -d 'Stop a sandbox: TERM, KILL after the grace period'
 complete -c sandbox -n 'not __sandbox_subcommand' -a kill -d 'Send a signal to the command of a sandbox'
 complete -c sandbox -n 'not __sandbox_subcommand' -a wait -d 'Wait until a sandbox exits; print its exit code'
@@ -245,10 +246,10 @@ complete -c sandbox -n $c -s h -l help -d 'Print this help message and exit'
 complete -c sandbox -n $c -s v -l verbose -d 'Also print the plan'
 
 # ps, pause, resume, stats, enter, attach, stop, kill, wait, logs, rm, doctor.
-complete -c sandbox -n '__sandbox_using ps pause resume stats enter attach stop kill wait logs rm doctor' -s h -l help -d 'Print this help message and exit'
+complete -c sandbox -n '__sandbox_using ps pause resume stats enter attach inspect stop kill wait logs rm doctor' -s h -l help -d 'Print this help message and exit'
 complete -c sandbox -n '__sandbox_using ps' -l json -d 'Print a JSON array'
 complete -c sandbox -n '__sandbox_using ps' -s a -l all -d 'Also list exited sandboxes (kept until sandbox rm)'
-complete -c sandbox -n '__sandbox_using stats' -l json -d 'Print a JSON object'
+complete -c sandbox -n '__sandbox_using stats inspect' -l json -d 'Print a JSON object'
 complete -c sandbox -n '__sandbox_using stop' -s t -l time -x -d 'Seconds between TERM and KILL (default 10)'
 complete -c sandbox -n '__sandbox_using kill' -s s -l signal -x -a 'TERM INT HUP QUIT USR1 USR2 WINCH KILL' -d 'The signal (default KILL)'
 complete -c sandbox -n '__sandbox_using attach' -l no-stdin -d 'Only watch: do not send what you type'

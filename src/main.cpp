@@ -88,6 +88,7 @@ int run(int argc, char** argv) {
             return exec_in_sandbox(facts, line->target,
                                    ExecOptions{line->exec_command, line->exec_env, line->exec_cwd, line->exec_tty});
         case Command::Rm: return remove_sandboxes(facts, line->targets);
+        case Command::Inspect: return inspect_sandbox(facts, line->target, line->json);
         case Command::Attach: return attach_sandbox(facts, line->target, line->no_stdin);
         case Command::Logs: return show_logs(facts, line->target, line->follow, line->tail);
         case Command::Pause: return freeze_sandbox(facts, line->target, true);

@@ -184,6 +184,8 @@ const SubcommandSpec kSubcommands[] = {
      nullptr, nullptr, nullptr, add_exec_options},
     {"attach", Command::Attach, "Connect your terminal to detached sandbox NAME (leave it running with Ctrl-P Ctrl-Q)",
      Operand::Name, false, nullptr, nullptr, nullptr, nullptr, add_attach_options},
+    {"inspect", Command::Inspect, "Print the plan and the live state of running sandbox NAME", Operand::Name, false,
+     "Print a JSON object"},
     {"stop", Command::Stop, "Stop sandbox NAME: TERM to its command, KILL after the grace period", Operand::Name, false,
      nullptr, nullptr, nullptr, nullptr, add_stop_options},
     {"kill", Command::Kill, "Send a signal to the command of sandbox NAME", Operand::Name, false, nullptr, nullptr,

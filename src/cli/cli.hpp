@@ -7,7 +7,7 @@
 
 namespace sb {
 
-enum class Command { Run, Check, Ps, Pause, Resume, Stats, Doctor, Kill, Stop, Wait, Exec, Enter, Rm, Logs, Attach };
+enum class Command { Run, Check, Ps, Pause, Resume, Stats, Doctor, Kill, Stop, Wait, Exec, Enter, Rm, Logs, Attach, Inspect };
 
 struct CommandLine {
     Command command = Command::Run;

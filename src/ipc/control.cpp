@@ -9,10 +9,10 @@
 namespace sb {
 namespace {
 
-using Json = nlohmann::json;
+using Json = nlohmann::ordered_json;
 
-const char* const kRequestNames[] = {"kill", "stop", "wait", "exec", "attach"};
-const char* const kReplyNames[] = {"accepted", "started", "exited", "error", "attached"};
+const char* const kRequestNames[] = {"kill", "stop", "wait", "exec", "attach", "inspect"};
+const char* const kReplyNames[] = {"accepted", "started", "exited", "error", "attached", "inspected"};
 
 constexpr std::size_t kMaxArgs = 4096;
 constexpr std::uint32_t kMaxGraceMs = 24u * 3600u * 1000u;
@@ -201,7 +201,8 @@ std::string encode_control_request(const ControlRequest& request) {
         case ControlRequestType::Kill: object["signal"] = request.signal; break;
         case ControlRequestType::Stop: object["grace_ms"] = request.grace_ms; break;
         case ControlRequestType::Wait:
-        case ControlRequestType::Attach: break;
+        case ControlRequestType::Attach:
+        case ControlRequestType::Inspect: break;
         case ControlRequestType::Exec:
             object["argv"] = request.argv;
             object["env"] = request.env;
@@ -216,6 +217,7 @@ std::string encode_control_reply(const ControlReply& reply) {
     Json object = envelope(kReplyNames[static_cast<std::size_t>(reply.type)]);
     if (reply.type == ControlReplyType::Exited) object["exit_code"] = reply.exit_code;
     if (reply.type == ControlReplyType::Attached) object["tty"] = reply.tty;
+    if (reply.type == ControlReplyType::Inspected) object["document"] = Json::parse(reply.document, nullptr, false);
     if (reply.type == ControlReplyType::Error) {
         object["stage"] = to_string(reply.stage);
         object["error"] = reply.error;
@@ -241,7 +243,8 @@ std::optional<ControlRequest> decode_control_request(const std::string& packet, 
             ok = read.only({"version", "type", "grace_ms"}) && read.integer("grace_ms", request.grace_ms, 0, kMaxGraceMs);
             break;
         case ControlRequestType::Wait:
-        case ControlRequestType::Attach: ok = read.only({"version", "type"}); break;
+        case ControlRequestType::Attach:
+        case ControlRequestType::Inspect: ok = read.only({"version", "type"}); break;
         case ControlRequestType::Exec:
             ok = read.only({"version", "type", "argv", "env", "cwd", "terminal_fds"}) &&
                  read.texts("argv", request.argv, true) && read.texts("env", request.env, false) &&
@@ -270,6 +273,13 @@ std::optional<ControlReply> decode_control_reply(const std::string& packet, std:
         case ControlReplyType::Exited:
             ok = read.only({"version", "type", "exit_code"}) && read.integer("exit_code", reply.exit_code, 0, 255);
             break;
+        case ControlReplyType::Inspected: {
+            ok = read.only({"version", "type", "document"});
+            auto document = object.find("document");
+            if (ok && (document == object.end() || !document->is_object())) ok = read.fail("\"document\" is not an object");
+            if (ok) reply.document = document->dump();
+            break;
+        }
         case ControlReplyType::Attached: {
             ok = read.only({"version", "type", "tty"});
             auto tty = object.find("tty");

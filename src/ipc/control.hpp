@@ -16,6 +16,7 @@
 //                             payload's output to the client (the last kReplayBytes first),
 //                             the client's keystrokes and window size to the payload (tty only),
 //                             and exited {exit_code} as the last frame | error
+//   inspect {}             -> inspected {document}: the plan and the live state
 // Anything unknown, a field of the wrong type or a value out of range is refused whole.
 #pragma once
 #include <cstdint>
@@ -30,7 +31,7 @@ namespace sb {
 constexpr int kControlVersion = 1;
 constexpr std::size_t kMaxControlPacket = 65536;
 
-enum class ControlRequestType { Kill, Stop, Wait, Exec, Attach };
+enum class ControlRequestType { Kill, Stop, Wait, Exec, Attach, Inspect };
 
 struct ControlRequest {
     ControlRequestType type = ControlRequestType::Wait;
@@ -43,7 +44,7 @@ struct ControlRequest {
     bool operator==(const ControlRequest&) const = default;
 };
 
-enum class ControlReplyType { Accepted, Started, Exited, Error, Attached };
+enum class ControlReplyType { Accepted, Started, Exited, Error, Attached, Inspected };
 
 struct ControlReply {
     ControlReplyType type = ControlReplyType::Accepted;
@@ -52,6 +53,7 @@ struct ControlReply {
     std::string error;   // error: the message
     std::string hint;    // error: how to fix it ("" if none)
     bool tty = false;    // attached: the payload is on a pty (keystrokes and window size go through)
+    std::string document;  // inspected: a JSON object (state/inspect.hpp)
     bool operator==(const ControlReply&) const = default;
 };
 

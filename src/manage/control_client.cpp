@@ -15,6 +15,7 @@
 
 #include "ipc/channel.hpp"
 #include "ipc/control.hpp"
+#include "state/inspect.hpp"
 #include "state/registry.hpp"
 #include "sys/error.hpp"
 #include "sys/hints.hpp"
@@ -434,6 +435,23 @@ int attach_sandbox(const HostFacts& facts, const std::string& name, bool no_stdi
         return 0;
     }
     return exit_code ? *exit_code : exit_code_after_close(facts, name);
+}
+
+int inspect_sandbox(const HostFacts& facts, const std::string& name, bool json) {
+    UniqueFd socket = connect_to(facts, lookup(facts, name));
+    ControlRequest request;
+    request.type = ControlRequestType::Inspect;
+    send_request(socket.get(), request);
+    Reply inspected = receive_reply(socket.get(), "the supervisor of " + name + " ended the connection");
+    expect(inspected, ControlReplyType::Inspected);
+    if (json) {
+        std::cout << inspected.reply.document << "\n";
+        return 0;
+    }
+    auto text = render_inspect_text(inspected.reply.document);
+    if (!text) throw SetupError(Stage::Protocol, "the supervisor's inspection is malformed", hint(Cause::Bug));
+    std::cout << *text;
+    return 0;
 }
 
 int remove_sandboxes(const HostFacts& facts, const std::vector<std::string>& names) {

@@ -23,6 +23,8 @@ int exec_in_sandbox(const HostFacts& facts, const std::string& name, const ExecO
 // Connects our terminal (or stdio) to a detached sandbox until it ends (its exit code) or the
 // user types Ctrl-P Ctrl-Q (0: it runs on).
 int attach_sandbox(const HostFacts& facts, const std::string& name, bool no_stdin);
+// The running sandbox's plan and live state, as text or JSON.
+int inspect_sandbox(const HostFacts& facts, const std::string& name, bool json);
 int remove_sandboxes(const HostFacts& facts, const std::vector<std::string>& names);
 int show_logs(const HostFacts& facts, const std::string& name, bool follow, long tail);
 

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 namespace sb {
 namespace {
 
@@ -712,5 +714,63 @@ std::string render_plan(const Plan& plan) {
     return out.str();
 }
 
-}  // namespace sb
+std::string render_plan_json(const Plan& plan) {
+    using Json = nlohmann::ordered_json;
+    Json out;
+    out["name"] = plan.name;
+    out["profile_files"] = plan.profile_files;
+    Json& process = out["process"];
+    process["argv"] = plan.process.argv;
+    process["env"] = plan.process.env;
+    process["cwd"] = plan.process.cwd;
+    process["uid"] = plan.process.uid;
+    process["gid"] = plan.process.gid;
+    process["no_new_privs"] = plan.process.no_new_privs;
+    Json caps = Json::array();
+    for (int cap : plan.process.capabilities) caps.push_back(capability_names()[cap]);
+    process["capabilities"] = caps;
+    Json rlimits = Json::object();
+    for (const auto& step : plan.process.rlimits)
+        rlimits[step.name] = format_rlimit_value(*find_rlimit(step.name), step.value);
+    process["rlimits"] = rlimits;
+    process["summary"] = describe_payload(plan);
+    out["uid_map"] = format_id_map(plan.ids.uid_map);
+    out["gid_map"] = format_id_map(plan.ids.gid_map);
+    Json& namespaces = out["namespaces"];
+    namespaces["uts"] = plan.namespaces.uts;
+    namespaces["ipc"] = plan.namespaces.ipc;
+    namespaces["net"] = plan.namespaces.net;
+    namespaces["cgroup"] = plan.namespaces.cgroup;
+    namespaces["hostname"] = plan.namespaces.hostname;
+    Json& network = out["network"];
+    network["mode"] = plan.network == NetworkMode::None ? "none" : plan.network == NetworkMode::Host ? "host" : "slirp";
+    Json ports = Json::array();
+    if (plan.network == NetworkMode::Slirp)
+        for (const auto& forward : plan.slirp.ports) ports.push_back(format_port_forward(forward));
+    network["ports"] = ports;
+    network["summary"] = describe_network(plan);
+    Json& cgroup = out["cgroup"];
+    cgroup["path"] = plan.cgroup.use ? Json(plan.cgroup.parent + "/" + cgroup_leaf_name(plan.name)) : Json(nullptr);
+    Json limits = Json::array();
+    for (const auto& write : plan.cgroup.writes) limits.push_back(write.label);
+    cgroup["limits"] = limits;
+    cgroup["summary"] = describe_cgroup(plan);
+    Json mounts = Json::array();
+    for (const auto& m : plan.mounts) {
+        Json mount;
+        mount["type"] = to_string(m.kind);
+        mount["source"] = m.source;
+        mount["target"] = m.target;
+        mount["read_only"] = m.read_only;
+        mount["summary"] = describe_mount(m);
+        mounts.push_back(mount);
+    }
+    out["mounts"] = mounts;
+    out["seccomp"] = render_seccomp_policy(plan.process.seccomp);
+    out["landlock"] = describe_landlock(plan.landlock);
+    out["timeout_ms"] = plan.timeout_ms;
+    out["detach"] = plan.detach;
+    return out.dump();
+}
 
+}  // namespace sb

@@ -107,5 +107,8 @@ std::string render_bind_sources(const Plan& plan);
 
 // Human-readable plan for --dry-run.
 std::string render_plan(const Plan& plan);
+// The same as a JSON object (for `sandbox inspect --json`): structured where programs need it
+// (argv, env, ids, namespaces, mounts, ports, limits), with each part's text summary.
+std::string render_plan_json(const Plan& plan);
 
 }  // namespace sb

@@ -30,6 +30,7 @@ public:
     // Gives up on the rest of the output (pid 1 is gone and something outside still holds it).
     void close_source() { source_.reset(); }
     bool tty() const { return tty_; }
+    std::size_t clients() const { return clients_.size(); }
 
 private:
     void read_source();

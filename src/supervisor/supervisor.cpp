@@ -41,6 +41,7 @@
 #include "seccomp/compile.hpp"
 #include "seccomp/monitor.hpp"
 #include "seccomp/violations.hpp"
+#include "state/inspect.hpp"
 #include "state/json_status.hpp"
 #include "state/registry.hpp"
 #include "supervisor/control_server.hpp"
@@ -194,6 +195,7 @@ private:
     void handle_control(ControlServer::Call& call);
     void stop_payload(std::uint32_t grace_ms);
     void finish_control(const ControlReply& reply);
+    LiveState live_state() const;
     bool finished() const {
         // The sync socket closes only when I and the payload are gone (N holds our end, not theirs).
         return !init_.running() && !sync_ && !relay_ && (!hub_ || hub_->drained());
@@ -603,6 +605,14 @@ void Supervisor::handle_control(ControlServer::Call& call) {
     log(std::string("control: ") + to_string(request.type));
     if (request.type == ControlRequestType::Wait) return control_->add_waiter(std::move(call.connection));
     if (request.type == ControlRequestType::Attach && hub_) return hub_->add_client(std::move(call.connection));
+    if (request.type == ControlRequestType::Inspect) {
+        ControlReply inspected;
+        inspected.type = ControlReplyType::Inspected;
+        inspected.document = inspect_document(render_plan_json(plan_), render_plan(plan_), live_state());
+        if (!send_control_reply(connection, inspected))
+            send_control_reply(connection, control_error(Stage::Control, "the inspection of " + plan_.name + " is too large to send"));
+        return;
+    }
     if (handshake_.state() != HandshakeState::Running) {
         send_control_reply(connection, control_error(Stage::Control, "sandbox " + plan_.name + " " +
                                                          (handshake_.state() == HandshakeState::Finished ||
@@ -651,8 +661,29 @@ void Supervisor::handle_control(ControlServer::Call& call) {
             send_control_reply(connection, control_error(Stage::Control, "sandbox " + plan_.name + " was not started with --detach",
                                                          "its output goes to the terminal that started it"));
             return;
-        case ControlRequestType::Wait: return;
+        case ControlRequestType::Wait:
+        case ControlRequestType::Inspect: return;
     }
+}
+
+LiveState Supervisor::live_state() const {
+    LiveState live;
+    live.supervisor_pid = ::getpid();
+    live.init_pid = init_.pid();
+    live.created = registration_ ? registration_->record().created : 0;
+    live.now = ::time(nullptr);
+    if (cgroup_) {
+        CgroupStats stats = collect_stats([&](const std::string& file) { return cgroup_->read(file); });
+        live.cgroup = cgroup_->path();
+        live.paused = stats.frozen;
+        live.memory_current = stats.memory_current;
+        live.pids_current = stats.pids_current;
+    }
+    live.exec_sessions = exec_helpers_.size();
+    live.attached_clients = hub_ ? hub_->clients() : 0;
+    if (output_log_) live.log = plan_.state_dir + "/" + plan_.name + "/" + kLogFile;
+    live.tty = hub_ && hub_->tty();
+    return live;
 }
 
 // The sandbox ended: whoever waits hears how, and the exec helpers (their commands died with the

@@ -348,3 +348,32 @@ t_fifty_detached() {
   [ -z "$(ls -A "$XDG_RUNTIME_DIR/sandbox")" ] || fail "left in the state directory: $(ls -A "$XDG_RUNTIME_DIR/sandbox" | head)"
   [ -z "$(other_pidns_procs)" ] || fail "processes left: $(other_pidns_procs)"
 }
+
+# inspect: the plan the supervisor applied and the live state, as text and JSON.
+t_inspect() {
+  local p
+  p=$(mkprofile p default 'hostname = "inspected"')
+  detached itest-i "$p" /bin/sleep 60
+  sb inspect itest-i
+  expect_rc 0
+  grep -Eq '^status: +running$' "$T/out" || fail "no status line" "$(cat "$T/out")"
+  grep -Eq "^supervisor_pid: +$(awk -F= '$1 == "pid" { print $2 }' "$(sandbox_dir itest-i)/record")\$" "$T/out" ||
+    fail "the supervisor's pid is not the record's" "$(cat "$T/out")"
+  grep -Eq '^hostname: +inspected$' "$T/out" || fail "the plan is not shown" "$(cat "$T/out")"
+  sb inspect --json itest-i
+  expect_rc 0
+  /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["state"]["status"] == "running", d["state"]
+assert d["state"]["init_pid"] > 0 and d["state"]["log"].endswith("/itest-i/log"), d["state"]
+p = d["plan"]
+assert p["name"] == "itest-i" and p["process"]["argv"] == ["/bin/sleep", "60"], p["process"]
+assert p["namespaces"]["hostname"] == "inspected", p["namespaces"]
+assert any(m["target"] == "/usr" and m["read_only"] for m in p["mounts"]), p["mounts"]
+assert p["process"]["no_new_privs"] is True and p["process"]["capabilities"] == []
+' <"$T/out" || fail "inspect --json does not describe the sandbox" "$(head -c 2000 "$T/out")"
+  sb stop -t 0 itest-i
+  sb inspect itest-i
+  expect_rc 125 "inspect of an exited sandbox"
+}

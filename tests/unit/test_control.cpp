@@ -5,6 +5,7 @@
 
 #include "ipc/control.hpp"
 #include "plan/exec_process.hpp"
+#include "state/inspect.hpp"
 #include "term/detach_keys.hpp"
 
 using sb::ControlReply;
@@ -64,7 +65,7 @@ TEST_CASE("control: the exact text of a request", "[control]") {
     ControlRequest kill;
     kill.type = ControlRequestType::Kill;
     kill.signal = 9;
-    CHECK(sb::encode_control_request(kill) == R"({"signal":9,"type":"kill","version":1})");
+    CHECK(sb::encode_control_request(kill) == R"({"version":1,"type":"kill","signal":9})");
 }
 
 TEST_CASE("control: every reply round-trips", "[control]") {
@@ -276,4 +277,45 @@ TEST_CASE("detach keys: a Ctrl-P that starts no sequence is passed on", "[attach
     auto last = keys.feed("\x11");
     CHECK(last.detach);
     CHECK(keys.feed("\x11").pass == "\x11");  // a lone Ctrl-Q is an ordinary key
+}
+
+TEST_CASE("control: inspect and inspected round-trip; the document must be an object", "[control][inspect]") {
+    ControlRequest inspect;
+    inspect.type = ControlRequestType::Inspect;
+    auto decoded = request_of(sb::encode_control_request(inspect));
+    REQUIRE(decoded);
+    CHECK(*decoded == inspect);
+    ControlReply inspected;
+    inspected.type = ControlReplyType::Inspected;
+    inspected.document = R"({"state":{"status":"running"},"plan":{},"plan_text":"x\n"})";
+    std::string problem;
+    auto reply = sb::decode_control_reply(sb::encode_control_reply(inspected), problem);
+    REQUIRE(reply);
+    CHECK(*reply == inspected);
+    CHECK_FALSE(sb::decode_control_reply(R"({"version":1,"type":"inspected","document":[1]})", problem));
+    CHECK(problem == R"("document" is not an object)");
+}
+
+TEST_CASE("inspect: the document and its text form", "[inspect]") {
+    sb::LiveState live;
+    live.supervisor_pid = 100;
+    live.init_pid = 101;
+    live.created = 1700000000;
+    live.now = 1700000125;
+    live.cgroup = "/sys/fs/cgroup/x/sandbox-web";
+    live.pids_current = 3;
+    live.log = "/run/user/1000/sandbox/web/log";
+    std::string document = sb::inspect_document(R"({"name":"web"})", "name:       web\n", live);
+    auto text = sb::render_inspect_text(document);
+    REQUIRE(text);
+    CHECK(text->find("status:           running\n") != std::string::npos);
+    CHECK(text->find("supervisor_pid:   100\n") != std::string::npos);
+    CHECK(text->find("created:          2023-11-14 22:13:20 UTC\n") != std::string::npos);
+    CHECK(text->find("uptime_seconds:   2m 5s\n") != std::string::npos);
+    CHECK(text->find("memory_current:   -\n") != std::string::npos);
+    CHECK(text->find("pids_current:     3\n") != std::string::npos);
+    CHECK(text->substr(text->size() - 16) == "name:       web\n");
+    CHECK(document.find(R"("plan":{"name":"web"})") != std::string::npos);
+    CHECK_FALSE(sb::render_inspect_text("[]"));
+    CHECK_FALSE(sb::render_inspect_text(R"({"state":{}})"));
 }
