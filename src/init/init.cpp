@@ -100,9 +100,9 @@ void wait_for_network(int sync) {
 // read what the user types into the outer shell).
 }  // namespace
 
-SandboxTerminal open_sandbox_terminal() {
+SandboxTerminal open_sandbox_terminal(bool private_instance) {
     SandboxTerminal terminal;
-    UniqueFd dev = try_open_at(AT_FDCWD, "/dev", O_PATH | O_DIRECTORY);
+    UniqueFd dev = private_instance ? UniqueFd() : try_open_at(AT_FDCWD, "/dev", O_PATH | O_DIRECTORY);
     UniqueFd ptmx = dev ? try_open_at(dev.get(), "pts/ptmx", O_PATH) : UniqueFd();
     if (ptmx) {
         terminal.master = ptmx_master(dev.get());
@@ -218,7 +218,7 @@ void load_filter(const SandboxChild& child) {
         if (child.namespaces.net && !child.slirp) join_network();
         setup_hostname(child.namespaces);
         SandboxTerminal terminal;
-        if (child.process.terminal_fds) terminal = in_stage(Stage::Terminal, open_sandbox_terminal);
+        if (child.process.terminal_fds) terminal = in_stage(Stage::Terminal, [] { return open_sandbox_terminal(); });
         // Everything that can fail is set up before the payload's first instruction.
         if (child.slirp) in_stage(Stage::Network, [&] { wait_for_network(child.sync); });
         bool loaded_before_fork = filter_loaded_before_fork(child.process.seccomp);

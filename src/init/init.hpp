@@ -38,9 +38,10 @@ struct SandboxChild {
 struct SandboxTerminal {
     UniqueFd master, peer;
 };
-// Opens it from the sandbox's /dev/pts when the profile has a `dev` mount, else from a private
-// devpts instance; in I, or in a process that joined the sandbox's namespaces.
-SandboxTerminal open_sandbox_terminal();
+// Opens it from the sandbox's /dev/pts when the profile has a `dev` mount (unless
+// `private_instance`), else from a devpts instance of its own that is never attached anywhere;
+// in I, or in a process that joined the sandbox's namespaces.
+SandboxTerminal open_sandbox_terminal(bool private_instance = false);
 
 // In I: a child's report of its failure (a SetupFailed message), to pass on as ours.
 SetupError reported_failure(const Message& message);

@@ -6,7 +6,9 @@
 // itself, as the last step before exec (see filter_loaded_before_fork). A failed exec travels
 // back to the supervisor as ExecFailed, so the user sees "command not found" (127), not a silent
 // exit.
+#include <fcntl.h>
 #include <grp.h>
+#include <linux/openat2.h>
 #include <linux/close_range.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -69,6 +71,7 @@ int exec_command(const std::vector<std::string>& argv, const std::vector<std::st
     for (const auto& var : env) envp.push_back(const_cast<char*>(var.c_str()));
     envp.push_back(nullptr);
     const std::string& name = argv[0];
+    if (name.empty()) return ENOENT;
     if (name.find('/') != std::string::npos) {
         ::execve(name.c_str(), args.data(), envp.data());
         return errno;
@@ -88,6 +91,18 @@ int exec_command(const std::vector<std::string>& argv, const std::vector<std::st
     return result;
 }
 
+// The working directory, never through a "magic" link (/proc/PID/fd/N, /proc/PID/cwd): the tree
+// is the payload's to change, and `sandbox exec -w DIR` resolves DIR in it once the payload runs;
+// a link it planted there must not make our cwd one of the fds we still hold.
+void change_directory(const std::string& cwd, bool joins_running) {
+    UniqueFd directory = try_openat2(AT_FDCWD, cwd, O_PATH | O_DIRECTORY, RESOLVE_NO_MAGICLINKS);
+    if (!directory || ::fchdir(directory.get()) < 0)
+        throw SetupError(Stage::Cwd, "chdir " + cwd + ": " + std::strerror(errno),
+                         joins_running ? "the directory given with -w must exist inside the sandbox"
+                                       : "the working directory must exist inside the sandbox: mount it, or set "
+                                         "`cwd` in the profile or --cwd");
+}
+
 }  // namespace
 
 void run_payload(const SandboxChild& child, int terminal) {
@@ -96,10 +111,7 @@ void run_payload(const SandboxChild& child, int terminal) {
         reset_signals_for_exec();
         in_stage(Stage::Terminal, [&] { apply_terminal(terminal, process.terminal_fds); });
         in_stage(Stage::Credentials, [&] { apply_credentials(process); });
-        if (::chdir(process.cwd.c_str()) < 0)
-            throw SetupError(Stage::Cwd, "chdir " + process.cwd + ": " + std::strerror(errno),
-                             "the working directory must exist inside the sandbox: mount it, or set "
-                             "`cwd` in the profile or --cwd");
+        change_directory(process.cwd, child.joins_running);
         // Only 0-2 survive: everything else (our sync socket included) closes at exec.
         mark_fds_cloexec();
         in_stage(Stage::Rlimits, [&] { apply_rlimits(process.rlimits); });

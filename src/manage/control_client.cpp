@@ -63,6 +63,9 @@ UniqueFd connect_to(const HostFacts& facts, const SandboxEntry& entry) {
     int err = errno;
     SandboxEntry now = lookup(facts, name);
     if (now.status != SandboxStatus::Running) not_running(now);
+    if (err == EAGAIN)
+        throw SetupError(Stage::Control, "the supervisor of " + name + " is not taking connections (its queue is full)",
+                         "a process of yours may be flooding its control socket; try again");
     throw SetupError(Stage::Control, "connect to " + facts.state_dir + "/" + name + "/control: " + std::strerror(err),
                      "the sandbox may be ending; see `sandbox ps --all`");
 }
@@ -211,7 +214,11 @@ int kill_sandbox(const HostFacts& facts, const std::string& name, const std::str
 
 int stop_sandbox(const HostFacts& facts, const std::string& name, unsigned grace_seconds) {
     SandboxEntry entry = lookup(facts, name);
-    if (entry.status == SandboxStatus::Exited) {  // as podman: stopping a stopped one is no error
+    // As podman: stopping a stopped one is no error. A gone one (its supervisor was killed) took
+    // everything with it: nothing runs.
+    if (entry.status != SandboxStatus::Running) {
+        if (entry.status == SandboxStatus::Gone)
+            std::cerr << "sandbox: note: the supervisor of " << name << " was killed; nothing of the sandbox runs\n";
         std::cout << name << "\n";
         return 0;
     }
@@ -269,7 +276,16 @@ int exec_in_sandbox(const HostFacts& facts, const std::string& name, const ExecO
     // one is replaced by a pty of the sandbox's own; -t asks for one even without a terminal.
     request.terminal_fds = terminal_fd_mask();
     if (options.tty && !request.terminal_fds) request.terminal_fds = 7;
-    send_request(socket.get(), request, {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO});
+    // A closed standard stream is /dev/null for the command (as a shell would give it).
+    int stdio[3];
+    UniqueFd null;
+    for (int fd = 0; fd < 3; ++fd) {
+        stdio[fd] = fd;
+        if (::fcntl(fd, F_GETFD) >= 0) continue;
+        if (!null) null = open_fd("/dev/null", O_RDWR);
+        stdio[fd] = null.get();
+    }
+    send_request(socket.get(), request, {stdio[0], stdio[1], stdio[2]});
     Reply started = receive_reply(socket.get(), "the supervisor of " + name + " ended the connection");
     expect(started, ControlReplyType::Started);
     if (request.terminal_fds && started.fd) return relay_pty(socket.get(), std::move(started.fd), request.terminal_fds);

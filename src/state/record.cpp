@@ -141,6 +141,13 @@ std::string display_command(const std::vector<std::string>& argv) {
     return out;
 }
 
+bool process_exited(const std::string& proc_stat) {
+    auto close = proc_stat.rfind(')');
+    if (close == std::string::npos || close + 2 >= proc_stat.size()) return false;
+    char state = proc_stat[close + 2];
+    return state == 'Z' || state == 'X';
+}
+
 std::optional<std::uint64_t> process_start_time(const std::string& proc_stat) {
     auto close = proc_stat.rfind(')');
     if (close == std::string::npos) return std::nullopt;

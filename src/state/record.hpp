@@ -36,6 +36,8 @@ std::string encode_state_record(const StateRecord& record);
 // nullopt when the text is not a complete, well-formed record.
 std::optional<StateRecord> decode_state_record(const std::string& text);
 
+// Field 3 (state) of /proc/PID/stat is Z (zombie) or X (dead): the process has exited.
+bool process_exited(const std::string& proc_stat);
 // Field 22 (starttime) of /proc/PID/stat; the command name may contain spaces and ')'.
 std::optional<std::uint64_t> process_start_time(const std::string& proc_stat);
 

@@ -25,9 +25,11 @@ namespace {
 // Starts hold the state directory's lock for a few milliseconds: waiting longer means trouble.
 constexpr int kLockTimeoutMs = 5000;
 
+// The start time of a live process (a zombie is not: a detached supervisor killed with SIGKILL
+// may wait a while for whoever adopted it to reap it).
 std::optional<std::uint64_t> start_time_of(int pid) {
     auto text = read_text_file("/proc/" + std::to_string(pid) + "/stat");
-    if (!text) return std::nullopt;
+    if (!text || process_exited(*text)) return std::nullopt;
     return process_start_time(*text);
 }
 

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,7 +15,15 @@
 namespace sb {
 namespace {
 
-constexpr std::size_t kMaxPending = 32;  // connections that have not sent their request yet
+constexpr std::size_t kMaxPending = 32;   // connections that have not sent their request yet
+constexpr std::size_t kMaxWaiters = 256;  // wait and stop clients
+constexpr long long kAcceptPauseMs = 1000;  // out of fds: how long the listener rests
+
+long long monotonic_ms() {
+    timespec ts;
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
 
 bool same_user_namespace(pid_t pid) {
     struct stat ours, theirs;
@@ -49,7 +58,8 @@ ControlServer::ControlServer(int directory, Handler handler)
     : listener_(listen_seqpacket_at(directory, "control")), handler_(std::move(handler)) {}
 
 void ControlServer::watch(PollSet& set) {
-    if (listener_) set.watch(listener_.get(), POLLIN, [this](short) { accept_one(); });
+    if (listener_ && monotonic_ms() >= accept_paused_until_ms_)
+        set.watch(listener_.get(), POLLIN, [this](short) { accept_one(); });
     for (std::size_t i = 0; i < pending_.size(); ++i)
         set.watch(pending_[i].get(), POLLIN, [this, fd = pending_[i].get()](short) {
             for (std::size_t j = 0; j < pending_.size(); ++j)
@@ -66,9 +76,23 @@ void ControlServer::watch(PollSet& set) {
 
 void ControlServer::accept_one() {
     UniqueFd connection = accept_connection(listener_.get());
-    if (!connection) return;
-    if (!peer_allowed(connection.get()) || pending_.size() >= kMaxPending) return;  // closed unanswered
+    if (!connection) {
+        // Out of fds, the listener would stay readable and spin the loop: let it rest.
+        if (errno == EMFILE || errno == ENFILE) accept_paused_until_ms_ = monotonic_ms() + kAcceptPauseMs;
+        return;
+    }
+    if (!peer_allowed(connection.get())) return;  // closed unanswered
+    // Connections that never send their request cannot hold the socket: the oldest goes.
+    if (pending_.size() >= kMaxPending) pending_.erase(pending_.begin());
     pending_.push_back(std::move(connection));
+}
+
+void ControlServer::add_waiter(UniqueFd connection) {
+    if (waiters_.size() >= kMaxWaiters) {
+        send_control_reply(connection.get(), control_error(Stage::Control, "too many clients are waiting for this sandbox"));
+        return;
+    }
+    waiters_.push_back(std::move(connection));
 }
 
 void ControlServer::read_request(std::size_t index) {

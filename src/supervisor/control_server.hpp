@@ -33,7 +33,7 @@ public:
     // Adds the listening socket and the connections waiting for their request.
     void watch(PollSet& set);
     // Keeps a connection to answer when the sandbox ends (wait, stop).
-    void add_waiter(UniqueFd connection) { waiters_.push_back(std::move(connection)); }
+    void add_waiter(UniqueFd connection);
     // Answers every waiter and closes its connection.
     void answer_waiters(const ControlReply& reply);
     // Stops listening (connections already made stay). The socket's name goes with the directory.
@@ -47,6 +47,7 @@ private:
     Handler handler_;
     std::vector<UniqueFd> pending_;  // accepted, request not read yet
     std::vector<UniqueFd> waiters_;
+    long long accept_paused_until_ms_ = 0;
 };
 
 // Sends one reply; false when the peer is gone or does not take it.

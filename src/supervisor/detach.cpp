@@ -2,8 +2,8 @@
 // socket pair, for the payload's exec (payload-executed) or the set-up's failure (setup-failed,
 // then the supervisor's exit status gives the exit code: 125, or 126/127 for an exec that
 // failed). The supervisor's stdio stays the caller's only until its children are started (see
-// Supervisor::start_output_log); then nothing of the caller's is held, so `$(sandbox run -d ...)`
-// returns.
+// Supervisor::start_output_log), and no other fd of the caller's is kept at all; then nothing of
+// the caller's is held, so `$(sandbox run -d ...)` returns.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,6 +35,10 @@ void report_failure(int report, const SetupError& error) {
 [[noreturn]] void run_detached_supervisor(const Plan& plan, RunOptions options, int report) {
     int code = kExitSetupFailed;
     try {
+        // Nothing the caller's caller handed down stays held for the sandbox's life (a pipe
+        // someone waits to see closed, a lock, a make jobserver): only stdio, until it is the
+        // log's (Supervisor::start_output_log), and what we were told to write to.
+        close_fds_except({report, options.json_status_fd});
         check(::setsid(), "setsid");
         options.detach_report = report;
         code = run_sandbox(plan, options);

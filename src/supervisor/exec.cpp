@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,10 +63,29 @@ const char* namespace_name(int type) {
     }
 }
 
+// Waits for the command; a caller that goes away (killed, or its terminal closed) hangs it up
+// with SIGHUP, as a terminal's hangup would: `timeout 5 sandbox exec ...` leaves nothing running.
+int wait_hanging_up(ChildProcess& command, int connection) {
+    bool hung_up = false;
+    for (;;) {
+        pollfd fds[2] = {{command.pidfd(), POLLIN, 0}, {hung_up ? -1 : connection, 0, 0}};
+        if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
+        if (fds[0].revents) break;
+        if (fds[1].revents & (POLLHUP | POLLERR)) {
+            hung_up = true;
+            send_signal_to_pidfd(command.pidfd(), SIGHUP);
+        }
+    }
+    return command.wait();
+}
+
 [[noreturn]] void run_exec_helper(const ExecTarget& target, pid_t supervisor, int connection,
-                                  const ControlRequest& request, const std::vector<UniqueFd>& stdio) {
+                                  const ControlRequest& request, std::vector<UniqueFd>& stdio) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != supervisor) ::_exit(kExitSetupFailed);
+    // We gain every capability in the sandbox's user namespace: nothing inside may read our memory
+    // or fds (the kernel clears dumpable on that change anyway; said here, not left to it).
+    ::prctl(PR_SET_DUMPABLE, 0);
     try {
         std::vector<int> keep{connection, target.cgroup_fd, stdio[0].get(), stdio[1].get(), stdio[2].get()};
         for (const auto& ns : target.namespaces) keep.push_back(ns.fd.get());
@@ -78,8 +98,10 @@ const char* namespace_name(int type) {
                 throw SetupError(Stage::Namespaces, std::string("setns into the sandbox's ") + namespace_name(ns.type) +
                                                         " namespace: " + std::strerror(errno),
                                  "the sandbox may be ending");
+        // From a devpts instance of its own, never the sandbox's /dev/pts: there the payload (the
+        // same uid in root mode) could open the command's terminal and read what the user types.
         SandboxTerminal terminal;
-        if (process.terminal_fds) terminal = in_stage(Stage::Terminal, open_sandbox_terminal);
+        if (process.terminal_fds) terminal = in_stage(Stage::Terminal, [] { return open_sandbox_terminal(true); });
         auto [reports, theirs] = seqpacket_pair();
         static const std::vector<MountStep> no_mounts;
         SandboxChild child{target.plan, no_mounts, target.state_dir, nullptr, process,
@@ -88,9 +110,12 @@ const char* namespace_name(int type) {
         pid_t pid = in_stage(Stage::Payload, [&] { return clone_with_pidfd(0, pidfd, target.cgroup_fd); });
         if (pid == 0) {
             reports.reset();
-            for (int fd = 0; fd < 3; ++fd)
-                if (!(process.terminal_fds & (1u << fd))) dup_onto(stdio[static_cast<std::size_t>(fd)].get(), fd);
             try {
+                for (int fd = 0; fd < 3; ++fd)
+                    if (!(process.terminal_fds & (1u << fd))) dup_onto(stdio[static_cast<std::size_t>(fd)].get(), fd);
+                // Nothing of ours beyond stdio (the namespaces, the cgroup, the connection) stays
+                // open while the command's own steps run in a tree the payload controls.
+                close_fds_except({theirs.get(), terminal.peer.get()});
                 in_stage(Stage::Keyring, join_fresh_session_keyring);
             } catch (const std::exception& error) {
                 fail_child(theirs.get(), error);
@@ -98,14 +123,16 @@ const char* namespace_name(int type) {
             run_payload(child, terminal.peer.get());
         }
         ChildProcess command(pid, std::move(pidfd));
+        if (target.cgroup_fd >= 0) ::close(target.cgroup_fd);  // ours, inherited: done with it
         theirs.reset();
         terminal.peer.reset();
+        stdio.clear();  // the caller's stdio is the command's alone now
         ControlReply started;
         started.type = ControlReplyType::Started;
         send_control_reply(connection, started, {terminal.master.get()});
         terminal.master.reset();
-        std::optional<ControlReply> failure = read_reports(reports.get());
-        int status = command.wait();
+        std::optional<ControlReply> failure = read_reports(reports.get());  // until it exec'd or failed
+        int status = wait_hanging_up(command, connection);
         ControlReply exited;
         exited.type = ControlReplyType::Exited;
         exited.exit_code = exit_code_for_wait_status(status);

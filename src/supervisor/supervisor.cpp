@@ -422,7 +422,8 @@ void Supervisor::handle_message() {
         log("receiving the seccomp filter's refusals");
     } else if (message.type == MessageType::SandboxNetwork) {
         // Joined before the mount namespace, which is last (open_sandbox_namespaces).
-        exec_namespaces_.insert(exec_namespaces_.end() - 1, NamespaceFd{received->take_fd(), CLONE_NEWNET});
+        if (!exec_namespaces_.empty())
+            exec_namespaces_.insert(exec_namespaces_.end() - 1, NamespaceFd{received->take_fd(), CLONE_NEWNET});
     } else if (message.type == MessageType::PayloadExecuted) {
         report_detached_start();
     } else if (message.type == MessageType::PayloadExited) {

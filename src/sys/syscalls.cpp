@@ -91,13 +91,17 @@ UniqueFd accept_connection(int listener) {
 }
 
 UniqueFd try_connect_seqpacket_at(int dirfd, const std::string& name) {
-    UniqueFd fd(static_cast<int>(check(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), "socket")));
+    // Non-blocking while connecting: a listener whose backlog is full says EAGAIN at once
+    // instead of holding us until it accepts.
+    UniqueFd fd(static_cast<int>(check(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "socket")));
     socklen_t length;
     sockaddr_un address = address_in(dirfd, name, length);
     int rc;
     do rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), length);
     while (rc < 0 && errno == EINTR);
     if (rc < 0) return UniqueFd();
+    int flags = ::fcntl(fd.get(), F_GETFL);
+    if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) < 0) return UniqueFd();
     return fd;
 }
 

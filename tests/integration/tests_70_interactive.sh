@@ -72,13 +72,12 @@ t_interactive_late_terminal_reply_discarded() {
     'trap "" HUP; printf "query:\033[6n\n"; exec </dev/null >/dev/null 2>&1; read x </w/fifo'
 }
 
-# `sandbox exec` from a terminal: the command gets a pty of the sandbox's own, never the caller's,
-# and job control, window size and Ctrl-C work as in a run.
+# `sandbox exec` from a terminal: the command gets a pty of its own (from a devpts instance the
+# payload cannot see), never the caller's, and job control, window size and Ctrl-C work as in a run.
 t_interactive_exec_pty() {
   local p
   p=$(mkprofile p default)
   detached itest-pty "$p" /bin/sleep 60
-  pty_run isatty "$T" exec itest-pty /probe isatty
   pty_run private-pty "$T" exec itest-pty /probe isatty
 }
 

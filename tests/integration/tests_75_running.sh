@@ -136,6 +136,13 @@ t_exec_exit_codes_env_cwd() {
   sb exec -e ITEST=hello -w /usr itest-e /bin/sh -c 'echo "$ITEST $(pwd)"'
   expect_rc 0
   [ "$(cat "$T/out")" = "hello /usr" ] || fail "-e and -w did not apply: $(cat "$T/out")"
+  sb exec itest-e ''
+  expect_rc 127 "exec of an empty command name"
+  LAST_CMD="sandbox exec itest-e /bin/true <&- >&-"
+  RC=0
+  "$SANDBOX" exec itest-e /bin/sh -c 'read x; echo "read=$?" >&2' <&- >&- 2>"$T/err" || RC=$?
+  expect_rc 0 "exec with stdin and stdout closed"
+  grep -q 'read=1' "$T/err" || fail "a closed stdin is not /dev/null for the command" "$(cat "$T/err")"
   sb exec -e NOEQUALS itest-e /bin/true
   expect_rc 125 "-e without ="
   sb exec itest-e
@@ -310,7 +317,8 @@ t_supervisor_killed() {
   expect_rc 125
   grep -q 'supervisor of sandbox itest-gone is gone' "$T/err" || fail "exec does not say the supervisor is gone" "$(cat "$T/err")"
   sb stop itest-gone
-  expect_rc 125
+  expect_rc 0 "stopping a sandbox whose supervisor is gone (nothing of it runs)"
+  grep -q 'was killed; nothing of the sandbox runs' "$T/err" || fail "stop does not say why there was nothing to stop" "$(cat "$T/err")"
   sb ps --all
   grep -Eq '^itest-gone .* gone ' "$T/out" || fail "ps --all does not show it gone" "$(cat "$T/out")"
   sb rm itest-gone
@@ -376,4 +384,85 @@ assert p["process"]["no_new_privs"] is True and p["process"]["capabilities"] == 
   sb stop -t 0 itest-i
   sb inspect itest-i
   expect_rc 125 "inspect of an exited sandbox"
+}
+
+# Regression: the command's working directory is resolved in a tree the payload controls, never
+# through a magic link (/proc/self/fd/N) it planted there: it would make the command's cwd one of
+# the fds the helper held (its cgroup, the caller's stdio) and hand it to the payload.
+t_exec_workdir_not_through_magic_links() {
+  local p
+  p=$(mkprofile p default)
+  mkdir -p "$T/hostdir"
+  echo secret >"$T/hostdir/file"
+  detached itest-w "$p" /bin/sh -c 'ln -s /proc/self/fd/0 /tmp/w; ln -s /usr /tmp/plain; echo ready; exec sleep 60'
+  for _ in $(seq 50); do "$SANDBOX" logs itest-w 2>/dev/null | grep -q ready && break; sleep 0.1; done
+  LAST_CMD="sandbox exec -w /tmp/w itest-w ls <hostdir"
+  RC=0
+  "$SANDBOX" exec -w /tmp/w itest-w /bin/ls <"$T/hostdir" >"$T/out" 2>"$T/err" || RC=$?
+  expect_rc 125 "a -w through /proc/self/fd"
+  grep -q '^sandbox: cwd: ' "$T/err" || fail "no cwd error" "$(cat "$T/err")"
+  grep -q file "$T/out" && fail "the command ran in the caller's directory"
+  sb exec -w /tmp/plain itest-w /bin/pwd
+  expect_rc 0 "an ordinary symlink still works"
+  [ "$(cat "$T/out")" = /tmp/plain ] || [ "$(cat "$T/out")" = /usr ] || fail "pwd printed $(cat "$T/out")"
+}
+
+# Regression: the pty of `sandbox exec` comes from a devpts of its own: the payload (the same uid
+# in root mode) cannot find it in the sandbox's /dev/pts, let alone read what the user types.
+t_exec_pty_not_in_the_sandbox_devpts() {
+  local p pid
+  p=$(mkprofile p default)
+  detached itest-pts "$p" /bin/sleep 60
+  start_bg "$SANDBOX" exec -t itest-pts /bin/sh -c 'echo started; sleep 30' </dev/null >"$T/bg.out" 2>"$T/bg.err"
+  pid=$BG
+  wait_for_line "$T/bg.out" 'started' 10 || fail "exec -t did not start" "$(cat "$T/bg.err")"
+  sb exec itest-pts /bin/ls /dev/pts
+  expect_rc 0
+  grep -q '^[0-9]' "$T/out" && fail "the exec's pty is in the sandbox's /dev/pts: $(tr '\n' ' ' <"$T/out")"
+  kill -TERM "$pid"
+}
+
+# Regression: run --detach keeps no fd of its caller's but stdio (and those it was asked to
+# write to): a pipe on fd 3 closes when the caller exits, whatever the sandbox does.
+t_detach_keeps_no_inherited_fd() {
+  local p start
+  p=$(mkprofile p default)
+  at_exit "'$SANDBOX' stop -t 0 itest-fd >/dev/null 2>&1; '$SANDBOX' rm itest-fd >/dev/null 2>&1"
+  start=$(now_ms)
+  LAST_CMD="(sandbox run -d ... 3>&1) | cat"
+  timeout 20 bash -c '"$1" run -d --name itest-fd "$2" -- /bin/sleep 60 3>&1 </dev/null 2>/dev/null | cat >/dev/null' _ "$SANDBOX" "$p" ||
+    fail "the pipeline failed"
+  [ $(($(now_ms) - start)) -lt 5000 ] || fail "a pipe on fd 3 stayed open for $(($(now_ms) - start)) ms: the detached supervisor held it"
+}
+
+# Regression: a caller that goes away hangs its command up (SIGHUP): nothing is left running.
+t_exec_hung_up_when_the_caller_dies() {
+  local p pid inner
+  p=$(mkprofile p default)
+  detached itest-hup "$p" /bin/sleep 60
+  start_bg "$SANDBOX" exec itest-hup /bin/sh -c 'echo $$ >/tmp/pid; echo started; exec sleep 60' </dev/null >"$T/bg.out" 2>"$T/bg.err"
+  pid=$BG
+  wait_for_line "$T/bg.out" 'started' 10 || fail "exec did not start" "$(cat "$T/bg.err")"
+  sb exec itest-hup /bin/cat /tmp/pid
+  inner=$(cat "$T/out")
+  kill -KILL "$pid"
+  for _ in $(seq 50); do
+    "$SANDBOX" exec itest-hup /bin/sh -c "[ -d /proc/$inner ]" </dev/null >/dev/null 2>&1 || break
+    sleep 0.1
+  done
+  sb exec itest-hup /bin/sh -c "[ -d /proc/$inner ] && echo alive || echo gone"
+  [ "$(cat "$T/out")" = gone ] || fail "the command of a killed exec client runs on (pid $inner inside)"
+}
+
+# Regression: the log is rotated without ever going missing for a reader.
+t_logs_during_rotation() {
+  local p i failed=0
+  p=$(mkprofile p default)
+  detached itest-rot "$p" /bin/sh -c 'while :; do echo 0123456789012345678901234567890123456789012345678901234567890123456789; done'
+  for i in $(seq 40); do
+    "$SANDBOX" logs --tail 1 itest-rot </dev/null >/dev/null 2>"$T/err" || { failed=$((failed + 1)); cp "$T/err" "$T/last.err"; }
+  done
+  [ "$failed" = 0 ] || fail "$failed of 40 reads of a rotating log failed" "$(cat "$T/last.err")"
+  [ "$(stat -c %s "$(sandbox_dir itest-rot)/log")" -le $((1024 * 1024 + 65536)) ] || fail "the log grew past its cap"
+  [ -e "$(sandbox_dir itest-rot)/log.1" ] || fail "the log was never rotated"
 }

@@ -349,3 +349,15 @@ TEST_CASE("display_command: plain words as they are, others quoted", "[state][re
     CHECK(sb::display_command({"printf", ""}) == "printf ''");
     CHECK(sb::display_command({}) == "");
 }
+
+TEST_CASE("process_exited: a zombie or a dead process has exited", "[state][proc]") {
+    auto with_state = [](char state) {
+        return "123 (a) b) " + std::string(1, state) + " 1 123 123 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 42 1\n";
+    };
+    CHECK(sb::process_exited(with_state('Z')));
+    CHECK(sb::process_exited(with_state('X')));
+    CHECK_FALSE(sb::process_exited(with_state('S')));
+    CHECK_FALSE(sb::process_exited(with_state('R')));
+    CHECK_FALSE(sb::process_exited(with_state('T')));
+    CHECK_FALSE(sb::process_exited("garbage"));
+}
