@@ -238,6 +238,64 @@ if [ "$stage_ok" -eq 1 ]; then
     FAILED=$((FAILED + $(count_lines '^FAIL ' "$fb_log")))
     SKIPPED=$((SKIPPED + $(count_lines '^SKIP ' "$fb_log")))
   fi
+
+  # A second user cannot use another's control socket: not through the private state directory,
+  # not through the socket's mode, and not even when both are opened up (the supervisor checks
+  # the peer's uid). Needs two users: only root can arrange it.
+  if [ "$(id -u)" -eq 0 ] && id "$user" >/dev/null 2>&1 && id "$nosub" >/dev/null 2>&1; then
+    xu_rt=$STAGE/xuser-runtime
+    mkdir -p -m 0700 "$xu_rt" && chown "$user:" "$xu_rt"
+    as_owner=(runuser -u "$user" -- env -i HOME="${home:-/home/$user}" XDG_RUNTIME_DIR="$xu_rt" PATH=/usr/bin:/bin)
+    as_other=(runuser -u "$nosub" -- env -i HOME="/home/$nosub" XDG_RUNTIME_DIR="$xu_rt" PATH=/usr/bin:/bin)
+    xu_why=
+    if ! (cd / && timeout 30 "${as_owner[@]}" "$STAGE/bin/sandbox" run -d --name xuser \
+      "$STAGE/share/sandbox/profiles/default.toml" -- /bin/sleep 60 </dev/null >/dev/null 2>&1); then
+      xu_why="the owner could not start a detached sandbox"
+    fi
+    sock=$xu_rt/sandbox/xuser/control
+    ask='import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+try:
+    s.connect(sys.argv[1])
+except OSError as e:
+    print("refused:", e.strerror); sys.exit(0)
+s.send(b"{\"version\":1,\"type\":\"kill\",\"signal\":9}")
+s.settimeout(5)
+try:
+    print("answer:" + s.recv(65536).decode())
+except OSError as e:
+    print("closed:", e.strerror)'
+    if [ -z "$xu_why" ]; then
+      out=$(cd / && timeout 30 "${as_other[@]}" "$STAGE/bin/sandbox" exec xuser /bin/true </dev/null 2>&1) &&
+        xu_why="another user's exec succeeded: $out"
+    fi
+    if [ -z "$xu_why" ]; then
+      out=$(cd / && timeout 30 "${as_other[@]}" python3 -c "$ask" "$sock" 2>&1)
+      grep -q '^refused:' <<<"$out" || xu_why="another user reached the socket through the state directory: $out"
+    fi
+    if [ -z "$xu_why" ]; then  # the directories opened up: the socket's own mode
+      chmod 0711 "$xu_rt" "$xu_rt/sandbox" "$xu_rt/sandbox/xuser"
+      out=$(cd / && timeout 30 "${as_other[@]}" python3 -c "$ask" "$sock" 2>&1)
+      grep -q '^refused:' <<<"$out" || xu_why="another user connected to a socket of mode 0600: $out"
+    fi
+    if [ -z "$xu_why" ]; then  # and the socket too: the supervisor's own check of the peer
+      chmod 0666 "$sock"
+      out=$(cd / && timeout 30 "${as_other[@]}" python3 -c "$ask" "$sock" 2>&1)
+      grep -q '^answer:' <<<"$out" && xu_why="the supervisor answered another user: $out"
+      chmod 0700 "$xu_rt" "$xu_rt/sandbox" "$xu_rt/sandbox/xuser"
+      state=$(cd / && timeout 30 "${as_owner[@]}" "$STAGE/bin/sandbox" ps 2>&1)
+      grep -q '^xuser .* running ' <<<"$state" || xu_why="another user's request was carried out: $state"
+    fi
+    (cd / && timeout 30 "${as_owner[@]}" "$STAGE/bin/sandbox" stop -t 0 xuser </dev/null >/dev/null 2>&1)
+    (cd / && timeout 30 "${as_owner[@]}" "$STAGE/bin/sandbox" rm xuser </dev/null >/dev/null 2>&1)
+    rm -rf "$xu_rt"
+    if [ -z "$xu_why" ]; then
+      echo "PASS control-socket-other-user"
+      PASSED=$((PASSED + 1))
+    else
+      fail "control-socket-other-user: $xu_why"
+    fi
+  fi
 else
   fail "integration: staging failed, integration tests not run"
 fi
