@@ -63,6 +63,13 @@ const char* namespace_name(int type) {
     }
 }
 
+void join_namespace(const NamespaceFd& ns) {
+    if (::setns(ns.fd.get(), ns.type) < 0)
+        throw SetupError(Stage::Namespaces,
+                         std::string("setns into the sandbox's ") + namespace_name(ns.type) + " namespace: " + std::strerror(errno),
+                         "the sandbox may be ending");
+}
+
 // Waits for the command; a caller that goes away (killed, or its terminal closed) hangs it up
 // with SIGHUP, as a terminal's hangup would: `timeout 5 sandbox exec ...` leaves nothing running.
 int wait_hanging_up(ChildProcess& command, int connection) {
@@ -92,12 +99,18 @@ int wait_hanging_up(ChildProcess& command, int connection) {
         close_fds_except(keep);
         ProcessSpec process = exec_process(target.payload, request);
         // The user namespace first: it gives the capabilities the others want. Joining the mount
-        // namespace makes the sandbox's root our root and working directory.
-        for (const auto& ns : target.namespaces)
-            if (::setns(ns.fd.get(), ns.type) < 0)
-                throw SetupError(Stage::Namespaces, std::string("setns into the sandbox's ") + namespace_name(ns.type) +
-                                                        " namespace: " + std::strerror(errno),
-                                 "the sandbox may be ending");
+        // namespace makes the sandbox's root our root and working directory. The cgroup namespace
+        // is the command's to join, once in the sandbox's cgroup: with nsdelegate the kernel lets
+        // clone3 move a child only between cgroups inside the caller's cgroup namespace, and ours
+        // is not (ENOENT).
+        int cgroup_namespace = -1;
+        for (const auto& ns : target.namespaces) {
+            if (ns.type == CLONE_NEWCGROUP) {
+                cgroup_namespace = ns.fd.get();
+                continue;
+            }
+            join_namespace(ns);
+        }
         // From a devpts instance of its own, never the sandbox's /dev/pts: there the payload (the
         // same uid in root mode) could open the command's terminal and read what the user types.
         SandboxTerminal terminal;
@@ -111,6 +124,7 @@ int wait_hanging_up(ChildProcess& command, int connection) {
         if (pid == 0) {
             reports.reset();
             try {
+                if (cgroup_namespace >= 0) join_namespace(NamespaceFd{UniqueFd(cgroup_namespace), CLONE_NEWCGROUP});
                 for (int fd = 0; fd < 3; ++fd)
                     if (!(process.terminal_fds & (1u << fd))) dup_onto(stdio[static_cast<std::size_t>(fd)].get(), fd);
                 // Nothing of ours beyond stdio (the namespaces, the cgroup, the connection) stays

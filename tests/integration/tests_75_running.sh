@@ -316,6 +316,9 @@ t_supervisor_killed() {
   sb exec itest-gone /bin/true
   expect_rc 125
   grep -q 'supervisor of sandbox itest-gone is gone' "$T/err" || fail "exec does not say the supervisor is gone" "$(cat "$T/err")"
+  sb attach itest-gone
+  expect_rc 125
+  grep -q 'supervisor of sandbox itest-gone is gone' "$T/err" || fail "attach does not say the supervisor is gone" "$(cat "$T/err")"
   sb stop itest-gone
   expect_rc 0 "stopping a sandbox whose supervisor is gone (nothing of it runs)"
   grep -q 'was killed; nothing of the sandbox runs' "$T/err" || fail "stop does not say why there was nothing to stop" "$(cat "$T/err")"

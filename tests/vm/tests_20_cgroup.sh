@@ -332,3 +332,24 @@ tnone_cg_no_delegation() {
   grep -q 'has no cgroup of its own' "$T/err" || fail "pause without a cgroup is not a clear error"
   stop_bg "$pid"
 }
+
+# `sandbox exec` starts its command in the sandbox's cgroup (so its limits hold for it too), not
+# in the caller's; inside, that cgroup is the root of its cgroup namespace, as for the payload.
+t_cg_exec_enters_the_sandbox_cgroup() {
+  need_delegation
+  local p cg client
+  p=$(mkprofile p default)
+  sb run -d --name execcg --pids 20 "$p" -- /bin/sleep 600
+  expect_rc 0 "run --detach"
+  at_exit "'$SANDBOX' stop -t 0 execcg >/dev/null 2>&1; '$SANDBOX' rm execcg >/dev/null 2>&1"
+  cg=$(sandbox_cg execcg)
+  start_bg "$SANDBOX" exec execcg /bin/sh -c 'cat /proc/self/cgroup; echo started; exec sleep 600' </dev/null >"$T/exec.out" 2>"$T/exec.err"
+  client=$BG
+  wait_for_line "$T/exec.out" '^started$' 30 || fail "exec did not start" "$(cat "$T/exec.err")"
+  [ "$(head -1 "$T/exec.out")" = "0::/" ] || fail "inside, the exec'd command's cgroup is $(head -1 "$T/exec.out")"
+  # pid 1, the payload and the exec'd command
+  expect_eq "processes in $cg/payload" 3 "$(wc -l <"$cg/payload/cgroup.procs")"
+  sb stop -t 0 execcg
+  expect_rc 0
+  wait_exit "$client" 30 || fail "exec did not end with the sandbox"
+}
