@@ -96,9 +96,11 @@ int exec_command(const std::vector<std::string>& argv, const std::vector<std::st
 // a link it planted there must not make our cwd one of the fds we still hold.
 void change_directory(const std::string& cwd, bool joins_running) {
     UniqueFd directory = try_openat2(AT_FDCWD, cwd, O_PATH | O_DIRECTORY, RESOLVE_NO_MAGICLINKS);
-    if (!directory || ::fchdir(directory.get()) < 0)
-        throw SetupError(Stage::Cwd, "chdir " + cwd + ": " + std::strerror(errno),
-                         joins_running ? "the directory given with -w must exist inside the sandbox"
+    if (directory && ::fchdir(directory.get()) == 0) return;
+    int err = errno;
+    throw SetupError(Stage::Cwd, "chdir " + cwd + ": " + std::strerror(err),
+                         err == ELOOP ? "the path leads through a link of /proc (or a loop of symbolic links): name the directory itself"
+                         : joins_running ? "the directory given with -w must exist inside the sandbox"
                                        : "the working directory must exist inside the sandbox: mount it, or set "
                                          "`cwd` in the profile or --cwd");
 }

@@ -17,6 +17,42 @@ const char* const kReplyNames[] = {"accepted", "started", "exited", "error", "at
 constexpr std::size_t kMaxArgs = 4096;
 constexpr std::uint32_t kMaxGraceMs = 24u * 3600u * 1000u;
 
+// JSON strings are UTF-8, the command's words are bytes (a file name need not be UTF-8): each
+// byte travels as the code point of the same value (U+0000..U+00FF), and comes back as that byte.
+std::string bytes_to_wire(const std::string& bytes) {
+    std::string out;
+    for (unsigned char c : bytes) {
+        if (c < 0x80) {
+            out += static_cast<char>(c);
+        } else {
+            out += static_cast<char>(0xC0 | (c >> 6));
+            out += static_cast<char>(0x80 | (c & 0x3F));
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> wire_to_bytes(const std::string& text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        if (c < 0x80) {
+            out += static_cast<char>(c);
+        } else if ((c == 0xC2 || c == 0xC3) && i + 1 < text.size() && (text[i + 1] & 0xC0) == 0x80) {
+            out += static_cast<char>(((c & 0x03) << 6) | (static_cast<unsigned char>(text[++i]) & 0x3F));
+        } else {
+            return std::nullopt;
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> words_to_wire(const std::vector<std::string>& words) {
+    std::vector<std::string> out;
+    for (const auto& word : words) out.push_back(bytes_to_wire(word));
+    return out;
+}
+
 // Reads a JSON object with exactly the keys allowed for its type; `problem` says what is wrong.
 struct Reader {
     const Json& object;
@@ -46,11 +82,16 @@ struct Reader {
         out = static_cast<T>(value);
         return true;
     }
-    bool text(const char* key, std::string& out, bool required) {
+    bool text(const char* key, std::string& out, bool required, bool bytes = false) {
         auto it = object.find(key);
         if (it == object.end()) return !required || fail(std::string("no \"") + key + "\"");
         if (!it->is_string()) return fail(std::string("\"") + key + "\" is not a string");
         out = it->get<std::string>();
+        if (bytes) {
+            auto decoded = wire_to_bytes(out);
+            if (!decoded) return fail(std::string("\"") + key + "\" holds a character above U+00FF");
+            out = *decoded;
+        }
         if (out.find('\0') != std::string::npos) return fail(std::string("\"") + key + "\" holds a NUL byte");
         return true;
     }
@@ -60,7 +101,9 @@ struct Reader {
         if (!it->is_array() || it->size() > kMaxArgs) return fail(std::string("\"") + key + "\" is not a list of strings");
         for (const auto& item : *it) {
             if (!item.is_string()) return fail(std::string("\"") + key + "\" is not a list of strings");
-            out.push_back(item.get<std::string>());
+            auto decoded = wire_to_bytes(item.get<std::string>());
+            if (!decoded) return fail(std::string("\"") + key + "\" holds a character above U+00FF");
+            out.push_back(*decoded);
             if (out.back().find('\0') != std::string::npos) return fail(std::string("\"") + key + "\" holds a NUL byte");
         }
         return true;
@@ -70,7 +113,7 @@ struct Reader {
 // The envelope: an object of our version with a known type; returns the type's index.
 std::optional<std::size_t> open_envelope(const std::string& packet, const char* const* names, std::size_t count,
                                          Json& object, std::string& problem) {
-    if (packet.size() > kMaxControlPacket) {
+    if (packet.size() > kMaxReplyPacket) {
         problem = "packet too large";
         return std::nullopt;
     }
@@ -204,9 +247,9 @@ std::string encode_control_request(const ControlRequest& request) {
         case ControlRequestType::Attach:
         case ControlRequestType::Inspect: break;
         case ControlRequestType::Exec:
-            object["argv"] = request.argv;
-            object["env"] = request.env;
-            object["cwd"] = request.cwd;
+            object["argv"] = words_to_wire(request.argv);
+            object["env"] = words_to_wire(request.env);
+            object["cwd"] = bytes_to_wire(request.cwd);
             object["terminal_fds"] = request.terminal_fds;
             break;
     }
@@ -219,12 +262,13 @@ std::string encode_control_reply(const ControlReply& reply) {
     if (reply.type == ControlReplyType::Attached) object["tty"] = reply.tty;
     if (reply.type == ControlReplyType::Inspected) object["document"] = Json::parse(reply.document, nullptr, false);
     if (reply.type == ControlReplyType::Error) {
+        // Messages name paths, which need not be UTF-8: shown, not kept byte for byte.
         object["stage"] = to_string(reply.stage);
         object["error"] = reply.error;
         object["hint"] = reply.hint;
         object["exit_code"] = reply.exit_code;
     }
-    return object.dump();
+    return object.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 std::optional<ControlRequest> decode_control_request(const std::string& packet, std::string& problem) {
@@ -248,7 +292,8 @@ std::optional<ControlRequest> decode_control_request(const std::string& packet, 
         case ControlRequestType::Exec:
             ok = read.only({"version", "type", "argv", "env", "cwd", "terminal_fds"}) &&
                  read.texts("argv", request.argv, true) && read.texts("env", request.env, false) &&
-                 read.text("cwd", request.cwd, false) && read.integer("terminal_fds", request.terminal_fds, 0, 7, false);
+                 read.text("cwd", request.cwd, false, true) &&
+                 read.integer("terminal_fds", request.terminal_fds, 0, 7, false);
             if (ok && !request.cwd.empty() && request.cwd[0] != '/') ok = read.fail("\"cwd\" is not absolute");
             for (const auto& var : request.env)
                 if (ok && (var.find('=') == std::string::npos || var[0] == '='))

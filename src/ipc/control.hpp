@@ -29,7 +29,8 @@
 namespace sb {
 
 constexpr int kControlVersion = 1;
-constexpr std::size_t kMaxControlPacket = 65536;
+constexpr std::size_t kMaxControlPacket = 65536;   // a request, a frame
+constexpr std::size_t kMaxReplyPacket = 196608;    // a reply (inspect's document is the largest)
 
 enum class ControlRequestType { Kill, Stop, Wait, Exec, Attach, Inspect };
 

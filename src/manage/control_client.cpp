@@ -29,6 +29,28 @@ namespace {
 
 constexpr int kDrainMs = 1000;  // after the exit code, how long the pty's last output may take
 
+// The signals a relaying client reads from a signalfd: WINCH (the window's size) and those that
+// end it, which it must leave by its normal path, so that its terminal leaves raw mode. SIGPIPE
+// (a reader of our output gone) is ignored: the failed write says so instead.
+sigset_t relay_signals() {
+    ::signal(SIGPIPE, SIG_IGN);
+    sigset_t set;
+    sigemptyset(&set);
+    for (int signal : {SIGWINCH, SIGTERM, SIGHUP, SIGINT, SIGQUIT}) sigaddset(&set, signal);
+    return set;
+}
+
+// Reads the pending signals: the ending one (0 if none) and whether the window changed.
+int read_relay_signals(int signals, bool& resized) {
+    int ending = 0;
+    signalfd_siginfo info;
+    while (::read(signals, &info, sizeof info) == sizeof info) {
+        if (info.ssi_signo == SIGWINCH) resized = true;
+        else ending = static_cast<int>(info.ssi_signo);
+    }
+    return ending;
+}
+
 SandboxEntry lookup(const HostFacts& facts, const std::string& name) {
     if (!valid_sandbox_name(name))
         throw SetupError(Stage::Lookup, "\"" + name + "\" is not a sandbox name", "see `sandbox ps --all` for the names");
@@ -71,8 +93,12 @@ UniqueFd connect_to(const HostFacts& facts, const SandboxEntry& entry) {
 }
 
 void send_request(int socket, const ControlRequest& request, std::initializer_list<int> fds = {}) {
+    std::string packet = encode_control_request(request);
+    if (packet.size() > kMaxControlPacket)
+        throw UsageError("the command line is too long to send to the sandbox (" + std::to_string(packet.size()) +
+                         " bytes encoded; at most " + std::to_string(kMaxControlPacket) + ")");
     try {
-        send_packet(socket, encode_control_request(request), fds, "control socket");
+        send_packet(socket, packet, fds, "control socket");
     } catch (const SysError& error) {
         throw SetupError(Stage::Control, error.what(), "the sandbox may have ended meanwhile");
     }
@@ -88,7 +114,7 @@ struct Reply {
 std::optional<Reply> try_receive_reply(int socket) {
     std::optional<Packet> packet;
     try {
-        packet = receive_packet(socket, kMaxControlPacket, "control socket");
+        packet = receive_packet(socket, kMaxReplyPacket, "control socket");
     } catch (const SysError& error) {
         throw SetupError(Stage::Control, error.what());
     }
@@ -118,6 +144,7 @@ void expect(const Reply& reply, ControlReplyType type) {
 int exit_code_after_close(const HostFacts& facts, const std::string& name) {
     auto entry = find_sandbox(facts.state_dir, name);
     if (entry && entry->record.exit_code) return *entry->record.exit_code;
+    if (entry && entry->status == SandboxStatus::Gone) not_running(*entry);
     throw SetupError(Stage::Control, "sandbox " + name + " ended, and its exit code was not kept",
                      "run it with --detach (without --rm) to keep its record");
 }
@@ -140,11 +167,10 @@ int relay_pty(int socket, UniqueFd master, unsigned terminal_fds) {
     if (terminal >= 0) copy_window_size(terminal, master.get());
     std::optional<RawTerminal> raw;
     if (typing) raw.emplace(STDIN_FILENO);
-    sigset_t winch;
-    sigemptyset(&winch);
-    sigaddset(&winch, SIGWINCH);
-    sigset_t old = block_signals(winch);
-    UniqueFd signals = make_signalfd(winch);
+    sigset_t handled = relay_signals();
+    sigset_t old = block_signals(handled);
+    UniqueFd signals = make_signalfd(handled);
+    int ended_by = 0;
     UniqueFd output = reopen_terminal_for_writing(terminal >= 0 ? terminal : STDOUT_FILENO);
     set_nonblocking(master.get());
     PtyRelay relay(std::move(master), typing ? STDIN_FILENO : -1, std::move(output));
@@ -170,10 +196,10 @@ int relay_pty(int socket, UniqueFd master, unsigned terminal_fds) {
         if (ready < 0) throw SysError("poll", "exec relay", errno);
         if (ready == 0 && exit_code) break;
         if (fds[0].revents) {
-            signalfd_siginfo info;
-            while (::read(signals.get(), &info, sizeof info) == sizeof info) {
-            }
-            if (terminal >= 0) copy_window_size(terminal, relay.master());
+            bool resized = false;
+            ended_by = read_relay_signals(signals.get(), resized);
+            if (resized && terminal >= 0) copy_window_size(terminal, relay.master());
+            if (ended_by) break;  // our caller goes: the command is hung up (the master closes)
         }
         if (fds[1].revents) {
             Reply reply = receive_reply(socket, "the supervisor ended the connection before the command's exit code");
@@ -189,6 +215,7 @@ int relay_pty(int socket, UniqueFd master, unsigned terminal_fds) {
     raw.reset();
     if (typing) discard_pending_input(STDIN_FILENO);
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    if (ended_by) return 128 + ended_by;
     if (!exit_code) {
         Reply reply = receive_reply(socket, "the supervisor ended the connection before the command's exit code");
         expect(reply, ControlReplyType::Exited);
@@ -396,12 +423,12 @@ int attach_sandbox(const HostFacts& facts, const std::string& name, bool no_stdi
     int terminal = is_terminal(STDOUT_FILENO) ? STDOUT_FILENO : is_terminal(STDIN_FILENO) ? STDIN_FILENO : -1;
     std::optional<RawTerminal> raw;
     if (typing && is_terminal(STDIN_FILENO)) raw.emplace(STDIN_FILENO);
-    sigset_t winch;
-    sigemptyset(&winch);
-    sigaddset(&winch, SIGWINCH);
-    sigset_t old = block_signals(winch);
-    UniqueFd signals = make_signalfd(winch);
-    if (attached.reply.tty)
+    sigset_t handled = relay_signals();
+    sigset_t old = block_signals(handled);
+    UniqueFd signals = make_signalfd(handled);
+    int ended_by = 0;
+    // The window's size is the payload's business only when we type into it.
+    if (typing)
         if (auto size = window_size_frame(terminal)) send_frame(socket.get(), *size);
     DetachKeys keys;
     std::optional<int> exit_code;
@@ -412,11 +439,11 @@ int attach_sandbox(const HostFacts& facts, const std::string& name, bool no_stdi
         if (ready < 0 && errno == EINTR) continue;
         if (ready < 0) throw SysError("poll", "attach", errno);
         if (fds[0].revents) {
-            signalfd_siginfo info;
-            while (::read(signals.get(), &info, sizeof info) == sizeof info) {
-            }
-            if (attached.reply.tty)
+            bool resized = false;
+            ended_by = read_relay_signals(signals.get(), resized);
+            if (resized && typing)
                 if (auto size = window_size_frame(terminal)) send_frame(socket.get(), *size);
+            if (ended_by) break;  // we go; the sandbox runs on
         }
         if (fds[1].revents) {
             std::optional<Packet> packet;
@@ -428,7 +455,14 @@ int attach_sandbox(const HostFacts& facts, const std::string& name, bool no_stdi
             if (!packet) break;  // the sandbox ended and its exit frame did not come
             auto frame = decode_frame(packet->bytes);
             if (!frame) throw SetupError(Stage::Protocol, "a malformed frame from the supervisor", hint(Cause::Bug));
-            if (frame->kind == FrameKind::Data) write_all(STDOUT_FILENO, frame->data, "standard output");
+            if (frame->kind == FrameKind::Data) {
+                try {
+                    write_all(STDOUT_FILENO, frame->data, "standard output");
+                } catch (const SysError&) {
+                    ended_by = SIGPIPE;  // nobody reads what we show: we go, the sandbox runs on
+                    break;
+                }
+            }
             else if (frame->kind == FrameKind::Exited) exit_code = frame->exit_code;
         }
         if (fds[2].revents) {
@@ -446,6 +480,7 @@ int attach_sandbox(const HostFacts& facts, const std::string& name, bool no_stdi
     }
     raw.reset();
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    if (ended_by) return 128 + ended_by;
     if (detached) {
         std::cerr << "\nsandbox: detached from " << name << "; it runs on (sandbox attach " << name << ")\n";
         return 0;

@@ -79,17 +79,17 @@ int list_sandboxes(const HostFacts& facts, bool json, bool all) {
             item["finished"] = r.finished ? nlohmann::ordered_json(r.finished) : nlohmann::ordered_json(nullptr);
             list.push_back(item);
         }
-        std::cout << list.dump() << "\n";
+        std::cout << list.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
         return 0;
     }
-    std::cout << padded("NAME", 24) << padded("PID", 9) << padded("UPTIME", 10) << padded("STATE", 13)
+    std::cout << padded("NAME", 24) << padded("PID", 9) << padded("CREATED", 12) << padded("STATE", 13)
               << padded("COMMAND", 24) << "PROFILE\n";
     for (const auto& entry : entries) {
         const StateRecord& r = entry.record;
         bool running = entry.status == SandboxStatus::Running;
         std::string command = r.command.size() > 22 ? r.command.substr(0, 21) + "~" : r.command;
         std::cout << padded(r.name, 24) << padded(running ? std::to_string(r.pid) : "-", 9)
-                  << padded(running ? format_duration(now - r.created) : "-", 10) << padded(state_of(entry), 13)
+                  << padded(format_duration(now - r.created) + " ago", 12) << padded(state_of(entry), 13)
                   << padded(command.empty() ? "-" : command, 24) << r.profile << "\n";
     }
     return 0;

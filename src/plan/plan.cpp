@@ -770,7 +770,7 @@ std::string render_plan_json(const Plan& plan) {
     out["landlock"] = describe_landlock(plan.landlock);
     out["timeout_ms"] = plan.timeout_ms;
     out["detach"] = plan.detach;
-    return out.dump();
+    return out.dump(-1, ' ', false, Json::error_handler_t::replace);  // paths and env need not be UTF-8
 }
 
 }  // namespace sb

@@ -40,7 +40,7 @@ std::string inspect_document(const std::string& plan_json, const std::string& pl
     document["state"] = state;
     document["plan"] = Json::parse(plan_json);
     document["plan_text"] = plan_text;
-    return document.dump();
+    return document.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 std::optional<std::string> render_inspect_text(const std::string& text) {

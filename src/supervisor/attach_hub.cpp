@@ -1,6 +1,8 @@
 #include "supervisor/attach_hub.hpp"
 
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
@@ -17,6 +19,8 @@ namespace {
 
 constexpr std::size_t kMaxInput = 1 << 16;  // keystrokes waiting for the pty
 constexpr std::size_t kChunk = 16384;       // one frame of output
+constexpr std::size_t kMaxClients = 64;
+constexpr long long kFinishWaitMs = 10000;
 
 // One frame, or nothing if the client's socket is full (it loses this output) or gone.
 bool send_frame(int connection, const AttachFrame& frame) {
@@ -75,6 +79,10 @@ void AttachHub::broadcast(const std::string& data) {
 }
 
 void AttachHub::add_client(UniqueFd connection) {
+    if (clients_.size() >= kMaxClients) {
+        send_control_reply(connection.get(), control_error(Stage::Control, "too many clients are attached to this sandbox"));
+        return;
+    }
     ControlReply attached;
     attached.type = ControlReplyType::Attached;
     attached.tty = tty_;
@@ -113,8 +121,19 @@ void AttachHub::drop_client(int fd) {
                    clients_.end());
 }
 
+// The exit code is the one frame a client must not lose: slow ones get up to kFinishWaitMs (in
+// all) to make room for it; the sandbox is over by then, only its supervisor waits.
 void AttachHub::finish(int exit_code) {
-    for (const auto& client : clients_) send_frame(client.get(), AttachFrame{FrameKind::Exited, "", 0, 0, exit_code});
+    timespec start;
+    ::clock_gettime(CLOCK_MONOTONIC, &start);
+    for (const auto& client : clients_) {
+        timespec now;
+        ::clock_gettime(CLOCK_MONOTONIC, &now);
+        long long left = kFinishWaitMs - ((now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000);
+        pollfd room{client.get(), POLLOUT, 0};
+        if (left > 0) ::poll(&room, 1, static_cast<int>(left));
+        send_frame(client.get(), AttachFrame{FrameKind::Exited, "", 0, 0, exit_code});
+    }
     clients_.clear();
 }
 

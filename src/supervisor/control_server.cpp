@@ -101,6 +101,9 @@ void ControlServer::read_request(std::size_t index) {
     std::optional<Packet> packet;
     try {
         packet = receive_packet(connection.get(), kMaxControlPacket, "control socket");
+    } catch (const SetupError& error) {
+        send_control_reply(connection.get(), control_error(Stage::Protocol, error.message()));
+        return;
     } catch (const std::exception& error) {
         send_control_reply(connection.get(), control_error(Stage::Protocol, error.what()));
         return;
@@ -121,7 +124,16 @@ void ControlServer::read_request(std::size_t index) {
         return;
     }
     Call call{std::move(connection), std::move(*request), std::move(packet->fds)};
-    handler_(call);
+    // Nothing a client asks may end the sandbox: a failure to serve it (no process or fd left
+    // for an exec, a document that cannot be written) is that client's error alone.
+    int fd = call.connection.get();
+    try {
+        handler_(call);
+    } catch (const SetupError& error) {
+        if (call.connection.get() == fd) send_control_reply(fd, control_error(error.stage(), error.message(), error.hint()));
+    } catch (const std::exception& error) {
+        if (call.connection.get() == fd) send_control_reply(fd, control_error(Stage::Control, error.what()));
+    }
 }
 
 void ControlServer::answer_waiters(const ControlReply& reply) {

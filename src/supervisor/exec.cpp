@@ -71,7 +71,10 @@ void join_namespace(const NamespaceFd& ns) {
 }
 
 // Waits for the command; a caller that goes away (killed, or its terminal closed) hangs it up
-// with SIGHUP, as a terminal's hangup would: `timeout 5 sandbox exec ...` leaves nothing running.
+// with SIGHUP, as a terminal's hangup would: to its session's process group (it leads both), so
+// `timeout 5 sandbox exec sh -c 'a & b'` leaves nothing running that did not choose to. Its pid
+// names it while it is our unreaped child, and its group while that has members (the kernel
+// reuses neither meanwhile).
 int wait_hanging_up(ChildProcess& command, int connection) {
     bool hung_up = false;
     for (;;) {
@@ -80,6 +83,7 @@ int wait_hanging_up(ChildProcess& command, int connection) {
         if (fds[0].revents) break;
         if (fds[1].revents & (POLLHUP | POLLERR)) {
             hung_up = true;
+            ::kill(-command.pid(), SIGHUP);
             send_signal_to_pidfd(command.pidfd(), SIGHUP);
         }
     }
@@ -125,6 +129,10 @@ int wait_hanging_up(ChildProcess& command, int connection) {
             reports.reset();
             try {
                 if (cgroup_namespace >= 0) join_namespace(NamespaceFd{UniqueFd(cgroup_namespace), CLONE_NEWCGROUP});
+                // A session of its own, terminal or not: in ours (the supervisor's), the caller's
+                // terminal of a foreground run would be its controlling terminal (/dev/tty, TIOCSTI).
+                // With a pty, run_payload makes it the controlling terminal of this new session.
+                if (!process.terminal_fds) check(::setsid(), "setsid");
                 for (int fd = 0; fd < 3; ++fd)
                     if (!(process.terminal_fds & (1u << fd))) dup_onto(stdio[static_cast<std::size_t>(fd)].get(), fd);
                 // Nothing of ours beyond stdio (the namespaces, the cgroup, the connection) stays
@@ -182,12 +190,14 @@ std::string exec_refusal(const ExecTarget& target) {
     return "";
 }
 
-ChildProcess start_exec(const ExecTarget& target, UniqueFd connection, const ControlRequest& request,
-                        std::vector<UniqueFd> stdio) {
+ChildProcess start_exec(const ExecTarget& target, UniqueFd& connection, const ControlRequest& request,
+                        std::vector<UniqueFd>& stdio) {
     pid_t supervisor = ::getpid();
     UniqueFd pidfd;
-    pid_t pid = clone_with_pidfd(0, pidfd);
+    pid_t pid = clone_with_pidfd(0, pidfd);  // throws with nothing given away: the caller answers
     if (pid == 0) run_exec_helper(target, supervisor, connection.get(), request, stdio);
+    connection.reset();  // H's now
+    stdio.clear();
     return ChildProcess(pid, std::move(pidfd));
 }
 

@@ -44,8 +44,9 @@ std::vector<NamespaceFd> open_sandbox_namespaces(pid_t pid, const NamespacePlan&
 // Why an exec cannot be served at all (before any process is started), or "".
 std::string exec_refusal(const ExecTarget& target);
 
-// Forks H for the request; the connection and the caller's stdio are H's from now on.
-ChildProcess start_exec(const ExecTarget& target, UniqueFd connection, const ControlRequest& request,
-                        std::vector<UniqueFd> stdio);
+// Forks H for the request; the connection and the caller's stdio are H's from then on (ours are
+// closed). Throws SysError, having given away nothing, when H cannot be started.
+ChildProcess start_exec(const ExecTarget& target, UniqueFd& connection, const ControlRequest& request,
+                        std::vector<UniqueFd>& stdio);
 
 }  // namespace sb

@@ -63,6 +63,7 @@ namespace {
 constexpr int kSetupDeadlineMs = 30000;
 constexpr int kDrainMs = 1000;  // after pid 1 is gone, how long a pty may keep us
 constexpr long long kTimeoutGraceMs = 5000;  // --timeout: from TERM to KILL
+constexpr std::size_t kMaxExecSessions = 128;  // `sandbox exec` commands served at once
 
 long long now_us() {
     timespec ts;
@@ -609,9 +610,15 @@ void Supervisor::handle_control(ControlServer::Call& call) {
     if (request.type == ControlRequestType::Inspect) {
         ControlReply inspected;
         inspected.type = ControlReplyType::Inspected;
-        inspected.document = inspect_document(render_plan_json(plan_), render_plan(plan_), live_state());
-        if (!send_control_reply(connection, inspected))
-            send_control_reply(connection, control_error(Stage::Control, "the inspection of " + plan_.name + " is too large to send"));
+        LiveState live = live_state();
+        std::string plan_json = render_plan_json(plan_);
+        inspected.document = inspect_document(plan_json, render_plan(plan_), live);
+        // The text form repeats what the JSON holds: a plan too large for one reply goes without it.
+        if (inspected.document.size() > kMaxReplyPacket - 1024)
+            inspected.document = inspect_document(plan_json, "(the plan is too large to show as text here: see inspect --json)\n", live);
+        if (inspected.document.size() > kMaxReplyPacket - 1024 || !send_control_reply(connection, inspected))
+            send_control_reply(connection, control_error(Stage::Control, "the inspection of " + plan_.name + " is too large to send (" +
+                                                                             std::to_string(inspected.document.size()) + " bytes)"));
         return;
     }
     if (handshake_.state() != HandshakeState::Running) {
@@ -654,7 +661,12 @@ void Supervisor::handle_control(ControlServer::Call& call) {
                 send_control_reply(connection, control_error(Stage::Exec, refusal));
                 return;
             }
-            exec_helpers_.push_back(start_exec(target, std::move(call.connection), request, std::move(call.fds)));
+            if (exec_helpers_.size() >= kMaxExecSessions) {
+                send_control_reply(connection, control_error(Stage::Exec, "sandbox " + plan_.name + " already serves " +
+                                                                            std::to_string(kMaxExecSessions) + " exec commands"));
+                return;
+            }
+            exec_helpers_.push_back(start_exec(target, call.connection, request, call.fds));
             log("exec: started helper " + std::to_string(exec_helpers_.back().pid()));
             return;
         }

@@ -16,6 +16,8 @@ Scenarios:
   attach  COMMAND is `sandbox attach NAME` of a detached sandbox running an interactive shell
           (bash): a command typed runs there, the window size passes through, Ctrl-P Ctrl-Q
           leaves it running (exit 0).
+  attach-term  COMMAND is `sandbox attach NAME` (a --tty sandbox): SIGTERM ends it (143) and the
+          terminal is out of raw mode again.
   attach-again  COMMAND attaches to the same sandbox again: the earlier output is shown, and
           `exit 5` ends the sandbox (exit 5).
   late-reply   COMMAND's payload prints a cursor position query, closes its terminal and waits
@@ -356,6 +358,23 @@ def scenario_attach(argv, env):
         s.close()
 
 
+def scenario_attach_term(argv, env):
+    """attach is ended by a signal (SIGTERM): it leaves the terminal as it found it."""
+    s = Session(argv, env=env)
+    try:
+        s.settle()
+        if canonical(s.fd):
+            raise Failure("attach did not put the terminal in raw mode")
+        os.kill(s.pid, signal.SIGTERM)
+        code = s.wait()
+        if code != 143:
+            raise Failure(f"attach exited {code} on SIGTERM, expected 143")
+        if not canonical(s.fd):
+            raise Failure("attach left the terminal in raw mode after SIGTERM")
+    finally:
+        s.close()
+
+
 def scenario_attach_again(argv, env):
     s = Session(argv, env=env)
     try:
@@ -368,7 +387,7 @@ def scenario_attach_again(argv, env):
         s.close()
 
 
-SCENARIOS = {"attach": scenario_attach, "attach-again": scenario_attach_again, "shell": scenario_shell, "isatty": scenario_isatty, "private-pty": scenario_private_pty,
+SCENARIOS = {"attach": scenario_attach, "attach-again": scenario_attach_again, "attach-term": scenario_attach_term, "shell": scenario_shell, "isatty": scenario_isatty, "private-pty": scenario_private_pty,
              "interrupt": scenario_interrupt, "late-reply": scenario_late_reply}
 
 

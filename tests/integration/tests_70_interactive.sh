@@ -98,6 +98,7 @@ t_interactive_attach_detach_keys() {
   sb run -d -t --name itest-att "$p" -- /bin/bash --norc -i
   expect_rc 0
   pty_run attach "$T" attach itest-att
+  pty_run attach-term "$T" attach itest-att
   sb ps
   grep -Eq '^itest-att .* running ' "$T/out" || fail "the sandbox did not run on after the detach keys"
   pty_run attach-again "$T" attach itest-att

@@ -18,7 +18,7 @@ t_detach_log_wait_ps_rm() {
   p=$(mkprofile p default)
   detached itest-d "$p" /bin/sh -c 'echo to-stdout; echo to-stderr >&2; read x </dev/stdin; echo stdin=$x; sleep 1; exit 3'
   sb ps
-  grep -Eq '^itest-d +[0-9]+ +[0-9]+s +running ' "$T/out" || fail "ps does not list the detached sandbox as running" "$(cat "$T/out")"
+  grep -Eq '^itest-d +[0-9]+ +[0-9]+s ago +running ' "$T/out" || fail "ps does not list the detached sandbox as running" "$(cat "$T/out")"
   [ "$(stat -c %a "$(sandbox_dir itest-d)/control")" = 600 ] || fail "the control socket is not mode 0600"
   sb wait itest-d
   expect_rc 3 "wait returns the command's exit code"
@@ -32,7 +32,7 @@ t_detach_log_wait_ps_rm() {
   sb ps
   grep -q '^itest-d ' "$T/out" && fail "ps (without --all) lists an exited sandbox"
   sb ps --all
-  grep -Eq '^itest-d +- +- +exited\(3\) ' "$T/out" || fail "ps --all does not show exited(3)" "$(cat "$T/out")"
+  grep -Eq '^itest-d +- +[0-9]+s ago +exited\(3\) ' "$T/out" || fail "ps --all does not show exited(3)" "$(cat "$T/out")"
   sb ps --all --json
   /usr/bin/python3 -c '
 import json, sys
@@ -443,18 +443,20 @@ t_exec_hung_up_when_the_caller_dies() {
   local p pid inner
   p=$(mkprofile p default)
   detached itest-hup "$p" /bin/sleep 60
-  start_bg "$SANDBOX" exec itest-hup /bin/sh -c 'echo $$ >/tmp/pid; echo started; exec sleep 60' </dev/null >"$T/bg.out" 2>"$T/bg.err"
+  # A command with a child of its own in the background: the hangup reaches both.
+  start_bg "$SANDBOX" exec itest-hup /bin/sh -c 'sleep 60 & echo $! >/tmp/bg; echo $$ >/tmp/pid; echo started; wait' </dev/null >"$T/bg.out" 2>"$T/bg.err"
   pid=$BG
   wait_for_line "$T/bg.out" 'started' 10 || fail "exec did not start" "$(cat "$T/bg.err")"
-  sb exec itest-hup /bin/cat /tmp/pid
-  inner=$(cat "$T/out")
+  sb exec itest-hup /bin/cat /tmp/pid /tmp/bg
+  inner=$(tr '\n' ' ' <"$T/out")
   kill -KILL "$pid"
+  local check="for p in $inner; do [ -d /proc/\$p ] && echo alive-\$p; done; true"
   for _ in $(seq 50); do
-    "$SANDBOX" exec itest-hup /bin/sh -c "[ -d /proc/$inner ]" </dev/null >/dev/null 2>&1 || break
+    [ -z "$("$SANDBOX" exec itest-hup /bin/sh -c "$check" </dev/null 2>/dev/null)" ] && break
     sleep 0.1
   done
-  sb exec itest-hup /bin/sh -c "[ -d /proc/$inner ] && echo alive || echo gone"
-  [ "$(cat "$T/out")" = gone ] || fail "the command of a killed exec client runs on (pid $inner inside)"
+  sb exec itest-hup /bin/sh -c "$check"
+  [ -z "$(cat "$T/out")" ] || fail "processes of a killed exec client run on: $(cat "$T/out") (of $inner)"
 }
 
 # Regression: the log is rotated without ever going missing for a reader.
@@ -468,4 +470,73 @@ t_logs_during_rotation() {
   [ "$failed" = 0 ] || fail "$failed of 40 reads of a rotating log failed" "$(cat "$T/last.err")"
   [ "$(stat -c %s "$(sandbox_dir itest-rot)/log")" -le $((1024 * 1024 + 65536)) ] || fail "the log grew past its cap"
   [ -e "$(sandbox_dir itest-rot)/log.1" ] || fail "the log was never rotated"
+}
+
+# Regression: a command exec'd without a terminal gets a session of its own: it never has the
+# terminal of a foreground run (its supervisor's) as its controlling terminal (/dev/tty, TIOCSTI).
+t_exec_without_terminal_has_no_controlling_terminal() {
+  local p pid
+  command -v script >/dev/null || skip "script (bsdutils) is not installed"
+  p=$(mkprofile p default)
+  # script gives the foreground run a pty of its own as its controlling terminal.
+  start_bg script -qfec "$(quote "$SANDBOX" run --name itest-ctty "$p" -- /bin/sh -c 'echo ready; sleep 60')" /dev/null \
+    </dev/null >"$T/bg.out" 2>"$T/bg.err"
+  pid=$BG
+  wait_for_line "$T/bg.out" 'ready' 10 || fail "the foreground run did not start" "$(cat "$T/bg.out" "$T/bg.err")"
+  sb exec itest-ctty /bin/sh -c 'if (exec 3<>/dev/tty) 2>/dev/null; then echo opened; else echo refused; fi'
+  expect_rc 0
+  grep -qx refused "$T/out" || fail "an exec'd command without a terminal could open /dev/tty" "$(cat "$T/out" "$T/err")"
+  "$SANDBOX" stop -t 0 itest-ctty >/dev/null 2>&1
+  wait_exit "$pid" 10
+}
+
+# Regression: inspect of a plan with bytes that are not UTF-8 (an environment value) answers,
+# and the sandbox lives on.
+t_inspect_not_utf8() {
+  local p
+  p=$(mkprofile p default)
+  at_exit "'$SANDBOX' stop -t 0 itest-u8 >/dev/null 2>&1; '$SANDBOX' rm itest-u8 >/dev/null 2>&1"
+  sb run -d --name itest-u8 -e "X=$(printf '\xff\xfe')" "$p" -- /bin/sleep 60
+  expect_rc 0
+  sb inspect --json itest-u8
+  expect_rc 0 "inspect --json of a plan that is not all UTF-8"
+  sb inspect itest-u8
+  expect_rc 0 "inspect of a plan that is not all UTF-8"
+  sb ps --json
+  expect_rc 0
+  sb ps
+  grep -Eq '^itest-u8 .* running ' "$T/out" || fail "the sandbox did not survive inspect"
+  sb exec itest-u8 /bin/sh -c 'printf %s "$X" | od -An -tx1'
+  [ "$(tr -d ' ' <"$T/out")" = fffe ] || fail "the payload's environment is not byte for byte: $(cat "$T/out")"
+  sb exec -e "Y=$(printf 'caf\xe9')" itest-u8 /bin/sh -c 'printf %s "$Y" | od -An -tx1'
+  [ "$(tr -d ' ' <"$T/out")" = 636166e9 ] || fail "exec -e is not byte for byte: $(cat "$T/out")"
+}
+
+# Regression: an exec the supervisor cannot serve (no process left to start its helper) is that
+# client's error; the sandbox runs on.
+t_exec_failure_does_not_end_the_sandbox() {
+  local p spid
+  command -v prlimit >/dev/null || skip "prlimit is not installed"
+  p=$(mkprofile p default)
+  detached itest-np "$p" /bin/sleep 60
+  spid=$(awk -F= '$1 == "pid" { print $2 }' "$(sandbox_dir itest-np)/record")
+  prlimit --pid "$spid" --nproc=1:1 || fail "prlimit failed"
+  sb exec itest-np /bin/true
+  expect_rc 125 "exec when the supervisor cannot fork"
+  grep -q 'Resource temporarily unavailable' "$T/err" || fail "no clear error" "$(cat "$T/err")"
+  sb ps
+  grep -Eq '^itest-np .* running ' "$T/out" || fail "a failed exec ended the sandbox"
+}
+
+# Regression: a client too slow to read the output still gets the exit code.
+t_attach_slow_client_gets_the_exit_code() {
+  local p rc
+  p=$(mkprofile p default)
+  at_exit "'$SANDBOX' stop -t 0 itest-slow >/dev/null 2>&1"
+  sb run -d --rm --name itest-slow "$p" -- /bin/sh -c 'sleep 1; head -c 3000000 /dev/zero; exit 3'
+  expect_rc 0
+  LAST_CMD="sandbox attach --no-stdin itest-slow | (sleep 3; wc -c)"
+  "$SANDBOX" attach --no-stdin itest-slow </dev/null 2>"$T/err" | { sleep 3; wc -c >/dev/null; }
+  rc=${PIPESTATUS[0]}
+  [ "$rc" = 3 ] || fail "attach returned $rc, expected the sandbox's 3" "$(cat "$T/err")"
 }

@@ -75,7 +75,7 @@ t_names_ps_and_duplicates() {
   wait_for_line "$T/bg.out" '^ready$' 10 || fail "the sandbox did not start: $(cat "$T/bg.err")"
   sb ps
   expect_rc 0
-  grep -Eq "^itest-ps +$pid +[0-9]+s +running +/bin/sh -c .* +$p\$" "$T/out" || fail "sandbox ps does not list itest-ps (pid $pid, running, its command, $p)"
+  grep -Eq "^itest-ps +$pid +[0-9]+s ago +running +/bin/sh -c .* +$p\$" "$T/out" || fail "sandbox ps does not list itest-ps (pid $pid, running, its command, $p)"
   sb ps --json
   json=$(cat "$T/out")
   /usr/bin/python3 -c '

@@ -319,3 +319,25 @@ TEST_CASE("inspect: the document and its text form", "[inspect]") {
     CHECK_FALSE(sb::render_inspect_text("[]"));
     CHECK_FALSE(sb::render_inspect_text(R"({"state":{}})"));
 }
+
+TEST_CASE("control: exec's words travel byte for byte, UTF-8 or not", "[control]") {
+    ControlRequest request = exec_request();
+    request.argv = {"cat", std::string("caf\xe9.txt"), "caf\xc3\xa9", std::string("\xff\x01\x7f", 3)};
+    request.env = {std::string("X=\xfe\xff")};
+    request.cwd = std::string("/tmp/\xe9");
+    std::string packet = sb::encode_control_request(request);
+    auto decoded = request_of(packet);
+    REQUIRE(decoded);
+    CHECK(*decoded == request);
+    // Anything above U+00FF cannot be a byte: refused.
+    CHECK(refusal(R"({"version":1,"type":"exec","argv":["\u0100"]})") == R"("argv" holds a character above U+00FF)");
+    CHECK(refusal(R"({"version":1,"type":"exec","argv":["ls"],"cwd":"/\u20ac"})") == R"("cwd" holds a character above U+00FF)");
+}
+
+TEST_CASE("control: an error about a path that is not UTF-8 is still sent", "[control]") {
+    ControlReply error = sb::control_error(sb::Stage::Cwd, std::string("chdir /tmp/\xff: No such file"), "", 125);
+    std::string problem;
+    auto decoded = sb::decode_control_reply(sb::encode_control_reply(error), problem);
+    REQUIRE(decoded);
+    CHECK(decoded->error.find("chdir /tmp/") == 0);
+}
