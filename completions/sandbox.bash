@@ -179,21 +179,8 @@ _sandbox_complete_named()
     fi
 
     # The value of an option: "--opt VALUE" or "--opt=VALUE".
-    if [[ -n $value_opts ]]; then
-        if [[ $prev == @($value_opts) ]]; then
-            _sandbox_complete_value "$prev" "$cur"
-            return 0
-        fi
-        if [[ $cur == --*=* ]]; then
-            local opt=${cur%%=*} val=${cur#*=}
-            if [[ $opt == @($value_opts) ]]; then
-                _sandbox_complete_value "$opt" "$val"
-                if [[ $COMP_WORDBREAKS != *=* ]]; then
-                    COMPREPLY=("${COMPREPLY[@]/#/$opt=}")
-                fi
-            fi
-            return 0
-        fi
+    if [[ -n $value_opts ]] && _sandbox_complete_option_value "$value_opts"; then
+        return 0
     fi
 
     if [[ $cur == -* ]]; then
@@ -213,6 +200,30 @@ _sandbox_complete_named()
     done < <(_sandbox_names)
     local IFS=$'\n'
     COMPREPLY=($(compgen -W "${names[*]}" -- "$cur"))
+}
+
+# Completes the value of one of the options in $1 (an extglob pattern, "-a|--all") when the word
+# being completed is one ("--opt VALUE" or "--opt=VALUE"); false otherwise.  Uses _sandbox's cur
+# and prev.
+_sandbox_complete_option_value()
+{
+    local value_opts=$1
+    if [[ $prev == @($value_opts) ]]; then
+        _sandbox_complete_value "$prev" "$cur"
+        return 0
+    fi
+    if [[ $cur == --*=* ]]; then
+        local opt=${cur%%=*} val=${cur#*=}
+        if [[ $opt == @($value_opts) ]]; then
+            _sandbox_complete_value "$opt" "$val"
+            # Without "=" in COMP_WORDBREAKS bash replaces the whole word.
+            if [[ $COMP_WORDBREAKS != *=* ]]; then
+                COMPREPLY=("${COMPREPLY[@]/#/$opt=}")
+            fi
+        fi
+        return 0
+    fi
+    return 1
 }
 
 _sandbox()
@@ -313,22 +324,8 @@ _sandbox()
     fi
 
     # The value of an option: "--opt VALUE" or "--opt=VALUE".
-    if [[ $sub != check ]]; then
-        if [[ $prev == @($value_opts) ]]; then
-            _sandbox_complete_value "$prev" "$cur"
-            return 0
-        fi
-        if [[ $cur == --*=* ]]; then
-            local opt=${cur%%=*} val=${cur#*=}
-            if [[ $opt == @($value_opts) ]]; then
-                _sandbox_complete_value "$opt" "$val"
-                # Without "=" in COMP_WORDBREAKS bash replaces the whole word.
-                if [[ $COMP_WORDBREAKS != *=* ]]; then
-                    COMPREPLY=("${COMPREPLY[@]/#/$opt=}")
-                fi
-            fi
-            return 0
-        fi
+    if [[ $sub != check ]] && _sandbox_complete_option_value "$value_opts"; then
+        return 0
     fi
 
     if [[ $cur == -* ]]; then

@@ -140,6 +140,26 @@ void expect(const Reply& reply, ControlReplyType type) {
         throw SetupError(Stage::Protocol, "unexpected reply from the supervisor", hint(Cause::Bug));
 }
 
+// A connection to the running sandbox NAME that sent `request` and got its first reply, which
+// must be `expected`.
+struct Conversation {
+    UniqueFd socket;
+    Reply first;
+};
+Conversation ask(const HostFacts& facts, const std::string& name, const ControlRequest& request, ControlReplyType expected) {
+    UniqueFd socket = connect_to(facts, lookup(facts, name));
+    send_request(socket.get(), request);
+    Reply first = receive_reply(socket.get(), "the supervisor of " + name + " ended the connection");
+    expect(first, expected);
+    return Conversation{std::move(socket), std::move(first)};
+}
+
+ControlRequest request_of(ControlRequestType type) {
+    ControlRequest request;
+    request.type = type;
+    return request;
+}
+
 // The exit code of a sandbox that ended while we were connected (the record says it when kept).
 int exit_code_after_close(const HostFacts& facts, const std::string& name) {
     auto entry = find_sandbox(facts.state_dir, name);
@@ -229,12 +249,9 @@ int relay_pty(int socket, UniqueFd master, unsigned terminal_fds) {
 int kill_sandbox(const HostFacts& facts, const std::string& name, const std::string& signal_name) {
     auto signal = parse_signal(signal_name);
     if (!signal) throw UsageError("--signal " + signal_name + ": not a signal (TERM, KILL, HUP, INT, USR1, ... or a number)");
-    UniqueFd socket = connect_to(facts, lookup(facts, name));
-    ControlRequest request;
-    request.type = ControlRequestType::Kill;
+    ControlRequest request = request_of(ControlRequestType::Kill);
     request.signal = *signal;
-    send_request(socket.get(), request);
-    expect(receive_reply(socket.get(), "the supervisor of " + name + " ended the connection"), ControlReplyType::Accepted);
+    ask(facts, name, request, ControlReplyType::Accepted);
     std::cout << name << "\n";
     return 0;
 }
@@ -412,12 +429,9 @@ void send_frame(int socket, const AttachFrame& frame) {
 }  // namespace
 
 int attach_sandbox(const HostFacts& facts, const std::string& name, bool no_stdin) {
-    UniqueFd socket = connect_to(facts, lookup(facts, name));
-    ControlRequest request;
-    request.type = ControlRequestType::Attach;
-    send_request(socket.get(), request);
-    Reply attached = receive_reply(socket.get(), "the supervisor of " + name + " ended the connection");
-    expect(attached, ControlReplyType::Attached);
+    Conversation conversation = ask(facts, name, request_of(ControlRequestType::Attach), ControlReplyType::Attached);
+    UniqueFd socket = std::move(conversation.socket);
+    const Reply& attached = conversation.first;
     // Without a pty the payload has no input of ours to take: we only watch.
     bool typing = attached.reply.tty && !no_stdin;
     int terminal = is_terminal(STDOUT_FILENO) ? STDOUT_FILENO : is_terminal(STDIN_FILENO) ? STDIN_FILENO : -1;
@@ -489,12 +503,7 @@ int attach_sandbox(const HostFacts& facts, const std::string& name, bool no_stdi
 }
 
 int inspect_sandbox(const HostFacts& facts, const std::string& name, bool json) {
-    UniqueFd socket = connect_to(facts, lookup(facts, name));
-    ControlRequest request;
-    request.type = ControlRequestType::Inspect;
-    send_request(socket.get(), request);
-    Reply inspected = receive_reply(socket.get(), "the supervisor of " + name + " ended the connection");
-    expect(inspected, ControlReplyType::Inspected);
+    Reply inspected = ask(facts, name, request_of(ControlRequestType::Inspect), ControlReplyType::Inspected).first;
     if (json) {
         std::cout << inspected.reply.document << "\n";
         return 0;
