@@ -235,8 +235,8 @@ void load_filter(const SandboxChild& child) {
         if (payload == 0) run_payload(child, terminal.peer.get());
         in_stage(Stage::Payload, [&] { check(payload, "fork", "payload"); });
         // We were suspended until the payload exec'd or failed (and said so first): `run
-        // --detach` returns once this arrives.
-        send_message(child.sync, Message{MessageType::PayloadExecuted, 0, 0, {}});
+        // --detach` returns once this arrives. Only then: every message wakes the supervisor.
+        if (child.report_exec) send_message(child.sync, Message{MessageType::PayloadExecuted, 0, 0, {}});
         terminal.peer.reset();
         // Setup is over: pid 1 keeps only CAP_KILL (to signal a payload running as another id).
         apply_capability_bounds({CAP_KILL});

@@ -32,6 +32,7 @@ struct SandboxChild {
     bool report_namespaces;         // --json-status-fd: send the namespaces' ids in payload-started
     bool joins_running;             // `sandbox exec`: the process loads the filter itself (no pid 1 to inherit it from)
     bool share_network = false;     // send S the network namespace joined (sandbox-network), for `sandbox exec`
+    bool report_exec = false;       // run --detach: say when the payload's exec went through (payload-executed)
 };
 
 // A pty of the sandbox's own (the caller's terminal never goes inside).

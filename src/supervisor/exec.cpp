@@ -122,7 +122,7 @@ int wait_hanging_up(ChildProcess& command, int connection) {
         auto [reports, theirs] = seqpacket_pair();
         static const std::vector<MountStep> no_mounts;
         SandboxChild child{target.plan, no_mounts, target.state_dir, nullptr, process,
-                           target.landlock, target.seccomp, theirs.get(), false, true};
+                           target.landlock, target.seccomp, theirs.get(), false, true, false, false};
         UniqueFd pidfd;
         pid_t pid = in_stage(Stage::Payload, [&] { return clone_with_pidfd(0, pidfd, target.cgroup_fd); });
         if (pid == 0) {

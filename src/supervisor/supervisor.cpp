@@ -326,7 +326,7 @@ void Supervisor::start_children() {
         run_init(SandboxChild{plan_.namespaces, plan_.mounts, plan_.state_dir,
                               plan_.network == NetworkMode::Slirp ? &plan_.slirp : nullptr, plan_.process,
                               plan_.landlock, seccomp_, theirs.get(), options_.json_status_fd >= 0, false,
-                              control_.has_value() && plan_.namespaces.net});
+                              control_.has_value() && plan_.namespaces.net, plan_.detach});
     }
     init_ = ChildProcess(pid, std::move(pidfd));
     sync_ = std::move(mine);
