@@ -194,6 +194,9 @@ private:
     void start_output_log();
     void report_detached_start();
     void handle_control(ControlServer::Call& call);
+    void serve_kill(int connection, int signal);
+    void serve_exec(ControlServer::Call& call);
+    void serve_inspect(int connection);
     void stop_payload(std::uint32_t grace_ms);
     void finish_control(const ControlReply& reply);
     LiveState live_state() const;
@@ -601,75 +604,29 @@ void Supervisor::stop_payload(std::uint32_t grace_ms) {
     if (!kill_at_ms_ || at < kill_at_ms_) kill_at_ms_ = at;
 }
 
+// Each request of the control socket (ipc/control.hpp), by what it needs: wait and attach
+// whenever (attach once there is output to attach to), inspect whenever, the others only while
+// the payload runs.
 void Supervisor::handle_control(ControlServer::Call& call) {
     const ControlRequest& request = call.request;
     int connection = call.connection.get();
     log(std::string("control: ") + to_string(request.type));
     if (request.type == ControlRequestType::Wait) return control_->add_waiter(std::move(call.connection));
     if (request.type == ControlRequestType::Attach && hub_) return hub_->add_client(std::move(call.connection));
-    if (request.type == ControlRequestType::Inspect) {
-        ControlReply inspected;
-        inspected.type = ControlReplyType::Inspected;
-        LiveState live = live_state();
-        std::string plan_json = render_plan_json(plan_);
-        inspected.document = inspect_document(plan_json, render_plan(plan_), live);
-        // The text form repeats what the JSON holds: a plan too large for one reply goes without it.
-        if (inspected.document.size() > kMaxReplyPacket - 1024)
-            inspected.document = inspect_document(plan_json, "(the plan is too large to show as text here: see inspect --json)\n", live);
-        if (inspected.document.size() > kMaxReplyPacket - 1024 || !send_control_reply(connection, inspected))
-            send_control_reply(connection, control_error(Stage::Control, "the inspection of " + plan_.name + " is too large to send (" +
-                                                                             std::to_string(inspected.document.size()) + " bytes)"));
-        return;
-    }
+    if (request.type == ControlRequestType::Inspect) return serve_inspect(connection);
     if (handshake_.state() != HandshakeState::Running) {
-        send_control_reply(connection, control_error(Stage::Control, "sandbox " + plan_.name + " " +
-                                                         (handshake_.state() == HandshakeState::Finished ||
-                                                                  handshake_.state() == HandshakeState::Failed
-                                                              ? "is ending"
-                                                              : "is still starting"),
+        bool ending = handshake_.state() == HandshakeState::Finished || handshake_.state() == HandshakeState::Failed;
+        send_control_reply(connection, control_error(Stage::Control, "sandbox " + plan_.name + (ending ? " is ending" : " is still starting"),
                                                      "try again in a moment"));
         return;
     }
-    ControlReply accepted;
-    accepted.type = ControlReplyType::Accepted;
     switch (request.type) {
-        case ControlRequestType::Kill: {
-            const auto& forwarded = forwarded_signals();
-            bool deliverable = request.signal == SIGKILL ||
-                               std::find(forwarded.begin(), forwarded.end(), request.signal) != forwarded.end();
-            if (!deliverable) {
-                send_control_reply(connection, control_error(Stage::Control, "signal " + std::to_string(request.signal) +
-                                                                 " is not passed to the payload",
-                                                             "use TERM, INT, HUP, QUIT, USR1, USR2, WINCH or KILL"));
-                return;
-            }
-            // KILL goes to pid 1, which takes everything with it; the others pid 1 forwards.
-            send_signal_to_pidfd(init_.pidfd(), request.signal);
-            send_control_reply(connection, accepted);
-            return;
-        }
+        case ControlRequestType::Kill: return serve_kill(connection, request.signal);
         case ControlRequestType::Stop:
             stop_payload(request.grace_ms);
-            send_control_reply(connection, accepted);
-            control_->add_waiter(std::move(call.connection));
-            return;
-        case ControlRequestType::Exec: {
-            ExecTarget target{exec_namespaces_, plan_.namespaces, cgroup_ ? cgroup_->fd() : -1,
-                              plan_.process, plan_.landlock, seccomp_, plan_.state_dir};
-            std::string refusal = exec_refusal(target);
-            if (!refusal.empty()) {
-                send_control_reply(connection, control_error(Stage::Exec, refusal));
-                return;
-            }
-            if (exec_helpers_.size() >= kMaxExecSessions) {
-                send_control_reply(connection, control_error(Stage::Exec, "sandbox " + plan_.name + " already serves " +
-                                                                            std::to_string(kMaxExecSessions) + " exec commands"));
-                return;
-            }
-            exec_helpers_.push_back(start_exec(target, call.connection, request, call.fds));
-            log("exec: started helper " + std::to_string(exec_helpers_.back().pid()));
-            return;
-        }
+            send_control_reply(connection, ControlReply{});  // accepted; the exit code follows
+            return control_->add_waiter(std::move(call.connection));
+        case ControlRequestType::Exec: return serve_exec(call);
         case ControlRequestType::Attach:
             send_control_reply(connection, control_error(Stage::Control, "sandbox " + plan_.name + " was not started with --detach",
                                                          "its output goes to the terminal that started it"));
@@ -677,6 +634,49 @@ void Supervisor::handle_control(ControlServer::Call& call) {
         case ControlRequestType::Wait:
         case ControlRequestType::Inspect: return;
     }
+}
+
+// KILL goes to pid 1, which takes everything with it; the signals pid 1 forwards go to the
+// payload through it; others would be lost on the way, so they are refused.
+void Supervisor::serve_kill(int connection, int signal) {
+    const auto& forwarded = forwarded_signals();
+    if (signal != SIGKILL && std::find(forwarded.begin(), forwarded.end(), signal) == forwarded.end()) {
+        send_control_reply(connection, control_error(Stage::Control, "signal " + std::to_string(signal) + " is not passed to the payload",
+                                                     "use TERM, INT, HUP, QUIT, USR1, USR2, WINCH or KILL"));
+        return;
+    }
+    send_signal_to_pidfd(init_.pidfd(), signal);
+    send_control_reply(connection, ControlReply{});  // accepted
+}
+
+void Supervisor::serve_exec(ControlServer::Call& call) {
+    int connection = call.connection.get();
+    ExecTarget target{exec_namespaces_, plan_.namespaces, cgroup_ ? cgroup_->fd() : -1,
+                      plan_.process, plan_.landlock, seccomp_, plan_.state_dir};
+    std::string refusal = exec_refusal(target);
+    if (refusal.empty() && exec_helpers_.size() >= kMaxExecSessions)
+        refusal = "sandbox " + plan_.name + " already serves " + std::to_string(kMaxExecSessions) + " exec commands";
+    if (!refusal.empty()) {
+        send_control_reply(connection, control_error(Stage::Exec, refusal));
+        return;
+    }
+    exec_helpers_.push_back(start_exec(target, call.connection, call.request, call.fds));
+    log("exec: started helper " + std::to_string(exec_helpers_.back().pid()));
+}
+
+// The plan as applied and the live state; a plan too large for one reply goes without its text
+// form (the JSON holds the same).
+void Supervisor::serve_inspect(int connection) {
+    ControlReply inspected;
+    inspected.type = ControlReplyType::Inspected;
+    LiveState live = live_state();
+    std::string plan_json = render_plan_json(plan_);
+    inspected.document = inspect_document(plan_json, render_plan(plan_), live);
+    if (inspected.document.size() > kMaxReplyPacket - 1024)
+        inspected.document = inspect_document(plan_json, "(the plan is too large to show as text here: see inspect --json)\n", live);
+    if (inspected.document.size() > kMaxReplyPacket - 1024 || !send_control_reply(connection, inspected))
+        send_control_reply(connection, control_error(Stage::Control, "the inspection of " + plan_.name + " is too large to send (" +
+                                                                         std::to_string(inspected.document.size()) + " bytes)"));
 }
 
 LiveState Supervisor::live_state() const {
