@@ -95,6 +95,19 @@ struct Reader {
         if (out.find('\0') != std::string::npos) return fail(std::string("\"") + key + "\" holds a NUL byte");
         return true;
     }
+    bool boolean(const char* key, bool& out) {
+        auto it = object.find(key);
+        if (it == object.end() || !it->is_boolean()) return fail(std::string("\"") + key + "\" is not a boolean");
+        out = it->get<bool>();
+        return true;
+    }
+    // A JSON object, kept as its text.
+    bool object_text(const char* key, std::string& out) {
+        auto it = object.find(key);
+        if (it == object.end() || !it->is_object()) return fail(std::string("\"") + key + "\" is not an object");
+        out = it->dump();
+        return true;
+    }
     bool texts(const char* key, std::vector<std::string>& out, bool required) {
         auto it = object.find(key);
         if (it == object.end()) return !required || fail(std::string("no \"") + key + "\"");
@@ -318,20 +331,10 @@ std::optional<ControlReply> decode_control_reply(const std::string& packet, std:
         case ControlReplyType::Exited:
             ok = read.only({"version", "type", "exit_code"}) && read.integer("exit_code", reply.exit_code, 0, 255);
             break;
-        case ControlReplyType::Inspected: {
-            ok = read.only({"version", "type", "document"});
-            auto document = object.find("document");
-            if (ok && (document == object.end() || !document->is_object())) ok = read.fail("\"document\" is not an object");
-            if (ok) reply.document = document->dump();
+        case ControlReplyType::Inspected:
+            ok = read.only({"version", "type", "document"}) && read.object_text("document", reply.document);
             break;
-        }
-        case ControlReplyType::Attached: {
-            ok = read.only({"version", "type", "tty"});
-            auto tty = object.find("tty");
-            if (ok && (tty == object.end() || !tty->is_boolean())) ok = read.fail("\"tty\" is not a boolean");
-            if (ok) reply.tty = tty->get<bool>();
-            break;
-        }
+        case ControlReplyType::Attached: ok = read.only({"version", "type", "tty"}) && read.boolean("tty", reply.tty); break;
         case ControlReplyType::Error: {
             std::string stage;
             ok = read.only({"version", "type", "stage", "error", "hint", "exit_code"}) && read.text("stage", stage, true) &&

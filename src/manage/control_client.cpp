@@ -196,11 +196,6 @@ int relay_pty(int socket, UniqueFd master, unsigned terminal_fds) {
     PtyRelay relay(std::move(master), typing ? STDIN_FILENO : -1, std::move(output));
     std::optional<int> exit_code;
     long long drain_until = 0;
-    auto now_ms = [] {
-        timespec ts;
-        ::clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-    };
     while (!relay.finished()) {
         std::vector<pollfd> fds;
         fds.push_back({signals.get(), POLLIN, 0});
@@ -210,7 +205,7 @@ int relay_pty(int socket, UniqueFd master, unsigned terminal_fds) {
         fds.push_back({master_events ? relay.master() : -1, master_events, 0});
         fds.push_back({relay.wants_input() ? relay.input() : -1, POLLIN, 0});
         fds.push_back({relay.wants_output() ? relay.output() : -1, POLLOUT, 0});
-        int timeout = exit_code ? static_cast<int>(std::max(0LL, drain_until - now_ms())) : -1;
+        int timeout = exit_code ? static_cast<int>(std::max(0LL, drain_until - monotonic_ms())) : -1;
         int ready = ::poll(fds.data(), fds.size(), timeout);
         if (ready < 0 && errno == EINTR) continue;
         if (ready < 0) throw SysError("poll", "exec relay", errno);
@@ -225,7 +220,7 @@ int relay_pty(int socket, UniqueFd master, unsigned terminal_fds) {
             Reply reply = receive_reply(socket, "the supervisor ended the connection before the command's exit code");
             expect(reply, ControlReplyType::Exited);
             exit_code = reply.reply.exit_code;
-            drain_until = now_ms() + kDrainMs;
+            drain_until = monotonic_ms() + kDrainMs;
         }
         if (fds[2].revents & POLLOUT) relay.write_master();
         if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) relay.read_master();

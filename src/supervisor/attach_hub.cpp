@@ -124,12 +124,9 @@ void AttachHub::drop_client(int fd) {
 // The exit code is the one frame a client must not lose: slow ones get up to kFinishWaitMs (in
 // all) to make room for it; the sandbox is over by then, only its supervisor waits.
 void AttachHub::finish(int exit_code) {
-    timespec start;
-    ::clock_gettime(CLOCK_MONOTONIC, &start);
+    long long until = monotonic_ms() + kFinishWaitMs;
     for (const auto& client : clients_) {
-        timespec now;
-        ::clock_gettime(CLOCK_MONOTONIC, &now);
-        long long left = kFinishWaitMs - ((now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000);
+        long long left = until - monotonic_ms();
         pollfd room{client.get(), POLLOUT, 0};
         if (left > 0) ::poll(&room, 1, static_cast<int>(left));
         send_frame(client.get(), AttachFrame{FrameKind::Exited, "", 0, 0, exit_code});

@@ -19,11 +19,6 @@ constexpr std::size_t kMaxPending = 32;   // connections that have not sent thei
 constexpr std::size_t kMaxWaiters = 256;  // wait and stop clients
 constexpr long long kAcceptPauseMs = 1000;  // out of fds: how long the listener rests
 
-long long monotonic_ms() {
-    timespec ts;
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 bool same_user_namespace(pid_t pid) {
     struct stat ours, theirs;

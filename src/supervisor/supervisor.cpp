@@ -71,7 +71,7 @@ long long now_us() {
     return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
-long long now_ms() { return now_us() / 1000; }
+long long now_ms() { return monotonic_ms(); }
 
 // Where the pty's output goes and which terminal is put in raw mode: stdout if it is a
 // terminal, else stderr, else stdin (a terminal is normally open for reading and writing).

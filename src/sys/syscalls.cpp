@@ -71,6 +71,12 @@ sockaddr_un address_in(int dirfd, const std::string& name, socklen_t& length) {
 
 }  // namespace
 
+long long monotonic_ms() {
+    timespec ts;
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
 UniqueFd listen_seqpacket_at(int dirfd, const std::string& name) {
     UniqueFd fd(static_cast<int>(check(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "socket")));
     socklen_t length;

@@ -44,6 +44,9 @@ UniqueFd pty_peer(int master);                     // the slave side, via TIOCGP
 pid_t clone_with_pidfd(unsigned long long flags, UniqueFd& pidfd, int cgroup_fd = -1);
 int send_signal_to_pidfd(int pidfd, int signal);
 
+// CLOCK_MONOTONIC in milliseconds: deadlines and timeouts.
+long long monotonic_ms();
+
 // Duplicates an fd onto a specific number (for stdio), clearing CLOEXEC on it.
 void dup_onto(int from, int to);
 
