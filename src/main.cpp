@@ -9,6 +9,7 @@
 #include "cli/cli.hpp"
 #include "exitcode.hpp"
 #include "manage/control_client.hpp"
+#include "manage/changes_commands.hpp"
 #include "manage/manage.hpp"
 #include "plan/plan.hpp"
 #include "profile/profile.hpp"
@@ -95,6 +96,9 @@ int run(int argc, char** argv) {
         case Command::Resume: return freeze_sandbox(facts, line->target, false);
         case Command::Stats: return show_stats(facts, line->target, line->json);
         case Command::Doctor: return run_doctor(facts);
+        case Command::Diff: return diff_sandbox(facts, line->target, DiffOptions{line->stat, line->json, line->paths});
+        case Command::Commit: return commit_sandbox(facts, line->target, CommitOptions{line->force, line->paths});
+        case Command::Discard: return discard_changes(facts, line->targets);
         default: break;
     }
     ProfileSource source = profile_source(facts);
@@ -130,22 +134,9 @@ int run(int argc, char** argv) {
 }  // namespace sb
 
 int main(int argc, char** argv) {
-    using namespace sb;
     try {
-        return run(argc, argv);
-    } catch (const ConfigError& error) {
-        std::cerr << error.what() << "\n";
-    } catch (const SetupError& error) {
-        std::cerr << "sandbox: " << to_string(error.stage()) << ": " << error.message() << "\n";
-        if (!error.hint().empty()) std::cerr << "hint: " << error.hint() << "\n";
-        return error.exit_code();
-    } catch (const SysError& error) {
-        std::cerr << "sandbox: " << error.what() << "\n";
-        if (!error.hint().empty()) std::cerr << "hint: " << error.hint() << "\n";
-    } catch (const UsageError& error) {
-        std::cerr << "sandbox: " << error.what() << "\n";
-    } catch (const std::exception& error) {
-        std::cerr << "sandbox: " << error.what() << "\n";
+        return sb::run(argc, argv);
+    } catch (...) {
+        return sb::report_error(std::current_exception());
     }
-    return kExitSetupFailed;
 }

@@ -76,6 +76,9 @@ void add_run_options(CLI::App& app, CommandLine& line, std::string& user_mode) {
                  "With --detach: give the command a pty of its own, which `sandbox attach` connects to");
     app.add_flag("--rm", line.overrides.remove,
                  "With --detach: remove the record and log when the command ends (always so in the foreground)");
+    app.add_flag("--overlay", line.overrides.overlay,
+                 "Put the current directory behind a copy-on-write overlay whose changes are kept until "
+                 "`sandbox commit` or `sandbox discard`");
     app.add_flag("--learn", line.learn,
                  "Let refused system calls through and print the [seccomp] allow lines that permit them");
 }
@@ -119,7 +122,7 @@ std::vector<std::string> split_at_double_dash(int argc, char** argv, std::vector
 
 // The subcommands. Adding one is a row here, its case in main.cpp's dispatch, and its section of
 // sandbox(1) and the completions (tests/check-docs.sh holds those to --help).
-enum class Operand { None, Profile, OptionalProfile, Name, Names, NameAndCommand };
+enum class Operand { None, Profile, OptionalProfile, Name, Names, NameAndCommand, NameAndPaths };
 
 void add_attach_options(CLI::App& app, CommandLine& line) {
     app.add_flag("--no-stdin", line.no_stdin, "Only watch: do not send what you type");
@@ -135,6 +138,14 @@ void add_kill_options(CLI::App& app, CommandLine& line) {
 void add_stop_options(CLI::App& app, CommandLine& line) {
     app.add_option("-t,--time", line.stop_seconds, "Seconds between TERM and KILL; default 10")->type_name("SECONDS");
 }
+void add_diff_options(CLI::App& app, CommandLine& line) {
+    app.add_flag("--stat", line.stat, "One line per change (status, path, lines added and removed) and a summary");
+}
+
+void add_commit_options(CLI::App& app, CommandLine& line) {
+    app.add_flag("-f,--force", line.force, "Commit conflicts and protected paths too");
+}
+
 void add_logs_options(CLI::App& app, CommandLine& line) {
     app.add_flag("-f,--follow", line.follow, "Keep printing output as it comes, until the sandbox ends");
     app.add_option("--tail", line.tail, "Only the last N lines")->type_name("N")->check(CLI::NonNegativeNumber);
@@ -193,7 +204,18 @@ const SubcommandSpec kSubcommands[] = {
     {"wait", Command::Wait, "Wait until sandbox NAME exits; print and return its exit code", Operand::Name},
     {"logs", Command::Logs, "Print the output of detached sandbox NAME", Operand::Name, false, nullptr, nullptr, nullptr,
      nullptr, add_logs_options},
-    {"rm", Command::Rm, "Remove exited sandboxes: their records and logs", Operand::Names},
+    {"rm", Command::Rm, "Remove exited sandboxes: their records and logs (kept changes stay)", Operand::Names},
+    {"diff", Command::Diff, "Show the kept changes of sandbox NAME's overlays (PATH...: only those)",
+     Operand::NameAndPaths, false, "Print one JSON object per change", nullptr,
+     "Works while the sandbox runs and after it exited.", nullptr, add_diff_options},
+    {"commit", Command::Commit, "Apply the kept changes of sandbox NAME to the directories below its overlays",
+     Operand::NameAndPaths, false, nullptr, nullptr,
+     "Each file is replaced atomically. A path changed on the host since the sandbox started (a conflict) and a\n"
+     "protected path (git hooks and config, shell start-up files, editor and CI configs; [overlay] protect) are\n"
+     "left alone and listed unless --force.\nExit status: 0 when everything was committed, 1 when something was "
+     "left, 125 on errors.",
+     nullptr, add_commit_options},
+    {"discard", Command::Discard, "Throw away the kept changes of sandboxes NAME...", Operand::Names},
     {"doctor", Command::Doctor, "Print what this host can isolate and enforce, and why not"},
 };
 
@@ -215,6 +237,10 @@ CLI::App* add_subcommand(CLI::App& app, const SubcommandSpec& spec, CommandLine&
             break;
         case Operand::Names:
             sub->add_option("names", line.targets, "The sandboxes' names (see `sandbox ps --all`)")->required();
+            break;
+        case Operand::NameAndPaths:
+            sub->add_option("name", line.target, "The sandbox's name (see `sandbox ps --all`)")->required();
+            sub->add_option("paths", line.paths, "Only these paths (and what is below them)");
             break;
         case Operand::NameAndCommand:
             sub->add_option("name", line.target, "The sandbox's name (see `sandbox ps`)")->required();

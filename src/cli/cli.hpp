@@ -7,7 +7,7 @@
 
 namespace sb {
 
-enum class Command { Run, Check, Ps, Pause, Resume, Stats, Doctor, Kill, Stop, Wait, Exec, Enter, Rm, Logs, Attach, Inspect };
+enum class Command { Run, Check, Ps, Pause, Resume, Stats, Doctor, Kill, Stop, Wait, Exec, Enter, Rm, Logs, Attach, Inspect, Diff, Commit, Discard };
 
 struct CommandLine {
     Command command = Command::Run;
@@ -28,6 +28,9 @@ struct CommandLine {
     std::string exec_cwd;                   // exec -w DIR
     bool exec_tty = false;                  // exec -t
     bool no_stdin = false;                  // attach --no-stdin
+    bool stat = false;                      // diff --stat
+    bool force = false;                     // commit --force
+    std::vector<std::string> paths;         // diff, commit: PATH...
     std::string violations;  // --violations FILE: every refused system call as a JSON line
     bool learn = false;      // --learn: let refused calls through, print the allow lines
     int json_status_fd = -1;  // --json-status-fd FD: events as JSON lines (-1 = none)

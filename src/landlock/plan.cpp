@@ -30,6 +30,7 @@ std::uint64_t extra_access(const MountStep& step) {
     if (step.read_only) return 0;
     switch (step.kind) {
         case MountKind::Bind:
+        case MountKind::Overlay:
         case MountKind::Tmpfs:
         case MountKind::Dev:
         case MountKind::Cgroup: return la::kWrite;

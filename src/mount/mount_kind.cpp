@@ -13,6 +13,7 @@ const char* to_string(MountKind kind) {
         case MountKind::Proc: return "proc";
         case MountKind::Dev: return "dev";
         case MountKind::Cgroup: return "cgroup";  // added by the plan, not a profile type
+        case MountKind::Overlay: return "overlay";
     }
     return "?";
 }
@@ -49,6 +50,7 @@ const std::vector<MountType>& mount_types() {
          .contents_required = true, .default_mode = 0644},
         {.name = "proc", .kind = MountKind::Proc},
         {.name = "dev", .kind = MountKind::Dev},
+        {.name = "overlay", .kind = MountKind::Overlay, .source = bind, .keys = kLower | kUpper | kSize},
     };
     return types;
 }
@@ -68,6 +70,8 @@ MountFlags mount_flags(const MountStep& step) {
         case MountKind::Cgroup: flags.noexec = true; break;
         // A read-only tmpfs holds nothing to run (a mirror's entries are binds with their own flags).
         case MountKind::Tmpfs: flags.noexec = step.read_only && !step.mirror; break;
+        // What the sandbox writes lands in the upper: like a tmpfs of its own, never a device.
+        case MountKind::Overlay:
         case MountKind::File:
         case MountKind::Dev:
         case MountKind::Dir:

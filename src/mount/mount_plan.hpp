@@ -12,7 +12,7 @@ namespace sb {
 
 // The kinds of step the plan makes (mount/setup.cpp applies each). Profiles name mount types
 // (below), which become these; cgroup is added by the plan.
-enum class MountKind { RoBind, Bind, Tmpfs, Dir, Symlink, File, Proc, Dev, Cgroup };
+enum class MountKind { RoBind, Bind, Tmpfs, Dir, Symlink, File, Proc, Dev, Cgroup, Overlay };
 const char* to_string(MountKind kind);
 inline bool is_bind(MountKind kind) { return kind == MountKind::RoBind || kind == MountKind::Bind; }
 
@@ -26,7 +26,7 @@ enum class MountSource {
 // The optional keys of a [[mount]] beyond type, source and target (a bit mask).
 namespace mount_keys {
 constexpr unsigned kSize = 1, kMode = 2, kContents = 4, kDevices = 8, kFollowSymlinks = 16, kAllowSensitive = 32,
-                   kPropagation = 64;
+                   kPropagation = 64, kLower = 128, kUpper = 256;
 }
 
 // Whether mounts the host makes later below a bind's source show in the sandbox (binds are
@@ -102,6 +102,12 @@ struct MountStep {
     bool mirror = false;
     std::vector<std::string> reserved;
     std::string in_mirror;  // set on a reserved step: the target of the mirror it is made in
+    // Overlay: `source` is the top lower directory (the one `sandbox commit` writes to), `lower`
+    // the ones below it, top first. The upper is a tmpfs of its own (size_bytes), or, when
+    // `upper_dir` is set, the kept directory holding `upper` and `work` (in the data directory,
+    // see changes/store.hpp), made and checked by the supervisor before the sandbox starts.
+    std::vector<std::string> lower;
+    std::string upper_dir;
 };
 
 // The flags of a step, one rule for every kind: nosuid always; nodev unless a bind asks for

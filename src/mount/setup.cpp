@@ -28,6 +28,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "mount/mount.hpp"
@@ -444,6 +445,72 @@ void mount_cgroup(const Roots& roots, const MountStep& step) {
     attach_mount(fs.get(), at.get(), step.target);
 }
 
+// A lower (or kept upper) directory of an overlay: opened below the host root without
+// following any symlink, and a directory.
+UniqueFd open_overlay_directory(const Roots& roots, const std::string& path, const char* what) {
+    UniqueFd dir = open_bind_source(roots.host.get(), path, false);
+    if (!dir && errno == ELOOP)
+        throw SysError(std::string("open ") + what, path + " (a component is a symlink)", ELOOP,
+                       "overlay directories are opened without following symlinks; name the path it resolves to");
+    if (!dir) throw SysError(std::string("open ") + what, path, errno);
+    struct stat st;
+    check(::fstat(dir.get(), &st), "stat", path);
+    if (!S_ISDIR(st.st_mode)) throw SysError(std::string("open ") + what, path, ENOTDIR);
+    return dir;
+}
+
+// An fd of ours as overlayfs takes a layer: a path. We are in the staging root, where the
+// host's /proc (which shows us too) is below /oldroot.
+std::string fd_path(int fd) { return "/oldroot/proc/self/fd/" + std::to_string(fd); }
+
+// The upper and work directories of an overlay whose upper is a tmpfs of its own: mounted in
+// the staging root (overlayfs takes layers only from mounts of our namespace), gone with it.
+std::pair<UniqueFd, UniqueFd> make_tmpfs_upper(Roots& roots, const MountStep& step) {
+    std::string where = "overlay-" + std::to_string(roots.file_count++);
+    check(::mkdirat(AT_FDCWD, ("/" + where).c_str(), 0700), "mkdir", "/" + where);
+    std::vector<std::pair<std::string, std::string>> options{{"mode", "0700"}};
+    if (step.size_bytes) options.emplace_back("size", std::to_string(step.size_bytes));
+    UniqueFd fs = new_filesystem("tmpfs", options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, step.target + " (upper)");
+    UniqueFd at = open_fd(("/" + where).c_str(), O_PATH | O_DIRECTORY);
+    attach_mount(fs.get(), at.get(), step.target + " (upper)");
+    UniqueFd top = open_fd(("/" + where).c_str(), O_RDONLY | O_DIRECTORY);
+    check(::mkdirat(top.get(), "upper", 0755), "mkdir", step.target + " (upper)");
+    check(::mkdirat(top.get(), "work", 0700), "mkdir", step.target + " (work)");
+    return {open_at(top.get(), "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW),
+            open_at(top.get(), "work", O_PATH | O_DIRECTORY | O_NOFOLLOW)};
+}
+
+// A copy-on-write view of host directories: overlayfs in the user namespace (userxattr: its
+// marks are user.overlay.* xattrs, and whiteouts are the 0/0 character devices the kernel lets
+// us make). The layers are named to the kernel by the fds opened here, never by their paths.
+void mount_overlay(Roots& roots, const MountStep& step) {
+    std::vector<UniqueFd> lowers;
+    lowers.push_back(open_overlay_directory(roots, step.source, "overlay source"));
+    for (const auto& lower : step.lower) lowers.push_back(open_overlay_directory(roots, lower, "overlay lower directory"));
+    UniqueFd upper, work;
+    if (step.upper_dir.empty()) {
+        std::tie(upper, work) = make_tmpfs_upper(roots, step);
+    } else {
+        UniqueFd kept = open_overlay_directory(roots, step.upper_dir, "kept changes");
+        upper = open_at(kept.get(), "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        work = open_at(kept.get(), "work", O_PATH | O_DIRECTORY | O_NOFOLLOW);
+    }
+    // The view's top directory is the upper's: give it the source's mode and owner (an owner
+    // this namespace does not map stays the upper's own).
+    struct stat top;
+    check(::fstat(lowers.front().get(), &top), "stat", step.source);
+    if (::fchown(upper.get(), top.st_uid, top.st_gid) != 0 && errno != EINVAL) throw SysError("chown", step.target + " (upper)", errno);
+    check(::fchmod(upper.get(), top.st_mode & 07777), "chmod", step.target + " (upper)");
+    std::string lowerdir;
+    for (const auto& lower : lowers) lowerdir += (lowerdir.empty() ? "" : ":") + fd_path(lower.get());
+    UniqueFd fs = new_filesystem("overlay",
+                                 {{"lowerdir", lowerdir}, {"upperdir", fd_path(upper.get())},
+                                  {"workdir", fd_path(work.get())}, {"userxattr", ""}},
+                                 attributes_of(step), step.target);
+    UniqueFd at = ensure_path_in_root(roots.sandbox.get(), step.target, Leaf::Directory, roots.own);
+    attach_mount(fs.get(), at.get(), step.target);
+}
+
 void apply_step(Roots& roots, const MountStep& step, std::optional<BindSource> cloned) {
     if (step.state_dir_cover) return;  // made by bind_from_host, on the opened objects
     switch (step.kind) {
@@ -462,6 +529,7 @@ void apply_step(Roots& roots, const MountStep& step, std::optional<BindSource> c
         case MountKind::Proc: mount_proc(roots, step); break;
         case MountKind::Dev: mount_dev(roots, step); break;
         case MountKind::Cgroup: mount_cgroup(roots, step); break;
+        case MountKind::Overlay: mount_overlay(roots, step); break;
     }
 }
 

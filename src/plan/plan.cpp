@@ -1,4 +1,5 @@
 #include "plan/plan.hpp"
+#include "changes/protect.hpp"
 
 #include "net/virtual_addresses.hpp"
 #include "state/record.hpp"
@@ -133,6 +134,8 @@ std::string sensitive_reason(const std::string& resolved, const HostFacts& facts
     if (at_or_above(home)) return resolved == home ? "your home directory" : "a directory holding your home directory";
     if (at_or_above(runtime))
         return resolved == runtime ? "your runtime directory (sockets of your session)" : "a directory holding your runtime directory";
+    if (at_or_above(facts.data_dir))
+        return "a directory holding the kept changes of your sandboxes (" + facts.data_dir + ")";
     return "";
 }
 
@@ -140,7 +143,8 @@ std::string sensitive_reason(const std::string& resolved, const HostFacts& facts
 // does not evade it) needs allow_sensitive = true. `shell` started in /tmp or ~ would otherwise
 // hand the payload all of it.
 void check_sensitive_bind(const MountSpec& spec, const std::string& resolved, const HostFacts& facts) {
-    bool writable_bind = spec.type->source == MountSource::HostPath && !spec.type->read_only;
+    // An overlay's writes go to its upper, never to its source.
+    bool writable_bind = spec.type->kind == MountKind::Bind;
     if (spec.allow_sensitive || !writable_bind) return;
     std::string reason = sensitive_reason(resolved, facts);
     if (reason.empty()) return;
@@ -191,6 +195,10 @@ std::vector<MountStep> plan_mounts(const Profile& profile, const HostFacts& fact
         step.devices = spec.devices;
         step.follow_symlinks = spec.follow_symlinks;
         step.propagation = spec.propagation;
+        step.lower = spec.lower;
+        for (const auto& lower : spec.lower)
+            if (!facts.path_exists(lower))
+                throw ConfigError(spec.where, "lower directory " + lower + " of the overlay at " + spec.target + " does not exist");
         if (is_bind(spec)) {
             step.resolved_source = checked_bind_source(spec, facts);
             check_sensitive_bind(spec, step.resolved_source, facts);
@@ -202,6 +210,11 @@ std::vector<MountStep> plan_mounts(const Profile& profile, const HostFacts& fact
 }
 
 }  // namespace
+
+IdMapping sandbox_root_ids(const HostFacts& facts) {
+    std::string warning;
+    return plan_id_maps(UserMode::Root, true, facts, warning);
+}
 
 Variables profile_variables(const HostFacts& facts) {
     return {{"HOME", facts.env("HOME")},
@@ -294,6 +307,32 @@ void plan_name(Plan& plan, const Profile& profile, const Overrides& overrides, c
         plan.name = profile.name;
     } else {
         plan.name = generate_sandbox_name(profile.files.empty() ? "sandbox" : profile.files.back(), facts.random);
+    }
+}
+
+// Overlays with a kept upper: each gets a numbered directory in the sandbox's change set, in
+// the order of the mounts (a later run of the same name must show the same ones).
+void plan_changes(Plan& plan, const Profile& profile, const Overrides& overrides, const HostFacts& facts) {
+    ChangeSetMeta& meta = plan.changes.meta;
+    for (const auto& spec : profile.mounts) {
+        if (spec.type->kind != MountKind::Overlay || !spec.kept_upper) continue;
+        if (facts.data_dir.empty())
+            throw ConfigError(spec.where, "upper = \"kept\" needs a data directory for the changes, and neither "
+                                          "XDG_DATA_HOME nor HOME is set\nhint: set XDG_DATA_HOME, or use upper = \"tmpfs\"");
+        meta.mounts.push_back({spec.target, spec.source, spec.lower});
+    }
+    if (meta.mounts.empty()) return;
+    plan.changes.dir = changes_root(facts.data_dir) + "/" + plan.name;
+    plan.changes.name_generated = !overrides.name && profile.name.empty();
+    meta.name = plan.name;
+    meta.created = facts.now;
+    meta.protect = default_protected_paths();
+    for (const auto& pattern : profile.protect)
+        if (std::find(meta.protect.begin(), meta.protect.end(), pattern) == meta.protect.end()) meta.protect.push_back(pattern);
+    for (auto& step : plan.mounts) {
+        if (step.kind != MountKind::Overlay) continue;
+        for (std::size_t i = 0; i < meta.mounts.size(); ++i)
+            if (meta.mounts[i].target == step.target) step.upper_dir = plan.changes.dir + "/" + std::to_string(i);
     }
 }
 
@@ -519,7 +558,35 @@ void reserve_mount_points(Plan& plan, const HostFacts& facts) {
 
 }  // namespace
 
-Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFacts& facts) {
+namespace {
+
+// --overlay: the current directory behind an overlay with a kept upper, in place of the
+// profile's own mount of it (the shell profile binds it).
+Profile with_project_overlay(const Profile& given, const HostFacts& facts) {
+    Profile profile = given;
+    auto pwd = normalize_absolute_path(facts.env("PWD"));
+    if (!pwd || *pwd == "/") throw UsageError("--overlay needs a current directory other than / (PWD)");
+    MountSpec overlay;
+    overlay.type = find_mount_type("overlay");
+    overlay.source = overlay.target = *pwd;
+    overlay.kept_upper = true;
+    auto same = std::find_if(profile.mounts.begin(), profile.mounts.end(),
+                             [&](const MountSpec& mount) { return mount.target == *pwd; });
+    if (same != profile.mounts.end()) {
+        overlay.where = same->where;
+        *same = overlay;
+    } else {
+        profile.mounts.push_back(overlay);
+    }
+    return profile;
+}
+
+}  // namespace
+
+Plan build_plan(const Profile& given, const Overrides& overrides, const HostFacts& facts) {
+    std::optional<Profile> overlaid;
+    if (overrides.overlay) overlaid = with_project_overlay(given, facts);
+    const Profile& profile = overlaid ? *overlaid : given;
     Plan plan;
     plan_identity(plan, profile, overrides, facts);
     plan.namespaces.uts = profile.ns_uts;
@@ -530,6 +597,7 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
     plan.mounts = plan_mounts(profile, facts);
     plan_network(plan, profile, overrides);
     plan_name(plan, profile, overrides, facts);
+    plan_changes(plan, profile, overrides, facts);
     plan.state_dir = facts.state_dir;
     plan_limits(plan, profile, overrides, facts);
     warn_unrecorded(plan, profile, overrides, facts);
@@ -600,6 +668,14 @@ std::string describe_mount(const MountStep& m) {
             if (m.size_bytes) out << " size=" << m.size_bytes;
             break;
         case MountKind::Cgroup: out << m.target << " (the sandbox's own cgroup)"; break;
+        case MountKind::Overlay:
+            out << m.source;
+            for (const auto& lower : m.lower) out << ":" << lower;
+            out << " -> " << m.target << " (copy-on-write; upper: "
+                << (m.upper_dir.empty() ? "a tmpfs, gone with the sandbox" : m.upper_dir + ", kept until commit or discard")
+                << ")";
+            if (m.size_bytes && m.upper_dir.empty()) out << " size=" << m.size_bytes;
+            break;
         case MountKind::Dir: out << m.target << " mode=" << std::oct << m.mode << std::dec; break;
         case MountKind::File:
             out << m.target << " (" << m.contents.size() << " bytes, mode=" << std::oct << m.mode << std::dec << ")";

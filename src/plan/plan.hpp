@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cgroup/hierarchy.hpp"
+#include "changes/store.hpp"
 #include "idmap/idmap.hpp"
 #include "mount/mount_plan.hpp"
 #include "ns/namespace_plan.hpp"
@@ -38,6 +39,8 @@ struct HostFacts {
     std::function<std::string(const std::string&)> resolve_path = [](const std::string& path) { return path; };
     CgroupFacts cgroup;     // the cgroup we run in (see cgroup/hierarchy.hpp)
     std::string state_dir;  // where running sandboxes are recorded ($XDG_RUNTIME_DIR/sandbox)
+    std::string data_dir;   // where kept changes live (changes/store.hpp), symlinks resolved; "" = none
+    std::int64_t now = 0;   // epoch seconds, for a new change set
     std::uint32_t random = 0;  // for generated names
     int landlock_abi = 0;      // 0: this kernel has no Landlock
     bool kernel_runs_x32 = true;  // x86_64 kernels may not (seccomp/policy.hpp); true: filter it
@@ -67,6 +70,15 @@ struct Overrides {
     bool detach = false;                             // run --detach
     bool remove = false;                             // run --rm (the default in the foreground)
     bool tty = false;                                // run --detach --tty: a pty the supervisor keeps
+    bool overlay = false;  // --overlay: the current directory behind an overlay with a kept upper
+};
+
+// The overlays whose changes outlive the sandbox (changes/store.hpp): made ready by the
+// supervisor before the sandbox starts. Empty `dir`: there are none.
+struct ChangesPlan {
+    std::string dir;              // DATA/changes/NAME
+    bool name_generated = false;  // an old change set of that name is someone else's
+    ChangeSetMeta meta;           // written when the change set is new
 };
 
 struct Plan {
@@ -82,6 +94,7 @@ struct Plan {
     NetworkMode network = NetworkMode::None;
     SlirpSettings slirp;        // mode slirp
     std::vector<MountStep> mounts;
+    ChangesPlan changes;            // kept overlay uppers
     LandlockPlan landlock;          // the payload's second fence, from the mounts
     std::uint64_t timeout_ms = 0;     // 0: none; else TERM, a grace period, KILL, exit 124
     bool detach = false;              // the supervisor leaves the caller; output goes to a log
@@ -94,6 +107,10 @@ Variables profile_variables(const HostFacts& facts);
 
 // Throws ConfigError (bad profile values found now, e.g. a missing bind source) or UsageError.
 Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFacts& facts);
+
+// The ids of a sandbox in root mode (uid 0 = the caller, then the subordinate range): what
+// `diff`, `commit` and `discard` run as, to read and remove whatever a sandbox made.
+IdMapping sandbox_root_ids(const HostFacts& facts);
 
 // Parents before children: a stable sort by the number of path components of the target.
 void order_mounts(std::vector<MountStep>& mounts);

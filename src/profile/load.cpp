@@ -12,8 +12,10 @@
 #include "profile/limits.hpp"
 #include "profile/network.hpp"
 #include "profile/security.hpp"
+#include "changes/protect.hpp"
 #include "state/record.hpp"
 #include "profile/profile.hpp"
+#include "changes/protect.hpp"
 
 namespace sb {
 namespace {
@@ -39,6 +41,8 @@ struct Layer {
     std::optional<std::uint64_t> timeout_ms;
     std::optional<std::string> name;
     SourceLocation name_where;
+    std::vector<std::string> protect;  // [overlay] protect
+    SourceLocation protect_where;
 };
 
 void parse_user(const FileParser& p, const toml::table& table, Layer& layer) {
@@ -160,6 +164,8 @@ void check_keys_apply(const FileParser& p, const toml::table& table, const Mount
     forbid("follow_symlinks", type.keys & kFollowSymlinks);
     forbid("allow_sensitive", type.keys & kAllowSensitive);
     forbid("propagation", type.keys & kPropagation);
+    forbid("lower", type.keys & kLower);
+    forbid("upper", type.keys & kUpper);
 }
 
 // "private" or "slave"; podman's spellings get a word on why they are not ours.
@@ -200,7 +206,7 @@ MountSpec parse_mount(const FileParser& p, const toml::node& node) {
     if (!table) p.wrong_type("mount", node, "a table ([[mount]])");
     p.only_keys(*table,
                 {"type", "source", "target", "size", "mode", "contents", "devices", "follow_symlinks", "allow_sensitive",
-                 "propagation"},
+                 "propagation", "lower", "upper"},
                 "[[mount]]");
     MountSpec mount;
     mount.where = p.at(node);
@@ -226,6 +232,20 @@ MountSpec parse_mount(const FileParser& p, const toml::node& node) {
                                   (mount.type->skip_missing_source ? "bind-try" : "bind") +
                                   "\", or leave propagation \"private\"");
     }
+    if (const auto* lower = table->get("lower")) {
+        const auto* array = lower->as_array();
+        if (!array) p.wrong_type("lower", *lower, "an array of absolute paths");
+        for (const auto& item : *array) mount.lower.push_back(p.path_value("lower", item));
+    }
+    if (const auto* upper = table->get("upper")) {
+        std::string text = p.string_value("upper", *upper);
+        if (text != "tmpfs" && text != "kept")
+            throw ConfigError(p.at(*upper), "'upper' must be \"tmpfs\" (changes vanish with the sandbox) or \"kept\" "
+                                            "(changes stay until `sandbox commit` or `sandbox discard`), not \"" + text + "\"");
+        mount.kept_upper = text == "kept";
+        if (mount.kept_upper && mount.size_bytes)
+            throw ConfigError(p.at(*upper), "'size' applies to a tmpfs upper, not a kept one");
+    }
     if (const auto* contents = table->get("contents")) {
         const auto* text = contents->as_string();
         if (!text) p.wrong_type("contents", *contents, "a string");
@@ -234,6 +254,22 @@ MountSpec parse_mount(const FileParser& p, const toml::node& node) {
         throw ConfigError(p.at(node), std::string("a ") + mount.type->name + " mount needs 'contents'");
     }
     return mount;
+}
+
+// [overlay] protect: paths `sandbox commit` leaves alone without --force, beyond the built-in ones.
+void parse_overlay(const FileParser& p, const toml::table& table, Layer& layer) {
+    p.only_keys(table, {"protect"}, "[overlay]");
+    if (const auto* node = table.get("protect")) {
+        const auto* array = node->as_array();
+        if (!array) p.wrong_type("protect", *node, "an array of path patterns");
+        for (const auto& item : *array) {
+            std::string pattern = p.string_value("protect", item);
+            if (auto problem = protect_pattern_problem(pattern))
+                throw ConfigError(p.at(item), "[overlay] protect \"" + pattern + "\" " + *problem);
+            layer.protect.push_back(pattern);
+        }
+        layer.protect_where = p.at(*node);
+    }
 }
 
 void parse_mounts(const FileParser& p, const toml::node& node, Layer& layer) {
@@ -252,7 +288,7 @@ void parse_mounts(const FileParser& p, const toml::node& node, Layer& layer) {
 
 Layer parse_layer(const FileParser& p, const toml::table& root) {
     p.only_keys(root, {"extends", "name", "command", "cwd", "hostname", "user", "namespaces", "network", "env",
-                       "mount", "limits", "security", "seccomp", "rlimits", "timeout"},
+                       "mount", "overlay", "limits", "security", "seccomp", "rlimits", "timeout"},
                 "the profile");
     Layer layer;
     if (const auto* node = root.get("command")) {
@@ -284,6 +320,7 @@ Layer parse_layer(const FileParser& p, const toml::table& root) {
     if (const auto* t = table_of("network")) layer.network = parse_network(p, *t);
     if (const auto* t = table_of("env")) parse_env(p, *t, layer);
     if (const auto* node = root.get("mount")) parse_mounts(p, *node, layer);
+    if (const auto* t = table_of("overlay")) parse_overlay(p, *t, layer);
     if (const auto* t = table_of("limits")) layer.limits = parse_limits(p, *t);
     if (const auto* t = table_of("security")) parse_security(p, *t, layer.security);
     if (const auto* t = table_of("seccomp")) parse_seccomp(p, *t, layer.security);
@@ -341,6 +378,8 @@ void merge(Profile& into, const Layer& layer, SourceLocation& capabilities_where
     }
     if (layer.timeout_ms) into.timeout_ms = layer.timeout_ms;
     append_unique(into.env_keep, layer.env_keep);
+    append_unique(into.protect, layer.protect);
+    if (!layer.protect.empty()) into.protect_where = layer.protect_where;
     for (const auto& name : layer.env_unset) {
         into.env_set.erase(name);
         append_unique(into.env_unset, {name});

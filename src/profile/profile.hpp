@@ -44,6 +44,8 @@ struct MountSpec {
     bool follow_symlinks = false;  // binds: the source may be reached through symlinks
     bool allow_sensitive = false;  // writable binds: of /, /tmp, home, ... on purpose
     Propagation propagation = Propagation::Private;  // binds
+    std::vector<std::string> lower;  // overlay: the lower directories below `source`, top first
+    bool kept_upper = false;         // overlay: upper = "kept" (in the data directory) or "tmpfs"
     SourceLocation where;                     // the [[mount]] entry, for later errors
     SourceLocation source_where, target_where;  // the values (or the entry when implied)
 };
@@ -71,6 +73,8 @@ struct Profile {
     LandlockMode landlock = LandlockMode::BestEffort;  // [security] landlock
     Rlimits rlimits;                         // [rlimits]
     std::optional<std::uint64_t> timeout_ms;  // timeout: wall-clock limit of the run
+    std::vector<std::string> protect;  // [overlay] protect: more paths `commit` leaves alone
+    SourceLocation protect_where;
 };
 
 // Values for ${NAME} in profile strings. PROFILE_DIR is added per file by the loader.

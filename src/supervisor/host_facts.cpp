@@ -8,7 +8,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <ctime>
+
 #include "cgroup/sandbox_cgroup.hpp"
+#include "changes/store.hpp"
 #include "state/registry.hpp"
 
 
@@ -44,6 +47,19 @@ void read_own_namespace(HostFacts& facts) {
 }
 
 }  // namespace
+
+// The path with the symlinks of its existing part resolved (a data directory is made later).
+static std::string resolve_existing_prefix(const std::string& path) {
+    std::string head = path, tail;
+    while (!head.empty() && head != "/") {
+        char resolved[PATH_MAX];
+        if (::realpath(head.c_str(), resolved)) return std::string(resolved) + tail;
+        std::size_t slash = head.rfind('/');
+        tail = head.substr(slash) + tail;
+        head = head.substr(0, slash);
+    }
+    return path;
+}
 
 HostFacts prepare_host_facts() {
     HostFacts facts;
@@ -88,6 +104,10 @@ HostFacts prepare_host_facts() {
     facts.cgroup = read_cgroup_facts();
     facts.state_dir = state_directory(facts.env("XDG_RUNTIME_DIR"),
                                       facts.env("XDG_RUNTIME_DIR").empty() ? private_runtime_dir(facts.uid) : "");
+    // Resolved: the plan compares it with bind sources, which it resolves too.
+    std::string data_dir = data_directory(facts.env("XDG_DATA_HOME"), facts.env("HOME"));
+    if (!data_dir.empty()) facts.data_dir = resolve_existing_prefix(data_dir);
+    facts.now = ::time(nullptr);
     if (::getrandom(&facts.random, sizeof facts.random, GRND_NONBLOCK) != sizeof facts.random)
         facts.random = static_cast<std::uint32_t>(::getpid()) * 2654435761u;
     return facts;

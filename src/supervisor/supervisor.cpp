@@ -49,6 +49,7 @@
 #include "supervisor/attach_hub.hpp"
 #include "supervisor/output_log.hpp"
 #include "supervisor/supervisor.hpp"
+#include "changes/change_set.hpp"
 #include "sys/child_process.hpp"
 #include "sys/error.hpp"
 #include "sys/hints.hpp"
@@ -174,6 +175,8 @@ private:
     int run_stages();
     void check_limit_policy() const;
     void register_and_make_cgroup();
+    void prepare_changes();
+    void conclude_changes(bool ran);
     void report_outcome(int exit_code) const;
     void start_children();
     void event_loop();
@@ -217,6 +220,7 @@ private:
     // Destroyed in reverse order: the children are killed first, then the cgroup is removed,
     // then the record.
     std::optional<Registration> registration_;
+    std::optional<ChangeSet> changes_;  // kept overlay uppers, locked while the sandbox runs
     std::optional<SandboxCgroup> cgroup_;
     std::optional<ControlServer> control_;  // kill, stop, wait, exec (a named, recorded sandbox)
     ChildProcess init_, network_maker_;
@@ -289,6 +293,32 @@ void Supervisor::register_and_make_cgroup() {
     for (const auto& write : plan_.cgroup.writes) limits += (limits.empty() ? "" : ", ") + write.label;
     log("made the cgroup " + cgroup_->path() + (limits.empty() ? "" : " with " + limits) + " in " +
         std::to_string(now_us() - began) + " us");
+}
+
+// Kept overlay uppers: made (or taken up again) before pid 1 mounts them; locked until the end.
+void Supervisor::prepare_changes() {
+    if (plan_.changes.dir.empty()) return;
+    changes_.emplace(ChangeSet::prepare_for_run(plan_.changes));
+    log(std::string(changes_->created() ? "made" : "took up") + " the kept changes in " + plan_.changes.dir);
+}
+
+// Once nothing of the sandbox runs: a change set left empty goes (nothing to commit); one with
+// changes stays, and the user is told how to see and apply them.
+void Supervisor::conclude_changes(bool ran) {
+    if (!changes_) return;
+    try {
+        if (!changes_->has_changes()) {
+            if (ran || changes_->created()) changes_->remove();
+            changes_.reset();
+            return;
+        }
+    } catch (const std::exception& error) {
+        std::cerr << "sandbox: warning: kept changes of " << plan_.name << ": " << error.what() << "\n";
+    }
+    changes_.reset();
+    std::cerr << "sandbox: the changes of " << plan_.name << " are kept: `sandbox diff " << plan_.name
+              << "` shows them, `sandbox commit " << plan_.name << "` applies them, `sandbox discard " << plan_.name
+              << "` drops them\n";
 }
 
 // What the kernel did to the sandbox that its exit code does not say.
@@ -801,6 +831,7 @@ int Supervisor::run() {
         status_.exited(error.exit_code());  // 125, or 126/127 for a payload that could not run
         // A sandbox that never ran leaves nothing behind; one whose payload ran keeps its record.
         if (registration_ && handshake_.executed()) registration_->finish(error.exit_code());
+        conclude_changes(handshake_.executed());
         finish_control(control_error(error.stage(), error.message(), error.hint(), error.exit_code()));
         throw;
     }
@@ -816,6 +847,7 @@ int Supervisor::run_stages() {
     seccomp_ = seccomp_program_for(plan_.process.seccomp);
     log("compiled the seccomp filter: " + std::to_string(seccomp_.code.size()) + " instructions");
     register_and_make_cgroup();
+    prepare_changes();
     start_children();
     event_loop();
     raw_.reset();
@@ -833,6 +865,7 @@ int Supervisor::run_stages() {
         exit_code = kExitTimeout;
     }
     report_outcome(exit_code);
+    conclude_changes(true);
     if (cgroup_) {
         long long began = now_us();
         cgroup_.reset();  // kill what is left, remove the directory

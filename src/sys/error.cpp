@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iostream>
 
 namespace sb {
 
@@ -85,5 +86,25 @@ std::optional<Stage> parse_stage(std::string_view text) {
 SetupError::SetupError(Stage stage, std::string message, std::string hint, int exit_code)
     : std::runtime_error(std::string(to_string(stage)) + ": " + message),
       stage_(stage), message_(std::move(message)), hint_(std::move(hint)), exit_code_(exit_code) {}
+
+int report_error(std::exception_ptr error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const ConfigError& error) {
+        std::cerr << error.what() << "\n";
+    } catch (const SetupError& error) {
+        std::cerr << "sandbox: " << to_string(error.stage()) << ": " << error.message() << "\n";
+        if (!error.hint().empty()) std::cerr << "hint: " << error.hint() << "\n";
+        return error.exit_code();
+    } catch (const SysError& error) {
+        std::cerr << "sandbox: " << error.what() << "\n";
+        if (!error.hint().empty()) std::cerr << "hint: " << error.hint() << "\n";
+    } catch (const UsageError& error) {
+        std::cerr << "sandbox: " << error.what() << "\n";
+    } catch (const std::exception& error) {
+        std::cerr << "sandbox: " << error.what() << "\n";
+    }
+    return 125;
+}
 
 }  // namespace sb

@@ -2,6 +2,7 @@
 // ConfigError: bad input, located at file:line:col. SetupError: a sandbox stage failed (possibly in
 // the child), rendered once by main with a hint that names the fix.
 #pragma once
+#include <exception>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -108,5 +109,10 @@ public:
 };
 
 std::string format_location(const SourceLocation& where);
+
+// Renders an error for the user on stderr (stage, operation, path, errno, then the hint) and
+// returns the exit code it means: the one place errors are rendered, in the main process and in
+// the helpers that run a command's work in a namespace of their own.
+int report_error(std::exception_ptr error);
 
 }  // namespace sb

@@ -1,0 +1,282 @@
+#include "changes/change_set.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <iostream>
+#include <memory>
+
+#include "exitcode.hpp"
+#include "idmap/write_maps.hpp"
+#include "plan/plan.hpp"
+#include "state/record.hpp"
+#include "sys/child_process.hpp"
+#include "sys/error.hpp"
+#include "sys/syscalls.hpp"
+
+namespace sb {
+namespace {
+
+constexpr int kMaxTreeDepth = 256;  // a sandbox can nest deeper; every level holds an fd here
+
+void check_ours(int fd, const std::string& what) {
+    struct stat st;
+    check(::fstat(fd, &st), "stat", what);
+    if (!S_ISDIR(st.st_mode)) throw SysError("open", what, ENOTDIR);
+    if (st.st_uid != ::geteuid())
+        throw SysError("open", what + " (owned by uid " + std::to_string(st.st_uid) + ", not by you)", EPERM,
+                       "remove it, or set XDG_DATA_HOME to a directory of your own");
+}
+
+// Makes the missing directories of an absolute path, 0700 (the XDG data home's mode).
+void make_private_dirs(const std::string& path) {
+    for (std::size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
+        std::string prefix = slash == std::string::npos ? path : path.substr(0, slash);
+        if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) throw SysError("mkdir", prefix, errno);
+        if (slash == std::string::npos) return;
+    }
+}
+
+void make_dir_at(int dir, const std::string& name, mode_t mode, const std::string& what) {
+    if (::mkdirat(dir, name.c_str(), mode) != 0 && errno != EEXIST) throw SysError("mkdir", what, errno);
+}
+
+std::string directory_part(const std::string& path) { return path.substr(0, path.rfind('/')); }
+std::string name_part(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+void write_meta(int dir, const ChangeSetMeta& meta, const std::string& what) {
+    std::string temporary = std::string(kChangesFile) + ".new";
+    ::unlinkat(dir, temporary.c_str(), 0);
+    if (int error = try_create_file_at(dir, temporary, render_change_set_meta(meta)))
+        throw SysError("write", what + "/" + temporary, error);
+    check(::renameat(dir, temporary.c_str(), dir, kChangesFile), "rename", what + "/" + kChangesFile);
+}
+
+std::vector<std::string> entries_of(int dir, const std::string& what) {
+    UniqueFd listing = open_at(dir, ".", O_RDONLY | O_DIRECTORY);
+    std::unique_ptr<DIR, int (*)(DIR*)> stream(::fdopendir(listing.get()), &::closedir);
+    if (!stream) throw SysError("opendir", what, errno);
+    listing.release();
+    std::vector<std::string> names;
+    for (;;) {
+        errno = 0;
+        const dirent* entry = ::readdir(stream.get());
+        if (!entry) break;
+        std::string name = entry->d_name;
+        if (name != "." && name != "..") names.push_back(std::move(name));
+    }
+    if (errno) throw SysError("readdir", what, errno);
+    return names;
+}
+
+void remove_tree(int dir, const std::string& name, const std::string& what, int depth) {
+    struct stat st;
+    if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) return;
+        throw SysError("stat", what, errno);
+    }
+    if (S_ISDIR(st.st_mode)) {
+        if (depth > kMaxTreeDepth) throw SysError("remove", what + " (nested too deep)", ELOOP);
+        UniqueFd child = try_open_at(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        // overlayfs leaves its work directory with no permissions at all.
+        if (!child && errno == EACCES && st.st_uid == ::geteuid() && ::fchmodat(dir, name.c_str(), 0700, 0) == 0)
+            child = try_open_at(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        if (!child) throw SysError("open", what, errno);
+        for (const auto& entry : entries_of(child.get(), what)) remove_tree(child.get(), entry, what + "/" + entry, depth + 1);
+        check(::unlinkat(dir, name.c_str(), AT_REMOVEDIR), "rmdir", what);
+    } else {
+        check(::unlinkat(dir, name.c_str(), 0), "unlink", what);
+    }
+}
+
+}  // namespace
+
+void remove_tree_at(int dir, const std::string& name, const std::string& what) { remove_tree(dir, name, what, 0); }
+
+ChangeSet ChangeSet::prepare_for_run(const ChangesPlan& plan) {
+    ChangeSet set;
+    set.root_ = directory_part(plan.dir);
+    set.name_ = name_part(plan.dir);
+    const std::string& what = plan.dir;
+    try {
+        make_private_dirs(set.root_);
+        UniqueFd root = open_fd(set.root_, O_RDONLY | O_DIRECTORY);
+        check_ours(root.get(), set.root_);
+        set.created_ = ::mkdirat(root.get(), set.name_.c_str(), 0700) == 0;
+        if (!set.created_ && errno != EEXIST) throw SysError("mkdir", what, errno);
+        set.dir_ = open_at(root.get(), set.name_, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        check_ours(set.dir_.get(), what);
+    } catch (const SysError& error) {
+        throw SetupError(Stage::Mount, std::string("kept changes: ") + error.what(), error.hint());
+    }
+    if (::flock(set.dir_.get(), LOCK_SH | LOCK_NB) != 0)
+        throw SetupError(Stage::Mount, "the kept changes of " + set.name_ + " are being committed or discarded",
+                         "wait for that to finish, then start it again");
+    auto text = read_own_file_at(set.dir_.get(), kChangesFile);
+    if (!text && errno != ENOENT)
+        throw SetupError(Stage::Mount, "kept changes: cannot read " + what + "/" + kChangesFile + ": " + std::strerror(errno));
+    if (text) {
+        if (plan.name_generated)
+            throw SetupError(Stage::Mount, "the generated name " + set.name_ + " is taken by kept changes",
+                             "start it again (another name is drawn), or give one with --name");
+        try {
+            set.meta_ = parse_change_set_meta(*text);
+        } catch (const std::exception& error) {
+            throw SetupError(Stage::Mount, "kept changes: " + what + "/" + kChangesFile + ": " + error.what(),
+                             "`sandbox discard " + set.name_ + "` throws them away");
+        }
+        if (set.meta_.mounts != plan.meta.mounts)
+            throw SetupError(Stage::Mount, "sandbox " + set.name_ + " has kept changes of other overlays",
+                             "see them with `sandbox diff " + set.name_ + "`, then `sandbox commit` or `sandbox discard` "
+                             "them, or choose another --name");
+    } else {
+        set.created_ = true;  // an earlier start stopped before writing it: nothing is in it yet
+        set.meta_ = plan.meta;
+        timespec now{};
+        ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
+        set.meta_.base_sec = now.tv_sec;
+        set.meta_.base_nsec = now.tv_nsec;
+        try {
+            write_meta(set.dir_.get(), set.meta_, what);
+        } catch (const SysError& error) {
+            throw SetupError(Stage::Mount, std::string("kept changes: ") + error.what(), error.hint());
+        }
+    }
+    try {
+        for (std::size_t i = 0; i < set.meta_.mounts.size(); ++i) {
+            std::string index = std::to_string(i);
+            make_dir_at(set.dir_.get(), index, 0700, what + "/" + index);
+            UniqueFd mount = open_at(set.dir_.get(), index, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+            make_dir_at(mount.get(), "upper", 0755, what + "/" + index + "/upper");
+            make_dir_at(mount.get(), "work", 0700, what + "/" + index + "/work");
+            open_at(mount.get(), "upper", O_PATH | O_DIRECTORY | O_NOFOLLOW);
+            open_at(mount.get(), "work", O_PATH | O_DIRECTORY | O_NOFOLLOW);
+        }
+    } catch (const SysError& error) {
+        throw SetupError(Stage::Mount, std::string("kept changes: ") + error.what(), error.hint());
+    }
+    return set;
+}
+
+std::optional<ChangeSet> ChangeSet::existing(const std::string& changes_root, const std::string& name, Lock lock) {
+    if (!valid_sandbox_name(name)) return std::nullopt;
+    ChangeSet set;
+    set.root_ = changes_root;
+    set.name_ = name;
+    std::string what = changes_root + "/" + name;
+    UniqueFd root = try_open_at(AT_FDCWD, changes_root, O_RDONLY | O_DIRECTORY);
+    if (!root) {
+        if (errno == ENOENT) return std::nullopt;
+        throw SysError("open", changes_root, errno);
+    }
+    check_ours(root.get(), changes_root);
+    set.dir_ = try_open_at(root.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (!set.dir_) {
+        if (errno == ENOENT) return std::nullopt;
+        throw SysError("open", what, errno);
+    }
+    check_ours(set.dir_.get(), what);
+    if (::flock(set.dir_.get(), (lock == Lock::Exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0)
+        throw SysError("lock", what, errno,
+                       lock == Lock::Exclusive ? "sandbox " + name + " is running (its overlays are mounted) or being "
+                                                 "committed: `sandbox stop " + name + "` first"
+                                               : "its changes are being committed or discarded; try again");
+    auto text = read_own_file_at(set.dir_.get(), kChangesFile);
+    if (!text) {
+        if (errno == ENOENT) return std::nullopt;  // a start that never got as far as writing it
+        throw SysError("read", what + "/" + kChangesFile, errno);
+    }
+    try {
+        set.meta_ = parse_change_set_meta(*text);
+    } catch (const std::exception& error) {
+        throw SysError("read", what + "/" + kChangesFile + " (" + error.what() + ")", EINVAL,
+                       "`sandbox discard " + name + "` throws the changes away");
+    }
+    return set;
+}
+
+UniqueFd ChangeSet::open_upper(std::size_t index) const {
+    std::string path = std::to_string(index) + "/upper";
+    UniqueFd mount = open_at(dir_.get(), std::to_string(index), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    return open_at(mount.get(), "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+}
+
+bool ChangeSet::has_changes() const {
+    for (std::size_t i = 0; i < meta_.mounts.size(); ++i) {
+        UniqueFd upper = open_upper(i);
+        if (!entries_of(upper.get(), root_ + "/" + name_ + "/" + std::to_string(i) + "/upper").empty()) return true;
+    }
+    return false;
+}
+
+void ChangeSet::remove() {
+    UniqueFd root = open_fd(root_, O_RDONLY | O_DIRECTORY);
+    struct stat held, named;
+    check(::fstat(dir_.get(), &held), "stat", root_ + "/" + name_);
+    // The name must still be the directory we locked.
+    if (::fstatat(root.get(), name_.c_str(), &named, AT_SYMLINK_NOFOLLOW) != 0 || held.st_ino != named.st_ino ||
+        held.st_dev != named.st_dev)
+        throw SysError("remove", root_ + "/" + name_ + " (replaced meanwhile)", ESTALE);
+    remove_tree_at(root.get(), name_, root_ + "/" + name_);
+}
+
+std::vector<std::string> list_change_sets(const std::string& changes_root) {
+    UniqueFd root = try_open_at(AT_FDCWD, changes_root, O_RDONLY | O_DIRECTORY);
+    if (!root) return {};
+    std::vector<std::string> names;
+    for (auto& name : entries_of(root.get(), changes_root)) {
+        struct stat st;
+        if (valid_sandbox_name(name) && ::fstatat(root.get(), (name + "/" + kChangesFile).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+            names.push_back(std::move(name));
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+int run_with_sandbox_ids(const IdMapping& ids, const std::function<int()>& body) {
+    UniqueFd unshared_write, go_write;
+    UniqueFd unshared_read = make_pipe_end_pair(unshared_write);
+    UniqueFd go_read = make_pipe_end_pair(go_write);
+    ::fflush(nullptr);
+    pid_t pid = ::fork();
+    if (pid < 0) throw SysError("fork", "a helper in the sandbox's ids", errno);
+    if (pid == 0) {
+        int code = kExitSetupFailed;
+        try {
+            unshared_read.reset();
+            go_write.reset();
+            check(::unshare(CLONE_NEWUSER), "unshare", "a user namespace");
+            char byte = 1;
+            check(static_cast<int>(::write(unshared_write.get(), &byte, 1)), "write", "pipe");
+            unshared_write.reset();
+            if (::read(go_read.get(), &byte, 1) != 1) ::_exit(kExitSetupFailed);
+            code = body();
+        } catch (...) {
+            code = report_error(std::current_exception());
+        }
+        std::cout.flush();
+        std::cerr.flush();
+        ::_exit(code);
+    }
+    ChildProcess child(pid);
+    unshared_write.reset();
+    go_read.reset();
+    char byte = 0;
+    if (::read(unshared_read.get(), &byte, 1) != 1) return exit_code_for_wait_status(child.wait());
+    IdMapWriter writer(pid, ids);
+    writer.finish();
+    check(static_cast<int>(::write(go_write.get(), &byte, 1)), "write", "pipe");
+    go_write.reset();
+    return exit_code_for_wait_status(child.wait());
+}
+
+}  // namespace sb

@@ -1,0 +1,100 @@
+#include "changes/protect.hpp"
+
+#include <fnmatch.h>
+
+namespace sb {
+namespace {
+
+std::vector<std::string> components(const std::string& path) {
+    std::vector<std::string> out;
+    for (std::size_t start = 0; start <= path.size();) {
+        std::size_t slash = path.find('/', start);
+        if (slash == std::string::npos) slash = path.size();
+        if (slash > start) out.push_back(path.substr(start, slash - start));
+        start = slash + 1;
+    }
+    return out;
+}
+
+bool anchored(const std::string& pattern) { return pattern.find('/') != std::string::npos; }
+
+// The pattern's names; an unanchored one gets a leading "**" (any depth).
+std::vector<std::string> pattern_components(const std::string& pattern) {
+    std::vector<std::string> parts = components(pattern);
+    if (!anchored(pattern)) parts.insert(parts.begin(), "**");
+    return parts;
+}
+
+bool name_matches(const std::string& pattern, const std::string& name) {
+    // Unlike a shell glob, "*" matches names that start with a dot too (".git/**").
+    return ::fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
+}
+
+// Whether pattern[p..] matches path[q..] exactly; a trailing "**" also matches nothing.
+bool match_from(const std::vector<std::string>& pattern, std::size_t p, const std::vector<std::string>& path,
+                std::size_t q) {
+    if (p == pattern.size()) return q == path.size();
+    if (pattern[p] == "**") {
+        for (std::size_t skip = q; skip <= path.size(); ++skip)
+            if (match_from(pattern, p + 1, path, skip)) return true;
+        return false;
+    }
+    return q < path.size() && name_matches(pattern[p], path[q]) && match_from(pattern, p + 1, path, q + 1);
+}
+
+// Whether path[q..] could be the beginning of something pattern[p..] matches.
+bool could_prefix(const std::vector<std::string>& pattern, std::size_t p, const std::vector<std::string>& path,
+                  std::size_t q) {
+    if (q == path.size()) return true;
+    if (p == pattern.size()) return false;
+    if (pattern[p] == "**") return true;
+    return name_matches(pattern[p], path[q]) && could_prefix(pattern, p + 1, path, q + 1);
+}
+
+}  // namespace
+
+const std::vector<std::string>& default_protected_paths() {
+    static const std::vector<std::string> paths = {
+        // git runs these: hooks, config (core.hooksPath, aliases, filters, fsmonitor), submodules'
+        ".git/hooks/**", ".git/config", ".git/modules/**", ".gitmodules",
+        // shells and direnv run these on start or on cd
+        ".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile", ".zshrc", ".zshenv", ".zprofile",
+        ".zlogin", ".envrc",
+        // editors run tasks, launch configurations and per-project scripts
+        ".vscode/**", ".idea/**", ".devcontainer/**", ".exrc", ".nvimrc", ".nvim.lua", ".lvimrc",
+        // build and CI tools read these for commands to run
+        ".github/workflows/**", ".gitlab-ci.yml", ".pre-commit-config.yaml", ".npmrc", ".yarnrc", ".yarnrc.yml",
+        ".cargo/config", ".cargo/config.toml"};
+    return paths;
+}
+
+std::optional<std::string> protect_pattern_problem(const std::string& pattern) {
+    if (pattern.empty() || pattern == "/") return "is empty";
+    for (const auto& name : components(pattern))
+        if (name == "." || name == "..") return "has a '" + name + "' component: patterns are relative to the top of the overlay";
+    return std::nullopt;
+}
+
+bool path_is_protected(const std::vector<std::string>& patterns, const std::string& path) {
+    std::vector<std::string> names = components(path);
+    for (const auto& pattern : patterns) {
+        std::vector<std::string> parts = pattern_components(pattern);
+        // "dir/**" also matches dir: the trailing "**" may match nothing. A parent that
+        // matches protects what is below it, so try every prefix of the path.
+        for (std::size_t length = 1; length <= names.size(); ++length) {
+            std::vector<std::string> prefix(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(length));
+            if (match_from(parts, 0, prefix, 0)) return true;
+        }
+    }
+    return false;
+}
+
+bool replacing_path_is_protected(const std::vector<std::string>& patterns, const std::string& path) {
+    if (path_is_protected(patterns, path)) return true;
+    std::vector<std::string> names = components(path);
+    for (const auto& pattern : patterns)
+        if (anchored(pattern) && could_prefix(components(pattern), 0, names, 0)) return true;
+    return false;
+}
+
+}  // namespace sb

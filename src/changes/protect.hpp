@@ -1,0 +1,33 @@
+// Protected paths: what `sandbox commit` leaves alone unless --force, because a payload that
+// plants it there gets its code run outside the sandbox later (a git hook, a shell start-up file,
+// an editor's task list, a CI workflow). Pure.
+//
+// Patterns, in the spirit of .gitignore, relative to the top of the overlay's source:
+//   - a pattern without '/' names an entry at any depth (".envrc" matches "a/b/.envrc");
+//   - one with '/' is anchored at the top (a leading '/' only says so: "/Makefile");
+//   - '*' and '?' and [...] match within one name, "**" any number of names;
+//   - "dir/**" matches dir itself and everything below it.
+// A path is protected when it or one of its parents matches; a change that replaces or removes
+// a whole directory (or puts a file or link where it was) is protected when an anchored
+// pattern could match something below it (".git" for ".git/hooks/**").
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sb {
+
+// The built-in list (sandbox.toml(5) lists it); [overlay] protect adds to it.
+const std::vector<std::string>& default_protected_paths();
+
+// Why `pattern` cannot be used ("is empty", "has a '..' component"), or nullopt.
+std::optional<std::string> protect_pattern_problem(const std::string& pattern);
+
+// True when `path` ("a/b/c", relative, no "." or ".." components) or one of its parents matches.
+bool path_is_protected(const std::vector<std::string>& patterns, const std::string& path);
+
+// True when replacing or removing `path` as a whole could change something a pattern protects:
+// `path` is protected itself, or an anchored pattern could match below it.
+bool replacing_path_is_protected(const std::vector<std::string>& patterns, const std::string& path);
+
+}  // namespace sb

@@ -1,0 +1,385 @@
+#include "manage/changes_commands.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <algorithm>
+#include <optional>
+#include <set>
+
+#include "changes/change_set.hpp"
+#include "changes/protect.hpp"
+#include "changes/walk.hpp"
+#include "sys/error.hpp"
+#include "sys/syscalls.hpp"
+
+namespace sb {
+namespace {
+
+constexpr int kExitLeftUncommitted = 1;
+
+std::string changes_root_of(const HostFacts& facts) {
+    if (facts.data_dir.empty())
+        throw UsageError("no data directory for kept changes: neither XDG_DATA_HOME nor HOME is set");
+    return changes_root(facts.data_dir);
+}
+
+ChangeSet open_change_set(const HostFacts& facts, const std::string& name, ChangeSet::Lock lock) {
+    auto set = ChangeSet::existing(changes_root_of(facts), name, lock);
+    if (!set) throw UsageError("sandbox " + name + " has no kept changes (see `sandbox ps --all`)");
+    return std::move(*set);
+}
+
+// A host directory of the overlay, opened without following symlinks; invalid when missing.
+UniqueFd open_host_dir(const std::string& path) {
+    UniqueFd dir = try_openat2(AT_FDCWD, path, O_RDONLY | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
+    if (!dir && errno != ENOENT) throw SysError("open", path, errno);
+    return dir;
+}
+
+// PATH arguments as paths relative to each kept overlay's top: absolute ones (or relative to
+// the current directory) inside its source or its target. Per overlay: nullopt when no PATH
+// falls in it, an empty list for all of it.
+using Selection = std::vector<std::optional<std::vector<std::string>>>;
+
+Selection paths_per_mount(const ChangeSetMeta& meta, const std::vector<std::string>& paths) {
+    Selection out(meta.mounts.size());
+    if (paths.empty()) {
+        for (auto& selected : out) selected.emplace();
+        return out;
+    }
+    std::string cwd;
+    if (char* here = ::getcwd(nullptr, 0)) {
+        cwd = here;
+        ::free(here);
+    }
+    std::vector<bool> whole(meta.mounts.size(), false);
+    for (const auto& given : paths) {
+        std::string absolute = given.empty() || given[0] != '/' ? cwd + "/" + given : given;
+        auto normalized = normalize_absolute_path(absolute);
+        if (!normalized) throw UsageError("path " + given + ": '..' is not allowed");
+        bool placed = false;
+        for (std::size_t i = 0; i < meta.mounts.size() && !placed; ++i)
+            for (const auto& top : {meta.mounts[i].source, meta.mounts[i].target}) {
+                if (placed) break;
+                if (*normalized == top) {
+                    whole[i] = placed = true;
+                } else if (normalized->compare(0, top.size() + 1, top == "/" ? "/" : top + "/") == 0) {
+                    if (!out[i]) out[i].emplace();
+                    out[i]->push_back(normalized->substr(top == "/" ? 1 : top.size() + 1));
+                    placed = true;
+                }
+            }
+        if (!placed) throw UsageError("path " + given + " is not inside an overlay of this sandbox");
+    }
+    for (std::size_t i = 0; i < out.size(); ++i)
+        if (whole[i]) out[i].emplace();
+    return out;
+}
+
+std::string display_path(const ChangeSetMeta& meta, const Change& change) {
+    if (meta.mounts.size() == 1) return change.path;
+    std::string top = meta.mounts[change.mount].target;
+    return (top == "/" ? "" : top.substr(1) + "/") + change.path;
+}
+
+struct Layers {
+    UniqueFd upper;
+    std::vector<UniqueFd> lowers;  // the source first
+    std::vector<int> fds() const {
+        std::vector<int> out;
+        for (const auto& lower : lowers) out.push_back(lower.get());
+        return out;
+    }
+};
+
+Layers open_layers(const ChangeSet& set, std::size_t index) {
+    const KeptOverlay& mount = set.meta().mounts[index];
+    Layers layers;
+    layers.upper = set.open_upper(index);
+    layers.lowers.push_back(open_host_dir(mount.source));
+    for (const auto& lower : mount.lower) layers.lowers.push_back(open_host_dir(lower));
+    return layers;
+}
+
+}  // namespace
+
+int diff_sandbox(const HostFacts& facts, const std::string& name, const DiffOptions& options) {
+    ChangeSet set = open_change_set(facts, name, ChangeSet::Lock::Shared);
+    const ChangeSetMeta& meta = set.meta();
+    auto per_mount = paths_per_mount(meta, options.paths);
+    return run_with_sandbox_ids(sandbox_root_ids(facts), [&] {
+        std::size_t count = 0, width = 0;
+        std::uint64_t added = 0, removed = 0;
+        std::vector<std::pair<Change, LineCounts>> stats;
+        for (std::size_t i = 0; i < meta.mounts.size(); ++i) {
+            if (!per_mount[i]) continue;
+            Layers layers = open_layers(set, i);
+            WalkCallbacks callbacks;
+            callbacks.change = [&](const Change& change, const ChangeEntry& entry) {
+                Contents old_text = entry.old_fd >= 0 ? read_contents(entry.old_fd, change.path) : Contents(std::string());
+                Contents new_text = change.new_type == EntryType::File && entry.new_fd >= 0
+                                        ? read_contents(entry.new_fd, change.path)
+                                        : Contents(std::string());
+                LineCounts counts;
+                std::string display = display_path(meta, change);
+                std::string text = render_unified(change, display, old_text, new_text, &counts);
+                ++count;
+                if (options.json) {
+                    std::cout << render_change_json(change, meta.mounts[i].target, meta.mounts[i].source, counts) << "\n";
+                } else if (options.stat) {
+                    stats.emplace_back(change, counts);
+                    width = std::max(width, display.size());
+                    added += counts.added;
+                    removed += counts.removed;
+                } else {
+                    std::cout << text;
+                }
+            };
+            walk_changes(i, layers.upper.get(), layers.fds(), *per_mount[i], callbacks);
+        }
+        if (options.stat) {
+            for (const auto& [change, counts] : stats) std::cout << render_stat_line(change, display_path(meta, change), counts, width);
+            std::cout << render_stat_summary(count, added, removed);
+        }
+        std::cout.flush();
+        return 0;
+    });
+}
+
+namespace {
+
+// What commit did and left, for its report.
+struct CommitReport {
+    std::size_t committed = 0;
+    std::vector<std::string> conflicts, protected_paths, skipped;
+};
+
+bool ctime_at_or_after(const struct stat& st, const ChangeSetMeta& meta) {
+    return st.st_ctim.tv_sec > meta.base_sec || (st.st_ctim.tv_sec == meta.base_sec && st.st_ctim.tv_nsec >= meta.base_nsec);
+}
+
+// Whether anything in the host directory `dir` changed since the base (a whole directory is
+// about to be removed or replaced).
+bool tree_changed_since(int parent, const std::string& name, const ChangeSetMeta& meta, int depth) {
+    struct stat st;
+    if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return true;
+    if (ctime_at_or_after(st, meta)) return true;
+    if (!S_ISDIR(st.st_mode)) return false;
+    if (depth > 256) return true;
+    UniqueFd dir = try_open_at(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (!dir) return true;
+    UniqueFd listing = open_at(dir.get(), ".", O_RDONLY | O_DIRECTORY);
+    DIR* stream = ::fdopendir(listing.get());
+    if (!stream) return true;
+    listing.release();
+    bool changed = false;
+    while (const dirent* entry = ::readdir(stream)) {
+        std::string child = entry->d_name;
+        if (child == "." || child == "..") continue;
+        if (tree_changed_since(dir.get(), child, meta, depth + 1)) {
+            changed = true;
+            break;
+        }
+    }
+    ::closedir(stream);
+    return changed;
+}
+
+// Why committing `change` would overwrite something the host changed since the sandbox first
+// saw it; "" when it would not.
+std::string conflict_of(const Change& change, const ChangeEntry& entry, const ChangeSetMeta& meta) {
+    if (entry.host_parent < 0) return "its directory is gone on the host";
+    struct stat st;
+    bool exists = ::fstatat(entry.host_parent, entry.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (change.kind == ChangeKind::Added) return exists ? "made on the host meanwhile" : "";
+    if (!exists) return "removed on the host meanwhile";
+    bool whole_tree = S_ISDIR(st.st_mode) && change.kind != ChangeKind::Modified;
+    if (whole_tree ? tree_changed_since(entry.host_parent, entry.name, meta, 0) : ctime_at_or_after(st, meta))
+        return "changed on the host since the sandbox started";
+    return "";
+}
+
+std::string temporary_name(const std::string& name) {
+    static unsigned counter = 0;
+    return ".sandbox-commit-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
+           name.substr(0, 64);
+}
+
+void copy_file(int from, int to, const std::string& what) {
+    loff_t in = 0;
+    for (;;) {
+        ssize_t n = ::copy_file_range(from, &in, to, nullptr, 1 << 30, 0);
+        if (n == 0) return;
+        if (n > 0) continue;
+        if (errno != EXDEV && errno != EINVAL && errno != EOPNOTSUPP && errno != ENOSYS) throw SysError("copy", what, errno);
+        char buffer[1 << 16];
+        for (;;) {
+            ssize_t got = ::pread(from, buffer, sizeof buffer, in);
+            if (got < 0) throw SysError("read", what, errno);
+            if (got == 0) return;
+            write_all(to, std::string(buffer, static_cast<std::size_t>(got)), what.c_str());
+            in += got;
+        }
+    }
+}
+
+// Puts the new file or link in place on the host: made beside it under a temporary name, then
+// renamed over it, so a reader sees the old or the new one, never half of it.
+void place_entry(const Change& change, const ChangeEntry& entry, const std::string& what) {
+    int dir = entry.host_parent;
+    std::string temporary = temporary_name(entry.name);
+    if (change.new_type == EntryType::File) {
+        UniqueFd out = open_at(dir, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+        try {
+            copy_file(entry.new_fd, out.get(), what);
+            // Never a set-id bit from a sandbox.
+            check(::fchmod(out.get(), change.new_mode & 0777), "chmod", what);
+        } catch (...) {
+            ::unlinkat(dir, temporary.c_str(), 0);
+            throw;
+        }
+    } else {
+        check(::symlinkat(change.new_link.c_str(), dir, temporary.c_str()), "symlink", what);
+    }
+    struct stat st;
+    if (::fstatat(dir, entry.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+        remove_tree_at(dir, entry.name, what);
+    if (::renameat(dir, temporary.c_str(), dir, entry.name.c_str()) != 0) {
+        int error = errno;
+        ::unlinkat(dir, temporary.c_str(), 0);
+        throw SysError("rename", what, error);
+    }
+}
+
+void apply_change(const Change& change, const ChangeEntry& entry, const std::string& what) {
+    int dir = entry.host_parent;
+    switch (change.kind == ChangeKind::Deleted ? EntryType::None : change.new_type) {
+        case EntryType::None: remove_tree_at(dir, entry.name, what); break;
+        case EntryType::File:
+        case EntryType::Symlink: place_entry(change, entry, what); break;
+        case EntryType::Directory:
+            if (change.kind == ChangeKind::Modified) {
+                check(::fchmodat(dir, entry.name.c_str(), change.new_mode & 01777, 0), "chmod", what);
+                break;
+            }
+            remove_tree_at(dir, entry.name, what);
+            check(::mkdirat(dir, entry.name.c_str(), 0700), "mkdir", what);
+            check(::fchmodat(dir, entry.name.c_str(), change.new_mode & 01777, 0), "chmod", what);
+            break;
+        case EntryType::Other: throw SysError("commit", what + " (a FIFO, socket or device: not committed)", EOPNOTSUPP);
+    }
+}
+
+// The upper no longer needs what was committed: files, links and whiteouts go; a directory made
+// or replaced loses its opaque mark (the host's directory holds only what came from it).
+void drop_from_upper(const Change& change, const ChangeEntry& entry, const std::string& what) {
+    if (change.new_type == EntryType::Directory && change.kind != ChangeKind::Deleted) {
+        if (::fremovexattr(entry.new_fd, "user.overlay.opaque") != 0 && errno != ENODATA)
+            throw SysError("remove the opaque mark of", what + " (in the upper)", errno);
+        return;
+    }
+    check(::unlinkat(entry.upper_parent, entry.name.c_str(), 0), "unlink", what + " (in the upper)");
+}
+
+bool below_any(const std::string& path, const std::vector<std::string>& dirs) {
+    for (const auto& dir : dirs)
+        if (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/') return true;
+    return false;
+}
+
+}  // namespace
+
+int commit_sandbox(const HostFacts& facts, const std::string& name, const CommitOptions& options) {
+    ChangeSet set = open_change_set(facts, name, ChangeSet::Lock::Exclusive);
+    const ChangeSetMeta& meta = set.meta();
+    auto per_mount = paths_per_mount(meta, options.paths);
+    return run_with_sandbox_ids(sandbox_root_ids(facts), [&] {
+        CommitReport report;
+        for (std::size_t i = 0; i < meta.mounts.size(); ++i) {
+            if (!per_mount[i]) continue;  // no PATH falls in this overlay
+            Layers layers = open_layers(set, i);
+            if (!layers.lowers.front()) throw SysError("open", meta.mounts[i].source, ENOENT, "the directory the changes are of is gone");
+            std::vector<std::string> left_dirs;  // not committed: nothing below them can be
+            WalkCallbacks callbacks;
+            callbacks.change = [&](const Change& change, const ChangeEntry& entry) {
+                std::string shown = meta.mounts[i].source + "/" + change.path;
+                if (below_any(change.path, left_dirs)) {
+                    report.skipped.push_back(shown);
+                    return;
+                }
+                bool whole = change.kind != ChangeKind::Modified && change.kind != ChangeKind::Added;
+                bool guarded = whole ? replacing_path_is_protected(meta.protect, change.path)
+                                     : path_is_protected(meta.protect, change.path);
+                std::string conflict = conflict_of(change, entry, meta);
+                auto leave = [&](std::vector<std::string>& list, const std::string& why) {
+                    list.push_back(shown + (why.empty() ? "" : " (" + why + ")"));
+                    if (change.new_type == EntryType::Directory) left_dirs.push_back(change.path);
+                };
+                if (guarded && !options.force) return leave(report.protected_paths, "");
+                if (!conflict.empty() && !options.force) return leave(report.conflicts, conflict);
+                if (change.new_type == EntryType::Other && change.kind != ChangeKind::Deleted)
+                    return leave(report.skipped, "a FIFO, socket or device: not committed");
+                apply_change(change, entry, shown);
+                drop_from_upper(change, entry, shown);
+                ++report.committed;
+            };
+            callbacks.leave_directory = [&](const std::string& path, const Change*, const ChangeEntry& entry) {
+                if (below_any(path, left_dirs) || std::find(left_dirs.begin(), left_dirs.end(), path) != left_dirs.end()) return;
+                // Empty, not opaque, and the host's directory has its mode: nothing left to keep.
+                struct stat upper_dir, host_dir;
+                if (::fstat(entry.new_fd, &upper_dir) != 0 || entry.host_parent < 0 ||
+                    ::fstatat(entry.host_parent, entry.name.c_str(), &host_dir, AT_SYMLINK_NOFOLLOW) != 0 ||
+                    !S_ISDIR(host_dir.st_mode) || (host_dir.st_mode & 07777) != (upper_dir.st_mode & 07777))
+                    return;
+                if (::fgetxattr(entry.new_fd, "user.overlay.opaque", nullptr, 0) >= 0) return;
+                ::unlinkat(entry.upper_parent, entry.name.c_str(), AT_REMOVEDIR);  // fails while not empty
+            };
+            walk_changes(i, layers.upper.get(), layers.fds(), *per_mount[i], callbacks);
+        }
+        bool left = !report.conflicts.empty() || !report.protected_paths.empty() || !report.skipped.empty();
+        std::cout << "sandbox: committed " << report.committed << (report.committed == 1 ? " change" : " changes")
+                  << " of " << name << "\n";
+        for (const auto& path : report.conflicts) std::cout << "  conflict, left alone: " << path << "\n";
+        for (const auto& path : report.protected_paths) std::cout << "  protected, left alone: " << path << "\n";
+        for (const auto& path : report.skipped) std::cout << "  left: " << path << "\n";
+        if (!report.conflicts.empty() || !report.protected_paths.empty())
+            std::cout << "hint: review them with `sandbox diff " << name << " PATH`; `sandbox commit --force " << name
+                      << " PATH` commits them anyway, `sandbox discard " << name << "` drops every change left\n";
+        bool anything_left = set.has_changes();
+        if (!anything_left) {
+            set.remove();
+            std::cout << "sandbox: no changes of " << name << " are left; its change set is removed\n";
+        }
+        std::cout.flush();
+        return left ? kExitLeftUncommitted : 0;
+    });
+}
+
+int discard_changes(const HostFacts& facts, const std::vector<std::string>& names) {
+    int code = 0;
+    for (const auto& name : names) {
+        ChangeSet set = open_change_set(facts, name, ChangeSet::Lock::Exclusive);
+        int result = run_with_sandbox_ids(sandbox_root_ids(facts), [&] {
+            set.remove();
+            return 0;
+        });
+        if (result == 0) std::cout << "sandbox: discarded the changes of " << name << "\n";
+        code = code ? code : result;
+    }
+    return code;
+}
+
+std::vector<std::string> names_with_kept_changes(const HostFacts& facts) {
+    if (facts.data_dir.empty()) return {};
+    return list_change_sets(changes_root(facts.data_dir));
+}
+
+}  // namespace sb
