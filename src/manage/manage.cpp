@@ -1,12 +1,15 @@
 #include "manage/manage.hpp"
+#include "manage/changes_commands.hpp"
 
 #include <sched.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -60,6 +63,14 @@ std::string padded(const std::string& text, std::size_t width) {
 int list_sandboxes(const HostFacts& facts, bool json, bool all) {
     auto entries = list_sandboxes_in(facts.state_dir, all);
     std::int64_t now = ::time(nullptr);
+    // With --all: sandboxes whose overlays keep changes (until commit or discard), with a record or not.
+    std::set<std::string> kept;
+    if (all)
+        for (auto& name : names_with_kept_changes(facts)) kept.insert(std::move(name));
+    std::vector<std::string> only_changes;
+    for (const auto& name : kept)
+        if (std::none_of(entries.begin(), entries.end(), [&](const SandboxEntry& entry) { return entry.record.name == name; }))
+            only_changes.push_back(name);
     if (json) {
         nlohmann::ordered_json list = nlohmann::ordered_json::array();
         for (const auto& entry : entries) {
@@ -77,8 +88,11 @@ int list_sandboxes(const HostFacts& facts, bool json, bool all) {
             item["command"] = r.command;
             item["exit_code"] = r.exit_code ? nlohmann::ordered_json(*r.exit_code) : nlohmann::ordered_json(nullptr);
             item["finished"] = r.finished ? nlohmann::ordered_json(r.finished) : nlohmann::ordered_json(nullptr);
+            item["kept_changes"] = kept.count(r.name) > 0;
             list.push_back(item);
         }
+        for (const auto& name : only_changes)
+            list.push_back({{"name", name}, {"state", "changes"}, {"kept_changes", true}});
         std::cout << list.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
         return 0;
     }
@@ -92,6 +106,9 @@ int list_sandboxes(const HostFacts& facts, bool json, bool all) {
                   << padded(format_duration(now - r.created) + " ago", 12) << padded(state_of(entry), 13)
                   << padded(command.empty() ? "-" : command, 24) << r.profile << "\n";
     }
+    // No record (it ended with --rm): only its kept changes, for `sandbox diff`, commit or discard.
+    for (const auto& name : only_changes)
+        std::cout << padded(name, 24) << padded("-", 9) << padded("-", 12) << padded("changes", 13) << padded("-", 24) << "-\n";
     return 0;
 }
 
