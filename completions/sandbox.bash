@@ -141,6 +141,8 @@ _sandbox_complete_named()
             value_opts='--tail'
             ;;
         attach) opts+=' --no-stdin' ;;
+        diff) opts+=' --stat --json' ;;
+        commit) opts+=' -f --force' ;;
     esac
 
     # The names given so far (exec: the first word that is not an option, after
@@ -253,10 +255,10 @@ _sandbox()
     local prev=
     ((cword > 0)) && prev=${words[cword - 1]}
 
-    local subcommands='run shell check ps pause resume stats exec enter attach inspect stop kill wait logs rm doctor'
+    local subcommands='run shell check ps pause resume stats exec enter attach inspect stop kill wait logs rm diff commit discard doctor'
     local global_opts='-h --help --version'
     local run_opts='-h --help --dry-run -v --verbose --hostname --cwd -e --env --network -p --publish --user-mode
-        --name --memory --cpus --pids --rlimit --timeout --violations --json-status-fd -d --detach -t --tty --rm --learn'
+        --name --memory --cpus --pids --rlimit --timeout --violations --json-status-fd -d --detach -t --tty --rm --overlay --learn'
     local check_opts='-h --help -v --verbose'
     local value_opts='--hostname|--cwd|-e|--env|--network|-p|--publish|--user-mode|--name|--memory|--cpus|--pids|--rlimit|--timeout|--violations|--json-status-fd'
 
@@ -293,7 +295,7 @@ _sandbox()
             fi
             return 0
             ;;
-        pause | resume | stats | exec | enter | attach | inspect | stop | kill | wait | logs | rm)
+        pause | resume | stats | exec | enter | attach | inspect | stop | kill | wait | logs | rm | diff | commit | discard)
             _sandbox_complete_named
             return 0
             ;;

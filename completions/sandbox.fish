@@ -111,7 +111,7 @@ end
 # True when the word being completed is the NAME of pause, resume, stats, exec,
 # enter, attach, inspect, stop, kill, wait or logs.
 function __sandbox_wants_name
-    __sandbox_using pause resume stats exec enter attach inspect stop kill wait logs; or return 1
+    __sandbox_using pause resume stats exec enter attach inspect stop kill wait logs diff commit discard; or return 1
     test (__sandbox_npos) = 0
 end
 
@@ -213,6 +213,9 @@ complete -c sandbox -n 'not __sandbox_subcommand' -a kill -d 'Send a signal to t
 complete -c sandbox -n 'not __sandbox_subcommand' -a wait -d 'Wait until a sandbox exits; print its exit code'
 complete -c sandbox -n 'not __sandbox_subcommand' -a logs -d 'Print the output of a detached sandbox'
 complete -c sandbox -n 'not __sandbox_subcommand' -a rm -d 'Remove exited sandboxes: their records and logs'
+complete -c sandbox -n 'not __sandbox_subcommand' -a diff -d 'Show the kept changes of a sandbox'
+complete -c sandbox -n 'not __sandbox_subcommand' -a commit -d 'Apply the kept changes of a sandbox'
+complete -c sandbox -n 'not __sandbox_subcommand' -a discard -d 'Throw away the kept changes of sandboxes'
 complete -c sandbox -n 'not __sandbox_subcommand' -a doctor -d 'Print what this host can isolate and enforce'
 
 # run and shell.
@@ -237,6 +240,7 @@ complete -c sandbox -n $rs -l json-status-fd -x -d 'Write start and exit events 
 complete -c sandbox -n $rs -s d -l detach -d 'Run in the background: print the name; output to the log'
 complete -c sandbox -n $rs -s t -l tty -d 'With --detach: a pty of its own, for sandbox attach'
 complete -c sandbox -n $rs -l rm -d 'With --detach: remove the record and log when the command ends'
+complete -c sandbox -n $rs -l overlay -d 'The current directory behind an overlay; changes kept until commit or discard'
 complete -c sandbox -n $rs -l learn -d 'Let refused system calls through and print the allow lines'
 complete -c sandbox -n __sandbox_wants_dashdash -a -- -d 'End of options; a command follows'
 
@@ -246,7 +250,7 @@ complete -c sandbox -n $c -s h -l help -d 'Print this help message and exit'
 complete -c sandbox -n $c -s v -l verbose -d 'Also print the plan'
 
 # ps, pause, resume, stats, enter, attach, stop, kill, wait, logs, rm, doctor.
-complete -c sandbox -n '__sandbox_using ps pause resume stats enter attach inspect stop kill wait logs rm doctor' -s h -l help -d 'Print this help message and exit'
+complete -c sandbox -n '__sandbox_using ps pause resume stats enter attach inspect stop kill wait logs rm diff commit discard doctor' -s h -l help -d 'Print this help message and exit'
 complete -c sandbox -n '__sandbox_using ps' -l json -d 'Print a JSON array'
 complete -c sandbox -n '__sandbox_using ps' -s a -l all -d 'Also list exited sandboxes (kept until sandbox rm)'
 complete -c sandbox -n '__sandbox_using stats inspect' -l json -d 'Print a JSON object'
@@ -255,6 +259,9 @@ complete -c sandbox -n '__sandbox_using kill' -s s -l signal -x -a 'TERM INT HUP
 complete -c sandbox -n '__sandbox_using attach' -l no-stdin -d 'Only watch: do not send what you type'
 complete -c sandbox -n '__sandbox_using logs' -s f -l follow -d 'Keep printing output as it comes, until the sandbox ends'
 complete -c sandbox -n '__sandbox_using logs' -l tail -x -d 'Only the last N lines'
+complete -c sandbox -n '__sandbox_using diff' -l stat -d 'One line per change and a summary'
+complete -c sandbox -n '__sandbox_using diff' -l json -d 'Print one JSON object per change'
+complete -c sandbox -n '__sandbox_using commit' -s f -l force -d 'Commit conflicts and protected paths too'
 
 # exec (its options only before NAME) and enter.
 set -l ee '__sandbox_exec_options; or __sandbox_using enter'
