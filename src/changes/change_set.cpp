@@ -102,6 +102,8 @@ void remove_tree(int dir, const std::string& name, const std::string& what, int 
 
 void remove_tree_at(int dir, const std::string& name, const std::string& what) { remove_tree(dir, name, what, 0); }
 
+void make_changes_root(const std::string& changes_root) { make_private_dirs(changes_root); }
+
 ChangeSet ChangeSet::prepare_for_run(const ChangesPlan& plan) {
     ChangeSet set;
     set.root_ = directory_part(plan.dir);

@@ -47,6 +47,10 @@ private:
     bool created_ = false;
 };
 
+// Makes DATA/changes (and what is missing above it) 0700, so that a bind showing where it
+// will be can hide it from the start. Throws SysError.
+void make_changes_root(const std::string& changes_root);
+
 // The names of the change sets under `changes_root`, sorted.
 std::vector<std::string> list_change_sets(const std::string& changes_root);
 

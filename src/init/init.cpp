@@ -213,7 +213,7 @@ void load_filter(const SandboxChild& child) {
             UniqueFd frames = setup_guest_interface(*child.slirp);
             send_message(child.sync, Message{MessageType::NetworkReady, 0, 0, {}}, {frames.get()});
         }
-        setup_filesystem(child.mounts, child.process.uid, child.process.gid, child.state_dir);
+        setup_filesystem(child.mounts, child.process.uid, child.process.gid, child.hidden_dirs);
         // Without slirp, N made the network namespace meanwhile: nothing before needed it.
         if (child.namespaces.net && !child.slirp) join_network();
         setup_hostname(child.namespaces);

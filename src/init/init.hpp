@@ -23,7 +23,7 @@ namespace sb {
 struct SandboxChild {
     const NamespacePlan& namespaces;
     const std::vector<MountStep>& mounts;
-    const std::string& state_dir;   // hidden wherever a bind shows it
+    const std::vector<std::string>& hidden_dirs;  // hidden wherever a bind shows them (Plan::hidden_dirs)
     const SlirpSettings* slirp;     // the guest's interface with network mode slirp, else none
     const ProcessSpec& process;     // the payload
     const LandlockPlan& landlock;

@@ -11,9 +11,10 @@ namespace sb {
 // (a tmpfs, read-only), the host's root is detached and the cwd is "/".
 // Throws SetupError naming the step, the operation, the path and the errno.
 // tmpfs and dir mounts are owned by the payload's (inside) uid/gid, as with bubblewrap.
-// `state_dir` (may be empty) is opened once; wherever a bind's opened source shows it, an empty
+// Each of `hidden_dirs` (the records of running sandboxes, the kept changes) that exists is
+// opened once; wherever a bind's opened source (or an overlay's layer) shows it, an empty
 // read-only tmpfs covers it, decided on the two opened objects, never on a path.
 void setup_filesystem(const std::vector<MountStep>& mounts, unsigned owner_uid, unsigned owner_gid,
-                      const std::string& state_dir);
+                      const std::vector<std::string>& hidden_dirs);
 
 }  // namespace sb

@@ -48,11 +48,16 @@ struct Roots {
     UniqueFd host;      // the host's root, at /oldroot
     UniqueFd sandbox;   // the new root tmpfs, at /newroot
     UniqueFd staging;   // the staging tmpfs (for file contents)
-    UniqueFd state_dir; // the records of running sandboxes (invalid when there are none)
+    // Host directories no sandbox may see, each opened once (the records of running sandboxes,
+    // the kept changes of overlays); those that do not exist are left out.
+    struct Hidden {
+        UniqueFd fd;
+        std::string path;
+    };
+    std::vector<Hidden> hidden;
     OwnMounts own;      // where set-up may create mount points, directories and links
     // Made read-only (with the rest of their step's flags) once everything inside them is made.
     std::vector<std::pair<UniqueFd, std::uint64_t>> mirrors;
-    std::string state_dir_path;
     int file_count = 0;
 };
 
@@ -161,22 +166,22 @@ std::string name_in_parent(int parent, const struct stat& child) {
     return found;
 }
 
-// Where the opened state directory lies below the opened bind source: the relative path ("" for
-// the source itself), or nullopt when the bind does not show it. Walks up from the state
+// Where the opened hidden directory lies below the opened bind source: the relative path (""
+// for the source itself), or nullopt when the bind does not show it. Walks up from the hidden
 // directory through "..", so the answer is about these two objects, whatever paths name them.
-// A parent that cannot be listed lends the name from the state directory's path instead; the
+// A parent that cannot be listed lends the name from the hidden directory's path instead; the
 // caller checks the result on the opened objects either way.
-std::optional<std::string> state_dir_below(const Roots& roots, int source) {
+std::optional<std::string> hidden_dir_below(const Roots& roots, const Roots::Hidden& hidden, int source) {
     std::vector<std::string> path_names;
-    for (std::size_t start = 0, slash; start < roots.state_dir_path.size(); start = slash + 1) {
-        slash = roots.state_dir_path.find('/', start);
-        if (slash == std::string::npos) slash = roots.state_dir_path.size();
-        if (slash > start) path_names.push_back(roots.state_dir_path.substr(start, slash - start));
+    for (std::size_t start = 0, slash; start < hidden.path.size(); start = slash + 1) {
+        slash = hidden.path.find('/', start);
+        if (slash == std::string::npos) slash = hidden.path.size();
+        if (slash > start) path_names.push_back(hidden.path.substr(start, slash - start));
     }
     struct stat top, host, here;
     check(::fstat(source, &top), "stat", "bind source");
     check(::fstat(roots.host.get(), &host), "stat", "host root");
-    UniqueFd current = open_at(roots.state_dir.get(), ".", O_PATH | O_DIRECTORY);
+    UniqueFd current = open_at(hidden.fd.get(), ".", O_PATH | O_DIRECTORY);
     std::string relative;
     for (int depth = 0; depth < 256; ++depth) {
         check(::fstat(current.get(), &here), "stat", "a parent of the state directory");
@@ -193,25 +198,29 @@ std::optional<std::string> state_dir_below(const Roots& roots, int source) {
     return std::nullopt;
 }
 
-// Covers the state directory where this bind shows it. The cover goes on the node opened below
-// the attached bind, after checking it is the state directory itself.
-void cover_state_dir(const Roots& roots, int source, const MountStep& step) {
-    if (!roots.state_dir) return;
-    auto relative = state_dir_below(roots, source);
-    if (!relative) return;
-    if (step.propagation == Propagation::Slave)  // the plan refuses it too (protect_state_dir)
-        throw SetupError(Stage::Mount, "the slave bind of " + step.source + " shows the state directory",
-                         "bind a directory beside the runtime directory, or leave propagation \"private\"");
-    std::string path = relative->empty() ? step.target : step.target + "/" + *relative;
-    UniqueFd node = open_existing_in_root(roots.sandbox.get(), path);
-    struct stat shown, state;
-    check(::fstat(roots.state_dir.get(), &state), "stat", "the state directory");
-    if (!node || ::fstat(node.get(), &shown) != 0 || !same_inode(shown, state))
-        throw SetupError(Stage::Mount, "the state directory shown at " + path + " changed while it was being hidden",
-                         "something is renaming directories around the runtime directory; try again");
-    UniqueFd cover = new_filesystem("tmpfs", {{"mode", "0500"}, {"size", "4096"}},
-                                    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, path);
-    attach_mount(cover.get(), node.get(), path);
+// Covers each hidden directory where this bind (or overlay layer) shows it. The cover goes on
+// the node opened below the attached mount, after checking it is the hidden directory itself.
+// In an overlay's view a directory is the overlay's own inode, not the layer's: there whatever
+// stands at that path is covered (an upper that replaced it shows no hidden directory anyway).
+void cover_hidden_dirs(const Roots& roots, int source, const MountStep& step, bool in_overlay = false) {
+    for (const auto& hidden : roots.hidden) {
+        auto relative = hidden_dir_below(roots, hidden, source);
+        if (!relative) continue;
+        if (step.propagation == Propagation::Slave)  // the plan refuses it too (protect_hidden_dirs)
+            throw SetupError(Stage::Mount, "the slave bind of " + step.source + " shows " + hidden.path,
+                             "bind a directory beside it, or leave propagation \"private\"");
+        std::string path = relative->empty() ? step.target : step.target + "/" + *relative;
+        UniqueFd node = open_existing_in_root(roots.sandbox.get(), path);
+        struct stat shown, held;
+        check(::fstat(hidden.fd.get(), &held), "stat", hidden.path);
+        if (in_overlay && (!node || (::fstat(node.get(), &shown) == 0 && !S_ISDIR(shown.st_mode)))) continue;
+        if (!node || ::fstat(node.get(), &shown) != 0 || (!in_overlay && !same_inode(shown, held)))
+            throw SetupError(Stage::Mount, hidden.path + " shown at " + path + " changed while it was being hidden",
+                             "something is renaming directories around it; try again");
+        UniqueFd cover = new_filesystem("tmpfs", {{"mode", "0500"}, {"size", "4096"}},
+                                        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, path);
+        attach_mount(cover.get(), node.get(), path);
+    }
 }
 
 // A bind's source, opened once and cloned (with everything mounted below it), detached.
@@ -251,7 +260,7 @@ void bind_from_host(Roots& roots, const MountStep& step, std::optional<BindSourc
                          "leave its propagation \"private\"");
     attach_mount(bind.tree.get(), target.get(), step.target);
     if (sysfs) mask_sysfs(roots, step.target);
-    cover_state_dir(roots, bind.source.get(), step);
+    cover_hidden_dirs(roots, bind.source.get(), step);
 }
 
 // A writable tmpfs is made with its flags; a read-only one gets read-only after its owner.
@@ -509,6 +518,7 @@ void mount_overlay(Roots& roots, const MountStep& step) {
                                  attributes_of(step), step.target);
     UniqueFd at = ensure_path_in_root(roots.sandbox.get(), step.target, Leaf::Directory, roots.own);
     attach_mount(fs.get(), at.get(), step.target);
+    for (const auto& lower : lowers) cover_hidden_dirs(roots, lower.get(), step, true);
 }
 
 void apply_step(Roots& roots, const MountStep& step, std::optional<BindSource> cloned) {
@@ -591,16 +601,18 @@ void pivot_into_sandbox_root(Roots& roots) {
 }  // namespace
 
 void setup_filesystem(const std::vector<MountStep>& mounts, unsigned owner_uid, unsigned owner_gid,
-                      const std::string& state_dir) {
+                      const std::vector<std::string>& hidden_dirs) {
     std::vector<std::optional<BindSource>> slave_sources = clone_slave_sources(mounts);
     Roots roots;
     try {
         roots = enter_staging_root();
         roots.owner_uid = owner_uid;
         roots.owner_gid = owner_gid;
-        // Opened once, here: every cover decision below is made against this very directory.
-        if (!state_dir.empty()) roots.state_dir = open_host_path(roots.host.get(), state_dir);
-        roots.state_dir_path = state_dir;
+        // Opened once, here: every cover decision below is made against these very directories.
+        for (const auto& path : hidden_dirs) {
+            UniqueFd dir = open_host_path(roots.host.get(), path);
+            if (dir) roots.hidden.push_back({std::move(dir), path});
+        }
     } catch (const SysError& error) {
         throw SetupError(Stage::Mount, error.what(),
                          "the kernel refused to build a new root; see `sandbox doctor` or check that "

@@ -398,41 +398,55 @@ void plan_limits(Plan& plan, const Profile& profile, const Overrides& overrides,
     }
 }
 
-// The records of running sandboxes are none of a sandbox's business: where a bind (writable or
-// not) shows the state directory, an empty read-only tmpfs hides it. Not even a read-only view:
-// a sandbox could hold a lock on it (flock needs only a read-only open) and stall every start.
+// The records of running sandboxes and the kept changes of overlays are none of a sandbox's
+// business: where a bind (writable or not) or an overlay's layer shows one, an empty read-only
+// tmpfs hides it. Not even a read-only view: a sandbox could hold a lock on the records (flock
+// needs only a read-only open) and stall every start, or read another sandbox's changes.
 // Paths are compared after resolving symlinks (a bind of /var/run/user/1000 shows /run/user/1000).
 // This is the forecast --dry-run shows: the decision itself is made at mount time on the opened
-// bind source and the opened state directory, so a path that changes in between cannot evade it.
-void protect_state_dir(Plan& plan, const HostFacts& facts) {
-    if (plan.state_dir.empty()) return;
-    // Resolved through its parent: on a first run the state directory itself does not exist yet.
-    const std::string& dir = plan.state_dir;
-    const std::size_t slash = dir.rfind('/');
-    const std::string state = slash == 0 || slash == std::string::npos
-                                  ? facts.resolve_path(dir)
-                                  : facts.resolve_path(dir.substr(0, slash)) + dir.substr(slash);
+// bind source and the opened directory, so a path that changes in between cannot evade it.
+void protect_hidden_dirs(Plan& plan, const HostFacts& facts) {
+    struct Hidden {
+        std::string path, what;
+    };
+    std::vector<Hidden> hidden;
+    if (!plan.state_dir.empty()) hidden.push_back({plan.state_dir, "the records of running sandboxes"});
+    if (!facts.data_dir.empty()) hidden.push_back({changes_root(facts.data_dir), "the kept changes of sandboxes"});
     std::vector<MountStep> covers;
-    for (const auto& mount : plan.mounts) {
-        if (mount.kind != MountKind::Bind && mount.kind != MountKind::RoBind) continue;
-        const std::string source = facts.resolve_path(mount.source);
-        bool shows = state == source || source == "/" || state.compare(0, source.size() + 1, source + "/") == 0;
-        if (!shows) continue;
-        // A cover sits on the directory as it is at start: a runtime directory the host mounts
-        // again later (at the next login) would arrive over it, uncovered.
-        if (mount.propagation == Propagation::Slave)
-            throw ConfigError(mount.where, "a bind of " + mount.source + " with propagation = \"slave\" would show " +
-                                               "the records of running sandboxes (" + plan.state_dir +
-                                               ") once the host mounts it again\nhint: bind a directory beside " +
-                                               "it, or leave propagation \"private\"");
-        MountStep cover;
-        cover.kind = MountKind::Tmpfs;
-        cover.target = mount.target + (source == "/" ? state : state.substr(source.size()));
-        cover.read_only = true;
-        cover.mode = 0500;
-        cover.size_bytes = 4096;
-        cover.state_dir_cover = true;
-        covers.push_back(cover);
+    for (const auto& [dir, what] : hidden) {
+        plan.hidden_dirs.push_back(dir);
+        // Resolved through its parent: on a first run the directory itself does not exist yet.
+        const std::size_t slash = dir.rfind('/');
+        const std::string resolved = slash == 0 || slash == std::string::npos
+                                         ? facts.resolve_path(dir)
+                                         : facts.resolve_path(dir.substr(0, slash)) + dir.substr(slash);
+        for (const auto& mount : plan.mounts) {
+            if (!is_bind(mount.kind) && mount.kind != MountKind::Overlay) continue;
+            std::vector<std::string> sources{mount.source};
+            sources.insert(sources.end(), mount.lower.begin(), mount.lower.end());
+            for (const auto& given : sources) {
+                const std::string source = facts.resolve_path(given);
+                bool shows = resolved == source || source == "/" || resolved.compare(0, source.size() + 1, source + "/") == 0;
+                if (!shows) continue;
+                // A cover sits on the directory as it is at start: a runtime directory the host
+                // mounts again later (at the next login) would arrive over it, uncovered.
+                if (mount.propagation == Propagation::Slave)
+                    throw ConfigError(mount.where, "a bind of " + mount.source + " with propagation = \"slave\" would show " +
+                                                       what + " (" + dir + ") once the host mounts it again\nhint: bind a " +
+                                                       "directory beside it, or leave propagation \"private\"");
+                // Made before the sandbox starts when missing, so it is there to be covered.
+                if (dir != plan.state_dir) plan.changes.make_root = true;
+                MountStep cover;
+                cover.kind = MountKind::Tmpfs;
+                cover.target = mount.target + (source == "/" ? resolved : resolved.substr(source.size()));
+                cover.source = what;
+                cover.read_only = true;
+                cover.mode = 0500;
+                cover.size_bytes = 4096;
+                cover.state_dir_cover = true;
+                covers.push_back(cover);
+            }
+        }
     }
     plan.mounts.insert(plan.mounts.end(), covers.begin(), covers.end());
 }
@@ -603,7 +617,7 @@ Plan build_plan(const Profile& given, const Overrides& overrides, const HostFact
     warn_unrecorded(plan, profile, overrides, facts);
     refuse_steps_inside_slave_binds(plan.mounts);
     reserve_mount_points(plan, facts);
-    protect_state_dir(plan, facts);
+    protect_hidden_dirs(plan, facts);
     order_mounts(plan.mounts);
     for (auto& step : plan.mounts) step.flags = mount_flags(step);
     plan.process.seccomp = build_seccomp_policy(profile.seccomp, overrides.seccomp_mode, facts.kernel_runs_x32);
@@ -683,7 +697,7 @@ std::string describe_mount(const MountStep& m) {
         default: out << m.target; break;
     }
     if (std::string flags = flags_text(m); !flags.empty()) out << " (" << flags << ")";
-    if (m.state_dir_cover) out << " (hides the state directory; made wherever the opened bind source shows it)";
+    if (m.state_dir_cover) out << " (hides " << m.source << "; made wherever the opened bind source shows it)";
     if (!m.inside_bind.empty()) out << " (its mount point exists in the bind of " << m.inside_bind << ": nothing is created on the host)";
     if (!m.in_mirror.empty())
         out << (mounts_something(m.kind) ? " (its mount point is made in the mirror at " : " (made in the read-only mirror at ")

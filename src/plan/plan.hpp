@@ -78,6 +78,7 @@ struct Overrides {
 struct ChangesPlan {
     std::string dir;              // DATA/changes/NAME
     bool name_generated = false;  // an old change set of that name is someone else's
+    bool make_root = false;       // a bind shows DATA/changes: make it first, so it can be hidden
     ChangeSetMeta meta;           // written when the change set is new
 };
 
@@ -95,6 +96,7 @@ struct Plan {
     SlirpSettings slirp;        // mode slirp
     std::vector<MountStep> mounts;
     ChangesPlan changes;            // kept overlay uppers
+    std::vector<std::string> hidden_dirs;  // covered wherever a bind shows them (state dir, kept changes)
     LandlockPlan landlock;          // the payload's second fence, from the mounts
     std::uint64_t timeout_ms = 0;     // 0: none; else TERM, a grace period, KILL, exit 124
     bool detach = false;              // the supervisor leaves the caller; output goes to a log

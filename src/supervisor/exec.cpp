@@ -121,7 +121,8 @@ int wait_hanging_up(ChildProcess& command, int connection) {
         if (process.terminal_fds) terminal = in_stage(Stage::Terminal, [] { return open_sandbox_terminal(true); });
         auto [reports, theirs] = seqpacket_pair();
         static const std::vector<MountStep> no_mounts;
-        SandboxChild child{target.plan, no_mounts, target.state_dir, nullptr, process,
+        static const std::vector<std::string> no_hidden_dirs;
+        SandboxChild child{target.plan, no_mounts, no_hidden_dirs, nullptr, process,
                            target.landlock, target.seccomp, theirs.get(), false, true, false, false};
         UniqueFd pidfd;
         pid_t pid = in_stage(Stage::Payload, [&] { return clone_with_pidfd(0, pidfd, target.cgroup_fd); });

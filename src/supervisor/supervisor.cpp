@@ -297,6 +297,13 @@ void Supervisor::register_and_make_cgroup() {
 
 // Kept overlay uppers: made (or taken up again) before pid 1 mounts them; locked until the end.
 void Supervisor::prepare_changes() {
+    if (plan_.changes.make_root && !plan_.hidden_dirs.empty()) {
+        try {
+            make_changes_root(plan_.hidden_dirs.back());
+        } catch (const SysError& error) {
+            throw SetupError(Stage::Mount, std::string("kept changes: ") + error.what(), error.hint());
+        }
+    }
     if (plan_.changes.dir.empty()) return;
     changes_.emplace(ChangeSet::prepare_for_run(plan_.changes));
     log(std::string(changes_->created() ? "made" : "took up") + " the kept changes in " + plan_.changes.dir);
@@ -356,7 +363,7 @@ void Supervisor::start_children() {
     if (pid == 0) {
         mine.reset();
         signals_.reset();
-        run_init(SandboxChild{plan_.namespaces, plan_.mounts, plan_.state_dir,
+        run_init(SandboxChild{plan_.namespaces, plan_.mounts, plan_.hidden_dirs,
                               plan_.network == NetworkMode::Slirp ? &plan_.slirp : nullptr, plan_.process,
                               plan_.landlock, seccomp_, theirs.get(), options_.json_status_fd >= 0, false,
                               control_.has_value() && plan_.namespaces.net, plan_.detach});

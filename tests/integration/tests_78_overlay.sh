@@ -154,3 +154,21 @@ t_overlay_tmpfs_upper_keeps_nothing() {
   sb run "$p" -- /bin/sh -c "head -c 2000000 /dev/zero >$d/big"
   [ "$RC" -ne 0 ] || fail "the tmpfs upper's size is not enforced"
 }
+
+# Another sandbox's kept changes are hidden from a sandbox whose binds or overlays show the data
+# directory: it could read them, or (writable) rewrite where a commit goes.
+t_overlay_kept_changes_hidden_from_other_sandboxes() {
+  kept_data ov5
+  local d=$T/proj p
+  project "$d"
+  sb_in "$d" run --name ov5 --overlay shell -- /bin/sh -c 'echo secret >s.txt'
+  expect_rc 0
+  [ -d "$T/data/sandbox/changes/ov5" ] || fail "no kept changes to hide"
+  p=$(mkprofile p default '[[mount]]' 'type = "ro-bind"' "source = \"$T/data\"" \
+    '[[mount]]' 'type = "overlay"' "source = \"$T\"" "target = \"/view\"")
+  sb run "$p" -- /bin/sh -c "ls -A $T/data/sandbox/changes; ls -A /view/data/sandbox/changes; echo end"
+  expect_rc 0 "a run with the data directory in view"
+  [ "$(cat "$T/out")" = end ] || fail "the kept changes are visible inside" "$(cat "$T/out")"
+  sb run --dry-run "$p"
+  grep -q "hides the kept changes of sandboxes" "$T/out" || fail "--dry-run does not show the cover" "$(cat "$T/out")"
+}
