@@ -231,10 +231,46 @@ void copy_file(int from, int to, const std::string& what) {
     }
 }
 
+// Moves the upper's file itself into the project (one rename, no copy) when that is safe: on
+// the same file system, its only link (nothing else the sandbox made can reach it afterwards),
+// made ours, without set-id bits and without any extended attribute (overlayfs's marks, and
+// whatever the sandbox set). False when it cannot be moved: then it is copied.
+bool move_from_upper(const Change& change, const ChangeEntry& entry, const std::string& what) {
+    struct stat st;
+    check(::fstat(entry.new_fd, &st), "stat", what);
+    struct stat host_dir;
+    check(::fstat(entry.host_parent, &host_dir), "stat", what);
+    if (st.st_nlink != 1 || st.st_dev != host_dir.st_dev) return false;
+    // Opened read-only: change its owner, mode and attributes through /proc's view of the fd.
+    UniqueFd writable = try_open_at(AT_FDCWD, "/proc/self/fd/" + std::to_string(entry.new_fd), O_RDONLY | O_NOFOLLOW);
+    if (!writable) return false;
+    check(::fchown(writable.get(), ::geteuid(), ::getegid()), "chown", what);
+    check(::fchmod(writable.get(), change.new_mode & 0777), "chmod", what);
+    std::string names(64 * 1024, '\0');
+    ssize_t length = ::flistxattr(writable.get(), names.data(), names.size());
+    if (length < 0) return false;
+    for (std::size_t at = 0; at < static_cast<std::size_t>(length);) {
+        std::string name(names.c_str() + at);
+        at += name.size() + 1;
+        if (::fremovexattr(writable.get(), name.c_str()) != 0 && errno != ENODATA) return false;
+    }
+    struct stat host;
+    if (::fstatat(entry.host_parent, entry.name.c_str(), &host, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(host.st_mode))
+        remove_tree_at(entry.host_parent, entry.name, what);
+    check(::renameat(entry.upper_parent, entry.name.c_str(), entry.host_parent, entry.name.c_str()), "rename", what);
+    struct stat placed;
+    if (::fstatat(entry.host_parent, entry.name.c_str(), &placed, AT_SYMLINK_NOFOLLOW) != 0 || placed.st_ino != st.st_ino ||
+        placed.st_dev != st.st_dev)
+        throw SysError("commit", what + " (not the file that was checked)", ESTALE);
+    return true;
+}
+
 // Puts the new file or link in place on the host: made beside it under a temporary name, then
-// renamed over it, so a reader sees the old or the new one, never half of it.
-void place_entry(const Change& change, const ChangeEntry& entry, const std::string& what) {
+// renamed over it, so a reader sees the old or the new one, never half of it. Returns whether
+// the upper's entry is gone already (moved in).
+bool place_entry(const Change& change, const ChangeEntry& entry, const std::string& what) {
     int dir = entry.host_parent;
+    if (change.new_type == EntryType::File && move_from_upper(change, entry, what)) return true;
     std::string temporary = temporary_name(entry.name);
     if (change.new_type == EntryType::File) {
         UniqueFd out = open_at(dir, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
@@ -257,14 +293,16 @@ void place_entry(const Change& change, const ChangeEntry& entry, const std::stri
         ::unlinkat(dir, temporary.c_str(), 0);
         throw SysError("rename", what, error);
     }
+    return false;
 }
 
-void apply_change(const Change& change, const ChangeEntry& entry, const std::string& what) {
+// Returns whether the upper's entry is gone already.
+bool apply_change(const Change& change, const ChangeEntry& entry, const std::string& what) {
     int dir = entry.host_parent;
     switch (change.kind == ChangeKind::Deleted ? EntryType::None : change.new_type) {
         case EntryType::None: remove_tree_at(dir, entry.name, what); break;
         case EntryType::File:
-        case EntryType::Symlink: place_entry(change, entry, what); break;
+        case EntryType::Symlink: return place_entry(change, entry, what);
         case EntryType::Directory:
             if (change.kind == ChangeKind::Modified) {
                 check(::fchmodat(dir, entry.name.c_str(), change.new_mode & 01777, 0), "chmod", what);
@@ -276,6 +314,7 @@ void apply_change(const Change& change, const ChangeEntry& entry, const std::str
             break;
         case EntryType::Other: throw SysError("commit", what + " (a FIFO, socket or device: not committed)", EOPNOTSUPP);
     }
+    return false;
 }
 
 // The upper no longer needs what was committed: files, links and whiteouts go; a directory made
@@ -327,8 +366,7 @@ int commit_sandbox(const HostFacts& facts, const std::string& name, const Commit
                 if (!conflict.empty() && !options.force) return leave(report.conflicts, conflict);
                 if (change.new_type == EntryType::Other && change.kind != ChangeKind::Deleted)
                     return leave(report.skipped, "a FIFO, socket or device: not committed");
-                apply_change(change, entry, shown);
-                drop_from_upper(change, entry, shown);
+                if (!apply_change(change, entry, shown)) drop_from_upper(change, entry, shown);
                 ++report.committed;
             };
             callbacks.leave_directory = [&](const std::string& path, const Change*, const ChangeEntry& entry) {

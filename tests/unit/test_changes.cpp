@@ -380,7 +380,8 @@ TEST_CASE("changes: changes.json with a field of the wrong type is rejected", "[
                       Contains("\"protect\" has the wrong type"));
     CHECK_THROWS_WITH(wrong(R"("protect":[".envrc"])", R"("protect":[1])"),
                       Contains("a protected path is not a string"));
-    CHECK_THROWS_WITH(wrong(R"("mounts":[{"target")", R"("mounts":{"x":{"target")"), Contains("wrong type"));
+    CHECK_THROWS_WITH(wrong(R"("mounts":[{"target":"/work","source":"/src","lower":["/src"]}])", R"("mounts":{})"),
+                      Contains("\"mounts\" has the wrong type"));
     CHECK_THROWS_WITH(wrong(R"("target":"/work")", R"("target":7)"), Contains("\"target\" has the wrong type"));
     CHECK_THROWS_WITH(wrong(R"("lower":["/src"])", R"("lower":"/src")"), Contains("\"lower\" has the wrong type"));
     CHECK_THROWS_WITH(wrong(R"("lower":["/src"])", R"("lower":[2])"), Contains("a lower directory is not a string"));
