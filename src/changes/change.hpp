@@ -43,6 +43,10 @@ struct LineCounts {
     bool binary = false;
 };
 bool looks_binary(const std::string& bytes);
+// A path as diff, --stat and commit print it: as it is, or when it holds control characters,
+// '"' or '\\', in double quotes with C escapes (git's core.quotePath, UTF-8 kept), so that a
+// name cannot forge lines of the output or move the terminal's cursor.
+std::string quote_path(const std::string& path);
 
 // git's text: "diff --git a/P b/P", mode lines, then hunks with 3 lines of context, or "Binary
 // files ... differ". `old_text`/`new_text` are the files' bytes (links: their targets), unused
@@ -53,7 +57,7 @@ std::string render_unified(const Change& change, const std::string& display, con
 // " M src/main.c | 4 ++--": one --stat line; `width` pads the path.
 std::string render_stat_line(const Change& change, const std::string& display, const LineCounts& counts,
                              std::size_t width);
-// " 3 files changed, 10 insertions(+), 2 deletions(-)"
+// " 3 changes, 10 insertions(+), 2 deletions(-)"
 std::string render_stat_summary(std::size_t changes, std::uint64_t added, std::uint64_t removed);
 
 // {"path":..,"change":"modified","old":{"type":"file","mode":"0644","size":..},"new":{..},...}

@@ -42,12 +42,22 @@ bool match_from(const std::vector<std::string>& pattern, std::size_t p, const st
     return q < path.size() && name_matches(pattern[p], path[q]) && match_from(pattern, p + 1, path, q + 1);
 }
 
-// Whether path[q..] could be the beginning of something pattern[p..] matches.
+// Whether path[q..] could be the beginning of something pattern[p..] matches. A leading "**"
+// must still meet a name of the path: what lies wholly below it is matched where it really is
+// (a link "x -> cfg" puts nothing at x/.cargo that cfg/.cargo does not hold, and that is checked
+// on its own); any other "**" could match anything below.
 bool could_prefix(const std::vector<std::string>& pattern, std::size_t p, const std::vector<std::string>& path,
                   std::size_t q) {
     if (q == path.size()) return true;
     if (p == pattern.size()) return false;
-    if (pattern[p] == "**") return true;
+    if (pattern[p] == "**") {
+        if (p != 0) return true;
+        for (std::size_t start = q; start < path.size(); ++start)
+            if (could_prefix(pattern, p + 1, path, start) && p + 1 < pattern.size() &&
+                name_matches(pattern[p + 1], path[start]))
+                return true;
+        return false;
+    }
     return name_matches(pattern[p], path[q]) && could_prefix(pattern, p + 1, path, q + 1);
 }
 
@@ -55,8 +65,9 @@ bool could_prefix(const std::vector<std::string>& pattern, std::size_t p, const 
 
 const std::vector<std::string>& default_protected_paths() {
     static const std::vector<std::string> paths = {
-        // git runs these: hooks, config (core.hooksPath, aliases, filters, fsmonitor), submodules'
-        ".git/hooks/**", ".git/config", ".git/modules/**", ".gitmodules",
+        // git runs what a repository's directory says (hooks, config: fsmonitor, filters, aliases;
+        // commondir and worktrees point elsewhere), at any depth and when made anew: all of it
+        ".git", ".gitmodules",
         // shells and direnv run these on start or on cd
         ".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile", ".zshrc", ".zshenv", ".zprofile",
         ".zlogin", ".envrc",
@@ -64,7 +75,7 @@ const std::vector<std::string>& default_protected_paths() {
         ".vscode/**", ".idea/**", ".devcontainer/**", ".exrc", ".nvimrc", ".nvim.lua", ".lvimrc",
         // build and CI tools read these for commands to run
         ".github/workflows/**", ".gitlab-ci.yml", ".pre-commit-config.yaml", ".npmrc", ".yarnrc", ".yarnrc.yml",
-        ".cargo/config", ".cargo/config.toml"};
+        "**/.cargo/config", "**/.cargo/config.toml"};
     return paths;
 }
 
@@ -93,7 +104,7 @@ bool replacing_path_is_protected(const std::vector<std::string>& patterns, const
     if (path_is_protected(patterns, path)) return true;
     std::vector<std::string> names = components(path);
     for (const auto& pattern : patterns)
-        if (anchored(pattern) && could_prefix(components(pattern), 0, names, 0)) return true;
+        if (could_prefix(pattern_components(pattern), 0, names, 0)) return true;
     return false;
 }
 

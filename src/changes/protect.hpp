@@ -7,9 +7,9 @@
 //   - one with '/' is anchored at the top (a leading '/' only says so: "/Makefile");
 //   - '*' and '?' and [...] match within one name, "**" any number of names;
 //   - "dir/**" matches dir itself and everything below it.
-// A path is protected when it or one of its parents matches; a change that replaces or removes
-// a whole directory (or puts a file or link where it was) is protected when an anchored
-// pattern could match something below it (".git" for ".git/hooks/**").
+// A path is protected when it or one of its parents matches; a change that puts a link or a file
+// somewhere, or replaces or removes a whole directory, is protected when a pattern could match
+// something below it (".cargo" for "**/.cargo/config.toml", "a" for "a/b/**").
 #pragma once
 #include <optional>
 #include <string>
@@ -26,8 +26,9 @@ std::optional<std::string> protect_pattern_problem(const std::string& pattern);
 // True when `path` ("a/b/c", relative, no "." or ".." components) or one of its parents matches.
 bool path_is_protected(const std::vector<std::string>& patterns, const std::string& path);
 
-// True when replacing or removing `path` as a whole could change something a pattern protects:
-// `path` is protected itself, or an anchored pattern could match below it.
+// True when putting something else at `path` (a link, a file, a directory made anew) or removing
+// it could change something a pattern protects: `path` is protected itself, or a pattern could
+// match below it.
 bool replacing_path_is_protected(const std::vector<std::string>& patterns, const std::string& path);
 
 }  // namespace sb

@@ -41,6 +41,31 @@ char status_letter(ChangeKind kind) {
     return '?';
 }
 
+std::string quote_path(const std::string& path) {
+    bool plain = true;
+    for (unsigned char c : path)
+        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') plain = false;
+    if (plain) return path;
+    std::string out = "\"";
+    for (unsigned char c : path) {
+        switch (c) {
+            case '\n': out += "\\n"; break;
+            case '\t': out += "\\t"; break;
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            default:
+                if (c < 0x20 || c == 0x7f) {
+                    char octal[8];
+                    std::snprintf(octal, sizeof octal, "\\%03o", c);
+                    out += octal;
+                } else {
+                    out += static_cast<char>(c);
+                }
+        }
+    }
+    return out + "\"";
+}
+
 bool looks_binary(const std::string& bytes) {
     // git's test: a NUL in the first 8000 bytes.
     return bytes.find('\0') < 8000;
@@ -92,37 +117,57 @@ void append_line(std::string& out, char mark, const std::string& line) {
 }
 
 std::string range(long long start, long long count) {
-    if (count == 0) return std::to_string(start == 0 ? 0 : start - 1) + ",0";
+    if (count == 0) return std::to_string(start) + ",0";
     return count == 1 ? std::to_string(start) : std::to_string(start) + "," + std::to_string(count);
 }
 
+constexpr std::size_t kContext = 3;  // lines of context around a change, as diff -u and git
+
+// The edit script as dtl finds it, then hunks as diff -u makes them: 3 lines of context, and
+// changes closer than twice that in one hunk.
 void append_hunks(std::string& out, const std::string& old_text, const std::string& new_text, LineCounts& counts) {
     std::vector<std::string> a = split_lines(old_text), b = split_lines(new_text);
     dtl::Diff<std::string, std::vector<std::string>> diff(a, b);
     diff.compose();
-    diff.composeUnifiedHunks();
-    for (const auto& hunk : diff.getUniHunks()) {
-        // dtl's counts; its start is off by one for an empty side.
-        long long old_count = 0, new_count = 0;
-        auto count = [&](const auto& elems) {
-            for (const auto& elem : elems) {
-                if (elem.second.type != dtl::SES_ADD) ++old_count;
-                if (elem.second.type != dtl::SES_DELETE) ++new_count;
-            }
-        };
-        count(hunk.common[0]);
-        count(hunk.change);
-        count(hunk.common[1]);
-        long long old_start = old_count ? hunk.a : 0, new_start = new_count ? hunk.c : 0;
-        out += "@@ -" + range(old_start, old_count) + " +" + range(new_start, new_count) + " @@\n";
-        for (const auto& elem : hunk.common[0]) append_line(out, ' ', elem.first);
-        for (const auto& elem : hunk.change) {
-            char mark = elem.second.type == dtl::SES_ADD ? '+' : elem.second.type == dtl::SES_DELETE ? '-' : ' ';
-            if (mark == '+') ++counts.added;
-            if (mark == '-') ++counts.removed;
-            append_line(out, mark, elem.first);
+    const auto script = diff.getSes().getSequence();
+    std::vector<std::size_t> changed;
+    for (std::size_t i = 0; i < script.size(); ++i)
+        if (script[i].second.type != dtl::SES_COMMON) changed.push_back(i);
+    for (std::size_t first = 0; first < changed.size();) {
+        std::size_t last = first;
+        while (last + 1 < changed.size() && changed[last + 1] - changed[last] <= 2 * kContext + 1) ++last;
+        std::size_t begin = changed[first] > kContext ? changed[first] - kContext : 0;
+        std::size_t end = std::min(script.size(), changed[last] + kContext + 1);
+        // Line numbers where the hunk starts: the lines of each side before it, plus one.
+        long long old_start = 1, new_start = 1, old_count = 0, new_count = 0;
+        for (std::size_t i = 0; i < begin; ++i) {
+            if (script[i].second.type != dtl::SES_ADD) ++old_start;
+            if (script[i].second.type != dtl::SES_DELETE) ++new_start;
         }
-        for (const auto& elem : hunk.common[1]) append_line(out, ' ', elem.first);
+        std::string body;
+        // Within a run of changes, removed lines before added ones, as diff -u shows them.
+        for (std::size_t i = begin; i < end;) {
+            if (script[i].second.type == dtl::SES_COMMON) {
+                ++old_count;
+                ++new_count;
+                append_line(body, ' ', script[i++].first);
+                continue;
+            }
+            std::size_t run_end = i;
+            while (run_end < end && script[run_end].second.type != dtl::SES_COMMON) ++run_end;
+            for (auto wanted : {dtl::SES_DELETE, dtl::SES_ADD})
+                for (std::size_t k = i; k < run_end; ++k) {
+                    if (script[k].second.type != wanted) continue;
+                    bool added = wanted == dtl::SES_ADD;
+                    ++(added ? new_count : old_count);
+                    ++(added ? counts.added : counts.removed);
+                    append_line(body, added ? '+' : '-', script[k].first);
+                }
+            i = run_end;
+        }
+        out += "@@ -" + range(old_count ? old_start : old_start - 1, old_count) + " +" +
+               range(new_count ? new_start : new_start - 1, new_count) + " @@\n" + body;
+        first = last + 1;
     }
 }
 
@@ -131,7 +176,7 @@ void append_hunks(std::string& out, const std::string& old_text, const std::stri
 std::string render_unified(const Change& change, const std::string& display, const Contents& old_bytes,
                            const Contents& new_bytes, LineCounts* counts_out) {
     LineCounts counts;
-    std::string out = "diff --git a/" + display + " b/" + display + "\n";
+    std::string out = "diff --git " + quote_path("a/" + display) + " " + quote_path("b/" + display) + "\n";
     bool old_side = change.old_type != EntryType::None && change.kind != ChangeKind::Added;
     bool new_side = change.new_type != EntryType::None && change.kind != ChangeKind::Deleted;
     if (change.kind == ChangeKind::Added) {
@@ -156,7 +201,8 @@ std::string render_unified(const Change& change, const std::string& display, con
     bool old_shown = old_side && has_text(change.old_type), new_shown = new_side && has_text(change.new_type);
     bool text_differs = change.kind != ChangeKind::Modified || change.content_changed;
     if ((old_shown || new_shown) && text_differs) {
-        std::string a = old_shown ? "a/" + display : "/dev/null", b = new_shown ? "b/" + display : "/dev/null";
+        std::string a = old_shown ? quote_path("a/" + display) : "/dev/null",
+                    b = new_shown ? quote_path("b/" + display) : "/dev/null";
         if (!old_text || !new_text) {
             out += "Files " + a + " and " + b + " differ (too large to show)\n";
         } else if (looks_binary(*old_text) || looks_binary(*new_text)) {
@@ -175,8 +221,9 @@ std::string render_stat_line(const Change& change, const std::string& display, c
                              std::size_t width) {
     std::string out = " ";
     out += status_letter(change.kind);
-    out += " " + display;
-    if (display.size() < width) out.append(width - display.size(), ' ');
+    const std::string shown = quote_path(display);
+    out += " " + shown;
+    if (shown.size() < width) out.append(width - shown.size(), ' ');
     out += " | ";
     if (counts.binary) {
         out += "Bin " + std::to_string(change.old_size) + " -> " + std::to_string(change.new_size) + " bytes";

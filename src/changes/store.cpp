@@ -47,7 +47,9 @@ ChangeSetMeta parse_change_set_meta(const std::string& text) {
     ordered_json doc = ordered_json::parse(text, nullptr, false);
     if (doc.is_discarded() || !doc.is_object()) throw std::runtime_error("not a JSON object");
     using T = ordered_json::value_t;
-    if (field(doc, "version", T::number_integer).get<int>() != 1) throw std::runtime_error("unknown version");
+    const auto& version = field(doc, "version", T::number_integer);
+    if (!version.is_number_integer() || version.get<std::int64_t>() != 1 || (version.is_number_unsigned() && version.get<std::uint64_t>() != 1))
+        throw std::runtime_error("unknown version");
     ChangeSetMeta meta;
     meta.name = field(doc, "name", T::string).get<std::string>();
     meta.created = field(doc, "created", T::number_integer).get<std::int64_t>();

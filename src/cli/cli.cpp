@@ -211,7 +211,7 @@ const SubcommandSpec kSubcommands[] = {
     {"commit", Command::Commit, "Apply the kept changes of sandbox NAME to the directories below its overlays",
      Operand::NameAndPaths, false, nullptr, nullptr,
      "Each file is replaced atomically. A path changed on the host since the sandbox started (a conflict) and a\n"
-     "protected path (git hooks and config, shell start-up files, editor and CI configs; [overlay] protect) are\n"
+     "protected path (.git, shell start-up files, editor, build and CI configs; [overlay] protect) are\n"
      "left alone and listed unless --force.\nExit status: 0 when everything was committed, 1 when something was "
      "left, 125 on errors.",
      nullptr, add_commit_options},

@@ -136,7 +136,7 @@ int diff_sandbox(const HostFacts& facts, const std::string& name, const DiffOpti
                     std::cout << render_change_json(change, meta.mounts[i].target, meta.mounts[i].source, counts) << "\n";
                 } else if (options.stat) {
                     stats.emplace_back(change, counts);
-                    width = std::max(width, display.size());
+                    width = std::max(width, quote_path(display).size());
                     added += counts.added;
                     removed += counts.removed;
                 } else {
@@ -349,14 +349,17 @@ int commit_sandbox(const HostFacts& facts, const std::string& name, const Commit
             std::vector<std::string> left_dirs;  // not committed: nothing below them can be
             WalkCallbacks callbacks;
             callbacks.change = [&](const Change& change, const ChangeEntry& entry) {
-                std::string shown = meta.mounts[i].source + "/" + change.path;
+                std::string shown = quote_path(meta.mounts[i].source + "/" + change.path);
                 if (below_any(change.path, left_dirs)) {
                     report.skipped.push_back(shown);
                     return;
                 }
-                bool whole = change.kind != ChangeKind::Modified && change.kind != ChangeKind::Added;
-                bool guarded = whole ? replacing_path_is_protected(meta.protect, change.path)
-                                     : path_is_protected(meta.protect, change.path);
+                // A directory made or changed in place has its entries checked one by one; anything
+                // else put at a path (a link, a file) or taken away could reach below it.
+                bool in_place = change.new_type == EntryType::Directory &&
+                                (change.kind == ChangeKind::Added || change.kind == ChangeKind::Modified);
+                bool guarded = in_place ? path_is_protected(meta.protect, change.path)
+                                        : replacing_path_is_protected(meta.protect, change.path);
                 std::string conflict = conflict_of(change, entry, meta);
                 auto leave = [&](std::vector<std::string>& list, const std::string& why) {
                     list.push_back(shown + (why.empty() ? "" : " (" + why + ")"));
