@@ -50,7 +50,7 @@ const std::vector<MountType>& mount_types() {
          .contents_required = true, .default_mode = 0644},
         {.name = "proc", .kind = MountKind::Proc},
         {.name = "dev", .kind = MountKind::Dev},
-        {.name = "overlay", .kind = MountKind::Overlay, .source = bind, .keys = kLower | kUpper | kSize},
+        {.name = "overlay", .kind = MountKind::Overlay, .source = bind, .keys = kLower | kUpper | kSize | kAllowSensitive},
     };
     return types;
 }

@@ -143,11 +143,14 @@ std::string sensitive_reason(const std::string& resolved, const HostFacts& facts
 // does not evade it) needs allow_sensitive = true. `shell` started in /tmp or ~ would otherwise
 // hand the payload all of it.
 void check_sensitive_bind(const MountSpec& spec, const std::string& resolved, const HostFacts& facts) {
-    // An overlay's writes go to its upper, never to its source.
-    bool writable_bind = spec.type->kind == MountKind::Bind;
+    // An overlay's writes go to its upper; a kept one's reach its source when committed.
+    bool writable_bind = spec.type->kind == MountKind::Bind || (spec.type->kind == MountKind::Overlay && spec.kept_upper);
     if (spec.allow_sensitive || !writable_bind) return;
     std::string reason = sensitive_reason(resolved, facts);
     if (reason.empty()) return;
+    if (spec.where.line == 0)  // --overlay
+        throw UsageError("--overlay: refusing to keep changes of " + resolved + " (" + reason +
+                         "): a commit could plant anything there\nhint: start from a project directory");
     throw ConfigError(spec.source_where.line > 0 ? spec.source_where : spec.where,
                       "refusing a writable bind of " + resolved + " (" + reason +
                           "): the sandbox could change or plant anything there\nhint: bind a subdirectory, use "
@@ -426,6 +429,9 @@ void protect_hidden_dirs(Plan& plan, const HostFacts& facts) {
             sources.insert(sources.end(), mount.lower.begin(), mount.lower.end());
             for (const auto& given : sources) {
                 const std::string source = facts.resolve_path(given);
+                if (source.compare(0, resolved.size() + 1, resolved + "/") == 0)
+                    throw ConfigError(mount.where, mount.source + " lies inside " + what + " (" + dir +
+                                                       "), which no sandbox may see\nhint: mount another directory");
                 bool shows = resolved == source || source == "/" || resolved.compare(0, source.size() + 1, source + "/") == 0;
                 if (!shows) continue;
                 // A cover sits on the directory as it is at start: a runtime directory the host
@@ -584,10 +590,10 @@ Profile with_project_overlay(const Profile& given, const HostFacts& facts) {
     overlay.type = find_mount_type("overlay");
     overlay.source = overlay.target = *pwd;
     overlay.kept_upper = true;
+    overlay.where = {"--overlay", 0, 0};
     auto same = std::find_if(profile.mounts.begin(), profile.mounts.end(),
                              [&](const MountSpec& mount) { return mount.target == *pwd; });
     if (same != profile.mounts.end()) {
-        overlay.where = same->where;
         *same = overlay;
     } else {
         profile.mounts.push_back(overlay);

@@ -548,8 +548,10 @@ TEST_CASE("plan state dir: binds of /, of an ancestor and of the directory itsel
     // Not a parent: a sibling with a common string prefix, a child, an unrelated path.
     CHECK(cover_target("/run/user/100", "/run/user/100") == "");
     CHECK(cover_target("/run/user/1000/sandbox-other", "/o") == "");
-    CHECK(cover_target("/run/user/1000/sandbox/web", "/w") == "");
     CHECK(cover_target("/home/tester", "/home/tester") == "");
+    // A child would show one sandbox's records without the directory above: refused.
+    CHECK_THROWS_WITH(cover_target("/run/user/1000/sandbox/web", "/w"),
+                      Catch::Matchers::Contains("lies inside the records of running sandboxes"));
 }
 
 TEST_CASE("plan state dir: bind-try counts as a writable bind", "[plan][state]") {
