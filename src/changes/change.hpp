@@ -41,6 +41,7 @@ constexpr std::uint64_t kMaxDiffBytes = 8 << 20;  // bigger files are "changed" 
 struct LineCounts {
     std::uint64_t added = 0, removed = 0;
     bool binary = false;
+    bool too_large = false;  // a side bigger than kMaxDiffBytes: no lines counted
 };
 bool looks_binary(const std::string& bytes);
 // A path as diff, --stat and commit print it: as it is, or when it holds control characters,

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,7 +27,7 @@
 namespace sb {
 namespace {
 
-constexpr int kMaxTreeDepth = 256;  // a sandbox can nest deeper; every level holds an fd here
+constexpr int kMaxTreeDepth = 65536;  // every level holds an fd here (run_with_sandbox_ids raises the limit)
 
 void check_ours(int fd, const std::string& what) {
     struct stat st;
@@ -169,7 +170,8 @@ ChangeSet ChangeSet::prepare_for_run(const ChangesPlan& plan) {
     return set;
 }
 
-std::optional<ChangeSet> ChangeSet::existing(const std::string& changes_root, const std::string& name, Lock lock) {
+std::optional<ChangeSet> ChangeSet::existing(const std::string& changes_root, const std::string& name, Lock lock,
+                                             bool read_meta) {
     if (!valid_sandbox_name(name)) return std::nullopt;
     ChangeSet set;
     set.root_ = changes_root;
@@ -192,6 +194,7 @@ std::optional<ChangeSet> ChangeSet::existing(const std::string& changes_root, co
                        lock == Lock::Exclusive ? "sandbox " + name + " is running (its overlays are mounted) or being "
                                                  "committed: `sandbox stop " + name + "` first"
                                                : "its changes are being committed or discarded; try again");
+    if (!read_meta) return set;
     auto text = read_own_file_at(set.dir_.get(), kChangesFile);
     if (!text) {
         if (errno == ENOENT) return std::nullopt;  // a start that never got as far as writing it
@@ -256,6 +259,12 @@ int run_with_sandbox_ids(const IdMapping& ids, const std::function<int()>& body)
         try {
             unshared_read.reset();
             go_write.reset();
+            // A deep tree holds an fd per level while it is walked or removed.
+            rlimit files{};
+            if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+                files.rlim_cur = files.rlim_max;
+                ::setrlimit(RLIMIT_NOFILE, &files);
+            }
             check(::unshare(CLONE_NEWUSER), "unshare", "a user namespace");
             char byte = 1;
             check(static_cast<int>(::write(unshared_write.get(), &byte, 1)), "write", "pipe");

@@ -26,7 +26,9 @@ public:
     static ChangeSet prepare_for_run(const ChangesPlan& plan);
     // An existing change set; nullopt when there is none of that name. Throws SysError when it
     // cannot be locked at once (Exclusive: a sandbox of it runs, or another commit does).
-    static std::optional<ChangeSet> existing(const std::string& changes_root, const std::string& name, Lock lock);
+    // Without `read_meta` (discard) changes.json is not read, so a damaged one can be thrown away.
+    static std::optional<ChangeSet> existing(const std::string& changes_root, const std::string& name, Lock lock,
+                                             bool read_meta = true);
 
     const ChangeSetMeta& meta() const { return meta_; }
     int fd() const { return dir_.get(); }

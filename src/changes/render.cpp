@@ -204,6 +204,7 @@ std::string render_unified(const Change& change, const std::string& display, con
         std::string a = old_shown ? quote_path("a/" + display) : "/dev/null",
                     b = new_shown ? quote_path("b/" + display) : "/dev/null";
         if (!old_text || !new_text) {
+            counts.too_large = true;
             out += "Files " + a + " and " + b + " differ (too large to show)\n";
         } else if (looks_binary(*old_text) || looks_binary(*new_text)) {
             counts.binary = true;
@@ -225,7 +226,7 @@ std::string render_stat_line(const Change& change, const std::string& display, c
     out += " " + shown;
     if (shown.size() < width) out.append(width - shown.size(), ' ');
     out += " | ";
-    if (counts.binary) {
+    if (counts.binary || counts.too_large) {
         out += "Bin " + std::to_string(change.old_size) + " -> " + std::to_string(change.new_size) + " bytes";
     } else if (change.old_type == EntryType::Directory || change.new_type == EntryType::Directory ||
                change.old_type == EntryType::Other || change.new_type == EntryType::Other) {

@@ -19,7 +19,7 @@
 namespace sb {
 namespace {
 
-constexpr int kMaxDepth = 256;  // every level holds fds open
+constexpr int kMaxDepth = 4096;  // every level holds a few fds open (run_with_sandbox_ids raises the limit)
 
 EntryType type_of(mode_t mode) {
     if (S_ISREG(mode)) return EntryType::File;

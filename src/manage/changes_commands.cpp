@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -31,8 +32,9 @@ std::string changes_root_of(const HostFacts& facts) {
     return changes_root(facts.data_dir);
 }
 
-ChangeSet open_change_set(const HostFacts& facts, const std::string& name, ChangeSet::Lock lock) {
-    auto set = ChangeSet::existing(changes_root_of(facts), name, lock);
+ChangeSet open_change_set(const HostFacts& facts, const std::string& name, ChangeSet::Lock lock,
+                          bool read_meta = true) {
+    auto set = ChangeSet::existing(changes_root_of(facts), name, lock, read_meta);
     if (!set) throw UsageError("sandbox " + name + " has no kept changes (see `sandbox ps --all`)");
     return std::move(*set);
 }
@@ -208,27 +210,53 @@ std::string conflict_of(const Change& change, const ChangeEntry& entry, const Ch
 }
 
 std::string temporary_name(const std::string& name) {
-    static unsigned counter = 0;
-    return ".sandbox-commit-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-           name.substr(0, 64);
+    std::uint64_t random = 0;
+    if (::getrandom(&random, sizeof random, 0) != sizeof random) random = static_cast<std::uint64_t>(::getpid()) << 20;
+    char suffix[24];
+    std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(random));
+    return ".sandbox-commit-" + std::string(suffix) + "-" + name.substr(0, 64);
 }
 
-void copy_file(int from, int to, const std::string& what) {
-    loff_t in = 0;
-    for (;;) {
-        ssize_t n = ::copy_file_range(from, &in, to, nullptr, 1 << 30, 0);
-        if (n == 0) return;
+void copy_range(int from, int to, loff_t begin, loff_t end, const std::string& what) {
+    loff_t in = begin, out = begin;
+    while (in < end) {
+        ssize_t n = ::copy_file_range(from, &in, to, &out, static_cast<std::size_t>(end - in), 0);
         if (n > 0) continue;
+        if (n == 0) return;
         if (errno != EXDEV && errno != EINVAL && errno != EOPNOTSUPP && errno != ENOSYS) throw SysError("copy", what, errno);
         char buffer[1 << 16];
-        for (;;) {
-            ssize_t got = ::pread(from, buffer, sizeof buffer, in);
+        while (in < end) {
+            ssize_t got = ::pread(from, buffer, static_cast<std::size_t>(std::min<loff_t>(sizeof buffer, end - in)), in);
             if (got < 0) throw SysError("read", what, errno);
             if (got == 0) return;
-            write_all(to, std::string(buffer, static_cast<std::size_t>(got)), what.c_str());
+            for (ssize_t done = 0; done < got;) {
+                ssize_t put = ::pwrite(to, buffer + done, static_cast<std::size_t>(got - done), in + done);
+                if (put < 0) throw SysError("write", what, errno);
+                done += put;
+            }
             in += got;
         }
     }
+}
+
+// Copies the data of `from`, keeping its holes: a sparse file of a petabyte is a petabyte of
+// nothing, not of zeros on the user's disk.
+void copy_file(int from, int to, const std::string& what) {
+    struct stat st;
+    check(::fstat(from, &st), "stat", what);
+    for (off_t offset = 0; offset < st.st_size;) {
+        off_t data = ::lseek(from, offset, SEEK_DATA);
+        if (data < 0 && errno == ENXIO) break;  // only a hole is left
+        if (data < 0) {  // no SEEK_DATA here: all of it
+            copy_range(from, to, offset, st.st_size, what);
+            break;
+        }
+        off_t hole = ::lseek(from, data, SEEK_HOLE);
+        if (hole < 0) hole = st.st_size;
+        copy_range(from, to, data, hole, what);
+        offset = hole;
+    }
+    check(::ftruncate(to, st.st_size), "truncate", what);
 }
 
 // Moves the upper's file itself into the project (one rename, no copy) when that is safe: on
@@ -304,13 +332,13 @@ bool apply_change(const Change& change, const ChangeEntry& entry, const std::str
         case EntryType::File:
         case EntryType::Symlink: return place_entry(change, entry, what);
         case EntryType::Directory:
-            if (change.kind == ChangeKind::Modified) {
-                check(::fchmodat(dir, entry.name.c_str(), change.new_mode & 01777, 0), "chmod", what);
-                break;
+            if (change.kind != ChangeKind::Modified) {
+                remove_tree_at(dir, entry.name, what);
+                check(::mkdirat(dir, entry.name.c_str(), 0700), "mkdir", what);
             }
-            remove_tree_at(dir, entry.name, what);
-            check(::mkdirat(dir, entry.name.c_str(), 0700), "mkdir", what);
-            check(::fchmodat(dir, entry.name.c_str(), change.new_mode & 01777, 0), "chmod", what);
+            // On the directory opened without following a link, never through a name again.
+            check(::fchmod(open_at(dir, entry.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW).get(), change.new_mode & 01777),
+                  "chmod", what);
             break;
         case EntryType::Other: throw SysError("commit", what + " (a FIFO, socket or device: not committed)", EOPNOTSUPP);
     }
@@ -326,6 +354,15 @@ void drop_from_upper(const Change& change, const ChangeEntry& entry, const std::
         return;
     }
     check(::unlinkat(entry.upper_parent, entry.name.c_str(), 0), "unlink", what + " (in the upper)");
+}
+
+// Whether `path` is one of `paths` or below one (no paths: everything).
+bool selected(const std::vector<std::string>& paths, const std::string& path) {
+    if (paths.empty()) return true;
+    for (const auto& given : paths)
+        if (path == given || (path.size() > given.size() && path.compare(0, given.size(), given) == 0 && path[given.size()] == '/'))
+            return true;
+    return false;
 }
 
 bool below_any(const std::string& path, const std::vector<std::string>& dirs) {
@@ -365,6 +402,13 @@ int commit_sandbox(const HostFacts& facts, const std::string& name, const Commit
                     list.push_back(shown + (why.empty() ? "" : " (" + why + ")"));
                     if (change.new_type == EntryType::Directory) left_dirs.push_back(change.path);
                 };
+                // A directory on the way to a PATH given is only made where it is missing; any other
+                // change of it would reach beyond what was asked for.
+                if (!selected(*per_mount[i], change.path)) {
+                    if (change.new_type == EntryType::Directory && change.kind == ChangeKind::Modified) return;
+                    if (!(change.new_type == EntryType::Directory && change.kind == ChangeKind::Added))
+                        return leave(report.skipped, "on the way to a path given: commit it by name to apply it");
+                }
                 if (guarded && !options.force) return leave(report.protected_paths, "");
                 if (!conflict.empty() && !options.force) return leave(report.conflicts, conflict);
                 if (change.new_type == EntryType::Other && change.kind != ChangeKind::Deleted)
@@ -407,7 +451,7 @@ int commit_sandbox(const HostFacts& facts, const std::string& name, const Commit
 int discard_changes(const HostFacts& facts, const std::vector<std::string>& names) {
     int code = 0;
     for (const auto& name : names) {
-        ChangeSet set = open_change_set(facts, name, ChangeSet::Lock::Exclusive);
+        ChangeSet set = open_change_set(facts, name, ChangeSet::Lock::Exclusive, false);
         int result = run_with_sandbox_ids(sandbox_root_ids(facts), [&] {
             set.remove();
             return 0;

@@ -172,3 +172,47 @@ t_overlay_kept_changes_hidden_from_other_sandboxes() {
   sb run --dry-run "$p"
   grep -q "hides the kept changes of sandboxes" "$T/out" || fail "--dry-run does not show the cover" "$(cat "$T/out")"
 }
+
+# Regressions of an attacker's review: each of these got a payload's change committed past the
+# protected paths, hid it from the review, or left the user unable to commit or discard.
+t_overlay_commit_protects_git_and_links_into_protected_paths() {
+  kept_data ov6
+  local d=$T/proj
+  project "$d"
+  sb_in "$d" run --name ov6 --overlay shell -- /bin/sh -c '
+    mkdir -p sub/.git/refs; printf "[core]\n\tfsmonitor = evil\n" >sub/.git/config
+    mkdir cfg; echo "[build]" >cfg/config.toml; ln -s cfg .cargo; echo fine >ok.txt'
+  expect_rc 0
+  sb_in "$d" commit ov6
+  expect_rc 1 "commit with protected paths"
+  [ ! -e "$d/sub/.git" ] || fail "a nested .git was committed"
+  [ ! -L "$d/.cargo" ] || fail "a link to a directory at .cargo was committed"
+  grep -q "protected, left alone: $d/.cargo" "$T/out" || fail ".cargo is not reported" "$(cat "$T/out")"
+  [ "$(cat "$d/ok.txt")" = fine ] || fail "an ordinary change was not committed"
+}
+
+t_overlay_diff_quotes_names_and_commit_keeps_holes_and_parents() {
+  kept_data ov7
+  local d=$T/proj
+  project "$d"
+  sb_in "$d" run --name ov7 --overlay shell -- /bin/sh -c '
+    touch "$(printf "b\n M README | 1 +")" "$(printf "z\033[2Kx")"
+    truncate -s 1G sparse; ln sparse sparse-link
+    rm -r tree; mkdir -p deep; cd deep; i=0; while [ $i -lt 300 ]; do mkdir d; cd d; i=$((i+1)); done; echo end >f'
+  expect_rc 0
+  sb_in "$d" diff --stat ov7
+  expect_rc 0 "diff --stat of a deep tree"
+  grep -q '^ M README' "$T/out" && fail "a file name forged a line of diff --stat" "$(cat "$T/out")"
+  grep -q $'\033' "$T/out" && fail "a file name put an escape sequence in diff --stat"
+  grep -q '^ A "b\\n M README | 1 +"' "$T/out" || fail "the name is not shown quoted" "$(cat "$T/out")"
+  sb_in "$d" commit ov7 tree/nothing-here
+  [ -d "$d/tree" ] || fail "commit of a path below a replaced directory removed the directory"
+  sb_in "$d" commit ov7 sparse sparse-link deep
+  expect_rc 0 "commit of a sparse file and a deep tree"
+  [ "$(stat -c %s "$d/sparse-link")" = 1073741824 ] || fail "the sparse file has the wrong size"
+  [ "$(du -k "$d/sparse-link" | cut -f1)" -lt 1024 ] || fail "committing a sparse file wrote its holes: $(du -k "$d/sparse-link")"
+  [ -f "$d/deep/$(printf 'd/%.0s' $(seq 300))f" ] || fail "the deep tree was not committed"
+  echo '{"version": 2}' >"$T/data/sandbox/changes/ov7/changes.json"
+  sb discard ov7
+  expect_rc 0 "discard of a change set whose changes.json is damaged"
+}
