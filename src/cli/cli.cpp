@@ -58,7 +58,7 @@ void add_run_options(CLI::App& app, CommandLine& line, std::string& user_mode) {
         ->type_name("SIZE");
     app.add_option("--cpus", line.overrides.cpus, "Override [limits] cpus (cpu.max), e.g. 1.5")->type_name("N");
     app.add_option("--pids", line.overrides.pids, "Override [limits] pids (pids.max)")->type_name("N");
-    app.add_option("--violations", line.violations, "Record every system call the filter refuses as a JSON line in FILE")
+    app.add_option("--violations", line.violations, "Record every system call the filter refuses (and every name and flow allow_domains refuses) as a JSON line in FILE")
         ->type_name("FILE");
     app.add_option("--rlimit", line.overrides.rlimits, "Set a resource limit NAME=SOFT[:HARD] (nofile, nproc, core, fsize, as, cpu, stack, memlock; repeatable)")
         ->type_name("NAME=VALUE")

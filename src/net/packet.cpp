@@ -260,6 +260,17 @@ Verdict egress_verdict(const PacketInfo& packet, const EgressPolicy& outside, co
     return denied(packet);
 }
 
+bool leaves_virtual_network(const PacketInfo& packet, const VirtualNetwork& network) {
+    bool v4 = packet.family == IpFamily::V4;
+    const IpAddress& destination = packet.destination;
+    if ((v4 ? network.subnet4 : network.subnet6).contains(destination)) return false;
+    if (v4 && (destination.bytes[0] >= 224 || (destination.bytes[0] == 169 && destination.bytes[1] == 254))) return false;
+    if (!v4 && (destination.bytes[0] == 0xff || (destination.bytes[0] == 0xfe && (destination.bytes[1] & 0xc0) == 0x80)))
+        return false;
+    if (destination == (v4 ? network.dns4 : network.dns6) || destination == gateway(network, packet.family)) return false;
+    return !reaches_host_loopback(destination, network);
+}
+
 std::vector<std::uint8_t> tcp_reset_for(const std::uint8_t* frame, std::size_t length, const PacketInfo& packet) {
     std::vector<std::uint8_t> out;
     const std::uint8_t* ip = frame + kEthernet;

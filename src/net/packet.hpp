@@ -118,6 +118,11 @@ bool reaches_host_loopback(const IpAddress& destination, const VirtualNetwork& n
 Verdict egress_verdict(const PacketInfo& packet, const EgressPolicy& outside, const EgressPolicy& loopback,
                        const VirtualNetwork& network, const ForwardedUdpFlows& udp_flows, std::int64_t now_ms);
 
+// Whether `packet` goes beyond the virtual network and the host's loopback: to the outside
+// world, where allow_domains decides (not its addresses, link-local and multicast ones, the
+// gateway, or the DNS address).
+bool leaves_virtual_network(const PacketInfo& packet, const VirtualNetwork& network);
+
 // The reply frame for a denied packet (sent back into the sandbox); empty if none is possible.
 std::vector<std::uint8_t> tcp_reset_for(const std::uint8_t* frame, std::size_t length, const PacketInfo& packet);
 // The ICMP error comes from the denied destination, unless that is a broadcast or multicast

@@ -133,8 +133,30 @@ void keep_socket_buffers_mapped() { ::mallopt(M_MMAP_THRESHOLD, 128 << 10); }
 
 }  // namespace
 
-SlirpNetwork::SlirpNetwork(const SlirpSettings& settings, UniqueFd frames)
+// The host's resolver, for allow_domains without `dns`: the first nameserver of /etc/resolv.conf.
+static std::optional<ServerAddress> host_resolver() {
+    auto text = read_text_file("/etc/resolv.conf");
+    if (!text) return std::nullopt;
+    std::size_t start = 0;
+    while (start < text->size()) {
+        std::size_t end = text->find('\n', start);
+        if (end == std::string::npos) end = text->size();
+        std::string line = text->substr(start, end - start);
+        start = end + 1;
+        if (line.rfind("nameserver", 0) != 0) continue;
+        std::string value = line.substr(10);
+        value.erase(0, value.find_first_not_of(" \t"));
+        value = value.substr(0, value.find_first_of(" \t%"));
+        if (auto address = parse_ip(value)) return ServerAddress{*address, 53};
+    }
+    return std::nullopt;
+}
+
+SlirpNetwork::SlirpNetwork(const SlirpSettings& settings, UniqueFd frames, int violations)
     : settings_(settings), addresses_(guest_addresses(settings)), frames_(std::move(frames)) {
+    domain_mode_ = !settings.allow_domains.empty();
+    violations_ = violations;
+    upstream_ = settings.dns ? settings.dns : domain_mode_ ? host_resolver() : std::nullopt;
     virtual_network_ = {settings.subnet4, settings.subnet6,  addresses_.gateway4, addresses_.gateway6,
                         settings.allow_host_loopback, addresses_.dns4, addresses_.dns6, {}};
     for (const auto& forward : settings.ports)
@@ -206,6 +228,7 @@ void SlirpNetwork::read_frames() {
                    : Verdict::Pass;
         std::vector<std::uint8_t> reply;
         if (verdict == Verdict::Pass && packet && forward_dns(frame, length, *packet)) continue;
+        if (verdict == Verdict::Pass && packet && domain_mode_) verdict = gate_outgoing(*packet);
         if (verdict == Verdict::Pass) libslirp().input(slirp_, frame, static_cast<int>(length));
         else if (verdict == Verdict::Reset) reply = tcp_reset_for(frame, length, *packet);
         else if (verdict == Verdict::Unreachable) reply = icmp_unreachable_for(frame, length, *packet, virtual_network_);
@@ -216,15 +239,47 @@ void SlirpNetwork::read_frames() {
 // With `dns` in the profile, queries to the sandbox's DNS address go to that resolver (UDP);
 // libslirp's own forwarder would ask the host's. Returns true when the frame was taken.
 bool SlirpNetwork::forward_dns(const std::uint8_t* frame, std::size_t length, const PacketInfo& packet) {
-    if (!settings_.dns || packet.protocol != Protocol::Udp || packet.destination_port != 53) return false;
+    if (!settings_.dns && !domain_mode_) return false;
     if (!(packet.destination == addresses_.dns4 || packet.destination == addresses_.dns6)) return false;
+    if (packet.destination_port != 53) return false;
+    if (packet.protocol == Protocol::Tcp && domain_mode_) {
+        // DNS over TCP would reach the host's resolver unjudged: refused (answered over UDP).
+        auto reply = tcp_reset_for(frame, length, packet);
+        if (!reply.empty()) send_to_guest(reply.data(), reply.size());
+        return true;
+    }
+    if (packet.protocol != Protocol::Udp) return false;
     std::vector<std::uint8_t> payload = udp_payload(frame, length, packet);
     if (payload.empty() || dns_queries_.size() >= 256) return true;  // malformed, or flooding: drop
-    const ServerAddress& server = *settings_.dns;
+    std::optional<DnsQuestion> question;
+    if (domain_mode_) {
+        auto message = parse_dns_message(payload.data(), payload.size());
+        if (!message || message->is_response() || message->questions.size() != 1) return true;  // not a query: drop
+        question = message->questions.front();
+        DnsVerdict verdict = judge_question(*question, settings_.allow_domains);
+        if (verdict.refused) {
+            record(dns_violation_json(verdict.refused_name, verdict.reason, settings_.learn));
+            if (settings_.learn) {
+                refusals_.domains.insert(verdict.refused_name);
+            } else {
+                refuse_dns(frame, packet, payload);
+                return true;
+            }
+        }
+    }
+    if (!upstream_) {
+        auto failure = dns_error_reply(payload.data(), payload.size(), kDnsServerFailure);
+        if (!failure.empty()) {
+            auto reply = udp_reply_for(frame, packet, failure);
+            send_to_guest(reply.data(), reply.size());
+        }
+        return true;
+    }
+    const ServerAddress& server = *upstream_;
     try {
         bool ipv4 = server.address.family == IpFamily::V4;
         DnsQuery query{dgram_socket(ipv4 ? AF_INET : AF_INET6), {frame, frame + length}, packet,
-                       now_ns() / 1000000 + 5000};
+                       now_ns() / 1000000 + 5000, question};
         sockaddr_storage to{};
         if (ipv4) {
             auto* in = reinterpret_cast<sockaddr_in*>(&to);
@@ -246,11 +301,92 @@ bool SlirpNetwork::forward_dns(const std::uint8_t* frame, std::size_t length, co
     return true;
 }
 
+void SlirpNetwork::refuse_dns(const std::uint8_t* frame, const PacketInfo& packet, const std::vector<std::uint8_t>& query) {
+    auto refusal = dns_error_reply(query.data(), query.size(), kDnsRefused);
+    if (refusal.empty()) return;
+    auto reply = udp_reply_for(frame, packet, refusal);
+    send_to_guest(reply.data(), reply.size());
+}
+
+void SlirpNetwork::record(const std::string& line) {
+    ++refusals_.count;
+    if (violations_ < 0) return;
+    if (refusals_.recorded >= 10000) return;  // as the seccomp monitor: the log cannot fill the disk
+    std::string text = line + "\n";
+    if (::write(violations_, text.data(), text.size()) == static_cast<ssize_t>(text.size())) ++refusals_.recorded;
+    else ++refusals_.lost;
+}
+
+// allow_domains: a new flow to the outside goes only to an address an allowed name resolved to
+// (on a port and protocol its rule allows), or where an egress allow rule says; a flow admitted
+// once stays admitted while used. Anything else is refused, and recorded once per new flow.
+Verdict SlirpNetwork::gate_outgoing(const PacketInfo& packet) {
+    if (!leaves_virtual_network(packet, virtual_network_)) return Verdict::Pass;
+    std::int64_t now = now_ns() / 1000000;
+    FlowKey key{packet.protocol, packet.source, packet.destination, packet.source_port, packet.destination_port};
+    if (packet.protocol != Protocol::Any && gate_.admitted(key, now)) return Verdict::Pass;
+    bool opening = packet.protocol == Protocol::Udp || packet.protocol == Protocol::Any ||
+                   ((packet.tcp_flags & kTcpSyn) && !(packet.tcp_flags & kTcpAck));
+    Verdict refused = packet.protocol == Protocol::Tcp ? Verdict::Reset : Verdict::Unreachable;
+    if (!opening) return refused;  // a segment of no flow we admitted
+    std::string name = gate_.admitting_name(packet.destination, packet.destination_port, packet.protocol,
+                                            settings_.allow_domains, now);
+    if (!name.empty() || egress_rule_allows(settings_.egress, packet.destination, packet.destination_port, packet.protocol)) {
+        if (packet.protocol != Protocol::Any) gate_.admit(key, now);
+        return Verdict::Pass;
+    }
+    std::string pinned = gate_.pinned_name(packet.destination);
+    record(flow_violation_json(packet.protocol, packet.destination, packet.destination_port, pinned, settings_.learn));
+    if (!settings_.learn) return refused;
+    std::string suffix = packet.protocol == Protocol::Any
+                             ? std::string()
+                             : ":" + std::to_string(packet.destination_port) + (packet.protocol == Protocol::Tcp ? "/tcp" : "/udp");
+    if (!pinned.empty()) refusals_.domains.insert(pinned + suffix);
+    else {
+        std::string address = format_ip(packet.destination);
+        refusals_.egress.insert((packet.family == IpFamily::V6 ? "[" + address + "]/128" : address + "/32") + suffix);
+    }
+    if (packet.protocol != Protocol::Any) gate_.admit(key, now);
+    return Verdict::Pass;
+}
+
 void SlirpNetwork::answer_dns(DnsQuery& query) {
     std::vector<std::uint8_t> answer(65536);
     ssize_t got = ::recv(query.socket.get(), answer.data(), answer.size(), MSG_DONTWAIT);
     if (got <= 0) return;
     answer.resize(static_cast<std::size_t>(got));
+    if (query.question) {
+        std::vector<std::uint8_t> asked = udp_payload(query.request.data(), query.request.size(), query.packet);
+        auto message = parse_dns_message(answer.data(), answer.size());
+        // Only the answer to this question, from the resolver asked, is judged and passed on.
+        if (!message || !message->is_response() || asked.size() < 2 ||
+            message->id != static_cast<std::uint16_t>(asked[0] << 8 | asked[1]))
+            return;
+        std::int64_t now = now_ns() / 1000000;
+        DnsVerdict verdict = judge_answer(*query.question, *message, settings_.allow_domains, settings_.egress, now);
+        if (verdict.refused) {
+            record(dns_violation_json(verdict.refused_name, verdict.reason, settings_.learn));
+            if (!settings_.learn) {
+                refuse_dns(query.request.data(), query.packet, asked);
+                query.deadline_ms = 0;
+                return;
+            }
+            refusals_.domains.insert(verdict.refused_name);
+            // Learning: pin what it resolved to as if every name on the way were allowed, so
+            // the flows that follow are explained by the name.
+            std::vector<DomainRule> every = settings_.allow_domains;
+            every.push_back(DomainRule{query.question->name});
+            for (const auto& record : message->answers) {
+                every.push_back(DomainRule{record.name});
+                if (!record.target.empty()) every.push_back(DomainRule{record.target});
+            }
+            EgressPolicy anywhere;
+            anywhere.allow.push_back(EgressRule{Cidr{IpAddress{}, 0}});
+            anywhere.allow.push_back(EgressRule{Cidr{IpAddress{IpFamily::V6, {}}, 0}});
+            verdict = judge_answer(*query.question, *message, every, anywhere, now);
+        }
+        gate_.add_pins(verdict.pins);
+    }
     auto reply = udp_reply_for(query.request.data(), query.packet, answer);
     send_to_guest(reply.data(), reply.size());
     query.deadline_ms = 0;  // done

@@ -6,8 +6,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <set>
+#include <string>
 #include <vector>
 
+#include "net/domains.hpp"
 #include "net/guest_interface.hpp"
 #include "net/packet.hpp"
 #include "net/slirp_settings.hpp"
@@ -18,11 +22,18 @@ struct Slirp;
 
 namespace sb {
 
+// What allow_domains refused (or, learning, let through), for the report at the end.
+struct NetworkRefusals {
+    unsigned count = 0, recorded = 0, lost = 0;
+    std::set<std::string> domains;  // learn: allow_domains entries that would have allowed it
+    std::set<std::string> egress;   // learn: egress allow rules for flows no name explains
+};
+
 class SlirpNetwork : public EventSource {
 public:
     // Starts libslirp and opens the port forwards. Throws SetupError(Stage::Network, ...) naming a
-    // forward that cannot listen (a busy port).
-    SlirpNetwork(const SlirpSettings& settings, UniqueFd frames);
+    // forward that cannot listen (a busy port). `violations` is the --violations file (or -1).
+    SlirpNetwork(const SlirpSettings& settings, UniqueFd frames, int violations = -1);
     ~SlirpNetwork() override;
     SlirpNetwork(const SlirpNetwork&) = delete;
     SlirpNetwork& operator=(const SlirpNetwork&) = delete;
@@ -36,6 +47,7 @@ public:
     struct Timer;
     void deliver_from_slirp(const std::uint8_t* frame, std::size_t length);
     std::vector<std::unique_ptr<Timer>>& timers() { return timers_; }
+    const NetworkRefusals& refusals() const { return refusals_; }
 
 private:
     // A DNS query sent on to the profile's resolver, waiting for its answer.
@@ -44,12 +56,17 @@ private:
         std::vector<std::uint8_t> request;  // the query's frame, to address the answer
         PacketInfo packet;
         std::int64_t deadline_ms = 0;
+        std::optional<DnsQuestion> question;  // allow_domains: judged again with the answer
     };
     void open_forwards(const SlirpSettings& settings);
     void read_frames();
     bool forward_dns(const std::uint8_t* frame, std::size_t length, const PacketInfo& packet);
     void answer_dns(DnsQuery& query);
     void send_to_guest(const std::uint8_t* frame, std::size_t length);
+    // allow_domains: a verdict on a frame leaving the virtual network (Pass, or how to refuse).
+    Verdict gate_outgoing(const PacketInfo& packet);
+    void refuse_dns(const std::uint8_t* frame, const PacketInfo& packet, const std::vector<std::uint8_t>& query);
+    void record(const std::string& line);
 
     SlirpSettings settings_;
     GuestAddresses addresses_;
@@ -59,6 +76,12 @@ private:
     Slirp* slirp_ = nullptr;
     std::vector<std::unique_ptr<Timer>> timers_;
     std::vector<DnsQuery> dns_queries_;
+    // allow_domains: on when it has rules. The resolver asked is `dns`, else the host's.
+    bool domain_mode_ = false;
+    std::optional<ServerAddress> upstream_;
+    DomainGate gate_;
+    int violations_ = -1;
+    NetworkRefusals refusals_;
     std::vector<pollfd>* polling_ = nullptr;  // during fill/dispatch
 };
 

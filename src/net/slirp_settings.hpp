@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "net/address.hpp"
+#include "net/domains.hpp"
 
 namespace sb {
 
@@ -19,6 +20,10 @@ struct SlirpSettings {
     // What traffic leaving the virtual network is checked against: `egress` and the preset's
     // rules, resolved by the plan (so --dry-run shows every rule enforced).
     EgressPolicy outside;
+    // allow_domains: when set, the sandbox's DNS is answered in process for these names only,
+    // and traffic leaving goes only to addresses they resolved to (or `egress` allows).
+    std::vector<DomainRule> allow_domains;
+    bool learn = false;  // --learn: what allow_domains refuses is let through, and noted
     unsigned mtu = 65520;
     Cidr subnet4{*parse_ip("10.0.2.0"), 24};
     Cidr subnet6{*parse_ip("fd00::"), 64};

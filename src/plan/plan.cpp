@@ -287,6 +287,7 @@ void plan_network(Plan& plan, const Profile& profile, const Overrides& overrides
     if (plan.network != NetworkMode::Slirp) return;
     plan.slirp = profile.slirp;
     plan.slirp.outside = plan.slirp.egress;
+    plan.slirp.learn = overrides.seccomp_mode == SeccompMode::Learn;
     if (plan.slirp.egress_preset == "public-only") {
         EgressPolicy preset = public_only_policy();
         plan.slirp.outside.deny.insert(plan.slirp.outside.deny.end(), preset.deny.begin(), preset.deny.end());
@@ -728,6 +729,12 @@ std::string describe_network(const Plan& plan) {
                       std::to_string(net.mtu) + ", dns via " + (net.dns ? format_server_address(*net.dns) : "the host's resolver") +
                       ", host loopback " + (net.allow_host_loopback ? "allowed" : "denied");
     for (const auto& forward : net.ports) out += "\n            forward " + format_port_forward(forward);
+    if (!net.allow_domains.empty()) {
+        out += "\n            dns answered in process for allow_domains only (UDP; TCP refused); the outside is "
+               "reached only at the addresses they resolve to" +
+               std::string(net.egress.allow.empty() ? "" : " and where egress allows");
+        for (const auto& rule : net.allow_domains) out += "\n            allow domain " + format_domain_rule(rule);
+    }
     // Every rule enforced on what leaves the virtual network, the preset's marked as such.
     for (const auto& rule : net.outside.allow) out += "\n            egress allow " + format_egress_rule(rule);
     for (std::size_t i = 0; i < net.outside.deny.size(); ++i)

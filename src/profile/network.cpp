@@ -78,7 +78,7 @@ Cidr subnet_value(const FileParser& p, const std::string& key, const toml::node&
 }  // namespace
 
 NetworkLayer parse_network(const FileParser& p, const toml::table& table) {
-    p.only_keys(table, {"mode", "allow_host_loopback", "ports", "dns", "egress", "mtu", "subnet", "subnet6"},
+    p.only_keys(table, {"mode", "allow_host_loopback", "ports", "dns", "egress", "allow_domains", "mtu", "subnet", "subnet6"},
                 "[network]");
     NetworkLayer layer;
     for (auto&& [key, node] : table)
@@ -96,6 +96,12 @@ NetworkLayer parse_network(const FileParser& p, const toml::table& table) {
             return parse_server_address(text, 53, error);
         });
     if (const auto* node = table.get("egress")) parse_egress(p, *node, layer);
+    if (const auto* node = table.get("allow_domains")) {
+        const auto* array = node->as_array();
+        if (!array) p.wrong_type("allow_domains", *node, "an array of domain names");
+        for (const auto& item : *array)
+            layer.allow_domains.push_back(parsed_value<DomainRule>(p, "allow_domains", item, parse_domain_rule));
+    }
     if (const auto* node = table.get("mtu")) {
         const auto* value = node->as_integer();
         if (!value) p.wrong_type("mtu", *node, "an integer");
@@ -120,6 +126,9 @@ void merge_network(Profile& into, const NetworkLayer& layer, SourceLocation& sli
     for (const auto& forward : layer.ports) add_port_forward(slirp.ports, forward);
     slirp.egress.allow.insert(slirp.egress.allow.end(), layer.egress_allow.begin(), layer.egress_allow.end());
     slirp.egress.deny.insert(slirp.egress.deny.end(), layer.egress_deny.begin(), layer.egress_deny.end());
+    for (const auto& rule : layer.allow_domains)
+        if (std::find(slirp.allow_domains.begin(), slirp.allow_domains.end(), rule) == slirp.allow_domains.end())
+            slirp.allow_domains.push_back(rule);
     if (layer.slirp_only_where.line > 0) slirp_only_where = layer.slirp_only_where;
 }
 

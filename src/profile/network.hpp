@@ -17,6 +17,7 @@ struct NetworkLayer {
     std::vector<SourceLocation> port_where;
     std::optional<std::string> egress_preset;
     std::vector<EgressRule> egress_allow, egress_deny;
+    std::vector<DomainRule> allow_domains;
     SourceLocation slirp_only_where;  // the first key that means anything only with slirp
 };
 

@@ -57,6 +57,11 @@ std::string render_slirp(const SlirpSettings& net) {
     out << "subnet = " << quoted(format_cidr(net.subnet4)) << "\nsubnet6 = " << quoted(format_cidr(net.subnet6)) << "\n";
     out << "egress = { preset = " << quoted(net.egress_preset.empty() ? "none" : net.egress_preset)
         << ", allow = " << list(allow) << ", deny = " << list(deny) << " }\n";
+    if (!net.allow_domains.empty()) {
+        std::vector<std::string> domains;
+        for (const auto& rule : net.allow_domains) domains.push_back(format_domain_rule(rule));
+        out << "allow_domains = " << list(domains) << "\n";
+    }
     return out.str();
 }
 

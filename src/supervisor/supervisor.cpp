@@ -193,6 +193,7 @@ private:
     void handle_seccomp_notification(short events);
     void enforce_timeout();
     void report_seccomp() const;
+    void report_network() const;
     void start_control_server();
     void start_output_log();
     void report_detached_start();
@@ -445,7 +446,7 @@ void Supervisor::handle_message() {
     if (verdict.kind == MessageVerdict::Ignore) return;
     if (message.type == MessageType::NetworkReady) {
         // Throws for a forward that cannot listen: I is still waiting, the payload never runs.
-        network_.emplace(plan_.slirp, received->take_fd());
+        network_.emplace(plan_.slirp, received->take_fd(), violations_log_.get());
         // If I is gone (its set-up failed meanwhile), its own report follows: no error here.
         send_message_noexcept(sync_.get(), Message{MessageType::NetworkStarted, 0, 0, {}});
         handshake_.network_started();
@@ -821,6 +822,33 @@ void Supervisor::report_seccomp() const {
     }
 }
 
+// What allow_domains refused (or, learning, let through), once the sandbox ended.
+void Supervisor::report_network() const {
+    if (!network_ || plan_.slirp.allow_domains.empty()) return;
+    const NetworkRefusals& refused = network_->refusals();
+    if (plan_.slirp.learn) {
+        if (refused.domains.empty() && refused.egress.empty()) {
+            std::cerr << "sandbox: learn: allow_domains refused nothing\n";
+        } else {
+            std::cerr << "sandbox: learn: names and flows allow_domains refuses were let through; to allow them, add to "
+                         "[network]:\n";
+            auto list = [](const std::set<std::string>& items) {
+                std::string out;
+                for (const auto& item : items) out += (out.empty() ? "\"" : ", \"") + item + "\"";
+                return out;
+            };
+            if (!refused.domains.empty()) std::cerr << "allow_domains = [" << list(refused.domains) << "]\n";
+            if (!refused.egress.empty()) std::cerr << "egress = { allow = [" << list(refused.egress) << "] }\n";
+        }
+    } else if (refused.count) {
+        std::cerr << "sandbox: allow_domains refused " << refused.count << " name(s) and flow(s)"
+                  << (options_.violations.empty() ? " (--violations FILE records them)" : "; recorded in " + options_.violations)
+                  << "\n";
+    }
+    if (refused.lost)
+        std::cerr << "sandbox: warning: " << refused.lost << " record(s) could not be written to " << options_.violations << "\n";
+}
+
 int Supervisor::run() {
     try {
         int exit_code = run_stages();
@@ -863,6 +891,7 @@ int Supervisor::run_stages() {
     if (relayed_input_) discard_pending_input(STDIN_FILENO);
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     report_seccomp();
+    report_network();
     int exit_code = conclude();
     if (timeout_signal_) {
         std::cerr << "sandbox: timeout: the command ran longer than " << format_duration_ms(plan_.timeout_ms)
