@@ -6,7 +6,7 @@ set -u
 packages=(
   meson ninja-build pkg-config g++
   libcli11-dev libtomlplusplus-dev catch2 libseccomp-dev libslirp-dev nlohmann-json3-dev
-  uidmap bubblewrap hyperfine python3
+  uidmap bubblewrap hyperfine python3 git libdtl-dev
   util-linux iproute2 procps libc6-dev passwd
   clang libclang-rt-14-dev  # tests/fuzz: libFuzzer, ASan and UBSan
   iperf3 slirp4netns passt  # bench/network: the load and the peers

@@ -239,6 +239,16 @@ if [ "$stage_ok" -eq 1 ]; then
     SKIPPED=$((SKIPPED + $(count_lines '^SKIP ' "$fb_log")))
   fi
 
+  # allow_domains: a pretend outside world (names, documentation addresses, servers) in a network
+  # namespace of its own, which only root can make; the tests run in it as the user.
+  if [ "$(id -u)" -eq 0 ] && id "$user" >/dev/null 2>&1; then
+    dn_log=$LOGDIR/integration-domains.log
+    timeout -k 10 600 bash tests/integration/domain_net.sh "$STAGE" "$user" </dev/null 2>&1 | tee "$dn_log"
+    PASSED=$((PASSED + $(count_lines '^PASS ' "$dn_log")))
+    FAILED=$((FAILED + $(count_lines '^FAIL ' "$dn_log")))
+    SKIPPED=$((SKIPPED + $(count_lines '^SKIP ' "$dn_log")))
+  fi
+
   # A second user cannot use another's control socket: not through the private state directory,
   # not through the socket's mode, and not even when both are opened up (the supervisor checks
   # the peer's uid). Needs two users: only root can arrange it.

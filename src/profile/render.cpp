@@ -166,7 +166,12 @@ std::string render_profile_toml(const Profile& p) {
         if (m.follow_symlinks) out << "follow_symlinks = true\n";
         if (m.allow_sensitive) out << "allow_sensitive = true\n";
         if (m.propagation != Propagation::Private) out << "propagation = " << quoted(to_string(m.propagation)) << "\n";
+        if (m.type->kind == MountKind::Overlay) {
+            if (!m.lower.empty()) out << "lower = " << list(m.lower) << "\n";
+            out << "upper = " << quoted(m.kept_upper ? "kept" : "tmpfs") << "\n";
+        }
     }
+    if (!p.protect.empty()) out << "\n[overlay]\nprotect = " << list(p.protect) << "\n";
     return out.str();
 }
 
