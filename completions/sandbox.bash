@@ -142,7 +142,10 @@ _sandbox_complete_named()
             ;;
         attach) opts+=' --no-stdin' ;;
         diff) opts+=' --stat --json' ;;
-        commit) opts+=' -f --force' ;;
+        commit)
+            opts+=' -f --force --violations'
+            value_opts='--violations'
+            ;;
     esac
 
     # The names given so far (exec: the first word that is not an option, after

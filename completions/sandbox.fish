@@ -262,6 +262,7 @@ complete -c sandbox -n '__sandbox_using logs' -l tail -x -d 'Only the last N lin
 complete -c sandbox -n '__sandbox_using diff' -l stat -d 'One line per change and a summary'
 complete -c sandbox -n '__sandbox_using diff' -l json -d 'Print one JSON object per change'
 complete -c sandbox -n '__sandbox_using commit' -s f -l force -d 'Commit conflicts and protected paths too'
+complete -c sandbox -n '__sandbox_using commit' -l violations -r -F -d 'Record each protected path left out as JSON lines'
 
 # exec (its options only before NAME) and enter.
 set -l ee '__sandbox_exec_options; or __sandbox_using enter'

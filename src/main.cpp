@@ -97,7 +97,7 @@ int run(int argc, char** argv) {
         case Command::Stats: return show_stats(facts, line->target, line->json);
         case Command::Doctor: return run_doctor(facts);
         case Command::Diff: return diff_sandbox(facts, line->target, DiffOptions{line->stat, line->json, line->paths});
-        case Command::Commit: return commit_sandbox(facts, line->target, CommitOptions{line->force, line->paths});
+        case Command::Commit: return commit_sandbox(facts, line->target, CommitOptions{line->force, line->paths, line->violations});
         case Command::Discard: return discard_changes(facts, line->targets);
         default: break;
     }

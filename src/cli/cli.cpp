@@ -144,6 +144,8 @@ void add_diff_options(CLI::App& app, CommandLine& line) {
 
 void add_commit_options(CLI::App& app, CommandLine& line) {
     app.add_flag("-f,--force", line.force, "Commit conflicts and protected paths too");
+    app.add_option("--violations", line.violations, "Record each protected path left out as a JSON line in FILE")
+        ->type_name("FILE");
 }
 
 void add_logs_options(CLI::App& app, CommandLine& line) {

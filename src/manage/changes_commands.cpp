@@ -15,6 +15,8 @@
 #include <optional>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "changes/change_set.hpp"
 #include "changes/protect.hpp"
 #include "changes/walk.hpp"
@@ -377,6 +379,10 @@ int commit_sandbox(const HostFacts& facts, const std::string& name, const Commit
     ChangeSet set = open_change_set(facts, name, ChangeSet::Lock::Exclusive);
     const ChangeSetMeta& meta = set.meta();
     auto per_mount = paths_per_mount(meta, options.paths);
+    // The user's own file, opened before the helper takes the sandbox's ids.
+    UniqueFd log;
+    if (!options.violations.empty())
+        log = open_at(AT_FDCWD, options.violations, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOCTTY, 0644);
     return run_with_sandbox_ids(sandbox_root_ids(facts), [&] {
         CommitReport report;
         for (std::size_t i = 0; i < meta.mounts.size(); ++i) {
@@ -409,7 +415,15 @@ int commit_sandbox(const HostFacts& facts, const std::string& name, const Commit
                     if (!(change.new_type == EntryType::Directory && change.kind == ChangeKind::Added))
                         return leave(report.skipped, "on the way to a path given: commit it by name to apply it");
                 }
-                if (guarded && !options.force) return leave(report.protected_paths, "");
+                if (guarded && !options.force) {
+                    if (log) {
+                        nlohmann::ordered_json line{{"kind", "protected"}, {"path", meta.mounts[i].source + "/" + change.path},
+                                                    {"change", to_string(change.kind)}, {"action", "left"}};
+                        write_all(log.get(), line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n",
+                                  options.violations.c_str());
+                    }
+                    return leave(report.protected_paths, "");
+                }
                 if (!conflict.empty() && !options.force) return leave(report.conflicts, conflict);
                 if (change.new_type == EntryType::Other && change.kind != ChangeKind::Deleted)
                     return leave(report.skipped, "a FIFO, socket or device: not committed");

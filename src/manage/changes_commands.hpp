@@ -18,6 +18,7 @@ int diff_sandbox(const HostFacts& facts, const std::string& name, const DiffOpti
 struct CommitOptions {
     bool force = false;  // conflicts and protected paths too
     std::vector<std::string> paths;
+    std::string violations;  // --violations FILE: a JSON line per protected path left out
 };
 // 0 when everything asked for was committed; 1 when conflicts or protected paths were left.
 int commit_sandbox(const HostFacts& facts, const std::string& name, const CommitOptions& options);

@@ -95,8 +95,10 @@ t_overlay_commit_leaves_conflicts_and_protected_paths() {
     echo sandbox >>a.txt; mkdir -p .git/hooks; echo "#!/bin/sh" >.git/hooks/pre-commit; echo evil >.bashrc; echo fine >ok.txt'
   expect_rc 0
   echo host >>"$d/a.txt"
-  sb_in "$d" commit ov3
+  sb_in "$d" commit --violations "$T/v.jsonl" ov3
   expect_rc 1 "commit with a conflict and protected paths"
+  grep -q "{\"kind\":\"protected\",\"path\":\"$d/.bashrc\",\"change\":\"added\",\"action\":\"left\"}" "$T/v.jsonl" ||
+    fail "the protected path left out is not in the violation log" "$(cat "$T/v.jsonl")"
   grep -q "conflict, left alone: $d/a.txt" "$T/out" || fail "the conflict is not reported" "$(cat "$T/out")"
   grep -q "protected, left alone: $d/.bashrc" "$T/out" || fail ".bashrc is not reported as protected" "$(cat "$T/out")"
   grep -q "protected, left alone: $d/.git" "$T/out" || fail ".git/hooks is not reported as protected" "$(cat "$T/out")"
