@@ -217,14 +217,25 @@ std::vector<std::uint8_t> dns_error_reply(const std::uint8_t* query, std::size_t
     reply[2] = static_cast<std::uint8_t>(flags >> 8);
     reply[3] = static_cast<std::uint8_t>(flags);
     for (std::size_t i = 6; i < 12; ++i) reply[i] = 0;  // no answer, authority or additional records
+    // A question naming bytes beyond it (a pointer forward) would not survive the cut.
+    if (!parse_dns_message(reply.data(), reply.size())) return {};
     return reply;
 }
 
 namespace {
 
 // Addresses a public name should not resolve to: what the public-only preset denies.
-bool rebinding_address(const IpAddress& address) {
+bool rebinding_address(const IpAddress& given) {
     static const EgressPolicy inner = public_only_policy();
+    IpAddress address = given;
+    // An IPv4 address written as IPv6 (::ffff:a.b.c.d, or the old ::a.b.c.d) is judged as IPv4.
+    bool zero_prefix = given.family == IpFamily::V6 &&
+                       std::all_of(given.bytes.begin(), given.bytes.begin() + 10, [](std::uint8_t b) { return b == 0; });
+    if (zero_prefix && ((given.bytes[10] == 0xff && given.bytes[11] == 0xff) || (given.bytes[10] == 0 && given.bytes[11] == 0))) {
+        address = IpAddress{};
+        std::copy(given.bytes.begin() + 12, given.bytes.end(), address.bytes.begin());
+        if (given.bytes[10] == 0) return true;  // ::a.b.c.d and :: itself: never a public answer
+    }
     return std::any_of(inner.deny.begin(), inner.deny.end(), [&](const EgressRule& rule) { return rule.block.contains(address); });
 }
 

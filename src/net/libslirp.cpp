@@ -36,6 +36,7 @@ LibSlirp load() {
     resolve(library, "slirp_pollfds_fill", api.pollfds_fill);
     resolve(library, "slirp_pollfds_poll", api.pollfds_poll);
     resolve(library, "slirp_handle_timer", api.handle_timer);
+    resolve(library, "slirp_add_unix", api.add_unix);
     return api;
 }
 

@@ -15,6 +15,7 @@ struct LibSlirp {
     decltype(&::slirp_pollfds_fill) pollfds_fill;
     decltype(&::slirp_pollfds_poll) pollfds_poll;
     decltype(&::slirp_handle_timer) handle_timer;
+    decltype(&::slirp_add_unix) add_unix;
 };
 
 // Loads it once. Throws SetupError (network) naming the library and the package that has it.

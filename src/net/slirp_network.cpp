@@ -1,6 +1,7 @@
 #include "net/slirp_network.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <slirp/libslirp.h>
 #include <sys/socket.h>
@@ -107,6 +108,14 @@ SlirpConfig slirp_config(const SlirpSettings& settings, const GuestAddresses& ad
     config.vhost6 = v6(addresses.gateway6);
     config.vdhcp_start = v4(addresses.guest4);
     config.vnameserver = v4(addresses.dns4);
+    if (!settings.allow_domains.empty()) {
+        // The DNS address's TCP goes to our resolver (start_tcp_dns), which libslirp allows
+        // only for an address that is not its own DNS forwarder's: that moves to one nothing
+        // reaches (the egress filter denies the virtual network's other addresses).
+        IpAddress unused = settings.subnet4.base;
+        unused.bytes[3] = static_cast<std::uint8_t>(unused.bytes[3] + 4);
+        config.vnameserver = v4(unused);
+    }
     config.vnameserver6 = v6(addresses.dns6);
     config.if_mtu = settings.mtu;
     config.if_mru = settings.mtu;
@@ -167,11 +176,66 @@ SlirpNetwork::SlirpNetwork(const SlirpSettings& settings, UniqueFd frames, int v
     slirp_ = libslirp().new_instance(&config, &kCallbacks, this);
     if (!slirp_) throw SetupError(Stage::Network, "libslirp could not start");
     open_forwards(settings);
+    if (domain_mode_) start_tcp_dns();
 }
 
 SlirpNetwork::~SlirpNetwork() {
     // Closes every socket and listener of this network on the host.
     if (slirp_) libslirp().cleanup(slirp_);
+    if (!dns_socket_dir_.empty()) {
+        ::unlink((dns_socket_dir_ + "/dns").c_str());
+        ::rmdir(dns_socket_dir_.c_str());
+    }
+}
+
+// allow_domains: TCP to the DNS address (port 53) reaches a Unix socket of ours in a private
+// directory ($XDG_RUNTIME_DIR, else /tmp), through libslirp's guest forwarding.
+void SlirpNetwork::start_tcp_dns() {
+    const char* runtime = ::getenv("XDG_RUNTIME_DIR");
+    std::string pattern = std::string(runtime && runtime[0] == '/' ? runtime : "/tmp") + "/sandbox-dns.XXXXXX";
+    if (!::mkdtemp(pattern.data())) throw SysError("mkdtemp", pattern, errno);
+    dns_socket_dir_ = pattern;
+    UniqueFd dir = open_fd(dns_socket_dir_, O_PATH | O_DIRECTORY);
+    dns_listener_ = listen_stream_at(dir.get(), "dns");
+    in_addr guest = v4(addresses_.dns4);
+    if (libslirp().add_unix(slirp_, (dns_socket_dir_ + "/dns").c_str(), &guest, 53) < 0)
+        throw SetupError(Stage::Network, "libslirp would not forward DNS over TCP to " + dns_socket_dir_ + "/dns");
+}
+
+void SlirpNetwork::accept_dns_clients() {
+    while (dns_clients_.size() < 16) {
+        UniqueFd client = accept_connection(dns_listener_.get());
+        if (!client) return;
+        dns_clients_.push_back({std::move(client), {}, {}, now_ns() / 1000000 + 30000});
+    }
+}
+
+void SlirpNetwork::serve_dns_client(DnsClient& client, short events) {
+    std::int64_t now = now_ns() / 1000000;
+    if (events & POLLIN) {
+        char buffer[4096];
+        ssize_t got = ::read(client.fd.get(), buffer, sizeof buffer);
+        if (got <= 0) {
+            client.idle_until_ms = 0;  // closed (or failed): dropped below
+            return;
+        }
+        client.in.append(buffer, static_cast<std::size_t>(got));
+        client.idle_until_ms = now + 30000;
+        if (client.in.size() > 65536 + 2) client.idle_until_ms = 0;
+        while (client.in.size() >= 2) {
+            std::size_t size = static_cast<std::uint8_t>(client.in[0]) << 8 | static_cast<std::uint8_t>(client.in[1]);
+            if (client.in.size() < 2 + size) break;
+            std::vector<std::uint8_t> query(client.in.begin() + 2, client.in.begin() + 2 + static_cast<std::ptrdiff_t>(size));
+            client.in.erase(0, 2 + size);
+            take_dns_query(query, nullptr, 0, nullptr, &client);
+        }
+    }
+    if ((events & POLLOUT) && !client.out.empty()) {
+        ssize_t put = ::write(client.fd.get(), client.out.data(), client.out.size());
+        if (put > 0) client.out.erase(0, static_cast<std::size_t>(put));
+        else if (put < 0 && errno != EAGAIN) client.idle_until_ms = 0;
+    }
+    if (events & (POLLHUP | POLLERR)) client.idle_until_ms = 0;
 }
 
 void SlirpNetwork::open_forwards(const SlirpSettings& settings) {
@@ -243,7 +307,9 @@ bool SlirpNetwork::forward_dns(const std::uint8_t* frame, std::size_t length, co
     if (!(packet.destination == addresses_.dns4 || packet.destination == addresses_.dns6)) return false;
     if (packet.destination_port != 53) return false;
     if (packet.protocol == Protocol::Tcp && domain_mode_) {
-        // DNS over TCP would reach the host's resolver unjudged: refused (answered over UDP).
+        // IPv4: libslirp hands it to our resolver (start_tcp_dns). IPv6 cannot be forwarded so:
+        // refused, and the sandbox's resolver asks the IPv4 address.
+        if (packet.destination == addresses_.dns4) return false;
         auto reply = tcp_reset_for(frame, length, packet);
         if (!reply.empty()) send_to_guest(reply.data(), reply.size());
         return true;
@@ -251,35 +317,45 @@ bool SlirpNetwork::forward_dns(const std::uint8_t* frame, std::size_t length, co
     if (packet.protocol != Protocol::Udp) return false;
     std::vector<std::uint8_t> payload = udp_payload(frame, length, packet);
     if (payload.empty() || dns_queries_.size() >= 256) return true;  // malformed, or flooding: drop
-    std::optional<DnsQuestion> question;
+    take_dns_query(payload, frame, length, &packet, nullptr);
+    return true;
+}
+
+void SlirpNetwork::take_dns_query(const std::vector<std::uint8_t>& payload, const std::uint8_t* frame, std::size_t length,
+                                  const PacketInfo* packet, DnsClient* client) {
+    if (dns_queries_.size() >= 256) return;
+    DnsQuery query;
+    if (client) {
+        query.request = payload;
+        query.tcp_client = client->fd.get();
+    } else {
+        query.request.assign(frame, frame + length);
+        query.packet = *packet;
+    }
     if (domain_mode_) {
         auto message = parse_dns_message(payload.data(), payload.size());
-        if (!message || message->is_response() || message->questions.size() != 1) return true;  // not a query: drop
-        question = message->questions.front();
-        DnsVerdict verdict = judge_question(*question, settings_.allow_domains);
+        if (!message || message->is_response() || message->questions.size() != 1) return;  // not a query: dropped
+        query.question = message->questions.front();
+        DnsVerdict verdict = judge_question(*query.question, settings_.allow_domains);
         if (verdict.refused) {
             record(dns_violation_json(verdict.refused_name, verdict.reason, settings_.learn));
             if (settings_.learn) {
                 refusals_.domains.insert(verdict.refused_name);
             } else {
-                refuse_dns(frame, packet, payload);
-                return true;
+                reply_dns(query, dns_error_reply(payload.data(), payload.size(), kDnsRefused));
+                return;
             }
         }
     }
     if (!upstream_) {
-        auto failure = dns_error_reply(payload.data(), payload.size(), kDnsServerFailure);
-        if (!failure.empty()) {
-            auto reply = udp_reply_for(frame, packet, failure);
-            send_to_guest(reply.data(), reply.size());
-        }
-        return true;
+        reply_dns(query, dns_error_reply(payload.data(), payload.size(), kDnsServerFailure));
+        return;
     }
     const ServerAddress& server = *upstream_;
     try {
         bool ipv4 = server.address.family == IpFamily::V4;
-        DnsQuery query{dgram_socket(ipv4 ? AF_INET : AF_INET6), {frame, frame + length}, packet,
-                       now_ns() / 1000000 + 5000, question};
+        query.socket = dgram_socket(ipv4 ? AF_INET : AF_INET6);
+        query.deadline_ms = now_ns() / 1000000 + 5000;
         sockaddr_storage to{};
         if (ipv4) {
             auto* in = reinterpret_cast<sockaddr_in*>(&to);
@@ -298,14 +374,27 @@ bool SlirpNetwork::forward_dns(const std::uint8_t* frame, std::size_t length, co
     } catch (const std::exception&) {
         // No socket: the query is lost, the sandbox's resolver retries.
     }
-    return true;
 }
 
-void SlirpNetwork::refuse_dns(const std::uint8_t* frame, const PacketInfo& packet, const std::vector<std::uint8_t>& query) {
-    auto refusal = dns_error_reply(query.data(), query.size(), kDnsRefused);
-    if (refusal.empty()) return;
-    auto reply = udp_reply_for(frame, packet, refusal);
-    send_to_guest(reply.data(), reply.size());
+// The query's own bytes.
+static std::vector<std::uint8_t> asked_bytes(const std::vector<std::uint8_t>& request, const PacketInfo& packet, bool tcp) {
+    return tcp ? request : udp_payload(request.data(), request.size(), packet);
+}
+
+void SlirpNetwork::reply_dns(const DnsQuery& query, const std::vector<std::uint8_t>& answer) {
+    if (answer.empty()) return;
+    if (query.tcp_client < 0) {
+        auto reply = udp_reply_for(query.request.data(), query.packet, answer);
+        send_to_guest(reply.data(), reply.size());
+        return;
+    }
+    for (auto& client : dns_clients_)
+        if (client.fd.get() == query.tcp_client && client.idle_until_ms) {
+            if (client.out.size() > 1 << 20) return;  // a client that does not read: its answers are dropped
+            client.out.push_back(static_cast<char>(answer.size() >> 8));
+            client.out.push_back(static_cast<char>(answer.size() & 0xff));
+            client.out.append(answer.begin(), answer.end());
+        }
 }
 
 void SlirpNetwork::record(const std::string& line) {
@@ -356,7 +445,7 @@ void SlirpNetwork::answer_dns(DnsQuery& query) {
     if (got <= 0) return;
     answer.resize(static_cast<std::size_t>(got));
     if (query.question) {
-        std::vector<std::uint8_t> asked = udp_payload(query.request.data(), query.request.size(), query.packet);
+        std::vector<std::uint8_t> asked = asked_bytes(query.request, query.packet, query.tcp_client >= 0);
         auto message = parse_dns_message(answer.data(), answer.size());
         // Only the answer to this question, from the resolver asked, is judged and passed on.
         if (!message || !message->is_response() || asked.size() < 2 ||
@@ -367,7 +456,7 @@ void SlirpNetwork::answer_dns(DnsQuery& query) {
         if (verdict.refused) {
             record(dns_violation_json(verdict.refused_name, verdict.reason, settings_.learn));
             if (!settings_.learn) {
-                refuse_dns(query.request.data(), query.packet, asked);
+                reply_dns(query, dns_error_reply(asked.data(), asked.size(), kDnsRefused));
                 query.deadline_ms = 0;
                 return;
             }
@@ -387,15 +476,19 @@ void SlirpNetwork::answer_dns(DnsQuery& query) {
         }
         gate_.add_pins(verdict.pins);
     }
-    auto reply = udp_reply_for(query.request.data(), query.packet, answer);
-    send_to_guest(reply.data(), reply.size());
+    reply_dns(query, answer);
     query.deadline_ms = 0;  // done
 }
 
 void SlirpNetwork::fill(std::vector<pollfd>& fds, int& timeout_ms) {
     fds.push_back({frames_.get(), POLLIN, 0});  // first: dispatch() is told where it is
     for (const auto& query : dns_queries_) fds.push_back({query.socket.get(), POLLIN, 0});
-    if (!dns_queries_.empty()) timeout_ms = timeout_ms < 0 ? 1000 : std::min(timeout_ms, 1000);
+    dns_poll_first_ = fds.size();
+    if (dns_listener_) fds.push_back({dns_listener_.get(), POLLIN, 0});
+    dns_clients_polled_ = dns_clients_.size();
+    for (const auto& client : dns_clients_)
+        fds.push_back({client.fd.get(), static_cast<short>(POLLIN | (client.out.empty() ? 0 : POLLOUT)), 0});
+    if (!dns_queries_.empty() || !dns_clients_.empty()) timeout_ms = timeout_ms < 0 ? 1000 : std::min(timeout_ms, 1000);
     polling_ = &fds;
     uint32_t slirp_timeout = timeout_ms < 0 ? UINT32_MAX : static_cast<uint32_t>(timeout_ms);
     libslirp().pollfds_fill(
@@ -418,7 +511,15 @@ void SlirpNetwork::dispatch(std::vector<pollfd>& fds, std::size_t first, bool po
     // The DNS answers first: read_frames may add queries (and move this vector's elements).
     for (std::size_t i = 0; i < dns_queries_.size(); ++i)
         if (fds[first + 1 + i].revents & POLLIN) answer_dns(dns_queries_[i]);
+    if (dns_listener_) {
+        for (std::size_t i = 0; i < dns_clients_polled_ && i < dns_clients_.size(); ++i)
+            serve_dns_client(dns_clients_[i], fds[dns_poll_first_ + 1 + i].revents);
+        if (fds[dns_poll_first_].revents & POLLIN) accept_dns_clients();
+    }
     std::int64_t now = now_ns() / 1000000;
+    dns_clients_.erase(std::remove_if(dns_clients_.begin(), dns_clients_.end(),
+                                      [&](const DnsClient& client) { return client.idle_until_ms <= now && client.out.empty(); }),
+                       dns_clients_.end());
     dns_queries_.erase(std::remove_if(dns_queries_.begin(), dns_queries_.end(),
                                       [&](const DnsQuery& query) { return query.deadline_ms <= now; }),
                        dns_queries_.end());

@@ -57,7 +57,21 @@ private:
         PacketInfo packet;
         std::int64_t deadline_ms = 0;
         std::optional<DnsQuestion> question;  // allow_domains: judged again with the answer
+        int tcp_client = -1;  // DNS over TCP: the connection (its fd) the answer goes to; -1: UDP
     };
+    // allow_domains: DNS over TCP to the sandbox's DNS address, which libslirp hands to a Unix
+    // socket of ours (one connection each); queries are length-prefixed (RFC 7766).
+    struct DnsClient {
+        UniqueFd fd;
+        std::string in, out;
+        std::int64_t idle_until_ms = 0;
+    };
+    void start_tcp_dns();
+    void accept_dns_clients();
+    void serve_dns_client(DnsClient& client, short events);
+    // Judges and sends on a query (UDP: `frame`; TCP: `client`); false when it was answered here.
+    void take_dns_query(const std::vector<std::uint8_t>& payload, const std::uint8_t* frame, std::size_t length,
+                        const PacketInfo* packet, DnsClient* client);
     void open_forwards(const SlirpSettings& settings);
     void read_frames();
     bool forward_dns(const std::uint8_t* frame, std::size_t length, const PacketInfo& packet);
@@ -65,7 +79,7 @@ private:
     void send_to_guest(const std::uint8_t* frame, std::size_t length);
     // allow_domains: a verdict on a frame leaving the virtual network (Pass, or how to refuse).
     Verdict gate_outgoing(const PacketInfo& packet);
-    void refuse_dns(const std::uint8_t* frame, const PacketInfo& packet, const std::vector<std::uint8_t>& query);
+    void reply_dns(const DnsQuery& query, const std::vector<std::uint8_t>& answer);
     void record(const std::string& line);
 
     SlirpSettings settings_;
@@ -82,6 +96,11 @@ private:
     DomainGate gate_;
     int violations_ = -1;
     NetworkRefusals refusals_;
+    std::string dns_socket_dir_;  // holds the Unix socket libslirp connects to
+    UniqueFd dns_listener_;
+    std::vector<DnsClient> dns_clients_;
+    std::size_t dns_poll_first_ = 0;    // where our DNS fds start in the poll set
+    std::size_t dns_clients_polled_ = 0;  // how many clients fill() gave poll
     std::vector<pollfd>* polling_ = nullptr;  // during fill/dispatch
 };
 

@@ -730,7 +730,7 @@ std::string describe_network(const Plan& plan) {
                       ", host loopback " + (net.allow_host_loopback ? "allowed" : "denied");
     for (const auto& forward : net.ports) out += "\n            forward " + format_port_forward(forward);
     if (!net.allow_domains.empty()) {
-        out += "\n            dns answered in process for allow_domains only (UDP; TCP refused); the outside is "
+        out += "\n            dns answered in process for allow_domains only (UDP; TCP at the IPv4 address); the outside is "
                "reached only at the addresses they resolve to" +
                std::string(net.egress.allow.empty() ? "" : " and where egress allows");
         for (const auto& rule : net.allow_domains) out += "\n            allow domain " + format_domain_rule(rule);

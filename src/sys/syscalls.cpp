@@ -77,8 +77,13 @@ long long monotonic_ms() {
     return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-UniqueFd listen_seqpacket_at(int dirfd, const std::string& name) {
-    UniqueFd fd(static_cast<int>(check(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "socket")));
+static UniqueFd listen_unix_at(int dirfd, const std::string& name, int type);
+
+UniqueFd listen_seqpacket_at(int dirfd, const std::string& name) { return listen_unix_at(dirfd, name, SOCK_SEQPACKET); }
+UniqueFd listen_stream_at(int dirfd, const std::string& name) { return listen_unix_at(dirfd, name, SOCK_STREAM); }
+
+static UniqueFd listen_unix_at(int dirfd, const std::string& name, int type) {
+    UniqueFd fd(static_cast<int>(check(::socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "socket")));
     socklen_t length;
     sockaddr_un address = address_in(dirfd, name, length);
     // Born 0600: no moment in which another could connect (the directory is 0700 besides).

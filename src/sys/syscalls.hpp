@@ -25,6 +25,8 @@ std::pair<UniqueFd, UniqueFd> seqpacket_pair();
 // A listening SOCK_SEQPACKET socket (non-blocking) bound to `name` in the directory `dirfd`,
 // mode 0600. Throws SysError.
 UniqueFd listen_seqpacket_at(int dirfd, const std::string& name);
+// The same with a SOCK_STREAM socket.
+UniqueFd listen_stream_at(int dirfd, const std::string& name);
 // A connection of `listener` (non-blocking); invalid (errno set) when none is waiting.
 UniqueFd accept_connection(int listener);
 // Connects to the SOCK_SEQPACKET socket `name` in `dirfd` (blocking); invalid with errno set

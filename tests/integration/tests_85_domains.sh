@@ -143,3 +143,27 @@ t_domains_egress_rule_admits_an_address() {
   expect_kv tcp_198.51.100.20 ok
   expect_kv tcp_203.0.113.30 refused
 }
+
+# DNS over TCP to the sandbox's DNS address is answered by the same resolver, with the same rules.
+t_domains_dns_over_tcp() {
+  need_domain_net
+  local p
+  p=$(domains_profile p)
+  sb run --violations "$T/v.jsonl" "$p" -- /usr/bin/python3 -c '
+import socket, struct
+def ask(name):
+    q = struct.pack("!HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
+    q += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack("!HH", 1, 1)
+    with socket.create_connection(("10.0.2.3", 53), timeout=5) as s:
+        s.sendall(struct.pack("!H", len(q)) + q)
+        size = struct.unpack("!H", s.recv(2))[0]
+        a = b""
+        while len(a) < size: a += s.recv(size - len(a))
+    rcode, answers = a[3] & 15, struct.unpack("!H", a[6:8])[0]
+    print("%s=rcode%d,answers%d,%s" % (name, rcode, answers, socket.inet_ntoa(a[-4:]) if answers else "-"))
+ask("allowed.test"); ask("other.test")'
+  expect_rc 0 "DNS over TCP"
+  expect_kv allowed.test rcode0,answers1,192.0.2.10
+  expect_kv other.test rcode5,answers0,-
+  grep -q '"name":"other.test"' "$T/v.jsonl" || fail "the name refused over TCP is not logged" "$(cat "$T/v.jsonl")"
+}

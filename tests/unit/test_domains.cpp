@@ -1163,9 +1163,8 @@ TEST_CASE("violations: a refused flow is one JSON line with protocol, address, p
 }
 
 // An AAAA answer of an IPv4-mapped IPv6 address (::ffff:127.0.0.1) names host loopback for a
-// dual-stack socket; it is not refused as rebinding today (public_only_policy() has no
-// ::ffff:0:0/96 block). Hidden: run with "[domains-known-issue]".
-TEST_CASE("judge_answer: an IPv4-mapped IPv6 answer of a private address is refused", "[domains-known-issue][.]") {
+// dual-stack socket: judged as the IPv4 address it holds.
+TEST_CASE("judge_answer: an IPv4-mapped IPv6 answer of a private address is refused", "[domains]") {
     auto allow = rules({"www.allowed.test"});
     for (const char* address : {"::ffff:127.0.0.1", "::ffff:10.1.2.3", "::ffff:169.254.169.254"}) {
         INFO(address);
