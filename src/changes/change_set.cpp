@@ -62,22 +62,7 @@ void write_meta(int dir, const ChangeSetMeta& meta, const std::string& what) {
     check(::renameat(dir, temporary.c_str(), dir, kChangesFile), "rename", what + "/" + kChangesFile);
 }
 
-std::vector<std::string> entries_of(int dir, const std::string& what) {
-    UniqueFd listing = open_at(dir, ".", O_RDONLY | O_DIRECTORY);
-    std::unique_ptr<DIR, int (*)(DIR*)> stream(::fdopendir(listing.get()), &::closedir);
-    if (!stream) throw SysError("opendir", what, errno);
-    listing.release();
-    std::vector<std::string> names;
-    for (;;) {
-        errno = 0;
-        const dirent* entry = ::readdir(stream.get());
-        if (!entry) break;
-        std::string name = entry->d_name;
-        if (name != "." && name != "..") names.push_back(std::move(name));
-    }
-    if (errno) throw SysError("readdir", what, errno);
-    return names;
-}
+std::vector<std::string> entries_of(int dir, const std::string& what) { return directory_entries(dir, what); }
 
 void remove_tree(int dir, const std::string& name, const std::string& what, int depth) {
     struct stat st;

@@ -29,19 +29,7 @@ EntryType type_of(mode_t mode) {
 }
 
 std::vector<std::string> sorted_entries(int dir, const std::string& what) {
-    UniqueFd listing = open_at(dir, ".", O_RDONLY | O_DIRECTORY);
-    std::unique_ptr<DIR, int (*)(DIR*)> stream(::fdopendir(listing.get()), &::closedir);
-    if (!stream) throw SysError("opendir", what, errno);
-    listing.release();
-    std::vector<std::string> names;
-    for (;;) {
-        errno = 0;
-        const dirent* entry = ::readdir(stream.get());
-        if (!entry) break;
-        std::string name = entry->d_name;
-        if (name != "." && name != "..") names.push_back(std::move(name));
-    }
-    if (errno) throw SysError("readdir", what, errno);
+    std::vector<std::string> names = directory_entries(dir, what);
     std::sort(names.begin(), names.end());
     return names;
 }

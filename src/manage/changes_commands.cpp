@@ -180,21 +180,15 @@ bool tree_changed_since(int parent, const std::string& name, const ChangeSetMeta
     if (depth > 256) return true;
     UniqueFd dir = try_open_at(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
     if (!dir) return true;
-    UniqueFd listing = open_at(dir.get(), ".", O_RDONLY | O_DIRECTORY);
-    DIR* stream = ::fdopendir(listing.get());
-    if (!stream) return true;
-    listing.release();
-    bool changed = false;
-    while (const dirent* entry = ::readdir(stream)) {
-        std::string child = entry->d_name;
-        if (child == "." || child == "..") continue;
-        if (tree_changed_since(dir.get(), child, meta, depth + 1)) {
-            changed = true;
-            break;
-        }
+    std::vector<std::string> entries;
+    try {
+        entries = directory_entries(dir.get(), name);
+    } catch (const SysError&) {
+        return true;
     }
-    ::closedir(stream);
-    return changed;
+    for (const auto& child : entries)
+        if (tree_changed_since(dir.get(), child, meta, depth + 1)) return true;
+    return false;
 }
 
 // Why committing `change` would overwrite something the host changed since the sandbox first

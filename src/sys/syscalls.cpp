@@ -1,5 +1,7 @@
 #include "sys/syscalls.hpp"
 
+#include <dirent.h>
+
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/openat2.h>
@@ -297,6 +299,28 @@ UniqueFd lock_directory(const std::string& path, int timeout_ms) {
         timespec pause{0, 10 * 1000 * 1000};
         ::nanosleep(&pause, nullptr);
     }
+}
+
+std::vector<std::string> directory_entries(int dir, const std::string& what) {
+    UniqueFd listing = open_at(dir, ".", O_RDONLY | O_DIRECTORY);
+    DIR* stream = ::fdopendir(listing.get());
+    if (!stream) throw SysError("opendir", what, errno);
+    listing.release();
+    std::vector<std::string> names;
+    int error = 0;
+    for (;;) {
+        errno = 0;
+        const dirent* entry = ::readdir(stream);
+        if (!entry) {
+            error = errno;
+            break;
+        }
+        std::string name = entry->d_name;
+        if (name != "." && name != "..") names.push_back(std::move(name));
+    }
+    ::closedir(stream);
+    if (error) throw SysError("readdir", what, error);
+    return names;
 }
 
 }  // namespace sb

@@ -81,6 +81,10 @@ int try_write_file(const std::string& path, const std::string& text);
 int try_create_file(const std::string& path, const std::string& text);
 int try_create_file_at(int dirfd, const std::string& path, const std::string& text);
 
+// The names in the directory `dir` (without "." and ".."), in the order readdir gives them.
+// Throws SysError naming `what`.
+std::vector<std::string> directory_entries(int dir, const std::string& what);
+
 // Writes all of `data`; throws SysError.
 void write_all(int fd, const std::string& data, const char* what);
 

@@ -154,7 +154,10 @@ t_seccomp_profile_denial_of_a_last_step_call() {
   # setresuid): then the command loads the filter itself, after them, and still gets it.
   local p
   p=$(mkprofile p default '[seccomp]' 'deny = ["chdir:EACCES", "setresuid:EACCES"]')
-  sb run "$p" -- /bin/sh -c 'grep ^Seccomp: /proc/1/status /proc/self/status; cd /tmp || echo cd-refused'
+  # pid 1 loads its own copy once the command exec'd (it was suspended in vfork until then): the
+  # command may look before that, so it waits up to 2 s for it.
+  sb run "$p" -- /bin/sh -c 'i=0; while [ $i -lt 100 ] && ! grep -q "^Seccomp:.2" /proc/1/status; do sleep 0.02; i=$((i+1)); done
+    grep ^Seccomp: /proc/1/status /proc/self/status; cd /tmp || echo cd-refused'
   expect_rc 0 "the start with chdir and setresuid denied"
   [ "$(grep -c $'Seccomp:\t2' "$T/out")" = 2 ] ||
     fail "pid 1 and the command must both run in filter mode" "$(cat "$T/out")"
