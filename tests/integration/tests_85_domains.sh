@@ -73,7 +73,7 @@ t_domains_allowed_names_reach_their_servers_others_do_not() {
   local p
   p=$(domains_profile p)
   domains_run "$p" --violations "$T/v.jsonl" -- resolve allowed.test tcp allowed.test 8080 udp allowed.test \
-    resolve other.test resolve6 allowed.test tcp 198.51.100.20 8080 udp 198.51.100.20 \
+    resolve other.test resolve6 allowed.test tcp 2001:db8::10 8080 tcp 198.51.100.20 8080 udp 198.51.100.20 \
     resolve port.test tcp port.test 8080 udp port.test
   expect_rc 0 "the payload"
   expect_kv resolve_allowed.test 192.0.2.10
@@ -81,6 +81,7 @@ t_domains_allowed_names_reach_their_servers_others_do_not() {
   expect_kv udp_allowed.test ok
   expect_kv resolve_other.test unresolved
   expect_kv resolve6_allowed.test 2001:db8::10
+  expect_kv tcp_2001:db8::10 ok
   expect_kv tcp_198.51.100.20 refused
   expect_kv_not udp_198.51.100.20 ok
   expect_kv resolve_port.test 192.0.2.12
