@@ -200,6 +200,32 @@ std::optional<DnsMessage> parse_dns_message(const std::uint8_t* data, std::size_
     return message;
 }
 
+std::vector<std::uint8_t> dns_query_for(const DnsQuestion& question, std::uint16_t id) {
+    std::vector<std::uint8_t> out{static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+    std::size_t start = 0;
+    const std::string& name = question.name;
+    while (start < name.size() && name != ".") {
+        std::size_t dot = name.find('.', start);
+        if (dot == std::string::npos) dot = name.size();
+        std::size_t length = std::min<std::size_t>(dot - start, 63);
+        out.push_back(static_cast<std::uint8_t>(length));
+        out.insert(out.end(), name.begin() + static_cast<std::ptrdiff_t>(start), name.begin() + static_cast<std::ptrdiff_t>(start + length));
+        start = dot + 1;
+    }
+    out.push_back(0);
+    for (std::uint16_t value : {question.type, question.klass}) {
+        out.push_back(static_cast<std::uint8_t>(value >> 8));
+        out.push_back(static_cast<std::uint8_t>(value));
+    }
+    return out;
+}
+
+bool answers_question(const DnsMessage& answer, const DnsQuestion& question, std::uint16_t id) {
+    return answer.is_response() && answer.id == id && answer.questions.size() == 1 &&
+           answer.questions.front().name == question.name && answer.questions.front().type == question.type &&
+           answer.questions.front().klass == question.klass;
+}
+
 std::vector<std::uint8_t> dns_error_reply(const std::uint8_t* query, std::size_t length, unsigned rcode) {
     // The header and the question section as asked, with QR, RA and the code set and no records.
     auto parsed = parse_dns_message(query, length);
@@ -226,7 +252,26 @@ namespace {
 
 // Addresses a public name should not resolve to: what the public-only preset denies.
 bool rebinding_address(const IpAddress& given) {
-    static const EgressPolicy inner = public_only_policy();
+    static const EgressPolicy inner = [] {
+        EgressPolicy policy = public_only_policy();
+        std::string error;
+        // Benchmarking and IETF protocol space, and IPv6 forms that carry an IPv4 address
+        // elsewhere (Teredo), are no public answer either.
+        for (const char* block : {"198.18.0.0/15", "192.0.0.0/24", "240.0.0.0/4", "0.0.0.0/8", "[2001::]/32"})
+            policy.deny.push_back(EgressRule{*parse_cidr(block, error)});
+        return policy;
+    }();
+    // NAT64 (64:ff9b::/96, 64:ff9b:1::/48) and 6to4 (2002::/16) carry an IPv4 address: judged as it.
+    if (given.family == IpFamily::V6) {
+        const auto& b = given.bytes;
+        bool nat64 = b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b;
+        if (nat64 || (b[0] == 0x20 && b[1] == 0x02)) {
+            IpAddress embedded;
+            std::size_t at = nat64 ? 12 : 2;
+            std::copy(b.begin() + static_cast<std::ptrdiff_t>(at), b.begin() + static_cast<std::ptrdiff_t>(at + 4), embedded.bytes.begin());
+            if (rebinding_address(embedded)) return true;
+        }
+    }
     IpAddress address = given;
     // An IPv4 address written as IPv6 (::ffff:a.b.c.d, or the old ::a.b.c.d) is judged as IPv4.
     bool zero_prefix = given.family == IpFamily::V6 &&

@@ -59,6 +59,12 @@ struct DnsMessage {
 };
 // nullopt when malformed.
 std::optional<DnsMessage> parse_dns_message(const std::uint8_t* data, std::size_t length);
+// The query sent upstream for `question`: a fresh message with `id` and recursion desired, so
+// nothing of the payload's own bytes (its id, flags, extra records, options) reaches the resolver.
+std::vector<std::uint8_t> dns_query_for(const DnsQuestion& question, std::uint16_t id);
+// Whether `answer` answers exactly `question` with `id` (QR set, the one question the same).
+bool answers_question(const DnsMessage& answer, const DnsQuestion& question, std::uint16_t id);
+
 // The answer to `query` (its bytes) with response code `rcode` and no records: REFUSED (5) for a
 // name the profile does not allow, SERVFAIL (2) when the upstream resolver fails.
 std::vector<std::uint8_t> dns_error_reply(const std::uint8_t* query, std::size_t length, unsigned rcode);

@@ -264,11 +264,13 @@ bool leaves_virtual_network(const PacketInfo& packet, const VirtualNetwork& netw
     bool v4 = packet.family == IpFamily::V4;
     const IpAddress& destination = packet.destination;
     if ((v4 ? network.subnet4 : network.subnet6).contains(destination)) return false;
-    if (v4 && (destination.bytes[0] >= 224 || (destination.bytes[0] == 169 && destination.bytes[1] == 254))) return false;
-    if (!v4 && (destination.bytes[0] == 0xff || (destination.bytes[0] == 0xfe && (destination.bytes[1] & 0xc0) == 0x80)))
-        return false;
     if (destination == (v4 ? network.dns4 : network.dns6) || destination == gateway(network, packet.family)) return false;
-    return !reaches_host_loopback(destination, network);
+    if (reaches_host_loopback(destination, network)) return false;
+    // IPv6's own link (neighbour discovery, router solicitation: ICMPv6 to link-local and
+    // multicast addresses) is libslirp's to answer. Everything else, link-local, multicast and
+    // reserved IPv4 addresses included (169.254.169.254 is a cloud's metadata service), leaves.
+    bool link = !v4 && (destination.bytes[0] == 0xff || (destination.bytes[0] == 0xfe && (destination.bytes[1] & 0xc0) == 0x80));
+    return !(link && packet.protocol == Protocol::Any);
 }
 
 std::vector<std::uint8_t> tcp_reset_for(const std::uint8_t* frame, std::size_t length, const PacketInfo& packet) {

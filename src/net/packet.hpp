@@ -119,8 +119,8 @@ Verdict egress_verdict(const PacketInfo& packet, const EgressPolicy& outside, co
                        const VirtualNetwork& network, const ForwardedUdpFlows& udp_flows, std::int64_t now_ms);
 
 // Whether `packet` goes beyond the virtual network and the host's loopback: to the outside
-// world, where allow_domains decides (not its addresses, link-local and multicast ones, the
-// gateway, or the DNS address).
+// world, where allow_domains decides (not the virtual network's addresses, the gateway, the DNS
+// address, nor ICMPv6 to link-local and multicast addresses).
 bool leaves_virtual_network(const PacketInfo& packet, const VirtualNetwork& network);
 
 // The reply frame for a denied packet (sent back into the sandbox); empty if none is possible.

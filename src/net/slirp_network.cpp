@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <slirp/libslirp.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -206,7 +207,7 @@ void SlirpNetwork::accept_dns_clients() {
     while (dns_clients_.size() < 16) {
         UniqueFd client = accept_connection(dns_listener_.get());
         if (!client) return;
-        dns_clients_.push_back({std::move(client), {}, {}, now_ns() / 1000000 + 30000});
+        dns_clients_.push_back({std::move(client), {}, {}, now_ns() / 1000000 + 30000, ++dns_client_ids_});
     }
 }
 
@@ -215,10 +216,13 @@ void SlirpNetwork::serve_dns_client(DnsClient& client, short events) {
     if (events & POLLIN) {
         char buffer[4096];
         ssize_t got = ::read(client.fd.get(), buffer, sizeof buffer);
-        if (got <= 0) {
-            client.idle_until_ms = 0;  // closed (or failed): dropped below
+        if (got == 0 || (got < 0 && errno != EAGAIN)) {
+            // Closed or failed: an answer still owed is not written; dropped below.
+            client.failed = got < 0 || client.out.empty();
+            client.idle_until_ms = 0;
             return;
         }
+        if (got < 0) return;
         client.in.append(buffer, static_cast<std::size_t>(got));
         client.idle_until_ms = now + 30000;
         if (client.in.size() > 65536 + 2) client.idle_until_ms = 0;
@@ -233,9 +237,9 @@ void SlirpNetwork::serve_dns_client(DnsClient& client, short events) {
     if ((events & POLLOUT) && !client.out.empty()) {
         ssize_t put = ::write(client.fd.get(), client.out.data(), client.out.size());
         if (put > 0) client.out.erase(0, static_cast<std::size_t>(put));
-        else if (put < 0 && errno != EAGAIN) client.idle_until_ms = 0;
+        else if (put < 0 && errno != EAGAIN) client.failed = true;
     }
-    if (events & (POLLHUP | POLLERR)) client.idle_until_ms = 0;
+    if (events & (POLLHUP | POLLERR | POLLNVAL)) client.failed = true;
 }
 
 void SlirpNetwork::open_forwards(const SlirpSettings& settings) {
@@ -327,7 +331,7 @@ void SlirpNetwork::take_dns_query(const std::vector<std::uint8_t>& payload, cons
     DnsQuery query;
     if (client) {
         query.request = payload;
-        query.tcp_client = client->fd.get();
+        query.tcp_client = static_cast<long long>(client->id);
     } else {
         query.request.assign(frame, frame + length);
         query.packet = *packet;
@@ -368,8 +372,17 @@ void SlirpNetwork::take_dns_query(const std::vector<std::uint8_t>& payload, cons
             in6->sin6_port = htons(server.port);
             in6->sin6_addr = v6(server.address);
         }
-        if (::sendto(query.socket.get(), payload.data(), payload.size(), MSG_DONTWAIT,
-                     reinterpret_cast<sockaddr*>(&to), ipv4 ? sizeof(sockaddr_in) : sizeof(sockaddr_in6)) >= 0)
+        // Connected: only the resolver's datagrams reach this socket, nothing another process
+        // (or the payload, through the gateway) sends to its port.
+        if (::connect(query.socket.get(), reinterpret_cast<sockaddr*>(&to), ipv4 ? sizeof(sockaddr_in) : sizeof(sockaddr_in6)) != 0)
+            return;
+        std::vector<std::uint8_t> upstream = payload;
+        if (query.question) {
+            // Our own query with an id of our own: the payload chooses neither.
+            if (::getrandom(&query.upstream_id, sizeof query.upstream_id, 0) != sizeof query.upstream_id) return;
+            upstream = dns_query_for(*query.question, query.upstream_id);
+        }
+        if (::send(query.socket.get(), upstream.data(), upstream.size(), MSG_DONTWAIT) >= 0)
             dns_queries_.push_back(std::move(query));
     } catch (const std::exception&) {
         // No socket: the query is lost, the sandbox's resolver retries.
@@ -389,7 +402,7 @@ void SlirpNetwork::reply_dns(const DnsQuery& query, const std::vector<std::uint8
         return;
     }
     for (auto& client : dns_clients_)
-        if (client.fd.get() == query.tcp_client && client.idle_until_ms) {
+        if (static_cast<long long>(client.id) == query.tcp_client && client.idle_until_ms) {
             if (client.out.size() > 1 << 20) return;  // a client that does not read: its answers are dropped
             client.out.push_back(static_cast<char>(answer.size() >> 8));
             client.out.push_back(static_cast<char>(answer.size() & 0xff));
@@ -447,10 +460,11 @@ void SlirpNetwork::answer_dns(DnsQuery& query) {
     if (query.question) {
         std::vector<std::uint8_t> asked = asked_bytes(query.request, query.packet, query.tcp_client >= 0);
         auto message = parse_dns_message(answer.data(), answer.size());
-        // Only the answer to this question, from the resolver asked, is judged and passed on.
-        if (!message || !message->is_response() || asked.size() < 2 ||
-            message->id != static_cast<std::uint16_t>(asked[0] << 8 | asked[1]))
-            return;
+        // Only the answer to our own question, from the resolver asked, is judged and passed on
+        // (with the payload's id put back).
+        if (!message || asked.size() < 2 || !answers_question(*message, *query.question, query.upstream_id)) return;
+        answer[0] = asked[0];
+        answer[1] = asked[1];
         std::int64_t now = now_ns() / 1000000;
         DnsVerdict verdict = judge_answer(*query.question, *message, settings_.allow_domains, settings_.egress, now);
         if (verdict.refused) {
@@ -484,7 +498,8 @@ void SlirpNetwork::fill(std::vector<pollfd>& fds, int& timeout_ms) {
     fds.push_back({frames_.get(), POLLIN, 0});  // first: dispatch() is told where it is
     for (const auto& query : dns_queries_) fds.push_back({query.socket.get(), POLLIN, 0});
     dns_poll_first_ = fds.size();
-    if (dns_listener_) fds.push_back({dns_listener_.get(), POLLIN, 0});
+    // Full: the listener is not polled (it would stay readable), so new clients wait.
+    if (dns_listener_) fds.push_back({dns_listener_.get(), static_cast<short>(dns_clients_.size() < 16 ? POLLIN : 0), 0});
     dns_clients_polled_ = dns_clients_.size();
     for (const auto& client : dns_clients_)
         fds.push_back({client.fd.get(), static_cast<short>(POLLIN | (client.out.empty() ? 0 : POLLOUT)), 0});
@@ -517,8 +532,12 @@ void SlirpNetwork::dispatch(std::vector<pollfd>& fds, std::size_t first, bool po
         if (fds[dns_poll_first_].revents & POLLIN) accept_dns_clients();
     }
     std::int64_t now = now_ns() / 1000000;
+    // Gone: failed, or idle past its time (answers it did not take are dropped with it).
     dns_clients_.erase(std::remove_if(dns_clients_.begin(), dns_clients_.end(),
-                                      [&](const DnsClient& client) { return client.idle_until_ms <= now && client.out.empty(); }),
+                                      [&](const DnsClient& client) {
+                                          return client.failed || (client.idle_until_ms <= now && client.out.empty()) ||
+                                                 client.idle_until_ms + 30000 <= now;
+                                      }),
                        dns_clients_.end());
     dns_queries_.erase(std::remove_if(dns_queries_.begin(), dns_queries_.end(),
                                       [&](const DnsQuery& query) { return query.deadline_ms <= now; }),

@@ -57,14 +57,17 @@ private:
         PacketInfo packet;
         std::int64_t deadline_ms = 0;
         std::optional<DnsQuestion> question;  // allow_domains: judged again with the answer
-        int tcp_client = -1;  // DNS over TCP: the connection (its fd) the answer goes to; -1: UDP
+        long long tcp_client = -1;  // DNS over TCP: the client (its id) the answer goes to; -1: UDP
+        std::uint16_t upstream_id = 0;  // allow_domains: the id of our own query upstream
     };
     // allow_domains: DNS over TCP to the sandbox's DNS address, which libslirp hands to a Unix
     // socket of ours (one connection each); queries are length-prefixed (RFC 7766).
     struct DnsClient {
         UniqueFd fd;
         std::string in, out;
-        std::int64_t idle_until_ms = 0;
+        std::int64_t idle_until_ms = 0;  // 0: closed by the client (answers owed are still written)
+        std::uint64_t id = 0;
+        bool failed = false;             // a read or write failed, or the peer hung up: dropped
     };
     void start_tcp_dns();
     void accept_dns_clients();
@@ -99,6 +102,7 @@ private:
     std::string dns_socket_dir_;  // holds the Unix socket libslirp connects to
     UniqueFd dns_listener_;
     std::vector<DnsClient> dns_clients_;
+    std::uint64_t dns_client_ids_ = 0;
     std::size_t dns_poll_first_ = 0;    // where our DNS fds start in the poll set
     std::size_t dns_clients_polled_ = 0;  // how many clients fill() gave poll
     std::vector<pollfd>* polling_ = nullptr;  // during fill/dispatch

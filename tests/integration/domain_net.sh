@@ -15,7 +15,7 @@ cleanup() {
 trap cleanup EXIT
 in_ns() { ip netns exec "$ns" "$@"; }
 in_ns ip link set lo up
-for a in 192.0.2.10 192.0.2.11 192.0.2.12 192.0.2.53 198.51.100.20 203.0.113.30; do in_ns ip addr add "$a/32" dev lo; done
+for a in 192.0.2.10 192.0.2.11 192.0.2.12 192.0.2.53 198.51.100.20 203.0.113.30 169.254.169.254 240.0.0.1; do in_ns ip addr add "$a/32" dev lo; done
 in_ns ip addr add 2001:db8::10/128 dev lo nodad
 # The host's default route is not there: a pretend default, so that connect() to these picks lo.
 in_ns ip route add default dev lo 2>/dev/null

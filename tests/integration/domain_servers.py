@@ -14,7 +14,10 @@ RECORDS = {  # name -> list of (type, ttl, value)
     "short.test": [(1, 1, "192.0.2.11")],
     "port.test": [(1, TTL, "192.0.2.12")],
 }
-ECHO_TCP = ["192.0.2.10", "192.0.2.11", "192.0.2.12", "198.51.100.20", "203.0.113.30", "2001:db8::10"]
+# 169.254.169.254 (a cloud's metadata service) and 240.0.0.1 (reserved) are what a payload
+# tries when names are refused: inside this namespace only, as everything here.
+ECHO_TCP = ["192.0.2.10", "192.0.2.11", "192.0.2.12", "198.51.100.20", "203.0.113.30", "2001:db8::10",
+            "169.254.169.254", "240.0.0.1"]
 ECHO_UDP = ["192.0.2.10", "192.0.2.12", "198.51.100.20"]
 
 

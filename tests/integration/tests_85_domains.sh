@@ -145,6 +145,17 @@ t_domains_egress_rule_admits_an_address() {
   expect_kv tcp_203.0.113.30 refused
 }
 
+# Link-local (a cloud's metadata service) and reserved addresses are the outside too.
+t_domains_metadata_and_reserved_addresses_refused() {
+  need_domain_net
+  local p
+  p=$(domains_profile p)
+  domains_run "$p" -- tcp 169.254.169.254 8080 tcp 240.0.0.1 8080
+  expect_rc 0
+  expect_kv tcp_169.254.169.254 refused
+  expect_kv tcp_240.0.0.1 refused
+}
+
 # DNS over TCP to the sandbox's DNS address is answered by the same resolver, with the same rules.
 t_domains_dns_over_tcp() {
   need_domain_net

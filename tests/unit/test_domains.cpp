@@ -1174,3 +1174,58 @@ TEST_CASE("judge_answer: an IPv4-mapped IPv6 answer of a private address is refu
         CHECK(verdict.pins.empty());
     }
 }
+
+// A review found these forms of a private address pinned for an allowed name.
+TEST_CASE("judge_answer: IPv6 forms carrying a private IPv4 address, and reserved IPv4 space, are refused", "[domains]") {
+    auto allow = rules({"www.allowed.test"});
+    for (const char* address : {"64:ff9b::a00:1", "64:ff9b::7f00:1", "2002:a00:1::1", "2001:0:a00:1::1", "198.18.0.1",
+                                "192.0.0.8", "240.0.0.1", "0.1.2.3"}) {
+        INFO(address);
+        auto verdict = judge_answer(question_for("www.allowed.test"), answer_of({address_record("www.allowed.test", address, 60)}),
+                                    allow, EgressPolicy{}, kNow);
+        CHECK(verdict.refused);
+        CHECK(verdict.pins.empty());
+    }
+    // The same forms of a public address pass.
+    for (const char* address : {"64:ff9b::c000:20a", "2002:c000:20a::1", "2001:db8::10"}) {
+        INFO(address);
+        auto verdict = judge_answer(question_for("www.allowed.test"), answer_of({address_record("www.allowed.test", address, 60)}),
+                                    allow, EgressPolicy{}, kNow);
+        CHECK_FALSE(verdict.refused);
+    }
+}
+
+// The resolver is asked with a query of our own; only an answer to exactly it counts (a forged
+// datagram with the payload's id, or another question, does not).
+TEST_CASE("dns_query_for and answers_question", "[domains]") {
+    DnsQuestion question = question_for("www.allowed.test", 28);
+    auto bytes = sb::dns_query_for(question, 0xbeef);
+    auto parsed = parse(bytes);
+    REQUIRE(parsed);
+    CHECK(parsed->id == 0xbeef);
+    CHECK(parsed->flags == 0x0100);
+    REQUIRE(parsed->questions.size() == 1);
+    CHECK(parsed->questions[0].name == "www.allowed.test");
+    CHECK(parsed->questions[0].type == 28);
+    CHECK(parsed->questions[0].klass == 1);
+    CHECK(bytes.size() == 12 + 18 + 4);
+
+    DnsMessage answer = answer_of({});
+    answer.id = 0xbeef;
+    answer.flags = 0x8180;
+    answer.questions = {question};
+    CHECK(sb::answers_question(answer, question, 0xbeef));
+    CHECK_FALSE(sb::answers_question(answer, question, 0x1234));  // another id
+    DnsMessage other = answer;
+    other.questions[0].name = "evil.test";
+    CHECK_FALSE(sb::answers_question(other, question, 0xbeef));
+    other = answer;
+    other.questions[0].type = 1;
+    CHECK_FALSE(sb::answers_question(other, question, 0xbeef));
+    other = answer;
+    other.flags = 0x0100;  // a query, not an answer
+    CHECK_FALSE(sb::answers_question(other, question, 0xbeef));
+    other = answer;
+    other.questions.push_back(question);
+    CHECK_FALSE(sb::answers_question(other, question, 0xbeef));
+}
