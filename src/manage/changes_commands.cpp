@@ -265,18 +265,18 @@ bool move_from_upper(const Change& change, const ChangeEntry& entry, const std::
     struct stat host_dir;
     check(::fstat(entry.host_parent, &host_dir), "stat", what);
     if (st.st_nlink != 1 || st.st_dev != host_dir.st_dev) return false;
-    // Opened read-only: change its owner, mode and attributes through /proc's view of the fd.
-    UniqueFd writable = try_open_at(AT_FDCWD, "/proc/self/fd/" + std::to_string(entry.new_fd), O_RDONLY | O_NOFOLLOW);
-    if (!writable) return false;
-    check(::fchown(writable.get(), ::geteuid(), ::getegid()), "chown", what);
-    check(::fchmod(writable.get(), change.new_mode & 0777), "chmod", what);
-    std::string names(64 * 1024, '\0');
-    ssize_t length = ::flistxattr(writable.get(), names.data(), names.size());
+    // Owner, mode and attributes change through the read-only fd: they need ownership (or our
+    // capabilities over the sandbox's ids), not a writable open.
+    int file = entry.new_fd;
+    check(::fchown(file, ::geteuid(), ::getegid()), "chown", what);
+    check(::fchmod(file, change.new_mode & 0777), "chmod", what);
+    char names[4096];
+    ssize_t length = ::flistxattr(file, names, sizeof names);
     if (length < 0) return false;
     for (std::size_t at = 0; at < static_cast<std::size_t>(length);) {
-        std::string name(names.c_str() + at);
+        std::string name(names + at);
         at += name.size() + 1;
-        if (::fremovexattr(writable.get(), name.c_str()) != 0 && errno != ENODATA) return false;
+        if (::fremovexattr(file, name.c_str()) != 0 && errno != ENODATA) return false;
     }
     struct stat host;
     if (::fstatat(entry.host_parent, entry.name.c_str(), &host, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(host.st_mode))
