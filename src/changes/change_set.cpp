@@ -1,6 +1,5 @@
 #include "changes/change_set.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/file.h>
@@ -14,7 +13,6 @@
 #include <cstring>
 #include <ctime>
 #include <iostream>
-#include <memory>
 
 #include "exitcode.hpp"
 #include "idmap/write_maps.hpp"
@@ -195,7 +193,6 @@ std::optional<ChangeSet> ChangeSet::existing(const std::string& changes_root, co
 }
 
 UniqueFd ChangeSet::open_upper(std::size_t index) const {
-    std::string path = std::to_string(index) + "/upper";
     UniqueFd mount = open_at(dir_.get(), std::to_string(index), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
     return open_at(mount.get(), "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 }

@@ -1,6 +1,5 @@
 #include "changes/walk.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -11,7 +10,6 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <memory>
 
 #include "sys/error.hpp"
 #include "sys/syscalls.hpp"
