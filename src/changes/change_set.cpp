@@ -60,8 +60,6 @@ void write_meta(int dir, const ChangeSetMeta& meta, const std::string& what) {
     check(::renameat(dir, temporary.c_str(), dir, kChangesFile), "rename", what + "/" + kChangesFile);
 }
 
-std::vector<std::string> entries_of(int dir, const std::string& what) { return directory_entries(dir, what); }
-
 void remove_tree(int dir, const std::string& name, const std::string& what, int depth) {
     struct stat st;
     if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -75,7 +73,7 @@ void remove_tree(int dir, const std::string& name, const std::string& what, int 
         if (!child && errno == EACCES && st.st_uid == ::geteuid() && ::fchmodat(dir, name.c_str(), 0700, 0) == 0)
             child = try_open_at(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
         if (!child) throw SysError("open", what, errno);
-        for (const auto& entry : entries_of(child.get(), what)) remove_tree(child.get(), entry, what + "/" + entry, depth + 1);
+        for (const auto& entry : directory_entries(child.get(), what)) remove_tree(child.get(), entry, what + "/" + entry, depth + 1);
         check(::unlinkat(dir, name.c_str(), AT_REMOVEDIR), "rmdir", what);
     } else {
         check(::unlinkat(dir, name.c_str(), 0), "unlink", what);
@@ -200,7 +198,7 @@ UniqueFd ChangeSet::open_upper(std::size_t index) const {
 bool ChangeSet::has_changes() const {
     for (std::size_t i = 0; i < meta_.mounts.size(); ++i) {
         UniqueFd upper = open_upper(i);
-        if (!entries_of(upper.get(), root_ + "/" + name_ + "/" + std::to_string(i) + "/upper").empty()) return true;
+        if (!directory_entries(upper.get(), root_ + "/" + name_ + "/" + std::to_string(i) + "/upper").empty()) return true;
     }
     return false;
 }
@@ -220,7 +218,7 @@ std::vector<std::string> list_change_sets(const std::string& changes_root) {
     UniqueFd root = try_open_at(AT_FDCWD, changes_root, O_RDONLY | O_DIRECTORY);
     if (!root) return {};
     std::vector<std::string> names;
-    for (auto& name : entries_of(root.get(), changes_root)) {
+    for (auto& name : directory_entries(root.get(), changes_root)) {
         struct stat st;
         if (valid_sandbox_name(name) && ::fstatat(root.get(), (name + "/" + kChangesFile).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
             names.push_back(std::move(name));

@@ -411,25 +411,36 @@ void plan_limits(Plan& plan, const Profile& profile, const Overrides& overrides,
 // bind source and the opened directory, so a path that changes in between cannot evade it.
 void protect_hidden_dirs(Plan& plan, const HostFacts& facts) {
     struct Hidden {
-        std::string path, what;
+        std::string path, resolved, what;
     };
     std::vector<Hidden> hidden;
-    if (!plan.state_dir.empty()) hidden.push_back({plan.state_dir, "the records of running sandboxes"});
-    if (!facts.data_dir.empty()) hidden.push_back({changes_root(facts.data_dir), "the kept changes of sandboxes"});
-    std::vector<MountStep> covers;
-    for (const auto& [dir, what] : hidden) {
-        plan.hidden_dirs.push_back(dir);
+    if (!plan.state_dir.empty()) {
         // Resolved through its parent: on a first run the directory itself does not exist yet.
+        const std::string& dir = plan.state_dir;
         const std::size_t slash = dir.rfind('/');
-        const std::string resolved = slash == 0 || slash == std::string::npos
-                                         ? facts.resolve_path(dir)
-                                         : facts.resolve_path(dir.substr(0, slash)) + dir.substr(slash);
-        for (const auto& mount : plan.mounts) {
-            if (!is_bind(mount.kind) && mount.kind != MountKind::Overlay) continue;
-            std::vector<std::string> sources{mount.source};
-            sources.insert(sources.end(), mount.lower.begin(), mount.lower.end());
-            for (const auto& given : sources) {
-                const std::string source = facts.resolve_path(given);
+        std::string resolved = slash == 0 || slash == std::string::npos
+                                   ? facts.resolve_path(dir)
+                                   : facts.resolve_path(dir.substr(0, slash)) + dir.substr(slash);
+        hidden.push_back({dir, resolved, "the records of running sandboxes"});
+    }
+    // The data directory comes resolved (host facts).
+    if (!facts.data_dir.empty())
+        hidden.push_back({changes_root(facts.data_dir), changes_root(facts.data_dir), "the kept changes of sandboxes"});
+    // Each mount's host directories, resolved once: a bind's (and an overlay's source) the plan
+    // resolved already when it checked it.
+    std::vector<std::vector<std::string>> resolved_sources(plan.mounts.size());
+    for (std::size_t i = 0; i < plan.mounts.size(); ++i) {
+        const MountStep& mount = plan.mounts[i];
+        if (!is_bind(mount.kind) && mount.kind != MountKind::Overlay) continue;
+        resolved_sources[i].push_back(mount.resolved_source.empty() ? facts.resolve_path(mount.source) : mount.resolved_source);
+        for (const auto& lower : mount.lower) resolved_sources[i].push_back(facts.resolve_path(lower));
+    }
+    std::vector<MountStep> covers;
+    for (const auto& [dir, resolved, what] : hidden) {
+        plan.hidden_dirs.push_back(dir);
+        for (std::size_t i = 0; i < plan.mounts.size(); ++i) {
+            const MountStep& mount = plan.mounts[i];
+            for (const auto& source : resolved_sources[i]) {
                 if (source.compare(0, resolved.size() + 1, resolved + "/") == 0)
                     throw ConfigError(mount.where, mount.source + " lies inside " + what + " (" + dir +
                                                        "), which no sandbox may see\nhint: mount another directory");
