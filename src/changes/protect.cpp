@@ -5,8 +5,10 @@
 namespace sb {
 namespace {
 
-std::vector<std::string> components(const std::string& path) {
-    std::vector<std::string> out;
+using Names = std::vector<std::string>;
+
+Names components(const std::string& path) {
+    Names out;
     for (std::size_t start = 0; start <= path.size();) {
         std::size_t slash = path.find('/', start);
         if (slash == std::string::npos) slash = path.size();
@@ -19,8 +21,8 @@ std::vector<std::string> components(const std::string& path) {
 bool anchored(const std::string& pattern) { return pattern.find('/') != std::string::npos; }
 
 // The pattern's names; an unanchored one gets a leading "**" (any depth).
-std::vector<std::string> pattern_components(const std::string& pattern) {
-    std::vector<std::string> parts = components(pattern);
+Names pattern_components(const std::string& pattern) {
+    Names parts = components(pattern);
     if (!anchored(pattern)) parts.insert(parts.begin(), "**");
     return parts;
 }
@@ -30,24 +32,22 @@ bool name_matches(const std::string& pattern, const std::string& name) {
     return ::fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
 }
 
-// Whether pattern[p..] matches path[q..] exactly; a trailing "**" also matches nothing.
-bool match_from(const std::vector<std::string>& pattern, std::size_t p, const std::vector<std::string>& path,
-                std::size_t q) {
-    if (p == pattern.size()) return q == path.size();
+// Whether pattern[p..] matches path[q..end) exactly; a trailing "**" also matches nothing.
+bool match_from(const Names& pattern, std::size_t p, const Names& path, std::size_t q, std::size_t end) {
+    if (p == pattern.size()) return q == end;
     if (pattern[p] == "**") {
-        for (std::size_t skip = q; skip <= path.size(); ++skip)
-            if (match_from(pattern, p + 1, path, skip)) return true;
+        for (std::size_t skip = q; skip <= end; ++skip)
+            if (match_from(pattern, p + 1, path, skip, end)) return true;
         return false;
     }
-    return q < path.size() && name_matches(pattern[p], path[q]) && match_from(pattern, p + 1, path, q + 1);
+    return q < end && name_matches(pattern[p], path[q]) && match_from(pattern, p + 1, path, q + 1, end);
 }
 
 // Whether path[q..] could be the beginning of something pattern[p..] matches. A leading "**"
 // must still meet a name of the path: what lies wholly below it is matched where it really is
 // (a link "x -> cfg" puts nothing at x/.cargo that cfg/.cargo does not hold, and that is checked
 // on its own); any other "**" could match anything below.
-bool could_prefix(const std::vector<std::string>& pattern, std::size_t p, const std::vector<std::string>& path,
-                  std::size_t q) {
+bool could_prefix(const Names& pattern, std::size_t p, const Names& path, std::size_t q) {
     if (q == path.size()) return true;
     if (p == pattern.size()) return false;
     if (pattern[p] == "**") {
@@ -86,26 +86,34 @@ std::optional<std::string> protect_pattern_problem(const std::string& pattern) {
     return std::nullopt;
 }
 
-bool path_is_protected(const std::vector<std::string>& patterns, const std::string& path) {
-    std::vector<std::string> names = components(path);
-    for (const auto& pattern : patterns) {
-        std::vector<std::string> parts = pattern_components(pattern);
+ProtectedPaths::ProtectedPaths(const std::vector<std::string>& patterns) {
+    for (const auto& pattern : patterns) patterns_.push_back(pattern_components(pattern));
+}
+
+bool ProtectedPaths::covers(const std::string& path) const {
+    Names names = components(path);
+    for (const auto& parts : patterns_)
         // "dir/**" also matches dir: the trailing "**" may match nothing. A parent that
         // matches protects what is below it, so try every prefix of the path.
-        for (std::size_t length = 1; length <= names.size(); ++length) {
-            std::vector<std::string> prefix(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(length));
-            if (match_from(parts, 0, prefix, 0)) return true;
-        }
-    }
+        for (std::size_t length = 1; length <= names.size(); ++length)
+            if (match_from(parts, 0, names, 0, length)) return true;
     return false;
 }
 
-bool replacing_path_is_protected(const std::vector<std::string>& patterns, const std::string& path) {
-    if (path_is_protected(patterns, path)) return true;
-    std::vector<std::string> names = components(path);
-    for (const auto& pattern : patterns)
-        if (could_prefix(pattern_components(pattern), 0, names, 0)) return true;
+bool ProtectedPaths::covers_or_reaches_below(const std::string& path) const {
+    if (covers(path)) return true;
+    Names names = components(path);
+    for (const auto& parts : patterns_)
+        if (could_prefix(parts, 0, names, 0)) return true;
     return false;
+}
+
+bool path_is_protected(const std::vector<std::string>& patterns, const std::string& path) {
+    return ProtectedPaths(patterns).covers(path);
+}
+
+bool replacing_path_is_protected(const std::vector<std::string>& patterns, const std::string& path) {
+    return ProtectedPaths(patterns).covers_or_reaches_below(path);
 }
 
 }  // namespace sb

@@ -23,6 +23,18 @@ const std::vector<std::string>& default_protected_paths();
 // Why `pattern` cannot be used ("is empty", "has a '..' component"), or nullopt.
 std::optional<std::string> protect_pattern_problem(const std::string& pattern);
 
+// A list of patterns, taken apart once (commit asks about every change).
+class ProtectedPaths {
+public:
+    explicit ProtectedPaths(const std::vector<std::string>& patterns);
+    // path_is_protected and replacing_path_is_protected below.
+    bool covers(const std::string& path) const;
+    bool covers_or_reaches_below(const std::string& path) const;
+
+private:
+    std::vector<std::vector<std::string>> patterns_;
+};
+
 // True when `path` ("a/b/c", relative, no "." or ".." components) or one of its parents matches.
 bool path_is_protected(const std::vector<std::string>& patterns, const std::string& path);
 

@@ -94,6 +94,7 @@ UpperEntry open_upper_entry(int dir, const std::string& name, const std::string&
     check(::fstat(entry.fd.get(), &opened), "stat", what);
     if (opened.st_ino != entry.st.st_ino || opened.st_dev != entry.st.st_dev)
         throw SysError("open", what + " (replaced while being read)", ESTALE);
+    entry.st = opened;
     // overlayfs marks an xattr whiteout (an empty file) with user.overlay.whiteout.
     if (S_ISREG(entry.st.st_mode) && entry.st.st_size == 0 && ::fgetxattr(entry.fd.get(), "user.overlay.whiteout", nullptr, 0) >= 0)
         entry.whiteout = true;
@@ -118,15 +119,17 @@ struct Walk {
 
     void directory(int upper, const std::vector<int>& lowers, int host, const std::string& prefix, int depth) {
         if (depth > kMaxDepth) throw SysError("walk", prefix + " (nested too deep)", ELOOP);
+        struct stat host_st {};
+        if (host >= 0) check(::fstat(host, &host_st), "stat", prefix.empty() ? "the host directory" : prefix + " (on the host)");
         for (const auto& name : sorted_entries(upper, prefix.empty() ? "the upper directory" : prefix)) {
             std::string path = prefix.empty() ? name : prefix + "/" + name;
             if (!wanted(path)) continue;
-            entry(upper, lowers, host, name, path, depth);
+            entry(upper, lowers, host, host_st.st_dev, name, path, depth);
         }
     }
 
-    void entry(int upper, const std::vector<int>& lowers, int host, const std::string& name, const std::string& path,
-               int depth) {
+    void entry(int upper, const std::vector<int>& lowers, int host, dev_t host_dev, const std::string& name,
+               const std::string& path, int depth) {
         UpperEntry now = open_upper_entry(upper, name, path);
         Change change;
         change.mount = mount;
@@ -158,11 +161,13 @@ struct Walk {
         handles.host_parent = host;
         handles.name = name;
         handles.new_fd = now.fd.get();
+        if (now.fd) handles.new_stat = &now.st;
+        handles.host_dev = host_dev;
         if (now.whiteout) {
             if (!found) return;  // nothing below to hide
             change.kind = ChangeKind::Deleted;
             if (change.old_type == EntryType::Symlink) change.old_link = read_link_at(lowers.front(), name, path);
-            if (change.old_type == EntryType::File) old_file = open_old_file(lowers, name, path);
+            if (change.old_type == EntryType::File && callbacks.reads_old_files) old_file = open_old_file(lowers, name, path);
             handles.old_fd = old_file.get();
             callbacks.change(change, handles);
             return;
@@ -188,7 +193,9 @@ struct Walk {
                     }
                     break;
                 case EntryType::File: {
-                    old_file = open_old_file(lowers, name, path);
+                    // Bytes are compared only when the sizes are the same.
+                    if (change.old_size == change.new_size || callbacks.reads_old_files)
+                        old_file = open_old_file(lowers, name, path);
                     change.content_changed = change.old_size != change.new_size ||
                                              !same_bytes(old_file.get(), now.fd.get(), path);
                     changed = change.content_changed || change.old_mode != change.new_mode;
@@ -206,7 +213,7 @@ struct Walk {
         if (change.new_type == EntryType::Symlink && change.new_link.empty()) change.new_link = read_link_at(upper, name, path);
         if (change.old_type == EntryType::Symlink && change.old_link.empty() && change.kind != ChangeKind::Added)
             change.old_link = read_link_at(first_with(lowers, name), name, path);
-        if (change.old_type == EntryType::File && change.kind == ChangeKind::TypeChanged)
+        if (change.old_type == EntryType::File && change.kind == ChangeKind::TypeChanged && callbacks.reads_old_files)
             old_file = open_old_file(lowers, name, path);
         handles.old_fd = old_file.get();
         if (changed) callbacks.change(change, handles);

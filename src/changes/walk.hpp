@@ -3,6 +3,8 @@
 // children. Nothing is followed: every entry is opened below its parent's fd with O_NOFOLLOW,
 // and what is decided is decided on that opened object.
 #pragma once
+#include <sys/stat.h>
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -18,7 +20,9 @@ struct ChangeEntry {
     int host_parent = -1;   // the host directory holding it (the top lower's), -1 when missing there
     std::string name;       // the entry's name in both
     int new_fd = -1;        // the upper's entry (files: O_RDONLY; directories: O_RDONLY | O_DIRECTORY)
-    int old_fd = -1;        // the lower entry, when it is a file (O_RDONLY)
+    const struct stat* new_stat = nullptr;  // new_fd's, when it is open
+    dev_t host_dev = 0;     // host_parent's device
+    int old_fd = -1;        // the lower entry, when it is a file and the visitor reads it (O_RDONLY)
 };
 
 struct WalkCallbacks {
@@ -28,6 +32,9 @@ struct WalkCallbacks {
     // After the entries of an upper directory were visited (post-order), with the directory's
     // own change if it had one: commit prunes here.
     std::function<void(const std::string& path, const Change* change, const ChangeEntry&)> leave_directory;
+    // Whether `change` reads the old file (diff does; commit does not, and is spared an open
+    // per file).
+    bool reads_old_files = true;
 };
 
 // Walks the upper `upper` of kept overlay `mount` against its host directories `lowers` (top

@@ -21,6 +21,7 @@
 #include "changes/protect.hpp"
 #include "changes/walk.hpp"
 #include "sys/error.hpp"
+#include "sys/release_behind.hpp"
 #include "sys/syscalls.hpp"
 
 namespace sb {
@@ -192,15 +193,16 @@ bool tree_changed_since(int parent, const std::string& name, const ChangeSetMeta
 }
 
 // Why committing `change` would overwrite something the host changed since the sandbox first
-// saw it; "" when it would not.
-std::string conflict_of(const Change& change, const ChangeEntry& entry, const ChangeSetMeta& meta) {
+// saw it; "" when it would not. `host` gets what is at the path on the host now (st_mode 0: nothing).
+std::string conflict_of(const Change& change, const ChangeEntry& entry, const ChangeSetMeta& meta, struct stat& host) {
+    host = {};
     if (entry.host_parent < 0) return "its directory is gone on the host";
-    struct stat st;
-    bool exists = ::fstatat(entry.host_parent, entry.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    bool exists = ::fstatat(entry.host_parent, entry.name.c_str(), &host, AT_SYMLINK_NOFOLLOW) == 0;
+    if (!exists) host = {};
     if (change.kind == ChangeKind::Added) return exists ? "made on the host meanwhile" : "";
     if (!exists) return "removed on the host meanwhile";
-    bool whole_tree = S_ISDIR(st.st_mode) && change.kind != ChangeKind::Modified;
-    if (whole_tree ? tree_changed_since(entry.host_parent, entry.name, meta, 0) : ctime_at_or_after(st, meta))
+    bool whole_tree = S_ISDIR(host.st_mode) && change.kind != ChangeKind::Modified;
+    if (whole_tree ? tree_changed_since(entry.host_parent, entry.name, meta, 0) : ctime_at_or_after(host, meta))
         return "changed on the host since the sandbox started";
     return "";
 }
@@ -255,21 +257,36 @@ void copy_file(int from, int to, const std::string& what) {
     check(::ftruncate(to, st.st_size), "truncate", what);
 }
 
+// How one change is put in place.
+struct Placing {
+    std::string what;        // the path shown in errors
+    bool host_is_directory;  // what the host has at the path now (removed first)
+    uid_t uid;               // whose the placed file becomes (the helper's own ids)
+    gid_t gid;
+    ReleaseBehind& replaced;  // takes the file the new one replaces, to free it off this thread
+};
+
+// Holds the host's file at the path about to be replaced (never followed), so that its blocks are
+// freed when `placing.replaced` closes it, not inside the rename.
+void hold_replaced(const ChangeEntry& entry, const Placing& placing, std::optional<UniqueFd>& held) {
+    if (placing.host_is_directory) return;
+    if (UniqueFd file = try_open_at(entry.host_parent, entry.name, O_PATH | O_NOFOLLOW)) held.emplace(std::move(file));
+}
+
 // Moves the upper's file itself into the project (one rename, no copy) when that is safe: on
 // the same file system, its only link (nothing else the sandbox made can reach it afterwards),
 // made ours, without set-id bits and without any extended attribute (overlayfs's marks, and
 // whatever the sandbox set). False when it cannot be moved: then it is copied.
-bool move_from_upper(const Change& change, const ChangeEntry& entry, const std::string& what) {
-    struct stat st;
-    check(::fstat(entry.new_fd, &st), "stat", what);
-    struct stat host_dir;
-    check(::fstat(entry.host_parent, &host_dir), "stat", what);
-    if (st.st_nlink != 1 || st.st_dev != host_dir.st_dev) return false;
+bool move_from_upper(const Change& change, const ChangeEntry& entry, const Placing& placing) {
+    const std::string& what = placing.what;
+    if (!entry.new_stat) return false;
+    const struct stat& st = *entry.new_stat;
+    if (st.st_nlink != 1 || st.st_dev != entry.host_dev) return false;
     // Owner, mode and attributes change through the read-only fd: they need ownership (or our
     // capabilities over the sandbox's ids), not a writable open.
     int file = entry.new_fd;
-    check(::fchown(file, ::geteuid(), ::getegid()), "chown", what);
-    check(::fchmod(file, change.new_mode & 0777), "chmod", what);
+    if (st.st_uid != placing.uid || st.st_gid != placing.gid) check(::fchown(file, placing.uid, placing.gid), "chown", what);
+    if ((st.st_mode & 07777) != (change.new_mode & 0777)) check(::fchmod(file, change.new_mode & 0777), "chmod", what);
     char names[4096];
     ssize_t length = ::flistxattr(file, names, sizeof names);
     if (length < 0) return false;
@@ -278,10 +295,11 @@ bool move_from_upper(const Change& change, const ChangeEntry& entry, const std::
         at += name.size() + 1;
         if (::fremovexattr(file, name.c_str()) != 0 && errno != ENODATA) return false;
     }
-    struct stat host;
-    if (::fstatat(entry.host_parent, entry.name.c_str(), &host, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(host.st_mode))
-        remove_tree_at(entry.host_parent, entry.name, what);
+    if (placing.host_is_directory) remove_tree_at(entry.host_parent, entry.name, what);
+    std::optional<UniqueFd> replaced;
+    hold_replaced(entry, placing, replaced);
     check(::renameat(entry.upper_parent, entry.name.c_str(), entry.host_parent, entry.name.c_str()), "rename", what);
+    if (replaced) placing.replaced.release(std::move(*replaced));
     struct stat placed;
     if (::fstatat(entry.host_parent, entry.name.c_str(), &placed, AT_SYMLINK_NOFOLLOW) != 0 || placed.st_ino != st.st_ino ||
         placed.st_dev != st.st_dev)
@@ -292,9 +310,10 @@ bool move_from_upper(const Change& change, const ChangeEntry& entry, const std::
 // Puts the new file or link in place on the host: made beside it under a temporary name, then
 // renamed over it, so a reader sees the old or the new one, never half of it. Returns whether
 // the upper's entry is gone already (moved in).
-bool place_entry(const Change& change, const ChangeEntry& entry, const std::string& what) {
+bool place_entry(const Change& change, const ChangeEntry& entry, const Placing& placing) {
+    const std::string& what = placing.what;
     int dir = entry.host_parent;
-    if (change.new_type == EntryType::File && move_from_upper(change, entry, what)) return true;
+    if (change.new_type == EntryType::File && move_from_upper(change, entry, placing)) return true;
     std::string temporary = temporary_name(entry.name);
     if (change.new_type == EntryType::File) {
         UniqueFd out = open_at(dir, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
@@ -309,24 +328,26 @@ bool place_entry(const Change& change, const ChangeEntry& entry, const std::stri
     } else {
         check(::symlinkat(change.new_link.c_str(), dir, temporary.c_str()), "symlink", what);
     }
-    struct stat st;
-    if (::fstatat(dir, entry.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
-        remove_tree_at(dir, entry.name, what);
+    if (placing.host_is_directory) remove_tree_at(dir, entry.name, what);
+    std::optional<UniqueFd> replaced;
+    hold_replaced(entry, placing, replaced);
     if (::renameat(dir, temporary.c_str(), dir, entry.name.c_str()) != 0) {
         int error = errno;
         ::unlinkat(dir, temporary.c_str(), 0);
         throw SysError("rename", what, error);
     }
+    if (replaced) placing.replaced.release(std::move(*replaced));
     return false;
 }
 
 // Returns whether the upper's entry is gone already.
-bool apply_change(const Change& change, const ChangeEntry& entry, const std::string& what) {
+bool apply_change(const Change& change, const ChangeEntry& entry, const Placing& placing) {
+    const std::string& what = placing.what;
     int dir = entry.host_parent;
     switch (change.kind == ChangeKind::Deleted ? EntryType::None : change.new_type) {
         case EntryType::None: remove_tree_at(dir, entry.name, what); break;
         case EntryType::File:
-        case EntryType::Symlink: return place_entry(change, entry, what);
+        case EntryType::Symlink: return place_entry(change, entry, placing);
         case EntryType::Directory:
             if (change.kind != ChangeKind::Modified) {
                 remove_tree_at(dir, entry.name, what);
@@ -379,12 +400,17 @@ int commit_sandbox(const HostFacts& facts, const std::string& name, const Commit
         log = open_at(AT_FDCWD, options.violations, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOCTTY, 0644);
     return run_with_sandbox_ids(sandbox_root_ids(facts), [&] {
         CommitReport report;
+        uid_t uid = ::geteuid();  // the helper's: the sandbox's root, which is the user
+        gid_t gid = ::getegid();
+        ReleaseBehind replaced;
+        ProtectedPaths protect(meta.protect);
         for (std::size_t i = 0; i < meta.mounts.size(); ++i) {
             if (!per_mount[i]) continue;  // no PATH falls in this overlay
             Layers layers = open_layers(set, i);
             if (!layers.lowers.front()) throw SysError("open", meta.mounts[i].source, ENOENT, "the directory the changes are of is gone");
             std::vector<std::string> left_dirs;  // not committed: nothing below them can be
             WalkCallbacks callbacks;
+            callbacks.reads_old_files = false;
             callbacks.change = [&](const Change& change, const ChangeEntry& entry) {
                 std::string shown = quote_path(meta.mounts[i].source + "/" + change.path);
                 if (below_any(change.path, left_dirs)) {
@@ -395,9 +421,9 @@ int commit_sandbox(const HostFacts& facts, const std::string& name, const Commit
                 // else put at a path (a link, a file) or taken away could reach below it.
                 bool in_place = change.new_type == EntryType::Directory &&
                                 (change.kind == ChangeKind::Added || change.kind == ChangeKind::Modified);
-                bool guarded = in_place ? path_is_protected(meta.protect, change.path)
-                                        : replacing_path_is_protected(meta.protect, change.path);
-                std::string conflict = conflict_of(change, entry, meta);
+                bool guarded = in_place ? protect.covers(change.path) : protect.covers_or_reaches_below(change.path);
+                struct stat host {};
+                std::string conflict = conflict_of(change, entry, meta, host);
                 auto leave = [&](std::vector<std::string>& list, const std::string& why) {
                     list.push_back(shown + (why.empty() ? "" : " (" + why + ")"));
                     if (change.new_type == EntryType::Directory) left_dirs.push_back(change.path);
@@ -421,7 +447,8 @@ int commit_sandbox(const HostFacts& facts, const std::string& name, const Commit
                 if (!conflict.empty() && !options.force) return leave(report.conflicts, conflict);
                 if (change.new_type == EntryType::Other && change.kind != ChangeKind::Deleted)
                     return leave(report.skipped, "a FIFO, socket or device: not committed");
-                if (!apply_change(change, entry, shown)) drop_from_upper(change, entry, shown);
+                if (!apply_change(change, entry, Placing{shown, S_ISDIR(host.st_mode), uid, gid, replaced}))
+                    drop_from_upper(change, entry, shown);
                 ++report.committed;
             };
             callbacks.leave_directory = [&](const std::string& path, const Change*, const ChangeEntry& entry) {
