@@ -13,6 +13,7 @@ RECORDS = {  # name -> list of (type, ttl, value)
     "rebind.test": [(1, TTL, "10.1.2.3")],
     "short.test": [(1, 1, "192.0.2.11")],
     "port.test": [(1, TTL, "192.0.2.12")],
+    "forged.test": [(1, TTL, "192.0.2.10")],
 }
 # 169.254.169.254 (a cloud's metadata service) and 240.0.0.1 (reserved) are what a payload
 # tries when names are refused: inside this namespace only, as everything here.
@@ -59,12 +60,27 @@ def answer(query):
     return out
 
 
+def forgeries(query):
+    """What an attacker on the path sends before the real answer to forged.test: another id, then
+    the right id for another question, then the right id and question with a record of another
+    name in it. Each says 198.51.100.20 (other.test's address, never allowed)."""
+    other = answer(query[:12] + encode_name("other.test") + query[12 + len(encode_name("forged.test")):])
+    wrong_id = bytes([query[0] ^ 0xff, query[1]]) + other[2:]
+    genuine = answer(query)
+    stray = encode_name("other.test") + struct.pack("!HHIH", 1, 1, TTL, 4) + socket.inet_aton("198.51.100.20")
+    smuggled = genuine[:6] + struct.pack("!H", struct.unpack("!H", genuine[6:8])[0] + 1) + genuine[8:] + stray
+    return [wrong_id, other, smuggled]
+
+
 def dns():
     server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     server.bind(("192.0.2.53", 53))
     while True:
         data, peer = server.recvfrom(4096)
         try:
+            if read_question(data)[0] == "forged.test":
+                for forged in forgeries(data):
+                    server.sendto(forged, peer)
             server.sendto(answer(data), peer)
         except Exception:
             pass

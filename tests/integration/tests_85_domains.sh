@@ -56,7 +56,7 @@ domains_profile() { # domains_profile NAME [EXTRA LINE...]
   local name=$1
   shift
   mkprofile -n "$name" default '[network]' 'mode = "slirp"' 'dns = "192.0.2.53"' \
-    'allow_domains = ["allowed.test", "alias.test", "target.test", "badalias.test", "rebind.test", "short.test", "port.test:8080/tcp"]' "$@"
+    'allow_domains = ["allowed.test", "alias.test", "target.test", "badalias.test", "rebind.test", "short.test", "port.test:8080/tcp", "forged.test"]' "$@"
 }
 
 domains_run() { # domains_run PROFILE [sandbox options...] -- STEPS...
@@ -178,4 +178,54 @@ ask("allowed.test"); ask("other.test")'
   expect_kv allowed.test rcode0,answers1,192.0.2.10
   expect_kv other.test rcode5,answers0,-
   grep -q '"name":"other.test"' "$T/v.jsonl" || fail "the name refused over TCP is not logged" "$(cat "$T/v.jsonl")"
+}
+
+# The stub sends forgeries before the answer to forged.test (domain_servers.py): another id, the
+# right id for another question, the right question with a record of another name. Only what
+# answers our own question counts, and only the names on its chain are pinned.
+t_domains_forged_answers_pin_nothing() {
+  need_domain_net
+  local p
+  p=$(domains_profile p)
+  domains_run "$p" -- resolve forged.test tcp forged.test 8080 tcp 198.51.100.20 8080
+  expect_rc 0
+  expect_kv resolve_forged.test 192.0.2.10
+  expect_kv tcp_forged.test ok
+  expect_kv tcp_198.51.100.20 refused
+}
+
+# TCP clients of the sandbox's DNS address that connect and say nothing, more of them than are
+# served at once, and clients that ask and hang up before the answer: the supervisor waits for
+# them without spinning (it did: the full listener stayed readable), and a new client is answered
+# once they are gone. The whole run's CPU time (supervisor, pid 1 and payload) is the witness.
+t_domains_dns_over_tcp_idle_clients_cost_no_cpu() {
+  need_domain_net
+  local p
+  p=$(domains_profile p)
+  local TIMEFORMAT='%U %S'
+  { time sb run "$p" -- /usr/bin/python3 -c '
+import socket, struct, time
+def query(name):
+    q = struct.pack("!HHHHHH", 7, 0x0100, 1, 0, 0, 0)
+    q += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack("!HH", 1, 1)
+    return struct.pack("!H", len(q)) + q
+idle = [socket.create_connection(("10.0.2.3", 53), timeout=5) for _ in range(24)]
+for _ in range(4):
+    with socket.create_connection(("10.0.2.3", 53), timeout=5) as s:
+        s.sendall(query("allowed.test"))
+time.sleep(4)
+for s in idle: s.close()
+time.sleep(0.5)
+with socket.create_connection(("10.0.2.3", 53), timeout=5) as s:
+    s.sendall(query("allowed.test"))
+    size = struct.unpack("!H", s.recv(2))[0]
+    a = b""
+    while len(a) < size: a += s.recv(size - len(a))
+print("after=%s" % socket.inet_ntoa(a[-4:]))'; } 2>"$T/cpu"
+  expect_rc 0 "idle DNS clients"
+  expect_kv after 192.0.2.10
+  local user system
+  read -r user system <"$T/cpu"
+  awk -v u="$user" -v s="$system" 'BEGIN { exit !(u + s < 2.0) }' ||
+    fail "the run took ${user}s user and ${system}s system CPU over 4 s of idle DNS clients: something spins"
 }
