@@ -203,6 +203,41 @@ bool ChangeSet::has_changes() const {
     return false;
 }
 
+namespace {
+
+// Whether `name` in `dir` and all below it are owned by `uid` and `gid` (false on any error).
+bool owned_by(int dir, const std::string& name, uid_t uid, gid_t gid, int depth) {
+    struct stat st;
+    if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_uid != uid || st.st_gid != gid) return false;
+    if (!S_ISDIR(st.st_mode)) return true;
+    if (depth > kMaxTreeDepth) return false;
+    UniqueFd child = try_open_at(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (!child) return false;
+    try {
+        for (const auto& entry : directory_entries(child.get(), name))
+            if (!owned_by(child.get(), entry, uid, gid, depth + 1)) return false;
+    } catch (const SysError&) {
+        return false;
+    }
+    return true;
+}
+
+// run_with_ids_for's answer when the change set holds another id's entries: not an exit code
+// of anything the body runs.
+constexpr int kWantsEveryId = 213;
+
+}  // namespace
+
+bool ChangeSet::owned_by_caller_only() const {
+    try {
+        for (const auto& entry : directory_entries(dir_.get(), root_ + "/" + name_))
+            if (!owned_by(dir_.get(), entry, ::geteuid(), ::getegid(), 0)) return false;
+    } catch (const SysError&) {
+        return false;
+    }
+    return true;
+}
+
 void ChangeSet::remove() {
     UniqueFd root = open_fd(root_, O_RDONLY | O_DIRECTORY);
     struct stat held, named;
@@ -268,6 +303,14 @@ int run_with_sandbox_ids(const IdMapping& ids, const std::function<int()>& body)
     check(static_cast<int>(::write(go_write.get(), &byte, 1)), "write", "pipe");
     go_write.reset();
     return exit_code_for_wait_status(child.wait());
+}
+
+int run_with_ids_for(const ChangeSet& set, const IdMapping& own, const IdMapping& every, const std::function<int()>& body) {
+    if (own.writer != MapWriter::SingleId || every.writer == MapWriter::SingleId) return run_with_sandbox_ids(every, body);
+    // Looked at inside, where the user's own files are root's and root may open them whatever
+    // their mode (overlayfs's work directory has none): a quick look, before anything is changed.
+    int code = run_with_sandbox_ids(own, [&] { return set.owned_by_caller_only() ? body() : kWantsEveryId; });
+    return code == kWantsEveryId ? run_with_sandbox_ids(every, body) : code;
 }
 
 }  // namespace sb

@@ -37,6 +37,9 @@ public:
     UniqueFd open_upper(std::size_t index) const;
     // True when any upper holds an entry.
     bool has_changes() const;
+    // True when everything in the change set (uppers and work directories) is owned by the
+    // caller's uid and gid, as seen where it runs; false when anything is not, or cannot be seen.
+    bool owned_by_caller_only() const;
     // Removes the whole change set from disk (it must be locked exclusively, or be ours in a
     // run that is over). Files the sandbox made as other ids need the sandbox's ids: see
     // run_with_sandbox_ids.
@@ -64,5 +67,10 @@ void remove_tree_at(int dir, const std::string& name, const std::string& what);
 // then the subordinate range), so it can read and remove what a sandbox made as any of its ids,
 // and returns its exit code. Errors in the child are reported by it (report_error).
 int run_with_sandbox_ids(const IdMapping& ids, const std::function<int()>& body);
+
+// Like run_with_sandbox_ids for work on `set`, but with only the user's own id mapped (`own`,
+// written directly: no setuid newuidmap/newgidmap to exec, a few milliseconds) when nothing in
+// the change set is of another of the sandbox's ids, as is usual; else with `every`.
+int run_with_ids_for(const ChangeSet& set, const IdMapping& own, const IdMapping& every, const std::function<int()>& body);
 
 }  // namespace sb

@@ -120,7 +120,7 @@ int diff_sandbox(const HostFacts& facts, const std::string& name, const DiffOpti
     ChangeSet set = open_change_set(facts, name, ChangeSet::Lock::Shared);
     const ChangeSetMeta& meta = set.meta();
     auto per_mount = paths_per_mount(meta, options.paths);
-    return run_with_sandbox_ids(sandbox_root_ids(facts), [&] {
+    return run_with_ids_for(set, sandbox_root_own_ids(facts), sandbox_root_ids(facts), [&] {
         std::size_t count = 0, width = 0;
         std::uint64_t added = 0, removed = 0;
         std::vector<std::pair<Change, LineCounts>> stats;
@@ -398,7 +398,7 @@ int commit_sandbox(const HostFacts& facts, const std::string& name, const Commit
     UniqueFd log;
     if (!options.violations.empty())
         log = open_at(AT_FDCWD, options.violations, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOCTTY, 0644);
-    return run_with_sandbox_ids(sandbox_root_ids(facts), [&] {
+    return run_with_ids_for(set, sandbox_root_own_ids(facts), sandbox_root_ids(facts), [&] {
         CommitReport report;
         uid_t uid = ::geteuid();  // the helper's: the sandbox's root, which is the user
         gid_t gid = ::getegid();
@@ -487,7 +487,7 @@ int discard_changes(const HostFacts& facts, const std::vector<std::string>& name
     int code = 0;
     for (const auto& name : names) {
         ChangeSet set = open_change_set(facts, name, ChangeSet::Lock::Exclusive, false);
-        int result = run_with_sandbox_ids(sandbox_root_ids(facts), [&] {
+        int result = run_with_ids_for(set, sandbox_root_own_ids(facts), sandbox_root_ids(facts), [&] {
             set.remove();
             return 0;
         });

@@ -219,6 +219,11 @@ IdMapping sandbox_root_ids(const HostFacts& facts) {
     return plan_id_maps(UserMode::Root, true, facts, warning);
 }
 
+IdMapping sandbox_root_own_ids(const HostFacts& facts) {
+    std::string warning;
+    return plan_id_maps(UserMode::Root, false, facts, warning);
+}
+
 Variables profile_variables(const HostFacts& facts) {
     return {{"HOME", facts.env("HOME")},
             {"USER", facts.user_name},

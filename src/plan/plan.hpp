@@ -113,6 +113,8 @@ Plan build_plan(const Profile& profile, const Overrides& overrides, const HostFa
 // The ids of a sandbox in root mode (uid 0 = the caller, then the subordinate range): what
 // `diff`, `commit` and `discard` run as, to read and remove whatever a sandbox made.
 IdMapping sandbox_root_ids(const HostFacts& facts);
+// As sandbox_root_ids with only the user's own ids (0 = the user), for a user; root's as above.
+IdMapping sandbox_root_own_ids(const HostFacts& facts);
 
 // Parents before children: a stable sort by the number of path components of the target.
 void order_mounts(std::vector<MountStep>& mounts);
