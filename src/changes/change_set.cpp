@@ -6,10 +6,12 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <iostream>
@@ -205,22 +207,80 @@ bool ChangeSet::has_changes() const {
 
 namespace {
 
-// Whether `name` in `dir` and all below it are owned by `uid` and `gid` (false on any error).
-bool owned_by(int dir, const std::string& name, uid_t uid, gid_t gid, int depth) {
-    struct stat st;
-    if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_uid != uid || st.st_gid != gid) return false;
-    if (!S_ISDIR(st.st_mode)) return true;
-    if (depth > kMaxTreeDepth) return false;
-    UniqueFd child = try_open_at(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    if (!child) return false;
-    try {
-        for (const auto& entry : directory_entries(child.get(), name))
-            if (!owned_by(child.get(), entry, uid, gid, depth + 1)) return false;
-    } catch (const SysError&) {
-        return false;
+// Whether a change set and what its commit could touch on the host are all the caller's (the
+// uid and gid it has where it runs): false on anything else, and on any error.
+class OwnerScan {
+public:
+    OwnerScan() : uid_(::geteuid()), gid_(::getegid()) {}
+
+    // `name` in `dir` and everything below it.
+    bool tree(int dir, const std::string& name, int depth) const {
+        struct stat st;
+        if (depth > kMaxScanDepth || !stat_mine(dir, name, st)) return false;
+        if (!S_ISDIR(st.st_mode)) return true;
+        UniqueFd child = try_open_at(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        if (!child) return false;
+        return all_entries(child.get(), name, [&](const std::string& entry) { return tree(child.get(), entry, depth + 1); });
     }
-    return true;
-}
+
+    // The upper's entry `name` in `upper`, and what the host directories `hosts` hold of that
+    // name: commit replaces or removes it, and a whole host tree where the upper replaces one.
+    bool upper_entry(int upper, const std::vector<int>& hosts, const std::string& name, int depth) const {
+        struct stat st;
+        if (depth > kMaxScanDepth || !stat_mine(upper, name, st)) return false;
+        UniqueFd child;
+        bool opaque = false;
+        if (S_ISDIR(st.st_mode)) {
+            child = try_open_at(upper, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+            if (!child) return false;
+            char value[2];
+            opaque = ::fgetxattr(child.get(), "user.overlay.opaque", value, sizeof value) == 1 && value[0] == 'y';
+        }
+        std::vector<UniqueFd> below;
+        for (int host : hosts) {
+            struct stat there;
+            if (::fstatat(host, name.c_str(), &there, AT_SYMLINK_NOFOLLOW) != 0) {
+                if (errno == ENOENT) continue;
+                return false;
+            }
+            if (!mine(there)) return false;
+            if (!S_ISDIR(there.st_mode)) continue;
+            if (!child || opaque) {  // the host's tree goes whole
+                if (!tree(host, name, depth + 1)) return false;
+                continue;
+            }
+            UniqueFd dir = try_open_at(host, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+            if (!dir) return false;
+            below.push_back(std::move(dir));
+        }
+        if (!child) return true;
+        std::vector<int> fds;
+        for (const auto& dir : below) fds.push_back(dir.get());
+        return all_entries(child.get(), name, [&](const std::string& entry) { return upper_entry(child.get(), fds, entry, depth + 1); });
+    }
+
+    bool mine(const struct stat& st) const { return st.st_uid == uid_ && st.st_gid == gid_; }
+
+    bool stat_mine(int dir, const std::string& name, struct stat& st) const {
+        return ::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && mine(st);
+    }
+
+    template <typename Each>
+    static bool all_entries(int dir, const std::string& what, Each each) {
+        try {
+            for (const auto& entry : directory_entries(dir, what))
+                if (!each(entry)) return false;
+        } catch (const SysError&) {
+            return false;
+        }
+        return true;
+    }
+
+private:
+    static constexpr int kMaxScanDepth = 4096;  // as the walk's: deeper is the full ids' case (and its error)
+    uid_t uid_;
+    gid_t gid_;
+};
 
 // run_with_ids_for's answer when the change set holds another id's entries: not an exit code
 // of anything the body runs.
@@ -229,13 +289,39 @@ constexpr int kWantsEveryId = 213;
 }  // namespace
 
 bool ChangeSet::owned_by_caller_only() const {
-    try {
-        for (const auto& entry : directory_entries(dir_.get(), root_ + "/" + name_))
-            if (!owned_by(dir_.get(), entry, ::geteuid(), ::getegid(), 0)) return false;
-    } catch (const SysError&) {
-        return false;
-    }
-    return true;
+    OwnerScan scan;
+    return OwnerScan::all_entries(dir_.get(), root_ + "/" + name_, [&](const std::string& entry) {
+        char* end = nullptr;
+        unsigned long index = std::strtoul(entry.c_str(), &end, 10);
+        struct stat st;
+        if (entry.empty() || *end || index >= meta_.mounts.size()) return scan.tree(dir_.get(), entry, 0);
+        if (!scan.stat_mine(dir_.get(), entry, st)) return false;
+        UniqueFd mount = try_open_at(dir_.get(), entry, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        if (!mount) return false;
+        // The upper against the host directories of its overlay; the work directory whole.
+        std::vector<UniqueFd> hosts;
+        std::vector<int> fds;
+        for (const std::string& path : [&] {
+                 std::vector<std::string> all{meta_.mounts[index].source};
+                 all.insert(all.end(), meta_.mounts[index].lower.begin(), meta_.mounts[index].lower.end());
+                 return all;
+             }()) {
+            UniqueFd host = try_open_at(AT_FDCWD, path, O_RDONLY | O_DIRECTORY);
+            if (!host) continue;  // gone: the walk says so
+            fds.push_back(host.get());
+            hosts.push_back(std::move(host));
+        }
+        return OwnerScan::all_entries(mount.get(), entry, [&](const std::string& part) {
+            if (part != "upper") return scan.tree(mount.get(), part, 1);
+            struct stat upper_st;
+            if (!scan.stat_mine(mount.get(), part, upper_st)) return false;
+            UniqueFd upper = try_open_at(mount.get(), part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+            if (!upper) return false;
+            return OwnerScan::all_entries(upper.get(), part, [&](const std::string& name) {
+                return scan.upper_entry(upper.get(), fds, name, 2);
+            });
+        });
+    });
 }
 
 void ChangeSet::remove() {

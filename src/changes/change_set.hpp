@@ -37,8 +37,9 @@ public:
     UniqueFd open_upper(std::size_t index) const;
     // True when any upper holds an entry.
     bool has_changes() const;
-    // True when everything in the change set (uppers and work directories) is owned by the
-    // caller's uid and gid, as seen where it runs; false when anything is not, or cannot be seen.
+    // True when everything in the change set (uppers and work directories), and everything on
+    // the host that a commit of it could replace, remove or read, is owned by the caller's uid
+    // and gid as seen where it runs; false when anything is not, or cannot be seen.
     bool owned_by_caller_only() const;
     // Removes the whole change set from disk (it must be locked exclusively, or be ours in a
     // run that is over). Files the sandbox made as other ids need the sandbox's ids: see

@@ -142,7 +142,7 @@ struct Walk {
         UniqueFd old_file;
         for (int lower : lowers) {
             struct stat st;
-            if (::fstatat(lower, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+            if (!stat_on_host(lower, name, st, path)) continue;
             if (!found) {
                 old = st;
                 found = true;
@@ -231,10 +231,18 @@ struct Walk {
         }
     }
 
+    // False when the host has nothing of that name; an entry that cannot be looked at is an
+    // error, never taken for a missing one (its change would show as an addition).
+    static bool stat_on_host(int dir, const std::string& name, struct stat& st, const std::string& path) {
+        if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return true;
+        if (errno == ENOENT) return false;
+        throw SysError("stat", path + " (on the host)", errno);
+    }
+
     static int first_with(const std::vector<int>& lowers, const std::string& name) {
         for (int lower : lowers) {
             struct stat st;
-            if (::fstatat(lower, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return lower;
+            if (stat_on_host(lower, name, st, name)) return lower;
         }
         return lowers.empty() ? -1 : lowers.front();
     }

@@ -1,4 +1,6 @@
 #include "plan/plan.hpp"
+
+#include "desktop/expand.hpp"
 #include "changes/protect.hpp"
 
 #include "net/virtual_addresses.hpp"
@@ -618,13 +620,35 @@ Profile with_project_overlay(const Profile& given, const HostFacts& facts) {
     return profile;
 }
 
+// [desktop]: its mounts and environment added to the profile's own, which win where they meet.
+Profile with_desktop(const Profile& given, const Overrides& overrides, const HostFacts& facts, Plan& plan) {
+    Profile profile = given;
+    DesktopContext context;
+    context.network = overrides.network.value_or(profile.network);
+    context.abstract_sockets_scoped = profile.landlock != LandlockMode::Off && landlock_scopes(facts.landlock_abi) != 0;
+    DesktopExpansion desktop = expand_desktop(profile.desktop, facts, context);
+    for (auto& mount : desktop.mounts) {
+        bool taken = std::any_of(profile.mounts.begin(), profile.mounts.end(),
+                                 [&](const MountSpec& own) { return own.target == mount.target; });
+        if (!taken) profile.mounts.push_back(std::move(mount));
+    }
+    for (const auto& [name, value] : desktop.env)
+        if (!profile.env_set.count(name) &&
+            std::find(profile.env_unset.begin(), profile.env_unset.end(), name) == profile.env_unset.end())
+            profile.env_set[name] = value;
+    plan.desktop = std::move(desktop.lines);
+    plan.warnings.insert(plan.warnings.end(), desktop.warnings.begin(), desktop.warnings.end());
+    return profile;
+}
+
 }  // namespace
 
 Plan build_plan(const Profile& given, const Overrides& overrides, const HostFacts& facts) {
-    std::optional<Profile> overlaid;
-    if (overrides.overlay) overlaid = with_project_overlay(given, facts);
-    const Profile& profile = overlaid ? *overlaid : given;
     Plan plan;
+    std::optional<Profile> overlaid, desktop;
+    if (overrides.overlay) overlaid = with_project_overlay(given, facts);
+    if ((overlaid ? *overlaid : given).desktop.any()) desktop = with_desktop(overlaid ? *overlaid : given, overrides, facts, plan);
+    const Profile& profile = desktop ? *desktop : overlaid ? *overlaid : given;
     plan_identity(plan, profile, overrides, facts);
     plan.namespaces.uts = profile.ns_uts;
     plan.namespaces.ipc = profile.ns_ipc;
@@ -818,6 +842,10 @@ std::string render_plan(const Plan& plan) {
     out << "cgroup:     " << describe_cgroup(plan) << "\n";
     out << "hostname:   " << plan.namespaces.hostname << (plan.namespaces.uts ? "" : " (uts shared: not set)") << "\n";
     out << "root:       tmpfs, read-only after setup, pivot_root, old root detached\n";
+    if (!plan.desktop.empty()) {
+        out << "desktop:\n";
+        for (const auto& line : plan.desktop) out << "  " << line << "\n";
+    }
     out << "mounts:\n";
     for (const auto& m : plan.mounts) out << "  " << describe_mount(m) << "\n";
     out << render_seccomp_policy(plan.process.seccomp);
@@ -838,6 +866,7 @@ std::string render_plan_json(const Plan& plan) {
     Json out;
     out["name"] = plan.name;
     out["profile_files"] = plan.profile_files;
+    if (!plan.desktop.empty()) out["desktop"] = plan.desktop;
     Json& process = out["process"];
     process["argv"] = plan.process.argv;
     process["env"] = plan.process.env;

@@ -35,6 +35,10 @@ struct HostFacts {
     // "MAJOR:MINOR" of a block device; nullopt when the path is not one.
     std::function<std::optional<std::string>(const std::string&)> block_device =
         [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+    // A small file's bytes (an Xauthority file); nullopt when it cannot be read.
+    std::function<std::optional<std::string>(const std::string&)> read_file =
+        [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+    std::string hostname;  // uname's nodename (Xauthority entries name it)
     // The path with every symlink resolved (realpath); the path itself when it cannot be.
     std::function<std::string(const std::string&)> resolve_path = [](const std::string& path) { return path; };
     CgroupFacts cgroup;     // the cgroup we run in (see cgroup/hierarchy.hpp)
@@ -90,6 +94,7 @@ struct Plan {
     IdMapping ids;
     std::string id_map_warning;  // set when falling back to a single-id map
     std::vector<std::string> warnings;  // said before the run (and by check)
+    std::vector<std::string> desktop;   // what [desktop] gives, one line each (--dry-run, check)
     ProcessSpec process;  // the payload
     NamespacePlan namespaces;
     NetworkMode network = NetworkMode::None;

@@ -43,6 +43,10 @@ struct Layer {
     SourceLocation name_where;
     std::vector<std::string> protect;  // [overlay] protect
     SourceLocation protect_where;
+    // [desktop]: each key overrides what the files below said.
+    std::optional<bool> wayland, x11, gpu, fonts, themes;
+    std::optional<AudioMode> audio;
+    SourceLocation desktop_where;
 };
 
 void parse_user(const FileParser& p, const toml::table& table, Layer& layer) {
@@ -272,6 +276,19 @@ void parse_overlay(const FileParser& p, const toml::table& table, Layer& layer) 
     }
 }
 
+void parse_desktop(const FileParser& p, const toml::table& table, Layer& layer) {
+    p.only_keys(table, {"wayland", "x11", "audio", "gpu", "fonts", "themes"}, "[desktop]");
+    layer.desktop_where = p.at(table);
+    for (auto [key, into] : {std::pair{"wayland", &layer.wayland}, std::pair{"x11", &layer.x11}, std::pair{"gpu", &layer.gpu},
+                             std::pair{"fonts", &layer.fonts}, std::pair{"themes", &layer.themes}})
+        if (const auto* node = table.get(key)) *into = p.bool_value(key, *node);
+    if (const auto* node = table.get("audio")) {
+        auto mode = parse_audio_mode(p.string_value("audio", *node));
+        if (!mode) throw ConfigError(p.at(*node), "[desktop] audio must be " + quoted_choices(audio_mode_names()));
+        layer.audio = mode;
+    }
+}
+
 void parse_mounts(const FileParser& p, const toml::node& node, Layer& layer) {
     const auto* array = node.as_array();
     if (!array) p.wrong_type("mount", node, "an array of tables ([[mount]])");
@@ -288,7 +305,7 @@ void parse_mounts(const FileParser& p, const toml::node& node, Layer& layer) {
 
 Layer parse_layer(const FileParser& p, const toml::table& root) {
     p.only_keys(root, {"extends", "name", "command", "cwd", "hostname", "user", "namespaces", "network", "env",
-                       "mount", "overlay", "limits", "security", "seccomp", "rlimits", "timeout"},
+                       "mount", "overlay", "desktop", "limits", "security", "seccomp", "rlimits", "timeout"},
                 "the profile");
     Layer layer;
     if (const auto* node = root.get("command")) {
@@ -321,6 +338,7 @@ Layer parse_layer(const FileParser& p, const toml::table& root) {
     if (const auto* t = table_of("env")) parse_env(p, *t, layer);
     if (const auto* node = root.get("mount")) parse_mounts(p, *node, layer);
     if (const auto* t = table_of("overlay")) parse_overlay(p, *t, layer);
+    if (const auto* t = table_of("desktop")) parse_desktop(p, *t, layer);
     if (const auto* t = table_of("limits")) layer.limits = parse_limits(p, *t);
     if (const auto* t = table_of("security")) parse_security(p, *t, layer.security);
     if (const auto* t = table_of("seccomp")) parse_seccomp(p, *t, layer.security);
@@ -380,6 +398,13 @@ void merge(Profile& into, const Layer& layer, SourceLocation& capabilities_where
     append_unique(into.env_keep, layer.env_keep);
     append_unique(into.protect, layer.protect);
     if (!layer.protect.empty()) into.protect_where = layer.protect_where;
+    DesktopSettings& desktop = into.desktop;
+    for (auto [from, to] : {std::pair{&layer.wayland, &desktop.wayland}, std::pair{&layer.x11, &desktop.x11},
+                            std::pair{&layer.gpu, &desktop.gpu}, std::pair{&layer.fonts, &desktop.fonts},
+                            std::pair{&layer.themes, &desktop.themes}})
+        if (*from) *to = **from;
+    if (layer.audio) desktop.audio = *layer.audio;
+    if (!layer.desktop_where.file.empty()) desktop.where = layer.desktop_where;
     for (const auto& name : layer.env_unset) {
         into.env_set.erase(name);
         append_unique(into.env_unset, {name});

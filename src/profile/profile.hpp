@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cgroup/limits.hpp"
+#include "desktop/settings.hpp"
 #include "idmap/idmap.hpp"
 #include "mount/mount_plan.hpp"
 #include "net/address.hpp"
@@ -75,6 +76,7 @@ struct Profile {
     std::optional<std::uint64_t> timeout_ms;  // timeout: wall-clock limit of the run
     std::vector<std::string> protect;  // [overlay] protect: more paths `commit` leaves alone
     SourceLocation protect_where;
+    DesktopSettings desktop;           // [desktop]
 };
 
 // Values for ${NAME} in profile strings. PROFILE_DIR is added per file by the loader.

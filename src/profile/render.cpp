@@ -172,6 +172,12 @@ std::string render_profile_toml(const Profile& p) {
         }
     }
     if (!p.protect.empty()) out << "\n[overlay]\nprotect = " << list(p.protect) << "\n";
+    if (p.desktop.any()) {
+        const DesktopSettings& d = p.desktop;
+        out << "\n[desktop]\nwayland = " << (d.wayland ? "true" : "false") << "\nx11 = " << (d.x11 ? "true" : "false")
+            << "\naudio = " << quoted(to_string(d.audio)) << "\ngpu = " << (d.gpu ? "true" : "false")
+            << "\nfonts = " << (d.fonts ? "true" : "false") << "\nthemes = " << (d.themes ? "true" : "false") << "\n";
+    }
     return out.str();
 }
 

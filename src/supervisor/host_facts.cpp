@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <ctime>
@@ -97,6 +98,11 @@ HostFacts prepare_host_facts() {
         if (::stat(path.c_str(), &st) != 0 || !S_ISBLK(st.st_mode)) return std::nullopt;
         return std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev));
     };
+    facts.read_file = [](const std::string& path) -> std::optional<std::string> {
+        ProfileFileText text = read_profile_file(path);  // regular files only, at most 1 MiB
+        return text.text && text.text->size() <= kMaxProfileFileBytes ? text.text : std::nullopt;
+    };
+    if (utsname names{}; ::uname(&names) == 0) facts.hostname = names.nodename;
     facts.resolve_path = [](const std::string& path) {
         char resolved[PATH_MAX];
         return ::realpath(path.c_str(), resolved) ? std::string(resolved) : path;

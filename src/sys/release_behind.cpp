@@ -3,6 +3,7 @@
 namespace sb {
 
 constexpr std::size_t kBatch = 8;
+constexpr std::size_t kMaxQueued = 256;
 
 void ReleaseBehind::start() {
     started_ = true;
@@ -28,6 +29,8 @@ void ReleaseBehind::release(UniqueFd fd) {
     std::size_t queued;
     {
         std::lock_guard<std::mutex> lock(mutex_);
+        // Bounded: each held fd counts against the fd limit and keeps its blocks in use.
+        if (queue_.size() >= kMaxQueued) return;  // `fd` closes here, after the lock
         queue_.push_back(std::move(fd));
         queued = queue_.size();
     }
