@@ -218,3 +218,27 @@ t_overlay_diff_quotes_names_and_commit_keeps_holes_and_parents() {
   sb discard ov7
   expect_rc 0 "discard of a change set whose changes.json is damaged"
 }
+
+# A host directory owned by another of the sandbox's ids (made by an earlier sandbox through a
+# writable bind), removed in the overlay: commit must reach into it as that id. The change set
+# alone is all the user's, so the quick path (the user's own id only) must see the host's side
+# too; with the change set looked at alone, the removal was a false conflict.
+t_overlay_commit_removes_a_host_tree_of_another_id() {
+  kept_data ov9
+  need_subids
+  local d=$T/proj p
+  project "$d"
+  p=$(mkprofile -n p shell '[user]' 'mode = "root"' 'capabilities = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER"]')
+  sb_in "$d" run "$p" -- /bin/sh -c 'mkdir other; echo x >other/f; chmod 700 other; chown -R 1000:1000 other'
+  expect_rc 0 "a tree of another id made through a bind"
+  at_exit "(cd '$d' && '$SANDBOX' run '$p' -- /bin/rm -rf other) </dev/null >/dev/null 2>&1"
+  [ "$(stat -c %u "$d/other")" != "$(id -u)" ] || fail "the tree is not of another id"
+  sb_in "$d" run --name ov9 --overlay "$p" -- /bin/rm -rf other
+  expect_rc 0
+  sb_in "$d" diff --stat ov9
+  expect_rc 0 "diff"
+  grep -q "D other " "$T/out" || fail "diff does not show the directory removed" "$(cat "$T/out") $(cat "$T/err")"
+  sb_in "$d" commit ov9
+  expect_rc 0 "commit of the removal of a tree of another id: $(cat "$T/out")"
+  [ ! -e "$d/other" ] || fail "the host's tree of another id is still there"
+}
