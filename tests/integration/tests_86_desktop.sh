@@ -1,0 +1,86 @@
+# [desktop] with the real components (issue 12): a headless Weston, Xvfb, a PulseAudio daemon
+# with a null sink, each started here as the user, and their own clients inside the sandbox.
+
+# session_dir: a runtime directory of this test's ($T/rt, 0700), exported as XDG_RUNTIME_DIR.
+session_dir() {
+  mkdir -p -m 0700 "$T/rt"
+  export XDG_RUNTIME_DIR=$T/rt
+}
+
+wait_for_socket() { # wait_for_socket PATH SECONDS
+  local deadline=$(($(now_ms) + $2 * 1000))
+  while [ ! -S "$1" ] && [ "$(now_ms)" -lt "$deadline" ]; do sleep 0.1; done
+  [ -S "$1" ]
+}
+
+need_program() { command -v "$1" >/dev/null || skip "$1 is not installed (scripts/install-deps.sh installs it)"; }
+
+t_desktop_wayland_client_reaches_the_compositor_only_when_asked() {
+  need_program weston
+  need_program wayland-info
+  session_dir
+  start_bg weston --backend=headless-backend.so --socket=wayland-sbt --idle-time=0 --no-config >"$T/weston.log" 2>&1
+  wait_for_socket "$T/rt/wayland-sbt" 20 || fail "weston did not start" "$(tail -5 "$T/weston.log")"
+  export WAYLAND_DISPLAY=wayland-sbt
+  local p
+  p=$(mkprofile -n p gui)
+  sb run "$p" -- /bin/sh -c 'echo "runtime=$XDG_RUNTIME_DIR display=$WAYLAND_DISPLAY"; ls -A "$XDG_RUNTIME_DIR"; wayland-info'
+  expect_rc 0 "wayland-info in a sandbox with wayland = true"
+  grep -q "interface: 'wl_compositor'" "$T/out" || fail "wayland-info does not list the compositor's globals" "$(head -20 "$T/out")"
+  expect_kv runtime "$T/rt display=wayland-sbt"
+  # The runtime directory inside holds the socket alone (not the host's, with weston's lock file).
+  [ "$(sed -n 2p "$T/out")" = wayland-sbt ] || fail "the runtime directory inside is not the socket alone" "$(head -5 "$T/out")"
+  sb run --dry-run "$p"
+  grep -q "wayland: the compositor's socket $T/rt/wayland-sbt" "$T/out" || fail "--dry-run does not say what wayland gives" "$(cat "$T/out")"
+  p=$(mkprofile -n q default)
+  sb run "$p" -- /bin/sh -c 'XDG_RUNTIME_DIR='"$T/rt"' WAYLAND_DISPLAY=wayland-sbt wayland-info'
+  [ "$RC" != 0 ] || fail "a sandbox without wayland = true reached the compositor"
+}
+
+t_desktop_x11_client_reaches_the_display_with_one_cookie() {
+  need_program Xvfb
+  need_program xdpyinfo
+  need_program xauth
+  session_dir
+  local n
+  for n in $(seq 140 199); do [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] || break; done
+  xauth -f "$T/xa" add ":$n" . "$(mcookie)" 2>/dev/null
+  xauth -f "$T/xa" add ":$((n + 1))" . "$(mcookie)"
+  xauth -f "$T/xa" add "otherhost/unix:$n" . "$(mcookie)"
+  start_bg Xvfb ":$n" -auth "$T/xa" -nolisten tcp >"$T/xvfb.log" 2>&1
+  wait_for_socket "/tmp/.X11-unix/X$n" 20 || fail "Xvfb did not start" "$(tail -5 "$T/xvfb.log")"
+  export DISPLAY=:$n XAUTHORITY=$T/xa
+  local p
+  p=$(mkprofile -n p gui)
+  sb run "$p" -- /bin/sh -c 'xdpyinfo | head -1; echo "entries=$(xauth list | wc -l)"; xauth list'
+  expect_rc 0 "xdpyinfo in a sandbox with x11 = true"
+  grep -q "^name of display:.*:$n" "$T/out" || fail "xdpyinfo does not reach the display" "$(cat "$T/out") $(cat "$T/err")"
+  expect_kv entries 1
+  grep -q "$(xauth -f "$T/xa" list ":$n" | grep -v otherhost | awk '{print $3}')" "$T/out" ||
+    fail "the cookie inside is not this display's" "$(cat "$T/out")"
+  # Without x11: neither the socket file nor the server's abstract socket (@/tmp/.X11-unix/XN,
+  # reachable from the host's network namespace only) lets a client in, with the cookie given.
+  p=$(mkprofile -n q default '[[mount]]' 'type = "ro-bind"' "source = \"$T/xa\"" "target = \"$T/xa\"")
+  sb run "$p" -- /bin/sh -c "DISPLAY=:$n XAUTHORITY=$T/xa xdpyinfo"
+  [ "$RC" != 0 ] || fail "a sandbox without x11 = true reached the display"
+}
+
+t_desktop_pulseaudio_answers_inside() {
+  need_program pulseaudio
+  need_program pactl
+  session_dir
+  mkdir -p "$T/home"
+  HOME=$T/home start_bg pulseaudio -n --daemonize=no --exit-idle-time=-1 --use-pid-file=no --system=no \
+    -L "module-native-protocol-unix socket=$T/rt/pulse/native" -L "module-null-sink sink_name=sbt_null" >"$T/pa.log" 2>&1
+  wait_for_socket "$T/rt/pulse/native" 20 || fail "pulseaudio did not start" "$(tail -5 "$T/pa.log")"
+  export HOME=$T/home
+  local p
+  p=$(mkprofile -n p gui)
+  sb run "$p" -- /bin/sh -c 'pactl info; pactl list short sinks'
+  expect_rc 0 "pactl in a sandbox with audio = \"pulse\""
+  grep -q "^Server Name: pulseaudio" "$T/out" || fail "pactl info does not answer" "$(cat "$T/out") $(cat "$T/err")"
+  grep -q "sbt_null" "$T/out" || fail "the null sink is not listed" "$(cat "$T/out")"
+  p=$(mkprofile -n q gui '[desktop]' 'audio = "none"')
+  sb run "$p" -- /bin/sh -c "PULSE_SERVER=unix:$T/rt/pulse/native pactl info"
+  [ "$RC" != 0 ] || fail "a sandbox with audio = \"none\" reached the sound server"
+}
