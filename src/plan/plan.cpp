@@ -820,6 +820,10 @@ std::string render_bind_sources(const Plan& plan) {
         if (out.empty()) out = "\n# bind sources, as they resolve now:\n";
         out += "#   " + m.source + (m.follow_symlinks ? " -> " + m.resolved_source + " (follow_symlinks)" : " (no symlinks)") + "\n";
     }
+    if (!plan.desktop.empty()) {
+        out += "\n# [desktop], in this session:\n";
+        for (const auto& line : plan.desktop) out += "#   " + line + "\n";
+    }
     return out;
 }
 

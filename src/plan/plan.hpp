@@ -128,7 +128,8 @@ void order_mounts(std::vector<MountStep>& mounts);
 std::vector<std::string> build_environment(const Profile& profile, const Overrides& overrides,
                                            const HostFacts& facts, std::uint32_t payload_uid);
 
-// For `check`: what each bind source resolves to now, as TOML comments.
+// For `check`: what each bind source resolves to now, and what [desktop] gives in this session,
+// as TOML comments.
 std::string render_bind_sources(const Plan& plan);
 
 // Human-readable plan for --dry-run.

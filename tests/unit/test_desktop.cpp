@@ -237,6 +237,7 @@ audio = "pipewire"
     CHECK(std::find(plan.process.env.begin(), plan.process.env.end(), "WAYLAND_DISPLAY=mine") != plan.process.env.end());
     CHECK(std::find(plan.process.env.begin(), plan.process.env.end(), "XDG_RUNTIME_DIR=/run/user/1000") != plan.process.env.end());
     CHECK_THAT(sb::render_plan(plan), Catch::Contains("desktop:\n  wayland: the compositor's socket /run/user/1000/wayland-1"));
+    CHECK_THAT(sb::render_bind_sources(plan), Catch::Contains("# [desktop], in this session:\n#   wayland: the compositor's socket"));
 
     CHECK(test::config_error("[desktop]\naudio = \"alsa\"\n"));
     CHECK(test::config_error("[desktop]\nclipboard = true\n"));
