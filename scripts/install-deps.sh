@@ -11,7 +11,7 @@ packages=(
   clang libclang-rt-14-dev  # tests/fuzz: libFuzzer, ASan and UBSan
   iperf3 slirp4netns passt  # bench/network: the load and the peers
   weston wayland-utils xvfb x11-utils xauth pulseaudio pulseaudio-utils xdg-dbus-proxy dbus  # desktop tests
-  desktop-file-utils fontconfig
+  desktop-file-utils fontconfig x11-apps
 )
 
 missing=()

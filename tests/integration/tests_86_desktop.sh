@@ -84,3 +84,48 @@ t_desktop_pulseaudio_answers_inside() {
   sb run "$p" -- /bin/sh -c "PULSE_SERVER=unix:$T/rt/pulse/native pactl info"
   [ "$RC" != 0 ] || fail "a sandbox with audio = \"none\" reached the sound server"
 }
+
+# The shipped examples open their windows: weston-terminal's top-level is in the compositor's
+# scene graph (weston --debug, weston-debug), xclock's window in the display's tree (xwininfo).
+t_desktop_shipped_weston_terminal_opens_its_window() {
+  need_program weston
+  need_program weston-terminal
+  need_program weston-debug
+  session_dir
+  start_bg weston --backend=headless-backend.so --socket=wayland-sbt --idle-time=0 --no-config --debug >"$T/weston.log" 2>&1
+  wait_for_socket "$T/rt/wayland-sbt" 20 || fail "weston did not start" "$(tail -5 "$T/weston.log")"
+  export WAYLAND_DISPLAY=wayland-sbt
+  start_bg "$SANDBOX" run --timeout 20s weston-terminal </dev/null >"$T/term.out" 2>"$T/term.err"
+  local term=$BG found=0 i
+  for i in $(seq 100); do
+    weston-debug scene-graph >"$T/scene" 2>/dev/null
+    grep -q "top-level window 'Wayland Terminal'" "$T/scene" && { found=1; break; }
+    sleep 0.1
+  done
+  kill -TERM "$term" 2>/dev/null
+  wait_exit "$term" 10 || fail "the sandbox did not end on TERM"
+  [ "$found" = 1 ] || fail "weston-terminal's window is not in the compositor" "$(cat "$T/term.err") $(tail -20 "$T/scene")"
+}
+
+t_desktop_shipped_xclock_opens_its_window() {
+  need_program Xvfb
+  need_program xclock
+  need_program xwininfo
+  session_dir
+  local n
+  for n in $(seq 140 199); do [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] || break; done
+  xauth -f "$T/xa" add ":$n" . "$(mcookie)" 2>/dev/null
+  start_bg Xvfb ":$n" -auth "$T/xa" -nolisten tcp >"$T/xvfb.log" 2>&1
+  wait_for_socket "/tmp/.X11-unix/X$n" 20 || fail "Xvfb did not start" "$(tail -5 "$T/xvfb.log")"
+  export DISPLAY=:$n XAUTHORITY=$T/xa
+  start_bg "$SANDBOX" run --timeout 20s xclock </dev/null >"$T/clock.out" 2>"$T/clock.err"
+  local clock=$BG found=0 i
+  for i in $(seq 100); do
+    xwininfo -root -tree >"$T/tree" 2>/dev/null
+    grep -q '"xclock"' "$T/tree" && { found=1; break; }
+    sleep 0.1
+  done
+  kill -TERM "$clock" 2>/dev/null
+  wait_exit "$clock" 10 || fail "the sandbox did not end on TERM"
+  [ "$found" = 1 ] || fail "xclock's window is not on the display" "$(cat "$T/clock.err") $(cat "$T/tree")"
+}
