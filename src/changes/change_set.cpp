@@ -38,15 +38,6 @@ void check_ours(int fd, const std::string& what) {
                        "remove it, or set XDG_DATA_HOME to a directory of your own");
 }
 
-// Makes the missing directories of an absolute path, 0700 (the XDG data home's mode).
-void make_private_dirs(const std::string& path) {
-    for (std::size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
-        std::string prefix = slash == std::string::npos ? path : path.substr(0, slash);
-        if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) throw SysError("mkdir", prefix, errno);
-        if (slash == std::string::npos) return;
-    }
-}
-
 void make_dir_at(int dir, const std::string& name, mode_t mode, const std::string& what) {
     if (::mkdirat(dir, name.c_str(), mode) != 0 && errno != EEXIST) throw SysError("mkdir", what, errno);
 }

@@ -2,6 +2,7 @@
 
 #include "desktop/xauth.hpp"
 #include "plan/plan.hpp"
+#include "state/record.hpp"
 
 namespace sb {
 namespace {
@@ -20,6 +21,7 @@ public:
         if (desktop_.gpu) gpu();
         if (desktop_.fonts) fonts();
         if (desktop_.themes) themes();
+        if (desktop_.home != HomeMode::Profile) home();
         if ((desktop_.wayland || desktop_.x11) && !display_given_)
             out_.warnings.push_back(std::string("[desktop] asks for ") +
                                     (desktop_.wayland && desktop_.x11 ? "Wayland or X11" : desktop_.wayland ? "Wayland" : "X11") +
@@ -164,6 +166,40 @@ private:
         out_.lines.push_back(line + " (device nodes work), with /sys/dev/char and /sys/devices read-only");
     }
 
+    void home() {
+        if (home_.empty() || home_.front() != '/' || home_ == "/")
+            throw ConfigError(desktop_.where, "[desktop] home needs $HOME, an absolute path other than /");
+        switch (desktop_.home) {
+            case HomeMode::Tmpfs: {
+                MountSpec dir = spec("tmpfs", "", home_);
+                dir.mode = 0700;
+                out_.mounts.push_back(dir);
+                out_.lines.push_back("home: " + home_ + " empty, gone with the sandbox");
+                break;
+            }
+            case HomeMode::Host:
+                out_.mounts.push_back(spec("ro-bind", home_, home_));
+                out_.lines.push_back("home: yours, read-only (what it holds, secrets too, can be read)");
+                break;
+            case HomeMode::Persistent: {
+                if (facts_.data_dir.empty())
+                    throw ConfigError(desktop_.where, "[desktop] home = \"persistent\" needs a data directory, and neither "
+                                                      "XDG_DATA_HOME nor HOME is set");
+                if (!valid_sandbox_name(context_.app))
+                    throw ConfigError(desktop_.where, "[desktop] home = \"persistent\" needs the app's name: set 'name' in "
+                                                      "the profile (\"" + context_.app + "\" cannot be one)");
+                std::string dir = app_homes_root(facts_.data_dir) + "/" + context_.app + "/home";
+                MountSpec bind = spec("bind", dir, home_);
+                bind.app_home = true;
+                out_.mounts.push_back(bind);
+                out_.app_home = dir;
+                out_.lines.push_back("home: " + dir + ", the app's own, kept across runs");
+                break;
+            }
+            case HomeMode::Profile: break;
+        }
+    }
+
     void keep(const char* name) {
         if (!facts_.env(name).empty()) out_.env[name] = facts_.env(name);
     }
@@ -217,6 +253,8 @@ private:
 };
 
 }  // namespace
+
+std::string app_homes_root(const std::string& data_dir) { return data_dir + "/apps"; }
 
 std::string sandbox_runtime_dir(const HostFacts& facts) {
     std::string dir = facts.env("XDG_RUNTIME_DIR");

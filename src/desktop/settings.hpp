@@ -10,6 +10,12 @@
 namespace sb {
 
 enum class AudioMode { None, Pulse, Pipewire };
+// The app's home: as the profile's mounts say (Profile), an empty tmpfs, a kept directory of the
+// app's own ($XDG_DATA_HOME/sandbox/apps/APP/home), or the host's home read-only.
+enum class HomeMode { Profile, Tmpfs, Persistent, Host };
+const char* to_string(HomeMode mode);
+std::optional<HomeMode> parse_home_mode(const std::string& text);
+std::vector<std::string> home_mode_names();
 const char* to_string(AudioMode mode);
 std::optional<AudioMode> parse_audio_mode(const std::string& text);
 std::vector<std::string> audio_mode_names();
@@ -21,9 +27,10 @@ struct DesktopSettings {
     bool gpu = false;      // the DRI nodes (and NVIDIA's), with the sysfs they are described in
     bool fonts = false;    // the user's fonts and fontconfig, read-only
     bool themes = false;   // icons, themes, GTK and Qt settings, read-only
+    HomeMode home = HomeMode::Profile;
     SourceLocation where;  // the [desktop] table
 
-    bool any() const { return wayland || x11 || audio != AudioMode::None || gpu || fonts || themes; }
+    bool any() const { return wayland || x11 || audio != AudioMode::None || gpu || fonts || themes || home != HomeMode::Profile; }
 };
 
 }  // namespace sb

@@ -89,6 +89,9 @@ struct MountStep {
     // follow_symlinks (then `resolved_source` says where it pointed when planned).
     bool follow_symlinks = false;
     std::string resolved_source;
+    // Binds: an app's persistent home ([desktop] home = "persistent"), inside the hidden homes of
+    // apps; the supervisor makes it before the start.
+    bool app_home = false;
     // Set when the target lies inside a bind and exists there on the host: that bind's source.
     // (A target missing there is made in a mirror instead: see `in_mirror`.)
     std::string inside_bind;

@@ -183,7 +183,7 @@ void refuse_steps_inside_slave_binds(const std::vector<MountStep>& steps) {
 std::vector<MountStep> plan_mounts(const Profile& profile, const HostFacts& facts) {
     std::vector<MountStep> steps;
     for (const auto& spec : profile.mounts) {
-        if (is_bind(spec) && !facts.path_exists(spec.source)) {
+        if (is_bind(spec) && !spec.app_home && !facts.path_exists(spec.source)) {
             if (spec.type->skip_missing_source) continue;
             throw ConfigError(spec.source_where.line > 0 ? spec.source_where : spec.where,
                               "bind source " + spec.source + " does not exist" + try_hint(*spec.type));
@@ -199,6 +199,7 @@ std::vector<MountStep> plan_mounts(const Profile& profile, const HostFacts& fact
         step.contents = spec.contents;
         step.devices = spec.devices;
         step.follow_symlinks = spec.follow_symlinks;
+        step.app_home = spec.app_home;
         step.propagation = spec.propagation;
         step.lower = spec.lower;
         for (const auto& lower : spec.lower)
@@ -431,8 +432,10 @@ void protect_hidden_dirs(Plan& plan, const HostFacts& facts) {
         hidden.push_back({dir, resolved, "the records of running sandboxes"});
     }
     // The data directory comes resolved (host facts).
-    if (!facts.data_dir.empty())
+    if (!facts.data_dir.empty()) {
         hidden.push_back({changes_root(facts.data_dir), changes_root(facts.data_dir), "the kept changes of sandboxes"});
+        hidden.push_back({app_homes_root(facts.data_dir), app_homes_root(facts.data_dir), "the homes of sandboxed apps"});
+    }
     // Each mount's host directories, resolved once: a bind's (and an overlay's source) the plan
     // resolved already when it checked it.
     std::vector<std::vector<std::string>> resolved_sources(plan.mounts.size());
@@ -448,6 +451,8 @@ void protect_hidden_dirs(Plan& plan, const HostFacts& facts) {
         for (std::size_t i = 0; i < plan.mounts.size(); ++i) {
             const MountStep& mount = plan.mounts[i];
             for (const auto& source : resolved_sources[i]) {
+                // An app's own home is the one directory in there a sandbox gets: its own.
+                if (mount.app_home && dir == app_homes_root(facts.data_dir) && source == plan.app_home) continue;
                 if (source.compare(0, resolved.size() + 1, resolved + "/") == 0)
                     throw ConfigError(mount.where, mount.source + " lies inside " + what + " (" + dir +
                                                        "), which no sandbox may see\nhint: mount another directory");
@@ -460,7 +465,9 @@ void protect_hidden_dirs(Plan& plan, const HostFacts& facts) {
                                                        what + " (" + dir + ") once the host mounts it again\nhint: bind a " +
                                                        "directory beside it, or leave propagation \"private\"");
                 // Made before the sandbox starts when missing, so it is there to be covered.
-                if (dir != plan.state_dir) plan.changes.make_root = true;
+                if (dir != plan.state_dir && std::find(plan.changes.make_dirs.begin(), plan.changes.make_dirs.end(), dir) ==
+                                                 plan.changes.make_dirs.end())
+                    plan.changes.make_dirs.push_back(dir);
                 MountStep cover;
                 cover.kind = MountKind::Tmpfs;
                 cover.target = mount.target + (source == "/" ? resolved : resolved.substr(source.size()));
@@ -626,12 +633,24 @@ Profile with_desktop(const Profile& given, const Overrides& overrides, const Hos
     DesktopContext context;
     context.network = overrides.network.value_or(profile.network);
     context.abstract_sockets_scoped = profile.landlock != LandlockMode::Off && landlock_scopes(facts.landlock_abi) != 0;
-    DesktopExpansion desktop = expand_desktop(profile.desktop, facts, context);
-    for (auto& mount : desktop.mounts) {
-        bool taken = std::any_of(profile.mounts.begin(), profile.mounts.end(),
-                                 [&](const MountSpec& own) { return own.target == mount.target; });
-        if (!taken) profile.mounts.push_back(std::move(mount));
+    if (!overrides.name && !profile.name.empty()) context.app = profile.name;
+    else if (!overrides.name && !profile.files.empty()) {
+        std::string file = profile.files.back().substr(profile.files.back().rfind('/') + 1);
+        context.app = file.size() > 5 && file.compare(file.size() - 5, 5, ".toml") == 0 ? file.substr(0, file.size() - 5) : file;
+    } else if (overrides.name) {
+        context.app = *overrides.name;
     }
+    DesktopExpansion desktop = expand_desktop(profile.desktop, facts, context);
+    auto home = normalize_absolute_path(facts.env("HOME"));
+    for (auto& mount : desktop.mounts) {
+        auto own = std::find_if(profile.mounts.begin(), profile.mounts.end(),
+                                [&](const MountSpec& own) { return own.target == mount.target; });
+        // The home [desktop] asks for takes the place of the profile's own (default's tmpfs).
+        bool home_mount = profile.desktop.home != HomeMode::Profile && home && mount.target == *home;
+        if (own == profile.mounts.end()) profile.mounts.push_back(std::move(mount));
+        else if (home_mount) *own = std::move(mount);
+    }
+    plan.app_home = desktop.app_home;
     for (const auto& [name, value] : desktop.env)
         if (!profile.env_set.count(name) &&
             std::find(profile.env_unset.begin(), profile.env_unset.end(), name) == profile.env_unset.end())

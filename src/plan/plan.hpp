@@ -82,7 +82,8 @@ struct Overrides {
 struct ChangesPlan {
     std::string dir;              // DATA/changes/NAME
     bool name_generated = false;  // an old change set of that name is someone else's
-    bool make_root = false;       // a bind shows DATA/changes: make it first, so it can be hidden
+    // Hidden directories of the data directory that a bind shows: made first, so they can be hidden.
+    std::vector<std::string> make_dirs;
     ChangeSetMeta meta;           // written when the change set is new
 };
 
@@ -95,6 +96,7 @@ struct Plan {
     std::string id_map_warning;  // set when falling back to a single-id map
     std::vector<std::string> warnings;  // said before the run (and by check)
     std::vector<std::string> desktop;   // what [desktop] gives, one line each (--dry-run, check)
+    std::string app_home;               // [desktop] home = "persistent": made (0700) before the start
     ProcessSpec process;  // the payload
     NamespacePlan namespaces;
     NetworkMode network = NetworkMode::None;

@@ -46,6 +46,7 @@ struct Layer {
     // [desktop]: each key overrides what the files below said.
     std::optional<bool> wayland, x11, gpu, fonts, themes;
     std::optional<AudioMode> audio;
+    std::optional<HomeMode> home;
     SourceLocation desktop_where;
 };
 
@@ -277,7 +278,12 @@ void parse_overlay(const FileParser& p, const toml::table& table, Layer& layer) 
 }
 
 void parse_desktop(const FileParser& p, const toml::table& table, Layer& layer) {
-    p.only_keys(table, {"wayland", "x11", "audio", "gpu", "fonts", "themes"}, "[desktop]");
+    p.only_keys(table, {"wayland", "x11", "audio", "gpu", "fonts", "themes", "home"}, "[desktop]");
+    if (const auto* node = table.get("home")) {
+        auto mode = parse_home_mode(p.string_value("home", *node));
+        if (!mode) throw ConfigError(p.at(*node), "[desktop] home must be " + quoted_choices(home_mode_names()));
+        layer.home = mode;
+    }
     layer.desktop_where = p.at(table);
     for (auto [key, into] : {std::pair{"wayland", &layer.wayland}, std::pair{"x11", &layer.x11}, std::pair{"gpu", &layer.gpu},
                              std::pair{"fonts", &layer.fonts}, std::pair{"themes", &layer.themes}})
@@ -404,6 +410,7 @@ void merge(Profile& into, const Layer& layer, SourceLocation& capabilities_where
                             std::pair{&layer.themes, &desktop.themes}})
         if (*from) *to = **from;
     if (layer.audio) desktop.audio = *layer.audio;
+    if (layer.home) desktop.home = *layer.home;
     if (!layer.desktop_where.file.empty()) desktop.where = layer.desktop_where;
     for (const auto& name : layer.env_unset) {
         into.env_set.erase(name);

@@ -44,6 +44,7 @@ struct MountSpec {
     bool devices = false;  // binds: device nodes in it work (no nodev)
     bool follow_symlinks = false;  // binds: the source may be reached through symlinks
     bool allow_sensitive = false;  // writable binds: of /, /tmp, home, ... on purpose
+    bool app_home = false;  // bind: an app's persistent home ([desktop] home), made before the start
     Propagation propagation = Propagation::Private;  // binds
     std::vector<std::string> lower;  // overlay: the lower directories below `source`, top first
     bool kept_upper = false;         // overlay: upper = "kept" (in the data directory) or "tmpfs"

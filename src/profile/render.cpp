@@ -177,6 +177,7 @@ std::string render_profile_toml(const Profile& p) {
         out << "\n[desktop]\nwayland = " << (d.wayland ? "true" : "false") << "\nx11 = " << (d.x11 ? "true" : "false")
             << "\naudio = " << quoted(to_string(d.audio)) << "\ngpu = " << (d.gpu ? "true" : "false")
             << "\nfonts = " << (d.fonts ? "true" : "false") << "\nthemes = " << (d.themes ? "true" : "false") << "\n";
+        if (d.home != HomeMode::Profile) out << "home = " << quoted(to_string(d.home)) << "\n";
     }
     return out.str();
 }

@@ -298,12 +298,11 @@ void Supervisor::register_and_make_cgroup() {
 
 // Kept overlay uppers: made (or taken up again) before pid 1 mounts them; locked until the end.
 void Supervisor::prepare_changes() {
-    if (plan_.changes.make_root && !plan_.hidden_dirs.empty()) {
-        try {
-            make_changes_root(plan_.hidden_dirs.back());
-        } catch (const SysError& error) {
-            throw SetupError(Stage::Mount, std::string("kept changes: ") + error.what(), error.hint());
-        }
+    try {
+        for (const auto& dir : plan_.changes.make_dirs) make_private_dirs(dir);
+        if (!plan_.app_home.empty()) make_private_dirs(plan_.app_home);
+    } catch (const SysError& error) {
+        throw SetupError(Stage::Mount, std::string("the data directory: ") + error.what(), error.hint());
     }
     if (plan_.changes.dir.empty()) return;
     changes_.emplace(ChangeSet::prepare_for_run(plan_.changes));

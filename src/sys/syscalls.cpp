@@ -323,4 +323,12 @@ std::vector<std::string> directory_entries(int dir, const std::string& what) {
     return names;
 }
 
+void make_private_dirs(const std::string& path) {
+    for (std::size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
+        std::string prefix = slash == std::string::npos ? path : path.substr(0, slash);
+        if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) throw SysError("mkdir", prefix, errno);
+        if (slash == std::string::npos) return;
+    }
+}
+
 }  // namespace sb

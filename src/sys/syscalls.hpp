@@ -88,4 +88,7 @@ std::vector<std::string> directory_entries(int dir, const std::string& what);
 // Writes all of `data`; throws SysError.
 void write_all(int fd, const std::string& data, const char* what);
 
+// Makes the missing directories of an absolute path, 0700 (the XDG data home's mode).
+void make_private_dirs(const std::string& path);
+
 }  // namespace sb

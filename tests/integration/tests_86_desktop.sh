@@ -129,3 +129,23 @@ t_desktop_shipped_xclock_opens_its_window() {
   wait_exit "$clock" 10 || fail "the sandbox did not end on TERM"
   [ "$found" = 1 ] || fail "xclock's window is not on the display" "$(cat "$T/clock.err") $(cat "$T/tree")"
 }
+
+# home = "persistent": the app's own home, kept across runs in the data directory, the only one a
+# sandbox of it sees; another sandbox showing the data directory sees no app's home.
+t_desktop_persistent_home_kept_across_runs_and_hidden_from_others() {
+  export XDG_DATA_HOME=$T/data
+  local p q
+  p=$(mkprofile -n p default 'name = "notes"' '[desktop]' 'home = "persistent"')
+  sb run "$p" -- /bin/sh -c 'echo remembered >"$HOME/kept"; echo "home=$HOME"; ls -A "$HOME"'
+  expect_rc 0 "the first run"
+  [ "$(cat "$T/data/sandbox/apps/notes/home/kept" 2>/dev/null)" = remembered ] ||
+    fail "the file is not in the app's home on the host" "$(find "$T/data" 2>&1)"
+  [ "$(stat -c %a "$T/data/sandbox/apps/notes/home")" = 700 ] || fail "the app's home is not 0700"
+  sb run "$p" -- /bin/cat "$HOME/kept"
+  expect_rc 0 "the second run"
+  [ "$(cat "$T/out")" = remembered ] || fail "the second run does not see the first one's file" "$(cat "$T/out") $(cat "$T/err")"
+  q=$(mkprofile -n q default '[[mount]]' 'type = "ro-bind"' "source = \"$T/data\"" 'target = "/seen"')
+  sb run "$q" -- /bin/sh -c 'ls -A /seen/sandbox/apps; cat /seen/sandbox/apps/notes/home/kept'
+  [ "$RC" != 0 ] && ! grep -q remembered "$T/out" || fail "another sandbox reads the app's home" "$(cat "$T/out")"
+  [ -z "$(head -1 "$T/out")" ] || fail "another sandbox lists the homes of apps" "$(cat "$T/out")"
+}

@@ -243,3 +243,48 @@ audio = "pipewire"
     CHECK(test::config_error("[desktop]\nclipboard = true\n"));
     CHECK(test::config_error("[desktop]\nwayland = \"yes\"\n"));
 }
+
+TEST_CASE("[desktop] home: an empty tmpfs, the app's own kept directory, or the host's read-only", "[desktop]") {
+    HostFacts facts = desktop_facts({"/home/tester", "/home/tester/.local/share", "/home/tester/.local/share/sandbox/apps/editor/home"});
+    facts.data_dir = "/home/tester/.local/share/sandbox";
+    auto plan_of = [&](const std::string& home, const std::string& name_line) {
+        sb::Profile profile = test::load_text("command = [\"/bin/true\"]\n" + name_line +
+                                              "[[mount]]\ntype = \"tmpfs\"\ntarget = \"/home/tester\"\nmode = \"0755\"\n"
+                                              "[desktop]\nhome = \"" + home + "\"\n");
+        return sb::build_plan(profile, {}, facts);
+    };
+    auto at_home = [](const sb::Plan& plan) {
+        auto found = std::find_if(plan.mounts.begin(), plan.mounts.end(), [](const sb::MountStep& m) { return m.target == "/home/tester"; });
+        REQUIRE(found != plan.mounts.end());
+        return *found;
+    };
+    sb::Plan plan = plan_of("persistent", "name = \"editor\"\n");
+    sb::MountStep home = at_home(plan);  // in place of the profile's own tmpfs
+    CHECK(home.kind == sb::MountKind::Bind);
+    CHECK(home.app_home);
+    CHECK(home.source == "/home/tester/.local/share/sandbox/apps/editor/home");
+    CHECK(plan.app_home == home.source);
+    // The homes of apps are hidden like the kept changes; this one is the sandbox's own.
+    CHECK(std::find(plan.hidden_dirs.begin(), plan.hidden_dirs.end(), "/home/tester/.local/share/sandbox/apps") != plan.hidden_dirs.end());
+    // Without a name, the profile file's: /mem/test.toml.
+    CHECK(plan_of("persistent", "").app_home == "/home/tester/.local/share/sandbox/apps/test/home");
+    CHECK(at_home(plan_of("tmpfs", "")).mode == 0700u);
+    CHECK(at_home(plan_of("tmpfs", "")).kind == sb::MountKind::Tmpfs);
+    home = at_home(plan_of("host", ""));
+    CHECK(home.kind == sb::MountKind::RoBind);
+    CHECK(home.source == "/home/tester");
+    CHECK(test::config_error("[desktop]\nhome = \"shared\"\n"));
+
+    // Another sandbox binding the data directory sees no app's home: it is covered.
+    sb::Profile other = test::load_text("command = [\"/bin/true\"]\n[[mount]]\ntype = \"ro-bind\"\n"
+                                        "source = \"/home/tester/.local/share\"\ntarget = \"/d\"\n");
+    sb::Plan seen = sb::build_plan(other, {}, facts);
+    CHECK(std::any_of(seen.mounts.begin(), seen.mounts.end(),
+                      [](const sb::MountStep& m) { return m.state_dir_cover && m.target == "/d/sandbox/apps"; }));
+    CHECK(std::find(seen.changes.make_dirs.begin(), seen.changes.make_dirs.end(), "/home/tester/.local/share/sandbox/apps") !=
+          seen.changes.make_dirs.end());
+    // And binding an app's home directly is refused, as anything inside a hidden directory.
+    sb::Profile direct = test::load_text("command = [\"/bin/true\"]\n[[mount]]\ntype = \"ro-bind\"\n"
+                                         "source = \"/home/tester/.local/share/sandbox/apps/editor/home\"\ntarget = \"/d\"\n");
+    CHECK_THROWS_AS(sb::build_plan(direct, {}, facts), sb::ConfigError);
+}
