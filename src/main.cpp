@@ -1,4 +1,6 @@
 // parse -> plan -> run -> exit code; the one place errors are rendered for the user.
+#include <limits.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -10,6 +12,8 @@
 #include "exitcode.hpp"
 #include "manage/control_client.hpp"
 #include "manage/changes_commands.hpp"
+#include "manage/desktop_commands.hpp"
+#include "state/registry.hpp"
 #include "manage/manage.hpp"
 #include "plan/plan.hpp"
 #include "profile/profile.hpp"
@@ -102,8 +106,23 @@ int run(int argc, char** argv) {
         default: break;
     }
     ProfileSource source = profile_source(facts);
+    if (line->command == Command::Desktop && line->desktop_action == "list") return list_launchers(facts);
+    if (line->command == Command::Desktop && line->desktop_action == "remove") return remove_launchers(facts, line->targets);
     std::string path = locate_profile(line->profile, source);
     Profile profile = load_profile(path, profile_variables(facts), source);
+    if (line->command == Command::Desktop && line->desktop_action == "install") {
+        char resolved[PATH_MAX];
+        return install_launcher(facts, ::realpath(path.c_str(), resolved) ? resolved : path, profile, line->target, line->icon);
+    }
+    if (line->command == Command::Desktop) {  // launch: in the running sandbox of that name, or a new one
+        std::vector<std::string> command = profile.command;
+        command.insert(command.end(), line->overrides.command.begin(), line->overrides.command.end());
+        if (!facts.state_dir.empty() && find_running(facts.state_dir, line->target))
+            return exec_in_sandbox(facts, line->target, ExecOptions{command, {}, "", false});
+        line->overrides.name = line->target;
+        line->overrides.command = command;
+        line->command = Command::Run;
+    }
     Plan plan = build_plan(profile, line->overrides, facts);
     if (line->command == Command::Check) {
         std::cout << render_profile_toml(profile) << render_bind_sources(plan);

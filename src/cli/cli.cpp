@@ -148,6 +148,27 @@ void add_commit_options(CLI::App& app, CommandLine& line) {
         ->type_name("FILE");
 }
 
+// desktop install|list|remove|launch: menu entries that start an app in its sandbox.
+void add_desktop_actions(CLI::App& app, CommandLine& line) {
+    app.require_subcommand(1);
+    auto* install = app.add_subcommand("install", "Write a menu entry that starts PROFILE's app in its sandbox");
+    install->add_option("profile", line.profile, "Profile name or path")->required();
+    install->add_option("--name", line.target, "The entry's and the sandbox's name (default: the profile's)")
+        ->type_name("NAME");
+    install->add_option("--icon", line.icon, "An icon (.png, .svg or .xpm) copied for the entry")->type_name("FILE");
+    install->callback([&line] { line.desktop_action = "install"; });
+    auto* list = app.add_subcommand("list", "List the menu entries written by `sandbox desktop install`");
+    list->callback([&line] { line.desktop_action = "list"; });
+    auto* remove = app.add_subcommand("remove", "Remove the menu entries NAME... (and their icons)");
+    remove->add_option("names", line.targets, "The entries' names (see `sandbox desktop list`)")->required();
+    remove->callback([&line] { line.desktop_action = "remove"; });
+    auto* launch = app.add_subcommand("launch", "What an entry runs: the app in sandbox NAME, started anew or, while "
+                                                "it runs, in it (exec)");
+    launch->add_option("name", line.target, "The sandbox's name")->required();
+    launch->add_option("profile", line.profile, "Profile name or path")->required();
+    launch->callback([&line] { line.desktop_action = "launch"; });
+}
+
 void add_logs_options(CLI::App& app, CommandLine& line) {
     app.add_flag("-f,--follow", line.follow, "Keep printing output as it comes, until the sandbox ends");
     app.add_option("--tail", line.tail, "Only the last N lines")->type_name("N")->check(CLI::NonNegativeNumber);
@@ -219,6 +240,10 @@ const SubcommandSpec kSubcommands[] = {
      nullptr, add_commit_options},
     {"discard", Command::Discard, "Throw away the kept changes of sandboxes NAME...", Operand::Names},
     {"doctor", Command::Doctor, "Print what this host can isolate and enforce, and why not"},
+    {"desktop", Command::Desktop, "Menu entries that start apps in their sandboxes (install, list, remove, launch)",
+     Operand::None, false, nullptr, nullptr,
+     "A launched app whose sandbox already runs starts in it (`sandbox exec`), as single-instance apps expect.",
+     nullptr, add_desktop_actions},
 };
 
 // `chosen` is the subcommand named on the command line ("" if none yet): only the chosen one gets

@@ -7,7 +7,7 @@
 
 namespace sb {
 
-enum class Command { Run, Check, Ps, Pause, Resume, Stats, Doctor, Kill, Stop, Wait, Exec, Enter, Rm, Logs, Attach, Inspect, Diff, Commit, Discard };
+enum class Command { Run, Check, Ps, Pause, Resume, Stats, Doctor, Kill, Stop, Wait, Exec, Enter, Rm, Logs, Attach, Inspect, Diff, Commit, Discard, Desktop };
 
 struct CommandLine {
     Command command = Command::Run;
@@ -31,6 +31,8 @@ struct CommandLine {
     bool stat = false;                      // diff --stat
     bool force = false;                     // commit --force
     std::vector<std::string> paths;         // diff, commit: PATH...
+    std::string desktop_action;             // desktop: install, list, remove or launch
+    std::string icon;                       // desktop install --icon FILE
     std::string violations;  // --violations FILE: every refused system call as a JSON line
     bool learn = false;      // --learn: let refused calls through, print the allow lines
     int json_status_fd = -1;  // --json-status-fd FD: events as JSON lines (-1 = none)

@@ -149,3 +149,45 @@ t_desktop_persistent_home_kept_across_runs_and_hidden_from_others() {
   [ "$RC" != 0 ] && ! grep -q remembered "$T/out" || fail "another sandbox reads the app's home" "$(cat "$T/out")"
   [ -z "$(head -1 "$T/out")" ] || fail "another sandbox lists the homes of apps" "$(cat "$T/out")"
 }
+
+# sandbox desktop install writes a valid menu entry whose Exec line starts the app in its
+# sandbox; a second launch while it runs starts in that sandbox (exec), not in a second one.
+t_desktop_launcher_installs_starts_and_reuses_the_running_sandbox() {
+  need_program desktop-file-validate
+  export XDG_DATA_HOME=$T/share
+  local p
+  p=$(mkprofile -n app default 'command = ["/bin/sh", "-c", "echo $$ >>/tmp/starts; exec sleep 30"]')
+  printf '<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>\n' >"$T/icon.svg"
+  sb desktop install --name app1 --icon "$T/icon.svg" "$p"
+  expect_rc 0 "desktop install"
+  local entry=$T/share/applications/sandbox-app1.desktop
+  [ -f "$entry" ] || fail "no menu entry at $entry" "$(cat "$T/out") $(cat "$T/err")"
+  desktop-file-validate "$entry" >"$T/validate" 2>&1 || fail "desktop-file-validate refuses the entry" "$(cat "$T/validate") $(cat "$entry")"
+  grep -qx "Icon=$T/share/icons/sandbox-app1.svg" "$entry" || fail "the icon is not the copy" "$(cat "$entry")"
+  cmp -s "$T/icon.svg" "$T/share/icons/sandbox-app1.svg" || fail "the icon was not copied"
+  sb desktop list
+  grep -q "^app1 .*$p" "$T/out" || fail "desktop list does not show the entry" "$(cat "$T/out")"
+  local exec_line words
+  exec_line=$(sed -n 's/^Exec=//p' "$entry")
+  read -ra words <<<"${exec_line//\\\\/\\}"
+  [ "${words[0]}" = "$SANDBOX" ] || fail "the entry does not run this sandbox binary" "$exec_line"
+  start_bg "${words[@]}" </dev/null >"$T/first.out" 2>"$T/first.err"
+  local first=$BG i
+  for i in $(seq 100); do "$SANDBOX" exec app1 -- /bin/true </dev/null >/dev/null 2>&1 && break; sleep 0.1; done
+  start_bg "${words[@]}" </dev/null >"$T/second.out" 2>"$T/second.err"
+  local second=$BG
+  for i in $(seq 100); do
+    sb exec app1 -- /bin/cat /tmp/starts
+    [ "$(wc -l <"$T/out")" -ge 2 ] && break
+    sleep 0.1
+  done
+  [ "$(wc -l <"$T/out")" = 2 ] || fail "the second launch did not start in the running sandbox" "$(cat "$T/out") $(cat "$T/second.err")"
+  sb ps --json
+  [ "$(grep -o '"name":"app1' "$T/out" | wc -l)" = 1 ] || fail "more than one sandbox named app1" "$(cat "$T/out")"
+  sb stop app1
+  wait_exit "$first" 15 || fail "the first launch did not end with stop"
+  wait_exit "$second" 15 || fail "the second launch did not end with the sandbox"
+  sb desktop remove app1
+  expect_rc 0 "desktop remove"
+  [ ! -e "$entry" ] && [ ! -e "$T/share/icons/sandbox-app1.svg" ] || fail "remove left the entry or its icon"
+}

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "desktop/expand.hpp"
+#include "desktop/launcher.hpp"
 #include "desktop/xauth.hpp"
 #include "plan/plan.hpp"
 #include "support.hpp"
@@ -287,4 +288,29 @@ TEST_CASE("[desktop] home: an empty tmpfs, the app's own kept directory, or the 
     sb::Profile direct = test::load_text("command = [\"/bin/true\"]\n[[mount]]\ntype = \"ro-bind\"\n"
                                          "source = \"/home/tester/.local/share/sandbox/apps/editor/home\"\ntarget = \"/d\"\n");
     CHECK_THROWS_AS(sb::build_plan(direct, {}, facts), sb::ConfigError);
+}
+
+TEST_CASE("Menu entries: Exec quoted as the Desktop Entry Specification says, read back by name", "[desktop]") {
+    CHECK(sb::desktop_exec_value({"/usr/bin/sandbox", "desktop", "launch", "app", "/p/app.toml"}) ==
+          "/usr/bin/sandbox desktop launch app /p/app.toml");
+    // Reserved characters: the word in double quotes, with " ` $ \ escaped; then '\' doubled as
+    // a string value; '%' doubled (a field code otherwise).
+    CHECK(sb::desktop_exec_value({"/opt/my apps/sandbox", "50%", "a\"b", "$HOME", "back\\slash", ""}) ==
+          "\"/opt/my apps/sandbox\" 50%% \"a\\\\\"b\" \"\\\\$HOME\" \"back\\\\\\\\slash\" \"\"");
+    CHECK_THROWS_AS(sb::desktop_exec_value({"a\nb"}), sb::UsageError);
+
+    sb::Launcher launcher{"notes", "/home/u/.config/sandbox/profiles/notes.toml",
+                          {"/usr/bin/sandbox", "desktop", "launch", "notes", "/home/u/.config/sandbox/profiles/notes.toml"},
+                          "/home/u/.local/share/icons/sandbox-notes.png", "notes"};
+    std::string text = sb::render_launcher(launcher);
+    CHECK_THAT(text, Catch::StartsWith("[Desktop Entry]\nType=Application\n"));
+    CHECK_THAT(text, Catch::Contains("\nExec=/usr/bin/sandbox desktop launch notes /home/u/.config/sandbox/profiles/notes.toml\n"));
+    CHECK_THAT(text, Catch::Contains("\nIcon=/home/u/.local/share/icons/sandbox-notes.png\n"));
+    auto back = sb::parse_launcher(text);
+    REQUIRE(back);
+    CHECK(back->name == "notes");
+    CHECK(back->profile == launcher.profile);
+    CHECK(back->icon == launcher.icon);
+    CHECK_FALSE(sb::parse_launcher("[Desktop Entry]\nName=x\nExec=x\n"));  // not one of ours
+    CHECK(sb::launcher_file_name("notes") == "sandbox-notes.desktop");
 }
