@@ -258,7 +258,7 @@ _sandbox()
     local prev=
     ((cword > 0)) && prev=${words[cword - 1]}
 
-    local subcommands='run shell check ps pause resume stats exec enter attach inspect stop kill wait logs rm diff commit discard doctor'
+    local subcommands='run shell check ps pause resume stats exec enter attach inspect stop kill wait logs rm diff commit discard doctor desktop'
     local global_opts='-h --help --version'
     local run_opts='-h --help --dry-run -v --verbose --hostname --cwd -e --env --network -p --publish --user-mode
         --name --memory --cpus --pids --rlimit --timeout --violations --json-status-fd -d --detach -t --tty --rm --overlay --learn'
@@ -300,6 +300,16 @@ _sandbox()
             ;;
         pause | resume | stats | exec | enter | attach | inspect | stop | kill | wait | logs | rm | diff | commit | discard)
             _sandbox_complete_named
+            return 0
+            ;;
+        desktop)
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W '-h --help --name --icon' -- "$cur"))
+            elif ((cword == subi + 1)); then
+                COMPREPLY=($(compgen -W 'install list remove launch' -- "$cur"))
+            elif [[ $prev == --icon ]]; then
+                COMPREPLY=($(compgen -f -- "$cur"))
+            fi
             return 0
             ;;
         *) return 0 ;;

@@ -216,6 +216,10 @@ complete -c sandbox -n 'not __sandbox_subcommand' -a rm -d 'Remove exited sandbo
 complete -c sandbox -n 'not __sandbox_subcommand' -a diff -d 'Show the kept changes of a sandbox'
 complete -c sandbox -n 'not __sandbox_subcommand' -a commit -d 'Apply the kept changes of a sandbox'
 complete -c sandbox -n 'not __sandbox_subcommand' -a discard -d 'Throw away the kept changes of sandboxes'
+complete -c sandbox -n 'not __sandbox_subcommand' -a desktop -d 'Menu entries that start apps in their sandboxes'
+complete -c sandbox -n '__sandbox_using desktop' -a 'install list remove launch'
+complete -c sandbox -n '__sandbox_using desktop' -l name -r -d 'The entry\'s and the sandbox\'s name'
+complete -c sandbox -n '__sandbox_using desktop' -l icon -r -F -d 'An icon copied for the entry'
 complete -c sandbox -n 'not __sandbox_subcommand' -a doctor -d 'Print what this host can isolate and enforce'
 
 # run and shell.
@@ -250,7 +254,7 @@ complete -c sandbox -n $c -s h -l help -d 'Print this help message and exit'
 complete -c sandbox -n $c -s v -l verbose -d 'Also print the plan'
 
 # ps, pause, resume, stats, enter, attach, stop, kill, wait, logs, rm, doctor.
-complete -c sandbox -n '__sandbox_using ps pause resume stats enter attach inspect stop kill wait logs rm diff commit discard doctor' -s h -l help -d 'Print this help message and exit'
+complete -c sandbox -n '__sandbox_using ps pause resume stats enter attach inspect stop kill wait logs rm diff commit discard doctor desktop' -s h -l help -d 'Print this help message and exit'
 complete -c sandbox -n '__sandbox_using ps' -l json -d 'Print a JSON array'
 complete -c sandbox -n '__sandbox_using ps' -s a -l all -d 'Also list exited sandboxes (kept until sandbox rm)'
 complete -c sandbox -n '__sandbox_using stats inspect' -l json -d 'Print a JSON object'

@@ -51,7 +51,7 @@ long_options()
 
 # --- Collect the help texts -------------------------------------------------
 
-contexts=(@top run shell check ps pause resume stats exec enter attach inspect stop kill wait logs rm diff commit discard doctor) # @top: no subcommand
+contexts=(@top run shell check ps pause resume stats exec enter attach inspect stop kill wait logs rm diff commit discard doctor desktop) # @top: no subcommand
 declare -A help_text
 for ctx in "${contexts[@]}"; do
     args=(--help)
