@@ -117,8 +117,13 @@ int run(int argc, char** argv) {
     if (line->command == Command::Desktop) {  // launch: in the running sandbox of that name, or a new one
         std::vector<std::string> command = profile.command;
         command.insert(command.end(), line->overrides.command.begin(), line->overrides.command.end());
-        if (!facts.state_dir.empty() && find_running(facts.state_dir, line->target))
+        if (auto running = facts.state_dir.empty() ? std::nullopt : find_running(facts.state_dir, line->target)) {
+            // Only into a sandbox of this same profile: another's policy (or payload) must not get the app.
+            if (facts.resolve_path(running->profile) != facts.resolve_path(path))
+                throw UsageError("desktop launch: sandbox " + line->target + " runs, but of " + running->profile + ", not of " +
+                                 path + "\nhint: stop it (`sandbox stop " + line->target + "`), or give this entry another name");
             return exec_in_sandbox(facts, line->target, ExecOptions{command, {}, "", false});
+        }
         line->overrides.name = line->target;
         line->overrides.command = command;
         line->command = Command::Run;

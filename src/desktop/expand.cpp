@@ -49,7 +49,7 @@ private:
 
     // A host socket shown read-only (connecting needs no write access to the mount) at `target`.
     bool show_socket(const std::string& host_path, const std::string& target, const std::string& item) {
-        if (host_path.empty() || host_path.front() != '/' || !facts_.path_exists(host_path)) {
+        if (host_path.empty() || host_path.front() != '/' || !facts_.is_socket(host_path)) {
             absent(item, "no socket at " + (host_path.empty() ? "(unknown)" : host_path));
             return false;
         }
@@ -204,11 +204,14 @@ private:
         if (!facts_.env(name).empty()) out_.env[name] = facts_.env(name);
     }
 
-    // Read-only binds of what exists of `paths` (home paths given relative to $HOME).
+    // Read-only binds of what exists of `paths` (home paths given relative to $HOME). Not into a
+    // persistent home: the app's settings are its own there (and a mount point missing in it
+    // would make the home a read-only mirror).
     std::vector<std::string> show_read_only(const std::vector<std::string>& paths) {
         std::vector<std::string> shown;
         for (const auto& given : paths) {
             std::string path = given.front() == '/' ? given : home_.empty() ? std::string() : home_ + "/" + given;
+            if (desktop_.home == HomeMode::Persistent && !home_.empty() && path.rfind(home_ + "/", 0) == 0) continue;
             if (path.empty() || !facts_.path_exists(path)) continue;
             out_.mounts.push_back(spec("ro-bind", path, path));
             shown.push_back(path);

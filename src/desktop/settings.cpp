@@ -23,10 +23,10 @@ const char* to_string(HomeMode mode) {
     return "profile";
 }
 
-std::vector<std::string> home_mode_names() { return {"tmpfs", "persistent", "host"}; }
+std::vector<std::string> home_mode_names() { return {"tmpfs", "persistent", "host", "profile"}; }
 
 std::optional<HomeMode> parse_home_mode(const std::string& text) {
-    for (HomeMode mode : {HomeMode::Tmpfs, HomeMode::Persistent, HomeMode::Host})
+    for (HomeMode mode : {HomeMode::Tmpfs, HomeMode::Persistent, HomeMode::Host, HomeMode::Profile})
         if (text == to_string(mode)) return mode;
     return std::nullopt;
 }

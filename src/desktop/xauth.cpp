@@ -58,15 +58,12 @@ std::string render_xauthority(const std::vector<XauthEntry>& entries) {
 
 std::optional<XauthEntry> cookie_for_display(const std::vector<XauthEntry>& entries, const std::string& number,
                                              const std::string& hostname) {
-    const XauthEntry* other_host = nullptr;
     for (const auto& entry : entries) {
         if (entry.number != number || entry.data.empty()) continue;
         if (entry.family == kXauthFamilyWild || (entry.family == kXauthFamilyLocal && entry.address == hostname))
             return entry;
-        if (entry.family == kXauthFamilyLocal && !other_host) other_host = &entry;
     }
-    if (other_host) return *other_host;
-    return std::nullopt;
+    return std::nullopt;  // another host's cookie is for another host's display
 }
 
 std::optional<std::string> local_display_number(const std::string& display) {

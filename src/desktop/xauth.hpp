@@ -19,7 +19,7 @@ std::optional<std::vector<XauthEntry>> parse_xauthority(const std::string& bytes
 std::string render_xauthority(const std::vector<XauthEntry>& entries);
 
 // The cookie of local display `number` ("0" for ":0"): an entry of this host (`hostname`) or a
-// wildcard one, preferred over one of another host name. nullopt when there is none.
+// wildcard one; nullopt when there is none (another host's entry is never taken).
 std::optional<XauthEntry> cookie_for_display(const std::vector<XauthEntry>& entries, const std::string& number,
                                              const std::string& hostname);
 

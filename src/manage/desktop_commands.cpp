@@ -1,6 +1,8 @@
 #include "manage/desktop_commands.hpp"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -70,9 +72,19 @@ int install_launcher(const HostFacts& facts, const std::string& profile_path, co
         std::string extension = extension_of(icon);
         if (extension != "png" && extension != "svg" && extension != "xpm")
             throw UsageError("desktop install --icon " + icon + ": an icon is a .png, .svg or .xpm file");
+        // Never through a link (one planted in a sandbox's home could point at a key), and only
+        // what looks like an icon of that kind.
+        char resolved[PATH_MAX];
+        if (icon.front() != '/' || !::realpath(icon.c_str(), resolved) || icon != resolved)
+            throw UsageError("desktop install --icon " + icon + ": give the icon's absolute path, with no symlink on the way");
         ProfileFileText bytes = read_profile_file(icon);  // a regular file, at most 1 MiB
         if (!bytes.text || bytes.text->size() > kMaxProfileFileBytes)
             throw UsageError("desktop install --icon " + icon + ": " + (bytes.text ? "larger than 1 MiB" : bytes.reason()));
+        const std::string& head = *bytes.text;
+        bool looks = extension == "png"   ? head.rfind("\x89PNG\r\n\x1a\n", 0) == 0
+                     : extension == "xpm" ? head.rfind("/* XPM */", 0) == 0
+                                          : head.find("<svg") != std::string::npos && head.find('\0') == std::string::npos;
+        if (!looks) throw UsageError("desktop install --icon " + icon + ": not a " + extension + " image");
         std::string file = "sandbox-" + name + "." + extension;
         replace_file(icons_dir(facts), file, *bytes.text);
         launcher.icon = icons_dir(facts) + "/" + file;

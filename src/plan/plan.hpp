@@ -35,6 +35,8 @@ struct HostFacts {
     // "MAJOR:MINOR" of a block device; nullopt when the path is not one.
     std::function<std::optional<std::string>(const std::string&)> block_device =
         [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+    // Whether the path is a socket (stat, following links: the session's own sockets).
+    std::function<bool(const std::string&)> is_socket = [](const std::string&) { return true; };
     // A small file's bytes (an Xauthority file); nullopt when it cannot be read.
     std::function<std::optional<std::string>(const std::string&)> read_file =
         [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
@@ -97,6 +99,7 @@ struct Plan {
     std::vector<std::string> warnings;  // said before the run (and by check)
     std::vector<std::string> desktop;   // what [desktop] gives, one line each (--dry-run, check)
     std::string app_home;               // [desktop] home = "persistent": made (0700) before the start
+    std::string app_home_profile;       // the profile it belongs to (recorded beside it, checked at each start)
     ProcessSpec process;  // the payload
     NamespacePlan namespaces;
     NetworkMode network = NetworkMode::None;

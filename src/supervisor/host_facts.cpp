@@ -98,6 +98,10 @@ HostFacts prepare_host_facts() {
         if (::stat(path.c_str(), &st) != 0 || !S_ISBLK(st.st_mode)) return std::nullopt;
         return std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev));
     };
+    facts.is_socket = [](const std::string& path) {
+        struct stat st;
+        return ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+    };
     facts.read_file = [](const std::string& path) -> std::optional<std::string> {
         ProfileFileText text = read_profile_file(path);  // regular files only, at most 1 MiB
         return text.text && text.text->size() <= kMaxProfileFileBytes ? text.text : std::nullopt;

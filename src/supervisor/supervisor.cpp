@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,6 +56,7 @@
 #include "sys/hints.hpp"
 #include "sys/poll_set.hpp"
 #include "sys/signals.hpp"
+#include "sys/syscalls.hpp"
 #include "sys/syscalls.hpp"
 #include "term/terminal.hpp"
 
@@ -296,11 +298,43 @@ void Supervisor::register_and_make_cgroup() {
         std::to_string(now_us() - began) + " us");
 }
 
+namespace {
+
+// An app's persistent home, DATA/apps/APP/home: made 0700 when missing; APP and home must be
+// ours and closed to others (another user could have made them first where XDG_DATA_HOME lets
+// them), and APP/profile names the profile it belongs to: written at the first start, and a
+// start of another profile with the same app name is refused.
+void prepare_app_home(const std::string& home, const std::string& profile) {
+    make_private_dirs(home);
+    std::string app = home.substr(0, home.rfind('/'));
+    UniqueFd app_dir = open_fd(app, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    struct stat st;
+    check(::fstat(app_dir.get(), &st), "stat", app);
+    if (st.st_uid != ::geteuid() || (st.st_mode & 077))
+        throw SysError("open", app + " (not yours alone: owner uid " + std::to_string(st.st_uid) + ")", EPERM,
+                       "remove it, or set XDG_DATA_HOME to a directory of your own");
+    struct stat home_st;
+    if (::fstatat(app_dir.get(), "home", &home_st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(home_st.st_mode) ||
+        home_st.st_uid != ::geteuid())
+        throw SysError("open", home + " (not a directory of yours)", EPERM, "remove it");
+    if (profile.empty()) return;
+    auto owner = read_own_file_at(app_dir.get(), "profile");
+    if (!owner) {
+        if (int error = try_create_file_at(app_dir.get(), "profile", profile + "\n")) throw SysError("write", app + "/profile", error);
+        return;
+    }
+    if (*owner != profile + "\n")
+        throw SysError("use", home + " (the home of the app of " + owner->substr(0, owner->find('\n')) + ", not of " + profile + ")",
+                       EEXIST, "give this profile another 'name', or remove " + app + " to hand the home over");
+}
+
+}  // namespace
+
 // Kept overlay uppers: made (or taken up again) before pid 1 mounts them; locked until the end.
 void Supervisor::prepare_changes() {
     try {
         for (const auto& dir : plan_.changes.make_dirs) make_private_dirs(dir);
-        if (!plan_.app_home.empty()) make_private_dirs(plan_.app_home);
+        if (!plan_.app_home.empty()) prepare_app_home(plan_.app_home, plan_.app_home_profile);
     } catch (const SysError& error) {
         throw SetupError(Stage::Mount, std::string("the data directory: ") + error.what(), error.hint());
     }

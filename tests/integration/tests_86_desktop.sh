@@ -148,6 +148,15 @@ t_desktop_persistent_home_kept_across_runs_and_hidden_from_others() {
   sb run "$q" -- /bin/sh -c 'ls -A /seen/sandbox/apps; cat /seen/sandbox/apps/notes/home/kept'
   [ "$RC" != 0 ] && ! grep -q remembered "$T/out" || fail "another sandbox reads the app's home" "$(cat "$T/out")"
   [ -z "$(head -1 "$T/out")" ] || fail "another sandbox lists the homes of apps" "$(cat "$T/out")"
+  # Another profile file of the same app name does not get this home; nor does --name.
+  mkdir -p "$T/elsewhere"
+  cp "$p" "$T/elsewhere/p.toml"
+  sb run "$T/elsewhere/p.toml" -- /bin/cat "$HOME/kept"
+  expect_rc 125 "another profile named notes"
+  grep -q "the home of the app of $p" "$T/err" || fail "the refusal does not name the owning profile" "$(cat "$T/err")"
+  p=$(mkprofile -n r default 'name = "other"' '[desktop]' 'home = "persistent"')
+  sb run --name notes "$p" -- /bin/sh -c 'cat "$HOME/kept"'
+  ! grep -q remembered "$T/out" || fail "--name handed notes' home to another profile"
 }
 
 # sandbox desktop install writes a valid menu entry whose Exec line starts the app in its
@@ -167,6 +176,20 @@ t_desktop_launcher_installs_starts_and_reuses_the_running_sandbox() {
   cmp -s "$T/icon.svg" "$T/share/icons/sandbox-app1.svg" || fail "the icon was not copied"
   sb desktop list
   grep -q "^app1 .*$p" "$T/out" || fail "desktop list does not show the entry" "$(cat "$T/out")"
+  # An icon reached through a link is refused (one planted in a sandbox's home could point anywhere).
+  ln -s "$T/icon.svg" "$T/link.svg"
+  sb desktop install --name app9 --icon "$T/link.svg" "$p"
+  expect_rc 125 "an icon through a symlink"
+  [ ! -e "$T/share/applications/sandbox-app9.desktop" ] || fail "the entry was written anyway"
+  # A running sandbox of that name from another profile does not get the app.
+  local other
+  other=$(mkprofile -n other default)
+  sb run --detach --name app2 "$other" -- /bin/sleep 30
+  expect_rc 0 "a detached sandbox app2"
+  at_exit "'$SANDBOX' stop app2 >/dev/null 2>&1; '$SANDBOX' rm app2 >/dev/null 2>&1"
+  sb desktop launch app2 "$p"
+  expect_rc 125 "launch into a sandbox of another profile"
+  grep -q "runs, but of $other" "$T/err" || fail "the refusal does not say why" "$(cat "$T/err")"
   local exec_line words
   exec_line=$(sed -n 's/^Exec=//p' "$entry")
   read -ra words <<<"${exec_line//\\\\/\\}"

@@ -27,6 +27,7 @@ HostFacts desktop_facts(std::set<std::string> existing) {
                          {"WAYLAND_DISPLAY", "wayland-1"},    {"DISPLAY", ":3.0"},
                          {"XAUTHORITY", "/home/tester/.Xa"}, {"GTK_THEME", "Adwaita:dark"}};
     facts.path_exists = [existing](const std::string& path) { return existing.count(path) > 0; };
+    facts.is_socket = facts.path_exists;
     return facts;
 }
 
@@ -61,7 +62,7 @@ TEST_CASE("The cookie of a display: this host's or a wildcard one first", "[desk
                                        entry(sb::kXauthFamilyLocal, "box", "4", "four"),
                                        entry(sb::kXauthFamilyLocal, "box", "3", "ours"), entry(0, "x", "3", "tcp")};
     CHECK(sb::cookie_for_display(entries, "3", "box")->data == "ours");
-    CHECK(sb::cookie_for_display(entries, "3", "elsewhere")->data == "theirs");  // the only local one left
+    CHECK_FALSE(sb::cookie_for_display(entries, "3", "elsewhere"));  // another host's cookie is never taken
     CHECK_FALSE(sb::cookie_for_display(entries, "5", "box"));
     entries.insert(entries.begin(), entry(sb::kXauthFamilyWild, "", "3", "wild"));
     CHECK(sb::cookie_for_display(entries, "3", "elsewhere")->data == "wild");
@@ -275,6 +276,26 @@ TEST_CASE("[desktop] home: an empty tmpfs, the app's own kept directory, or the 
     CHECK(home.kind == sb::MountKind::RoBind);
     CHECK(home.source == "/home/tester");
     CHECK(test::config_error("[desktop]\nhome = \"shared\"\n"));
+    // --name labels the sandbox; it does not choose whose home it gets.
+    sb::Overrides named;
+    named.name = "other";
+    sb::Profile editor = test::load_text("command = [\"/bin/true\"]\nname = \"editor\"\n[desktop]\nhome = \"persistent\"\n");
+    CHECK(sb::build_plan(editor, named, facts).app_home == "/home/tester/.local/share/sandbox/apps/editor/home");
+    CHECK(sb::build_plan(editor, named, facts).app_home_profile == "/mem/test.toml");
+    // home = "profile": back to the profile's own mounts (a later file undoes a base's home).
+    CHECK(at_home(plan_of("profile", "")).kind == sb::MountKind::Tmpfs);
+    CHECK(at_home(plan_of("profile", "")).mode == 0755u);
+    // A persistent home gets none of the user's settings bound into it.
+    sb::DesktopSettings fonts;
+    fonts.fonts = true;
+    fonts.home = sb::HomeMode::Persistent;
+    HostFacts with_fonts = desktop_facts({"/home/tester/.fonts", "/etc/fonts"});
+    with_fonts.data_dir = facts.data_dir;
+    sb::DesktopContext app;
+    app.app = "editor";
+    auto expanded = sb::expand_desktop(fonts, with_fonts, app);
+    CHECK(mount_at(expanded, "/etc/fonts"));
+    CHECK_FALSE(mount_at(expanded, "/home/tester/.fonts"));
 
     // Another sandbox binding the data directory sees no app's home: it is covered.
     sb::Profile other = test::load_text("command = [\"/bin/true\"]\n[[mount]]\ntype = \"ro-bind\"\n"
