@@ -147,7 +147,16 @@ private:
 
     void gpu() {
         std::vector<std::string> nodes;
-        for (const char* node : {"/dev/dri", "/dev/nvidiactl", "/dev/nvidia-modeset", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools",
+        // DRI: the render nodes alone (what a client of a compositor renders with). The primary
+        // nodes (cardN) would let it take the display over where no compositor holds it.
+        for (const auto& name : facts_.list_dir("/dev/dri")) {
+            if (name.rfind("renderD", 0) != 0) continue;
+            MountSpec bind = spec("ro-bind", "/dev/dri/" + name, "/dev/dri/" + name);
+            bind.devices = true;
+            out_.mounts.push_back(bind);
+            nodes.push_back("/dev/dri/" + name);
+        }
+        for (const char* node : {"/dev/nvidiactl", "/dev/nvidia-modeset", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools",
                                  "/dev/nvidia0", "/dev/nvidia1", "/dev/nvidia2", "/dev/nvidia3"}) {
             if (!facts_.path_exists(node)) continue;
             MountSpec bind = spec("bind", node, node);
@@ -156,7 +165,7 @@ private:
             nodes.push_back(node);
         }
         if (nodes.empty()) {
-            return absent("gpu", "this host has no /dev/dri (nor NVIDIA's nodes); rendering is in software");
+            return absent("gpu", "this host has no render node in /dev/dri (nor NVIDIA's nodes); rendering is in software");
         }
         // Mesa and libdrm find the driver through sysfs: the device directories, read-only.
         for (const char* dir : {"/sys/dev/char", "/sys/devices"})

@@ -35,6 +35,10 @@ struct HostFacts {
     // "MAJOR:MINOR" of a block device; nullopt when the path is not one.
     std::function<std::optional<std::string>(const std::string&)> block_device =
         [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+    // The names in a directory (sorted); empty when it cannot be listed.
+    std::function<std::vector<std::string>(const std::string&)> list_dir = [](const std::string&) {
+        return std::vector<std::string>();
+    };
     // Whether the path is a socket (stat, following links: the session's own sockets).
     std::function<bool(const std::string&)> is_socket = [](const std::string&) { return true; };
     // A small file's bytes (an Xauthority file); nullopt when it cannot be read.

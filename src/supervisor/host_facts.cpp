@@ -1,4 +1,5 @@
 // Host facts: everything the plan needs to know about the machine and the caller, read once.
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "cgroup/sandbox_cgroup.hpp"
@@ -97,6 +99,18 @@ HostFacts prepare_host_facts() {
         struct stat st;
         if (::stat(path.c_str(), &st) != 0 || !S_ISBLK(st.st_mode)) return std::nullopt;
         return std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev));
+    };
+    facts.list_dir = [](const std::string& path) {
+        UniqueFd dir = try_open_at(AT_FDCWD, path, O_RDONLY | O_DIRECTORY);
+        std::vector<std::string> names;
+        if (!dir) return names;
+        try {
+            names = directory_entries(dir.get(), path);
+        } catch (const SysError&) {
+            return std::vector<std::string>();
+        }
+        std::sort(names.begin(), names.end());
+        return names;
     };
     facts.is_socket = [](const std::string& path) {
         struct stat st;

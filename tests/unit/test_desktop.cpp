@@ -184,10 +184,16 @@ TEST_CASE("audio shows PulseAudio's socket and cookie, or PipeWire's socket", "[
 TEST_CASE("gpu = true binds the device nodes that exist, with devices working", "[desktop]") {
     DesktopSettings desktop;
     desktop.gpu = true;
-    auto out = sb::expand_desktop(desktop, desktop_facts({"/dev/dri", "/dev/nvidiactl"}), {});
-    REQUIRE(mount_at(out, "/dev/dri"));
-    CHECK(mount_at(out, "/dev/dri")->devices);
-    CHECK(mount_at(out, "/dev/dri")->type->kind == sb::MountKind::Bind);
+    HostFacts facts = desktop_facts({"/dev/dri", "/dev/nvidiactl"});
+    facts.list_dir = [](const std::string& dir) {
+        return dir == "/dev/dri" ? std::vector<std::string>{"by-path", "card0", "renderD128"} : std::vector<std::string>{};
+    };
+    auto out = sb::expand_desktop(desktop, facts, {});
+    CHECK_FALSE(mount_at(out, "/dev/dri"));
+    CHECK_FALSE(mount_at(out, "/dev/dri/card0"));  // a primary node could take the display over
+    REQUIRE(mount_at(out, "/dev/dri/renderD128"));
+    CHECK(mount_at(out, "/dev/dri/renderD128")->devices);
+    CHECK(mount_at(out, "/dev/nvidiactl")->devices);
     CHECK(mount_at(out, "/dev/nvidiactl"));
     CHECK_FALSE(mount_at(out, "/dev/nvidia0"));
     CHECK(mount_at(out, "/sys/devices"));
