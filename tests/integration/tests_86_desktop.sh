@@ -15,6 +15,26 @@ wait_for_socket() { # wait_for_socket PATH SECONDS
 
 need_program() { command -v "$1" >/dev/null || skip "$1 is not installed (scripts/install-deps.sh installs it)"; }
 
+start_xvfb() { # start_xvfb: Xvfb on a free display :$XN, with a cookie for it in $T/xa
+  local n
+  for n in $(seq 140 199); do [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] || break; done
+  xauth -f "$T/xa" add ":$n" . "$(mcookie)" 2>/dev/null
+  start_bg Xvfb ":$n" -auth "$T/xa" -nolisten tcp >"$T/xvfb.log" 2>&1
+  wait_for_socket "/tmp/.X11-unix/X$n" 20 || fail "Xvfb did not start" "$(tail -5 "$T/xvfb.log")"
+  XN=$n
+}
+
+poll_output() { # poll_output FILE PATTERN CMD...: run CMD into FILE until it matches PATTERN (10 s)
+  local file=$1 pattern=$2 i
+  shift 2
+  for i in $(seq 100); do
+    "$@" >"$file" 2>/dev/null
+    grep -q -- "$pattern" "$file" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 t_desktop_wayland_client_reaches_the_compositor_only_when_asked() {
   need_program weston
   need_program wayland-info
@@ -42,13 +62,10 @@ t_desktop_x11_client_reaches_the_display_with_one_cookie() {
   need_program xdpyinfo
   need_program xauth
   session_dir
-  local n
-  for n in $(seq 140 199); do [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] || break; done
-  xauth -f "$T/xa" add ":$n" . "$(mcookie)" 2>/dev/null
+  start_xvfb
+  local n=$XN
   xauth -f "$T/xa" add ":$((n + 1))" . "$(mcookie)"
   xauth -f "$T/xa" add "otherhost/unix:$n" . "$(mcookie)"
-  start_bg Xvfb ":$n" -auth "$T/xa" -nolisten tcp >"$T/xvfb.log" 2>&1
-  wait_for_socket "/tmp/.X11-unix/X$n" 20 || fail "Xvfb did not start" "$(tail -5 "$T/xvfb.log")"
   export DISPLAY=:$n XAUTHORITY=$T/xa
   local p
   p=$(mkprofile -n p gui)
@@ -96,12 +113,8 @@ t_desktop_shipped_weston_terminal_opens_its_window() {
   wait_for_socket "$T/rt/wayland-sbt" 20 || fail "weston did not start" "$(tail -5 "$T/weston.log")"
   export WAYLAND_DISPLAY=wayland-sbt
   start_bg "$SANDBOX" run --timeout 20s weston-terminal </dev/null >"$T/term.out" 2>"$T/term.err"
-  local term=$BG found=0 i
-  for i in $(seq 100); do
-    weston-debug scene-graph >"$T/scene" 2>/dev/null
-    grep -q "top-level window 'Wayland Terminal'" "$T/scene" && { found=1; break; }
-    sleep 0.1
-  done
+  local term=$BG found=0
+  poll_output "$T/scene" "top-level window 'Wayland Terminal'" weston-debug scene-graph && found=1
   kill -TERM "$term" 2>/dev/null
   wait_exit "$term" 10 || fail "the sandbox did not end on TERM"
   [ "$found" = 1 ] || fail "weston-terminal's window is not in the compositor" "$(cat "$T/term.err") $(tail -20 "$T/scene")"
@@ -112,19 +125,11 @@ t_desktop_shipped_xclock_opens_its_window() {
   need_program xclock
   need_program xwininfo
   session_dir
-  local n
-  for n in $(seq 140 199); do [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] || break; done
-  xauth -f "$T/xa" add ":$n" . "$(mcookie)" 2>/dev/null
-  start_bg Xvfb ":$n" -auth "$T/xa" -nolisten tcp >"$T/xvfb.log" 2>&1
-  wait_for_socket "/tmp/.X11-unix/X$n" 20 || fail "Xvfb did not start" "$(tail -5 "$T/xvfb.log")"
-  export DISPLAY=:$n XAUTHORITY=$T/xa
+  start_xvfb
+  export DISPLAY=:$XN XAUTHORITY=$T/xa
   start_bg "$SANDBOX" run --timeout 20s xclock </dev/null >"$T/clock.out" 2>"$T/clock.err"
-  local clock=$BG found=0 i
-  for i in $(seq 100); do
-    xwininfo -root -tree >"$T/tree" 2>/dev/null
-    grep -q '"xclock"' "$T/tree" && { found=1; break; }
-    sleep 0.1
-  done
+  local clock=$BG found=0
+  poll_output "$T/tree" '"xclock"' xwininfo -root -tree && found=1
   kill -TERM "$clock" 2>/dev/null
   wait_exit "$clock" 10 || fail "the sandbox did not end on TERM"
   [ "$found" = 1 ] || fail "xclock's window is not on the display" "$(cat "$T/clock.err") $(cat "$T/tree")"
