@@ -1,6 +1,4 @@
 // parse -> plan -> run -> exit code; the one place errors are rendered for the user.
-#include <limits.h>
-#include <stdlib.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -13,7 +11,6 @@
 #include "manage/control_client.hpp"
 #include "manage/changes_commands.hpp"
 #include "manage/desktop_commands.hpp"
-#include "state/registry.hpp"
 #include "manage/manage.hpp"
 #include "plan/plan.hpp"
 #include "profile/profile.hpp"
@@ -110,20 +107,11 @@ int run(int argc, char** argv) {
     if (line->command == Command::Desktop && line->desktop_action == "remove") return remove_launchers(facts, line->targets);
     std::string path = locate_profile(line->profile, source);
     Profile profile = load_profile(path, profile_variables(facts), source);
-    if (line->command == Command::Desktop && line->desktop_action == "install") {
-        char resolved[PATH_MAX];
-        return install_launcher(facts, ::realpath(path.c_str(), resolved) ? resolved : path, profile, line->target, line->icon);
-    }
+    if (line->command == Command::Desktop && line->desktop_action == "install")
+        return install_launcher(facts, path, profile, line->target, line->icon);
     if (line->command == Command::Desktop) {  // launch: in the running sandbox of that name, or a new one
-        std::vector<std::string> command = profile.command;
-        command.insert(command.end(), line->overrides.command.begin(), line->overrides.command.end());
-        if (auto running = facts.state_dir.empty() ? std::nullopt : find_running(facts.state_dir, line->target)) {
-            // Only into a sandbox of this same profile: another's policy (or payload) must not get the app.
-            if (facts.resolve_path(running->profile) != facts.resolve_path(path))
-                throw UsageError("desktop launch: sandbox " + line->target + " runs, but of " + running->profile + ", not of " +
-                                 path + "\nhint: stop it (`sandbox stop " + line->target + "`), or give this entry another name");
-            return exec_in_sandbox(facts, line->target, ExecOptions{command, {}, "", false});
-        }
+        std::vector<std::string> command = launch_command(profile, line->overrides.command);
+        if (auto code = launch_in_running(facts, line->target, path, command)) return *code;
         line->overrides.name = line->target;
         line->overrides.command = command;
         line->command = Command::Run;

@@ -11,6 +11,8 @@
 
 #include "desktop/launcher.hpp"
 #include "exitcode.hpp"
+#include "manage/control_client.hpp"
+#include "state/registry.hpp"
 #include "plan/plan.hpp"
 #include "profile/profile.hpp"
 #include "state/record.hpp"
@@ -64,10 +66,12 @@ int install_launcher(const HostFacts& facts, const std::string& profile_path, co
     }
     if (!valid_sandbox_name(name))
         throw UsageError("desktop install: \"" + name + "\" cannot be a sandbox's name\nhint: --name NAME (letters, digits, '.', '_', '-')");
+    char resolved[PATH_MAX];
+    std::string profile_file = ::realpath(profile_path.c_str(), resolved) ? resolved : profile_path;
     Launcher launcher;
     launcher.name = launcher.title = name;
-    launcher.profile = profile_path;
-    launcher.exec = {self_path(), "desktop", "launch", name, profile_path};
+    launcher.profile = profile_file;
+    launcher.exec = {self_path(), "desktop", "launch", name, profile_file};
     if (!icon.empty()) {
         std::string extension = extension_of(icon);
         if (extension != "png" && extension != "svg" && extension != "xpm")
@@ -91,8 +95,24 @@ int install_launcher(const HostFacts& facts, const std::string& profile_path, co
     }
     replace_file(applications_dir(facts), launcher_file_name(name), render_launcher(launcher));
     std::cout << "sandbox: installed " << applications_dir(facts) << "/" << launcher_file_name(name) << ": " << name
-              << " in its sandbox (" << profile_path << ")\n";
+              << " in its sandbox (" << profile_file << ")\n";
     return 0;
+}
+
+std::vector<std::string> launch_command(const Profile& profile, const std::vector<std::string>& args) {
+    std::vector<std::string> command = profile.command;
+    command.insert(command.end(), args.begin(), args.end());
+    return command;
+}
+
+std::optional<int> launch_in_running(const HostFacts& facts, const std::string& name, const std::string& profile_path,
+                                     const std::vector<std::string>& command) {
+    auto running = facts.state_dir.empty() ? std::nullopt : find_running(facts.state_dir, name);
+    if (!running) return std::nullopt;
+    if (facts.resolve_path(running->profile) != facts.resolve_path(profile_path))
+        throw UsageError("desktop launch: sandbox " + name + " runs, but of " + running->profile + ", not of " + profile_path +
+                         "\nhint: stop it (`sandbox stop " + name + "`), or give this entry another name");
+    return exec_in_sandbox(facts, name, ExecOptions{command, {}, "", false});
 }
 
 int list_launchers(const HostFacts& facts) {
