@@ -1,6 +1,7 @@
 #include "changes/change_set.hpp"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -22,6 +23,7 @@
 #include "state/record.hpp"
 #include "sys/child_process.hpp"
 #include "sys/error.hpp"
+#include "changes/walk.hpp"
 #include "sys/syscalls.hpp"
 
 namespace sb {
@@ -29,14 +31,6 @@ namespace {
 
 constexpr int kMaxTreeDepth = 65536;  // every level holds an fd here (run_with_sandbox_ids raises the limit)
 
-void check_ours(int fd, const std::string& what) {
-    struct stat st;
-    check(::fstat(fd, &st), "stat", what);
-    if (!S_ISDIR(st.st_mode)) throw SysError("open", what, ENOTDIR);
-    if (st.st_uid != ::geteuid())
-        throw SysError("open", what + " (owned by uid " + std::to_string(st.st_uid) + ", not by you)", EPERM,
-                       "remove it, or set XDG_DATA_HOME to a directory of your own");
-}
 
 void make_dir_at(int dir, const std::string& name, mode_t mode, const std::string& what) {
     if (::mkdirat(dir, name.c_str(), mode) != 0 && errno != EEXIST) throw SysError("mkdir", what, errno);
@@ -87,11 +81,11 @@ ChangeSet ChangeSet::prepare_for_run(const ChangesPlan& plan) {
     try {
         make_private_dirs(set.root_);
         UniqueFd root = open_fd(set.root_, O_RDONLY | O_DIRECTORY);
-        check_ours(root.get(), set.root_);
+        check_own_directory(root.get(), set.root_);
         set.created_ = ::mkdirat(root.get(), set.name_.c_str(), 0700) == 0;
         if (!set.created_ && errno != EEXIST) throw SysError("mkdir", what, errno);
         set.dir_ = open_at(root.get(), set.name_, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-        check_ours(set.dir_.get(), what);
+        check_own_directory(set.dir_.get(), what);
     } catch (const SysError& error) {
         throw SetupError(Stage::Mount, std::string("kept changes: ") + error.what(), error.hint());
     }
@@ -156,13 +150,13 @@ std::optional<ChangeSet> ChangeSet::existing(const std::string& changes_root, co
         if (errno == ENOENT) return std::nullopt;
         throw SysError("open", changes_root, errno);
     }
-    check_ours(root.get(), changes_root);
+    check_own_directory(root.get(), changes_root);
     set.dir_ = try_open_at(root.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
     if (!set.dir_) {
         if (errno == ENOENT) return std::nullopt;
         throw SysError("open", what, errno);
     }
-    check_ours(set.dir_.get(), what);
+    check_own_directory(set.dir_.get(), what);
     if (::flock(set.dir_.get(), (lock == Lock::Exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0)
         throw SysError("lock", what, errno,
                        lock == Lock::Exclusive ? "sandbox " + name + " is running (its overlays are mounted) or being "
@@ -224,8 +218,7 @@ public:
         if (S_ISDIR(st.st_mode)) {
             child = try_open_at(upper, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
             if (!child) return false;
-            char value[2];
-            opaque = ::fgetxattr(child.get(), "user.overlay.opaque", value, sizeof value) == 1 && value[0] == 'y';
+            opaque = is_opaque_dir(child.get());
         }
         std::vector<UniqueFd> below;
         for (int host : hosts) {
@@ -248,6 +241,23 @@ public:
         std::vector<int> fds;
         for (const auto& dir : below) fds.push_back(dir.get());
         return all_entries(child.get(), name, [&](const std::string& entry) { return upper_entry(child.get(), fds, entry, depth + 1); });
+    }
+
+    // A kept overlay's numbered directory: its upper against the host directories `hosts`, its
+    // work directory whole.
+    bool mount_dir(int dir, const std::string& name, const std::vector<int>& hosts) const {
+        struct stat st;
+        if (!stat_mine(dir, name, st)) return false;
+        UniqueFd mount = try_open_at(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        if (!mount) return false;
+        return all_entries(mount.get(), name, [&](const std::string& part) {
+            if (part != "upper") return tree(mount.get(), part, 1);
+            struct stat upper_st;
+            UniqueFd upper = stat_mine(mount.get(), part, upper_st) ? try_open_at(mount.get(), part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+                                                                    : UniqueFd();
+            return upper && all_entries(upper.get(), part,
+                                        [&](const std::string& entry) { return upper_entry(upper.get(), hosts, entry, 2); });
+        });
     }
 
     bool mine(const struct stat& st) const { return st.st_uid == uid_ && st.st_gid == gid_; }
@@ -284,35 +294,31 @@ bool ChangeSet::owned_by_caller_only() const {
     return OwnerScan::all_entries(dir_.get(), root_ + "/" + name_, [&](const std::string& entry) {
         char* end = nullptr;
         unsigned long index = std::strtoul(entry.c_str(), &end, 10);
-        struct stat st;
         if (entry.empty() || *end || index >= meta_.mounts.size()) return scan.tree(dir_.get(), entry, 0);
-        if (!scan.stat_mine(dir_.get(), entry, st)) return false;
-        UniqueFd mount = try_open_at(dir_.get(), entry, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-        if (!mount) return false;
-        // The upper against the host directories of its overlay; the work directory whole.
         std::vector<UniqueFd> hosts;
-        std::vector<int> fds;
-        for (const std::string& path : [&] {
-                 std::vector<std::string> all{meta_.mounts[index].source};
-                 all.insert(all.end(), meta_.mounts[index].lower.begin(), meta_.mounts[index].lower.end());
-                 return all;
-             }()) {
-            UniqueFd host = try_open_at(AT_FDCWD, path, O_RDONLY | O_DIRECTORY);
-            if (!host) continue;  // gone: the walk says so
-            fds.push_back(host.get());
-            hosts.push_back(std::move(host));
+        try {
+            hosts = open_host_layers(index);
+        } catch (const SysError&) {
+            return false;
         }
-        return OwnerScan::all_entries(mount.get(), entry, [&](const std::string& part) {
-            if (part != "upper") return scan.tree(mount.get(), part, 1);
-            struct stat upper_st;
-            if (!scan.stat_mine(mount.get(), part, upper_st)) return false;
-            UniqueFd upper = try_open_at(mount.get(), part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-            if (!upper) return false;
-            return OwnerScan::all_entries(upper.get(), part, [&](const std::string& name) {
-                return scan.upper_entry(upper.get(), fds, name, 2);
-            });
-        });
+        std::vector<int> fds;
+        for (const auto& host : hosts)
+            if (host) fds.push_back(host.get());  // a missing one: the walk says so
+        return scan.mount_dir(dir_.get(), entry, fds);
     });
+}
+
+std::vector<UniqueFd> ChangeSet::open_host_layers(std::size_t index) const {
+    const KeptOverlay& mount = meta_.mounts[index];
+    std::vector<UniqueFd> layers;
+    auto open_one = [&](const std::string& path) {
+        UniqueFd dir = try_openat2(AT_FDCWD, path, O_RDONLY | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
+        if (!dir && errno != ENOENT) throw SysError("open", path, errno);
+        layers.push_back(std::move(dir));
+    };
+    open_one(mount.source);
+    for (const auto& lower : mount.lower) open_one(lower);
+    return layers;
 }
 
 void ChangeSet::remove() {

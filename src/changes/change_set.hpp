@@ -35,6 +35,9 @@ public:
     bool created() const { return created_; }
     // The upper directory of kept overlay `index` (O_RDONLY | O_DIRECTORY).
     UniqueFd open_upper(std::size_t index) const;
+    // The host directories of kept overlay `index`, the source first, each opened without
+    // following symlinks; invalid when missing. Throws SysError on other errors.
+    std::vector<UniqueFd> open_host_layers(std::size_t index) const;
     // True when any upper holds an entry.
     bool has_changes() const;
     // True when everything in the change set (uppers and work directories), and everything on

@@ -185,7 +185,7 @@ struct Walk {
             change.kind = ChangeKind::Modified;
             switch (change.new_type) {
                 case EntryType::Directory:
-                    if (xattr_of(now.fd.get(), "user.overlay.opaque") == "y") {
+                    if (is_opaque_dir(now.fd.get())) {
                         change.kind = ChangeKind::Replaced;
                     } else {
                         children_are_new = false;
@@ -264,6 +264,8 @@ void walk_changes(std::size_t mount, int upper, const std::vector<int>& lowers, 
         if (lower >= 0) valid.push_back(lower);
     walk.directory(upper, valid, lowers.empty() ? -1 : lowers.front(), "", 0);
 }
+
+bool is_opaque_dir(int fd) { return xattr_of(fd, "user.overlay.opaque") == "y"; }
 
 Contents read_contents(int fd, const std::string& what) {
     struct stat st;

@@ -43,6 +43,10 @@ struct WalkCallbacks {
 void walk_changes(std::size_t mount, int upper, const std::vector<int>& lowers, const std::vector<std::string>& only,
                   const WalkCallbacks& callbacks);
 
+// Whether the upper's directory `fd` is opaque (overlayfs's user.overlay.opaque = "y"): it
+// replaces the host's directory of that name rather than merging with it.
+bool is_opaque_dir(int fd);
+
 // Reads a whole regular file from an open fd, at most kMaxDiffBytes (nullopt: bigger).
 Contents read_contents(int fd, const std::string& what);
 

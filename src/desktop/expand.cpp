@@ -125,7 +125,8 @@ private:
         if (!show_socket(host, target, "audio")) return;
         out_.env["PULSE_SERVER"] = "unix:" + target;
         std::string line = "audio: PulseAudio's socket " + host + " at " + target;
-        std::string config = facts_.env("XDG_CONFIG_HOME").empty() ? home_ + "/.config" : facts_.env("XDG_CONFIG_HOME");
+        std::string config = config_home();
+        if (config.front() != '/') config = home_ + "/" + config;
         for (const std::string& cookie : {facts_.env("PULSE_COOKIE"), config + "/pulse/cookie", home_ + "/.pulse-cookie"}) {
             if (cookie.empty() || cookie.front() != '/' || !facts_.path_exists(cookie)) continue;
             out_.mounts.push_back(spec("ro-bind", cookie, runtime_ + "/pulse/cookie"));
@@ -228,17 +229,19 @@ private:
         return shown;
     }
 
+    // $XDG_CONFIG_HOME and $XDG_DATA_HOME, or their places relative to $HOME (show_read_only).
+    std::string config_home() const { return facts_.env("XDG_CONFIG_HOME").empty() ? ".config" : facts_.env("XDG_CONFIG_HOME"); }
+    std::string data_home() const { return facts_.env("XDG_DATA_HOME").empty() ? ".local/share" : facts_.env("XDG_DATA_HOME"); }
+
     void fonts() {
-        std::string config = facts_.env("XDG_CONFIG_HOME").empty() ? ".config" : facts_.env("XDG_CONFIG_HOME");
-        std::string data = facts_.env("XDG_DATA_HOME").empty() ? ".local/share" : facts_.env("XDG_DATA_HOME");
+        std::string config = config_home(), data = data_home();
         auto shown = show_read_only({"/usr/share/fonts", "/usr/local/share/fonts", "/etc/fonts", "/var/cache/fontconfig",
                                      data + "/fonts", ".fonts", config + "/fontconfig", ".fonts.conf"});
         out_.lines.push_back("fonts: " + joined(shown) + " (read-only)");
     }
 
     void themes() {
-        std::string config = facts_.env("XDG_CONFIG_HOME").empty() ? ".config" : facts_.env("XDG_CONFIG_HOME");
-        std::string data = facts_.env("XDG_DATA_HOME").empty() ? ".local/share" : facts_.env("XDG_DATA_HOME");
+        std::string config = config_home(), data = data_home();
         auto shown = show_read_only({"/usr/share/icons", "/usr/share/themes", data + "/icons", data + "/themes", ".icons",
                                      ".themes", config + "/gtk-3.0", config + "/gtk-4.0", ".gtkrc-2.0", config + "/qt5ct",
                                      config + "/qt6ct", config + "/Kvantum", config + "/kdeglobals"});
@@ -265,6 +268,11 @@ private:
 };
 
 }  // namespace
+
+std::string app_name(const Profile& profile) {
+    if (!profile.name.empty()) return profile.name;
+    return profile.files.empty() ? std::string() : profile_stem(profile.files.back());
+}
 
 std::string app_homes_root(const std::string& data_dir) { return data_dir + "/apps"; }
 

@@ -30,6 +30,9 @@ struct DesktopContext {
 
 DesktopExpansion expand_desktop(const DesktopSettings& desktop, const HostFacts& facts, const DesktopContext& context);
 
+// The app a profile is: its `name`, else its file's stem (never a --name given to one run).
+std::string app_name(const Profile& profile);
+
 // Where apps keep their persistent homes (hidden from every sandbox): DATA/apps.
 std::string app_homes_root(const std::string& data_dir);
 

@@ -42,13 +42,6 @@ ChangeSet open_change_set(const HostFacts& facts, const std::string& name, Chang
     return std::move(*set);
 }
 
-// A host directory of the overlay, opened without following symlinks; invalid when missing.
-UniqueFd open_host_dir(const std::string& path) {
-    UniqueFd dir = try_openat2(AT_FDCWD, path, O_RDONLY | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
-    if (!dir && errno != ENOENT) throw SysError("open", path, errno);
-    return dir;
-}
-
 // PATH arguments as paths relative to each kept overlay's top: absolute ones (or relative to
 // the current directory) inside its source or its target. Per overlay: nullopt when no PATH
 // falls in it, an empty list for all of it.
@@ -106,11 +99,9 @@ struct Layers {
 };
 
 Layers open_layers(const ChangeSet& set, std::size_t index) {
-    const KeptOverlay& mount = set.meta().mounts[index];
     Layers layers;
     layers.upper = set.open_upper(index);
-    layers.lowers.push_back(open_host_dir(mount.source));
-    for (const auto& lower : mount.lower) layers.lowers.push_back(open_host_dir(lower));
+    layers.lowers = set.open_host_layers(index);
     return layers;
 }
 

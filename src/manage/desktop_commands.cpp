@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <iostream>
 
+#include "desktop/expand.hpp"
 #include "desktop/launcher.hpp"
 #include "exitcode.hpp"
 #include "manage/control_client.hpp"
@@ -58,12 +59,7 @@ std::string extension_of(const std::string& path) {
 
 int install_launcher(const HostFacts& facts, const std::string& profile_path, const Profile& profile, const std::string& given,
                      const std::string& icon) {
-    std::string name = given;
-    if (name.empty()) name = profile.name;
-    if (name.empty()) {
-        std::string file = profile_path.substr(profile_path.rfind('/') + 1);
-        name = file.size() > 5 && file.compare(file.size() - 5, 5, ".toml") == 0 ? file.substr(0, file.size() - 5) : file;
-    }
+    std::string name = given.empty() ? app_name(profile) : given;
     if (!valid_sandbox_name(name))
         throw UsageError("desktop install: \"" + name + "\" cannot be a sandbox's name\nhint: --name NAME (letters, digits, '.', '_', '-')");
     char resolved[PATH_MAX];

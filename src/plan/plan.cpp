@@ -633,15 +633,10 @@ Profile with_desktop(const Profile& given, const Overrides& overrides, const Hos
     DesktopContext context;
     context.network = overrides.network.value_or(profile.network);
     context.abstract_sockets_scoped = profile.landlock != LandlockMode::Off && landlock_scopes(facts.landlock_abi) != 0;
-    // The app is the profile (its name, else its file's), never --name: a label given at the
-    // command line must not hand one app's home to another profile. The home remembers its
-    // profile (the supervisor checks it), so two files of one name do not share one either.
-    if (!profile.name.empty()) {
-        context.app = profile.name;
-    } else if (!profile.files.empty()) {
-        std::string file = profile.files.back().substr(profile.files.back().rfind('/') + 1);
-        context.app = file.size() > 5 && file.compare(file.size() - 5, 5, ".toml") == 0 ? file.substr(0, file.size() - 5) : file;
-    }
+    // Never --name: a label given at the command line must not hand one app's home to another
+    // profile. The home remembers its profile (the supervisor checks it), so two files of one
+    // name do not share one either.
+    context.app = app_name(profile);
     DesktopExpansion desktop = expand_desktop(profile.desktop, facts, context);
     auto home = normalize_absolute_path(facts.env("HOME"));
     for (auto& mount : desktop.mounts) {

@@ -53,9 +53,14 @@ bool valid_sandbox_name(const std::string& name) {
     return true;
 }
 
-std::string generate_sandbox_name(const std::string& profile_path, std::uint32_t random) {
+std::string profile_stem(const std::string& profile_path) {
     std::string stem = profile_path.substr(profile_path.rfind('/') + 1);
     if (stem.size() > 5 && stem.compare(stem.size() - 5, 5, ".toml") == 0) stem.resize(stem.size() - 5);
+    return stem;
+}
+
+std::string generate_sandbox_name(const std::string& profile_path, std::uint32_t random) {
+    std::string stem = profile_stem(profile_path);
     std::string clean;
     for (char c : stem)
         if (name_char(c)) clean += c;

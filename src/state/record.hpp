@@ -11,6 +11,8 @@ namespace sb {
 // 1..64 of [A-Za-z0-9_.-], starting with a letter or digit (a file name, a cgroup name).
 bool valid_sandbox_name(const std::string& name);
 
+// A profile file's name without its directory and ".toml".
+std::string profile_stem(const std::string& profile_path);
 // PROFILE-xxxxxx: the profile file's stem (made a valid name) and 6 hex digits of `random`.
 std::string generate_sandbox_name(const std::string& profile_path, std::uint32_t random);
 

@@ -308,11 +308,12 @@ void prepare_app_home(const std::string& home, const std::string& profile) {
     make_private_dirs(home);
     std::string app = home.substr(0, home.rfind('/'));
     UniqueFd app_dir = open_fd(app, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    check_own_directory(app_dir.get(), app);
     struct stat st;
     check(::fstat(app_dir.get(), &st), "stat", app);
-    if (st.st_uid != ::geteuid() || (st.st_mode & 077))
-        throw SysError("open", app + " (not yours alone: owner uid " + std::to_string(st.st_uid) + ")", EPERM,
-                       "remove it, or set XDG_DATA_HOME to a directory of your own");
+    if (st.st_mode & 077)
+        throw SysError("open", app + " (open to others: mode " + std::to_string(st.st_mode & 0777) + ")", EPERM,
+                       "chmod 700 it, or remove it");
     struct stat home_st;
     if (::fstatat(app_dir.get(), "home", &home_st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(home_st.st_mode) ||
         home_st.st_uid != ::geteuid())

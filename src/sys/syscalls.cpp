@@ -331,4 +331,13 @@ void make_private_dirs(const std::string& path) {
     }
 }
 
+void check_own_directory(int fd, const std::string& what) {
+    struct stat st;
+    check(::fstat(fd, &st), "stat", what);
+    if (!S_ISDIR(st.st_mode)) throw SysError("open", what, ENOTDIR);
+    if (st.st_uid != ::geteuid())
+        throw SysError("open", what + " (owned by uid " + std::to_string(st.st_uid) + ", not by you)", EPERM,
+                       "remove it, or set XDG_DATA_HOME to a directory of your own");
+}
+
 }  // namespace sb

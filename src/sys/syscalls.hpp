@@ -91,4 +91,8 @@ void write_all(int fd, const std::string& data, const char* what);
 // Makes the missing directories of an absolute path, 0700 (the XDG data home's mode).
 void make_private_dirs(const std::string& path);
 
+// Throws SysError unless `fd` is a directory owned by us (a directory of the data directory
+// another user could have made first).
+void check_own_directory(int fd, const std::string& what);
+
 }  // namespace sb
